@@ -1,0 +1,35 @@
+# cachegen's everyday commands. `make test` is what CI runs.
+GO      ?= go
+# Generated code lives in the example and in every golden case but the
+# error cases, which must not generate.
+GEN_DIRS = ./examples/... $(shell $(GO) list ./golden/... | grep -v -e /golden/errors -e '/golden$$')
+
+.PHONY: all generate check test test-short bench fuzz example
+
+all: check test
+
+## generate: regenerate every checked-in generated file
+generate:
+	$(GO) run ./cmd/cachegen $(GEN_DIRS)
+
+## check: fail when a checked-in generated file is stale, missing or orphaned
+check:
+	$(GO) run ./cmd/cachegen -check $(GEN_DIRS)
+
+## test: vet and run every test, with the race detector
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+## bench: the benchmarks, with allocations
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./runtime/... ./examples/...
+
+## fuzz: a short run of each fuzz target beyond its checked-in corpus
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzDecoder -fuzztime 30s ./runtime/wire
+	$(GO) test -run '^$$' -fuzz FuzzKeyGroupsInjective -fuzztime 30s ./runtime
+
+## example: run the blog example (SQLite + in-memory store, no server)
+example:
+	$(GO) run ./examples/blog

@@ -1,0 +1,358 @@
+package models_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/cachegen/cachegen/examples/blog/models"
+	"github.com/cachegen/cachegen/internal/dbtest"
+	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/memory"
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite"
+)
+
+// env is one database + store pair with the example's repositories on it.
+type env struct {
+	db    *sqlx.DB
+	count *dbtest.Counter
+	store runtime.Store
+	users *models.UserRepo
+	posts *models.PostRepo
+}
+
+func newSQLiteMemory(t *testing.T) *env {
+	t.Helper()
+	count := &dbtest.Counter{}
+	dsn := "file:" + filepath.Join(t.TempDir(), "test.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
+	raw, err := dbtest.Open("sqlite", dsn, count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sqlx.NewDb(raw, "sqlite")
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(models.SQLiteSchema); err != nil {
+		t.Fatal(err)
+	}
+	store, err := memory.New(memory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	return newEnv(t, db, count, store)
+}
+
+func newEnv(t *testing.T, db *sqlx.DB, count *dbtest.Counter, store runtime.Store) *env {
+	t.Helper()
+	prefix := runtime.WithPrefix(fmt.Sprintf("t%p", t))
+	users, err := models.NewUserRepo(db, store, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	posts, err := models.NewPostRepo(db, store, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{db: db, count: count, store: store, users: users, posts: posts}
+}
+
+// pairs are the database + store combinations the behaviour runs on.
+var pairs = []struct {
+	name string
+	open func(t *testing.T) *env
+}{
+	{"sqlite+memory", newSQLiteMemory},
+}
+
+func forEachPair(t *testing.T, test func(t *testing.T, e *env)) {
+	for _, p := range pairs {
+		t.Run(p.name, func(t *testing.T) { test(t, p.open(t)) })
+	}
+}
+
+func mustSaveUser(t *testing.T, e *env, email string, org int64, handle string) *models.User {
+	t.Helper()
+	u := &models.User{Email: email, OrgID: org, Handle: handle, Name: handle}
+	if err := e.users.Save(context.Background(), u); err != nil {
+		t.Fatalf("save %s: %v", email, err)
+	}
+	if u.ID == 0 {
+		t.Fatalf("save %s: no id written back", email)
+	}
+	return u
+}
+
+func wantNotFound(t *testing.T, what string, err error) {
+	t.Helper()
+	if !errors.Is(err, runtime.ErrNotFound) || !errors.Is(err, sql.ErrNoRows) {
+		t.Fatalf("%s: got %v, want an error matching runtime.ErrNotFound and sql.ErrNoRows", what, err)
+	}
+}
+
+func TestReadAfterSave(t *testing.T) {
+	forEachPair(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		u := mustSaveUser(t, e, "a@x.org", 1, "a")
+		for i := 0; i < 2; i++ {
+			got, err := e.users.GetByID(ctx, u.ID)
+			if err != nil || got.Email != "a@x.org" {
+				t.Fatalf("read %d: %+v, %v", i, got, err)
+			}
+		}
+		s := e.users.Stats()
+		if s.Hits != 1 || s.Misses != 1 || s.Fills != 1 {
+			t.Fatalf("two reads: hits=%d misses=%d fills=%d, want 1 1 1", s.Hits, s.Misses, s.Fills)
+		}
+		u.Name = "renamed"
+		if err := e.users.Save(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.users.GetByID(ctx, u.ID)
+		if err != nil || got.Name != "renamed" {
+			t.Fatalf("read after save: %+v, %v", got, err)
+		}
+		// The copy returned is the caller's own.
+		got.Name = "scribbled"
+		again, err := e.users.GetByID(ctx, u.ID)
+		if err != nil || again.Name != "renamed" {
+			t.Fatalf("read after caller mutation: %+v, %v", again, err)
+		}
+	})
+}
+
+func TestUniqueChange(t *testing.T) {
+	forEachPair(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		u := mustSaveUser(t, e, "old@x.org", 7, "h")
+		for i := 0; i < 2; i++ { // miss then hit, on every index
+			if _, err := e.users.GetByEmail(ctx, "old@x.org"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.users.GetByOrgIDHandle(ctx, 7, "h"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := e.users.GetByEmail(ctx, "new@x.org"); err == nil {
+			t.Fatal("new email found before the change")
+		}
+		u.Email, u.Handle = "new@x.org", "h2"
+		if err := e.users.Save(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.users.GetByEmail(ctx, "old@x.org")
+		wantNotFound(t, "old email", err)
+		_, err = e.users.GetByOrgIDHandle(ctx, 7, "h")
+		wantNotFound(t, "old handle", err)
+		got, err := e.users.GetByEmail(ctx, "new@x.org")
+		if err != nil || got.ID != u.ID {
+			t.Fatalf("new email: %+v, %v", got, err)
+		}
+		got, err = e.users.GetByOrgIDHandle(ctx, 7, "h2")
+		if err != nil || got.Email != "new@x.org" {
+			t.Fatalf("new handle: %+v, %v", got, err)
+		}
+	})
+}
+
+func TestDelete(t *testing.T) {
+	forEachPair(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		u := mustSaveUser(t, e, "d@x.org", 3, "d")
+		if _, err := e.users.GetByID(ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.users.GetByEmail(ctx, u.Email); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.users.GetByOrgIDHandle(ctx, 3, "d"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.users.Delete(ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.users.GetByID(ctx, u.ID)
+		wantNotFound(t, "by id", err)
+		_, err = e.users.GetByEmail(ctx, u.Email)
+		wantNotFound(t, "by email", err)
+		_, err = e.users.GetByOrgIDHandle(ctx, 3, "d")
+		wantNotFound(t, "by org and handle", err)
+		wantNotFound(t, "second delete", e.users.Delete(ctx, u.ID))
+	})
+}
+
+func TestAllFollowsWrites(t *testing.T) {
+	forEachPair(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		emails := func() []string {
+			t.Helper()
+			all, err := e.users.All(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, u := range all {
+				out = append(out, u.Email)
+			}
+			return out
+		}
+		if got := emails(); len(got) != 0 {
+			t.Fatalf("empty table: %v", got)
+		}
+		a := mustSaveUser(t, e, "a@x.org", 1, "a")
+		if got := fmt.Sprint(emails()); got != "[a@x.org]" {
+			t.Fatalf("after insert: %s", got)
+		}
+		b := mustSaveUser(t, e, "b@x.org", 1, "b")
+		if got := fmt.Sprint(emails()); got != "[a@x.org b@x.org]" {
+			t.Fatalf("after second insert: %s", got)
+		}
+		before := e.users.Stats().Hits
+		emails()
+		if e.users.Stats().Hits != before+1 {
+			t.Fatal("All was not served from the cache")
+		}
+		a.Email = "a2@x.org"
+		if err := e.users.Save(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(emails()); got != "[a2@x.org b@x.org]" {
+			t.Fatalf("after update: %s", got)
+		}
+		if err := e.users.Delete(ctx, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(emails()); got != "[a2@x.org]" {
+			t.Fatalf("after delete: %s", got)
+		}
+	})
+}
+
+func TestCachedNotFoundThenInsert(t *testing.T) {
+	forEachPair(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		for i := 0; i < 2; i++ {
+			_, err := e.users.GetByEmail(ctx, "later@x.org")
+			wantNotFound(t, "before insert", err)
+		}
+		if s := e.users.Stats(); s.Hits != 1 || s.DBReads != 1 {
+			t.Fatalf("the not-found was not cached: hits=%d db_reads=%d", s.Hits, s.DBReads)
+		}
+		u := mustSaveUser(t, e, "later@x.org", 1, "later")
+		got, err := e.users.GetByEmail(ctx, "later@x.org")
+		if err != nil || got.ID != u.ID {
+			t.Fatalf("after insert: %+v, %v", got, err)
+		}
+		// The same for a primary key that does not exist yet.
+		next := u.ID + 1
+		_, err = e.users.GetByID(ctx, next)
+		wantNotFound(t, "next id", err)
+		v := mustSaveUser(t, e, "next@x.org", 1, "next")
+		if v.ID != next {
+			t.Fatalf("the database skipped id %d (got %d)", next, v.ID)
+		}
+		if got, err := e.users.GetByID(ctx, next); err != nil || got.Email != "next@x.org" {
+			t.Fatalf("next id after insert: %+v, %v", got, err)
+		}
+	})
+}
+
+func TestRelatedNeverCached(t *testing.T) {
+	forEachPair(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		author := mustSaveUser(t, e, "author-secret@x.org", 1, "author")
+		p := &models.Post{AuthorID: author.ID, Slug: "s", Title: "T", Body: "B", Author: author}
+		if err := e.posts.Save(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Author != author {
+			t.Fatal("Save changed the caller's related field")
+		}
+		for i := 0; i < 2; i++ { // the fill, then the hit
+			got, err := e.posts.GetByID(ctx, p.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Author != nil {
+				t.Fatalf("read %d returned a related object", i)
+			}
+		}
+		if e.posts.Stats().Hits != 1 {
+			t.Fatal("second read was not a hit")
+		}
+		entry, err := e.store.Get(ctx, postKey(t, e, p.ID))
+		if err != nil || entry.Kind != runtime.Value {
+			t.Fatalf("post not cached: %+v, %v", entry, err)
+		}
+		if bytes.Contains(entry.Value, []byte("author-secret")) {
+			t.Fatal("the cached bytes of a post hold its author")
+		}
+	})
+}
+
+// postKey is the cache key of the post with the given id. A fresh repo
+// built with the same prefix computes the same keys.
+func postKey(t *testing.T, e *env, id int64) string {
+	t.Helper()
+	keys := recordKeys{Store: e.store}
+	posts, err := models.NewPostRepo(e.db, &keys, runtime.WithPrefix(fmt.Sprintf("t%p", t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := posts.GetByID(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	return keys.first
+}
+
+// recordKeys remembers the first key read through it.
+type recordKeys struct {
+	runtime.Store
+	first string
+}
+
+func (r *recordKeys) Get(ctx context.Context, key string) (runtime.Entry, error) {
+	if r.first == "" {
+		r.first = key
+	}
+	return r.Store.Get(ctx, key)
+}
+
+func TestConcurrentMissesOneQuery(t *testing.T) {
+	forEachPair(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		u := mustSaveUser(t, e, "herd@x.org", 1, "herd")
+		e.count.Reset()
+		var start, done sync.WaitGroup
+		start.Add(1)
+		errs := make(chan error, 100)
+		for i := 0; i < 100; i++ {
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				start.Wait()
+				got, err := e.users.GetByID(ctx, u.ID)
+				if err == nil && got.Email != "herd@x.org" {
+					err = fmt.Errorf("got %+v", got)
+				}
+				errs <- err
+			}()
+		}
+		start.Done()
+		done.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := e.count.Queries(); n != 1 {
+			t.Fatalf("100 concurrent misses made %d database queries, want 1", n)
+		}
+	})
+}

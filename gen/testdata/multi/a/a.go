@@ -1,0 +1,5 @@
+package a
+
+type Post struct {
+	ID int64 `db:"id" cache:"pk"`
+}

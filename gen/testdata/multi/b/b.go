@@ -1,0 +1,6 @@
+package b
+
+//cachegen:table b_posts
+type Post struct {
+	ID int64 `db:"id" cache:"pk"`
+}

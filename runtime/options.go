@@ -1,0 +1,116 @@
+package runtime
+
+import "time"
+
+// Option configures a repository. Options with a value out of range (a
+// non-positive duration or cap, an empty prefix) are ignored, leaving the
+// default in place.
+type Option func(*options)
+
+type options struct {
+	prefix      string
+	ttl         time.Duration
+	notFoundTTL time.Duration
+	leaseTTL    time.Duration
+	leaseWait   time.Duration
+	lockTTL     time.Duration
+	fillTimeout time.Duration
+	allCap      int
+	dialect     Dialect
+}
+
+func defaultOptions() options {
+	return options{
+		prefix:      "cg",
+		ttl:         10 * time.Minute,
+		notFoundTTL: 30 * time.Second,
+		leaseTTL:    5 * time.Second,
+		leaseWait:   50 * time.Millisecond,
+		lockTTL:     30 * time.Second,
+		fillTimeout: 30 * time.Second,
+		allCap:      10000,
+	}
+}
+
+// WithPrefix sets the first segment of every key (default "cg"), so that
+// several applications or test runs can share one store.
+func WithPrefix(p string) Option {
+	return func(o *options) {
+		if p != "" {
+			o.prefix = p
+		}
+	}
+}
+
+// WithTTL sets how long a cached row lives (default: the model's ttl=, or
+// 10 minutes). Staleness after a fault that skipped an invalidation is
+// bounded by it.
+func WithTTL(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.ttl = d
+		}
+	}
+}
+
+// WithNotFoundTTL sets how long a confirmed miss is cached (default 30s).
+func WithNotFoundTTL(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.notFoundTTL = d
+		}
+	}
+}
+
+// WithLeaseTTL sets how long a reader's fill lease lives (default 5s). It
+// should exceed a normal read query; a lease that runs out only costs a
+// second query, never correctness.
+func WithLeaseTTL(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.leaseTTL = d
+		}
+	}
+}
+
+// WithLeaseWait sets how long a reader that finds another reader's lease
+// waits for its value before it reads the database itself (default 50ms).
+func WithLeaseWait(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.leaseWait = d
+		}
+	}
+}
+
+// WithLockTTL sets how long a writer's lock lives (default 30s): well above
+// a normal transaction, so that a writer that dies between commit and
+// release keeps the key from filling for at most this long.
+func WithLockTTL(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.lockTTL = d
+		}
+	}
+}
+
+// WithAllCap sets the largest table All caches (default 10,000 rows); a
+// larger table is read from the database on every call, counted in
+// Stats.AllOverCap.
+func WithAllCap(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.allCap = n
+		}
+	}
+}
+
+// WithDialect sets the SQL dialect instead of deriving it from the
+// driver name of the *sqlx.DB.
+func WithDialect(d Dialect) Option {
+	return func(o *options) {
+		if d >= SQLite && d <= MySQL {
+			o.dialect = d
+		}
+	}
+}

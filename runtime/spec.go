@@ -1,0 +1,94 @@
+package runtime
+
+import (
+	"fmt"
+	"time"
+)
+
+// Spec describes a model to the runtime. Generated code declares one per
+// model; the runtime builds the SQL, the keys and the protocol from it.
+type Spec[T any] struct {
+	Table   string        // SQL table name
+	Schema  string        // hash of the columns and their types (hex); part of every key and value
+	TTL     time.Duration // cached row lifetime; 0 means the runtime default
+	Columns []string      // every column, in the order Mapper.Scan and Mapper.Values use
+	Indexes []Index       // Indexes[0] is the primary key; the rest are unique lookups
+	AutoPK  bool          // the database generates the primary key (an integer)
+	Mapper  Mapper[T]
+}
+
+// Index is one lookup that names at most one row.
+type Index struct {
+	Name    string     // the key segment: the pk or unique column, or the unique_together group
+	Columns []int      // positions in Spec.Columns
+	Misses  MissPolicy // whether a confirmed miss may be cached
+}
+
+// MissPolicy says when a lookup the database answers with no row may be
+// cached as not-found. A cached not-found is invalidated through the key of
+// the row that later appears; that is only sound when the database finds a
+// row exactly when its key equals the lookup's key.
+type MissPolicy uint8
+
+const (
+	// CacheMisses: integers and bools compare exactly on every dialect.
+	CacheMisses MissPolicy = iota
+	// CacheMissesExceptMySQL: text compares exactly on SQLite and PostgreSQL,
+	// but MySQL's default collations ignore case and trailing spaces.
+	CacheMissesExceptMySQL
+	// NeverCacheMisses: floats, times and custom types, whose database
+	// equality may differ from their key.
+	NeverCacheMisses
+)
+
+// Scanner reads one result row; *sql.Row and *sql.Rows implement it.
+type Scanner interface {
+	Scan(dest ...any) error
+}
+
+// Mapper is the per-model code cachegen generates: no reflection on the
+// read path.
+type Mapper[T any] interface {
+	// Scan reads a row whose columns are Spec.Columns, in order.
+	Scan(s Scanner, row *T) error
+	// Values returns the column values of row, in Spec.Columns order.
+	Values(row *T) []any
+	// AppendKey appends the key values of index i of row (see AppendKeyString
+	// and friends; a unique_together group separates them with AppendKeySep).
+	AppendKey(b []byte, i int, row *T) []byte
+	// PKIsZero reports whether the primary key of row is the zero value.
+	PKIsZero(row *T) bool
+	// SetPK stores a database-generated primary key into row (AutoPK only).
+	SetPK(row *T, id int64)
+	// Encode appends the cached form of row to b.
+	Encode(b []byte, row *T) ([]byte, error)
+	// Decode reads the cached form of a row; it must fail, never panic, on
+	// bytes it did not write.
+	Decode(b []byte, row *T) error
+}
+
+// ScanBytes returns a scan destination that copies a []byte or string
+// column into dst, which must come out exactly full: it is how generated
+// code scans a [N]byte field (pass v[:]).
+func ScanBytes(dst []byte) any { return bytesScanner(dst) }
+
+type bytesScanner []byte
+
+func (b bytesScanner) Scan(src any) error {
+	var p []byte
+	switch v := src.(type) {
+	case []byte:
+		p = v
+	case string:
+		p = []byte(v)
+	case nil:
+		return fmt.Errorf("cachegen: NULL into a [%d]byte", len(b))
+	default:
+		return fmt.Errorf("cachegen: %T into a [%d]byte", src, len(b))
+	}
+	if len(p) != len(b) {
+		return fmt.Errorf("cachegen: %d bytes into a [%d]byte", len(p), len(b))
+	}
+	copy(b, p)
+	return nil
+}

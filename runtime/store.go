@@ -1,0 +1,74 @@
+package runtime
+
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+// Kind says what a cache key holds.
+type Kind uint8
+
+// The states a key can be in; see the protocol table in DESIGN.md.
+const (
+	// Absent: nothing is stored under the key (or what was stored expired).
+	Absent Kind = iota
+	// Value: the encoded row (or row list) for the key.
+	Value
+	// NotFound: the database confirmed that no row answers the key.
+	NotFound
+	// Leased: a reader holds a fill lease; Entry.Token names it.
+	Leased
+	// Locked: one or more writers hold a write lock; Entry.Locks counts them.
+	Locked
+)
+
+var kindNames = [...]string{"absent", "value", "not-found", "leased", "locked"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Entry is what a Store holds under one key.
+type Entry struct {
+	Kind  Kind
+	Value []byte // Kind == Value: the bytes; callers must not modify them
+	Token string // Kind == Leased: the lease token
+	Locks int    // Kind == Locked: how many writers hold the lock
+}
+
+// Store is a cache backend. Every method acts on exactly one key and must be
+// atomic on that key (for Redis: one command or one script), so the protocol
+// works unchanged on a sharded store. An expired entry behaves as Absent.
+//
+// The contract, which runtime/storetest checks on every implementation:
+//
+//	key holds        Lease(t)        Fill(t, v)   Lock          Unlock
+//	absent           takes it        fails        count 1       deletes (no-op)
+//	value/not-found  reports it      fails        count 1       deletes
+//	lease t          reports it      stores v     count 1       deletes
+//	lease t' != t    reports it      fails        count 1       deletes
+//	lock, count n    reports it      fails        count n+1     n-1; at 0 deletes
+type Store interface {
+	// Get returns what the key holds.
+	Get(ctx context.Context, key string) (Entry, error)
+	// Lease stores a fill lease with token under key for ttl if the key is
+	// absent. It reports whether it did; when it did not, cur is what the key
+	// holds instead.
+	Lease(ctx context.Context, key, token string, ttl time.Duration) (ok bool, cur Entry, err error)
+	// Fill replaces the lease token with e (Kind Value or NotFound) for ttl, if
+	// and only if the key still holds that lease. It reports whether it did.
+	Fill(ctx context.Context, key, token string, e Entry, ttl time.Duration) (bool, error)
+	// Lock adds one writer's lock to key: a lock count of n becomes n+1,
+	// anything else becomes a lock of count 1. The TTL is set to ttl either way.
+	Lock(ctx context.Context, key string, ttl time.Duration) error
+	// Unlock removes one writer's lock: a count above 1 is decremented, a count
+	// of 1 or anything that is not a lock (its TTL ran out, or the store lost
+	// it) deletes the key.
+	Unlock(ctx context.Context, key string) error
+	// Delete removes whatever the key holds.
+	Delete(ctx context.Context, key string) error
+}

@@ -1,0 +1,293 @@
+// Package storetest is the conformance suite that every runtime.Store must
+// pass: the in-process store, and networked ones such as Redis or memcached.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/cachegen/cachegen/runtime"
+)
+
+// Timings of the TTL tests, with wide margins: the machines that run them
+// are shared and noisy.
+const (
+	shortTTL  = 100 * time.Millisecond
+	pastShort = 250 * time.Millisecond // a sleep after which a shortTTL entry is gone
+	longTTL   = time.Minute            // never runs out during a test
+)
+
+// Run checks s against the protocol contract in runtime/store.go. newStore returns a fresh or shared store;
+// every key Run uses is prefixed with a unique per-run random prefix so Run can be pointed at a real shared Redis.
+//
+// The subtests run in parallel, so newStore may be called concurrently. Run
+// returns only once all of them have finished, and deletes the keys it used.
+func Run(t *testing.T, newStore func(t *testing.T) runtime.Store) {
+	var rnd [8]byte
+	rand.Read(rnd[:]) // never fails
+	prefix := "storetest:" + hex.EncodeToString(rnd[:]) + ":"
+
+	groups := []struct {
+		name  string
+		cases []testCase
+	}{
+		{"Get", getTests()},
+		{"Lease", leaseTests()},
+		{"Fill", fillTests()},
+		{"Lock", lockTests()},
+		{"Unlock", unlockTests()},
+		{"Delete", deleteTests()},
+		{"Expiry", expiryTests()},
+		{"Keys", keyTests()},
+		{"Concurrent", concurrentTests()},
+	}
+	// A group of its own: parallel subtests of t itself would run only after
+	// Run returned, and after the caller's defers had closed the store.
+	t.Run("contract", func(t *testing.T) {
+		for _, g := range groups {
+			t.Run(g.name, func(t *testing.T) {
+				t.Parallel()
+				for _, c := range g.cases {
+					t.Run(c.name, func(t *testing.T) {
+						t.Parallel()
+						c.run(&harness{t: t, s: newStore(t), prefix: prefix + g.name + "/" + c.name + ":"})
+					})
+				}
+			})
+		}
+	})
+}
+
+// testCase is one subtest.
+type testCase struct {
+	name string
+	run  func(h *harness)
+}
+
+// harness wraps a store for one subtest: every call fails the test on error.
+type harness struct {
+	t      *testing.T
+	s      runtime.Store
+	prefix string
+}
+
+// ctx is the context of every store call.
+func (h *harness) ctx() context.Context { return h.t.Context() }
+
+// key returns a key unique to this run and subtest, and deletes it when the
+// subtest ends, so a shared store is left clean.
+func (h *harness) key(name string) string {
+	k := h.prefix + name
+	h.t.Cleanup(func() {
+		// not h.ctx(): the test's context is cancelled before cleanups run
+		if err := h.s.Delete(context.Background(), k); err != nil {
+			h.t.Errorf("cleanup: Delete(%q): %v", k, err)
+		}
+	})
+	return k
+}
+
+func (h *harness) get(key string) runtime.Entry {
+	h.t.Helper()
+	e, err := h.s.Get(h.ctx(), key)
+	if err != nil {
+		h.t.Fatalf("Get(%q): %v", key, err)
+	}
+	return e
+}
+
+func (h *harness) lease(key, token string, ttl time.Duration) (bool, runtime.Entry) {
+	h.t.Helper()
+	ok, cur, err := h.s.Lease(h.ctx(), key, token, ttl)
+	if err != nil {
+		h.t.Fatalf("Lease(%q, %q): %v", key, token, err)
+	}
+	return ok, cur
+}
+
+func (h *harness) fill(key, token string, e runtime.Entry, ttl time.Duration) bool {
+	h.t.Helper()
+	ok, err := h.s.Fill(h.ctx(), key, token, e, ttl)
+	if err != nil {
+		h.t.Fatalf("Fill(%q, %q, %s): %v", key, token, show(e), err)
+	}
+	return ok
+}
+
+func (h *harness) lock(key string, ttl time.Duration) {
+	h.t.Helper()
+	if err := h.s.Lock(h.ctx(), key, ttl); err != nil {
+		h.t.Fatalf("Lock(%q): %v", key, err)
+	}
+}
+
+func (h *harness) unlock(key string) {
+	h.t.Helper()
+	if err := h.s.Unlock(h.ctx(), key); err != nil {
+		h.t.Fatalf("Unlock(%q): %v", key, err)
+	}
+}
+
+func (h *harness) del(key string) {
+	h.t.Helper()
+	if err := h.s.Delete(h.ctx(), key); err != nil {
+		h.t.Fatalf("Delete(%q): %v", key, err)
+	}
+}
+
+// want fails the test unless key holds e.
+func (h *harness) want(key string, e runtime.Entry) {
+	h.t.Helper()
+	if got := h.get(key); !same(got, e) {
+		h.t.Fatalf("%q holds %s, want %s", key, show(got), show(e))
+	}
+}
+
+// setupToken leases the keys that set fills with a value or not-found.
+const setupToken = "setup-token"
+
+// set puts e into key for ttl, through the protocol: a lease then a fill for
+// a value or not-found, a lease for a lease, e.Locks locks for a lock. With
+// a long ttl it checks the result, so a broken setup is reported as such.
+func (h *harness) set(key string, e runtime.Entry, ttl time.Duration) {
+	h.t.Helper()
+	switch e.Kind {
+	case runtime.Absent:
+	case runtime.Value, runtime.NotFound:
+		if ok, cur := h.lease(key, setupToken, ttl); !ok {
+			h.t.Fatalf("setup: Lease(%q) on a fresh key failed, key holds %s", key, show(cur))
+		}
+		if !h.fill(key, setupToken, e, ttl) {
+			h.t.Fatalf("setup: Fill(%q) of our own lease failed", key)
+		}
+	case runtime.Leased:
+		if ok, cur := h.lease(key, e.Token, ttl); !ok {
+			h.t.Fatalf("setup: Lease(%q) on a fresh key failed, key holds %s", key, show(cur))
+		}
+	case runtime.Locked:
+		for range e.Locks {
+			h.lock(key, ttl)
+		}
+	}
+	if ttl >= longTTL {
+		if got := h.get(key); !same(got, e) {
+			h.t.Fatalf("setup: %q holds %s, want %s", key, show(got), show(e))
+		}
+	}
+}
+
+// retrySlow runs attempt with fresh keys until one reports that its
+// timing-critical steps ran within a short TTL: on a loaded machine the TTL
+// can otherwise run out before the step that relies on it. It skips the test
+// if no attempt is fast enough, as that says nothing about the store.
+func (h *harness) retrySlow(attempt func(key string) (inTime bool)) {
+	h.t.Helper()
+	for i := range 5 {
+		if attempt(h.key(fmt.Sprintf("try%d", i))) {
+			return
+		}
+	}
+	h.t.Skip("the machine is too slow for this timing-sensitive check")
+}
+
+// inTime reports whether less than most of shortTTL has passed since start.
+func inTime(start time.Time) bool { return time.Since(start) < shortTTL*3/4 }
+
+// Entries for the states a key can be in.
+var (
+	absent   = runtime.Entry{}
+	value    = runtime.Entry{Kind: runtime.Value, Value: []byte("the value")}
+	notFound = runtime.Entry{Kind: runtime.NotFound}
+	leased   = runtime.Entry{Kind: runtime.Leased, Token: "token-a"}
+	locked   = runtime.Entry{Kind: runtime.Locked, Locks: 3}
+	locked1  = runtime.Entry{Kind: runtime.Locked, Locks: 1}
+)
+
+// states are the non-absent states, named for subtests.
+var states = []struct {
+	name string
+	e    runtime.Entry
+}{
+	{"value", value},
+	{"not-found", notFound},
+	{"lease", leased},
+	{"lock", locked},
+}
+
+// same reports whether a and b are the same state; fields that do not
+// belong to the kind are ignored.
+func same(a, b runtime.Entry) bool {
+	if a.Kind != b.Kind {
+		return false
+	}
+	switch a.Kind {
+	case runtime.Value:
+		return bytes.Equal(a.Value, b.Value)
+	case runtime.Leased:
+		return a.Token == b.Token
+	case runtime.Locked:
+		return a.Locks == b.Locks
+	}
+	return true
+}
+
+// show describes e for failure messages.
+func show(e runtime.Entry) string {
+	switch e.Kind {
+	case runtime.Value:
+		if len(e.Value) > 32 {
+			return fmt.Sprintf("value(%d bytes: %x...)", len(e.Value), e.Value[:32])
+		}
+		return fmt.Sprintf("value(%q)", e.Value)
+	case runtime.Leased:
+		return fmt.Sprintf("leased(%q)", e.Token)
+	case runtime.Locked:
+		return fmt.Sprintf("locked(%d)", e.Locks)
+	}
+	return e.Kind.String()
+}
+
+func getTests() []testCase {
+	return []testCase{
+		{"absent", func(h *harness) { h.want(h.key("k"), absent) }},
+	}
+}
+
+func leaseTests() []testCase {
+	cases := []testCase{
+		{"absent", func(h *harness) {
+			k := h.key("k")
+			if ok, cur := h.lease(k, "t1", longTTL); !ok {
+				h.t.Fatalf("Lease on an absent key failed, reporting %s", show(cur))
+			}
+			h.want(k, runtime.Entry{Kind: runtime.Leased, Token: "t1"})
+		}},
+	}
+	for _, st := range states {
+		cases = append(cases, testCase{st.name, leaseReports(st.e, "token-b")})
+	}
+	// a reader that asks again for its own lease does not get it twice
+	return append(cases, testCase{"own-lease", leaseReports(leased, leased.Token)})
+}
+
+// leaseReports checks that Lease with token on a key holding e fails,
+// reports e, and leaves the key as it was.
+func leaseReports(e runtime.Entry, token string) func(h *harness) {
+	return func(h *harness) {
+		k := h.key("k")
+		h.set(k, e, longTTL)
+		ok, cur := h.lease(k, token, longTTL)
+		if ok {
+			h.t.Fatalf("Lease(%q) on %s succeeded", token, show(e))
+		}
+		if !same(cur, e) {
+			h.t.Errorf("Lease(%q) on %s reported %s", token, show(e), show(cur))
+		}
+		h.want(k, e)
+	}
+}

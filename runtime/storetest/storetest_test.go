@@ -1,0 +1,156 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cachegen/cachegen/runtime"
+)
+
+// refStore is a plain reference implementation of the contract, to check
+// the suite itself. bug, when set, names a deliberate defect.
+type refStore struct {
+	mu  sync.Mutex
+	m   map[string]refItem
+	bug string
+}
+
+type refItem struct {
+	e        runtime.Entry
+	deadline time.Time
+}
+
+func newRefStore(bug string) *refStore { return &refStore{m: map[string]refItem{}, bug: bug} }
+
+// cur returns what key holds, dropping it if it expired. mu must be held.
+func (s *refStore) cur(key string) (refItem, bool) {
+	it, ok := s.m[key]
+	if ok && s.bug != "no-expiry" && !time.Now().Before(it.deadline) {
+		delete(s.m, key)
+		return refItem{}, false
+	}
+	return it, ok
+}
+
+func (s *refStore) Get(_ context.Context, key string) (runtime.Entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, _ := s.cur(key)
+	return it.e, nil
+}
+
+func (s *refStore) Lease(_ context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if it, ok := s.cur(key); ok {
+		return false, it.e, nil
+	}
+	s.m[key] = refItem{runtime.Entry{Kind: runtime.Leased, Token: token}, time.Now().Add(ttl)}
+	return true, runtime.Entry{}, nil
+}
+
+func (s *refStore) Fill(_ context.Context, key, token string, e runtime.Entry, ttl time.Duration) (bool, error) {
+	if e.Kind != runtime.Value && e.Kind != runtime.NotFound {
+		return false, errors.New("bad kind")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.cur(key)
+	if !ok || it.e.Kind != runtime.Leased || (it.e.Token != token && s.bug != "fill-any-token") {
+		return false, nil
+	}
+	if s.bug != "keeps-slice" && e.Value != nil {
+		e.Value = append([]byte{}, e.Value...)
+	}
+	s.m[key] = refItem{runtime.Entry{Kind: e.Kind, Value: e.Value}, time.Now().Add(ttl)}
+	return true, nil
+}
+
+func (s *refStore) Lock(_ context.Context, key string, ttl time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.cur(key)
+	n := 1
+	if ok && it.e.Kind == runtime.Locked && s.bug != "lock-no-count" {
+		n = it.e.Locks + 1
+	}
+	deadline := time.Now().Add(ttl)
+	if ok && it.e.Kind == runtime.Locked && s.bug == "lock-keeps-ttl" {
+		deadline = it.deadline
+	}
+	s.m[key] = refItem{runtime.Entry{Kind: runtime.Locked, Locks: n}, deadline}
+	return nil
+}
+
+func (s *refStore) Unlock(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it, ok := s.cur(key)
+	if ok && it.e.Kind == runtime.Locked && it.e.Locks > 1 {
+		it.e.Locks--
+		if s.bug == "unlock-drops-ttl" {
+			it.deadline = time.Now().Add(time.Hour)
+		}
+		s.m[key] = it
+		return nil
+	}
+	delete(s.m, key)
+	return nil
+}
+
+func (s *refStore) Delete(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, key)
+	return nil
+}
+
+func TestReferenceStore(t *testing.T) {
+	shared := newRefStore("")
+	Run(t, func(*testing.T) runtime.Store { return shared })
+}
+
+// TestMutant runs the suite on a broken store, named by STORETEST_MUTANT; it
+// only runs as the child process of TestSuiteCatchesBugs.
+func TestMutant(t *testing.T) {
+	bug := os.Getenv("STORETEST_MUTANT")
+	if bug == "" {
+		t.Skip("run by TestSuiteCatchesBugs")
+	}
+	Run(t, func(*testing.T) runtime.Store { return newRefStore(bug) })
+}
+
+// TestSuiteCatchesBugs checks that the suite fails each broken store, in the
+// subtest meant to catch the defect.
+func TestSuiteCatchesBugs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite in child processes")
+	}
+	for bug, subtest := range map[string]string{
+		"no-expiry":        "Expiry/lease",
+		"fill-any-token":   "Fill/fails-on-lease",
+		"keeps-slice":      "Fill/copies-value",
+		"lock-no-count":    "Concurrent/lock-count",
+		"lock-keeps-ttl":   "Lock/renews-ttl",
+		"unlock-drops-ttl": "Unlock/keeps-ttl",
+	} {
+		t.Run(bug, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestMutant$", "-test.v")
+			cmd.Env = append(os.Environ(), "STORETEST_MUTANT="+bug)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the suite passed a store with bug %s", bug)
+			}
+			if want := "--- FAIL: TestMutant/contract/" + subtest + " "; !strings.Contains(string(out), want) {
+				t.Errorf("no %q in the output:\n%s", want, out)
+			}
+		})
+	}
+}

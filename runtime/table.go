@@ -1,0 +1,476 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"golang.org/x/sync/singleflight"
+)
+
+// Table is the cached access to one model's table: the protocol of
+// DESIGN.md, written once for every generated repository.
+type Table[T any] struct {
+	db       *sqlx.DB
+	store    Store
+	spec     Spec[T]
+	opts     options
+	dialect  Dialect
+	sql      statements
+	pkCol    int      // position of the primary key in spec.Columns
+	prefixes []string // per index: "<prefix>:<table>:<schema>:<index>="
+	allKey   string
+	header   [headerLen]byte
+	flight   singleflight.Group
+	stats    counters
+}
+
+// Cached values start with a format version and the schema hash, so bytes
+// of another schema or someone else's key are recognised and dropped.
+const (
+	formatVersion = 1
+	headerLen     = 5
+)
+
+// NewTable checks spec and builds the statements and keys of a table. A nil
+// store disables caching: every read goes to the database.
+func NewTable[T any](db *sqlx.DB, store Store, spec *Spec[T], opts ...Option) (*Table[T], error) {
+	if db == nil {
+		return nil, errors.New("cachegen: NewTable: nil *sqlx.DB")
+	}
+	if spec == nil || spec.Mapper == nil {
+		return nil, errors.New("cachegen: NewTable: spec without a Mapper")
+	}
+	t := &Table[T]{db: db, store: store, spec: *spec, opts: defaultOptions()}
+	if spec.TTL > 0 {
+		t.opts.ttl = spec.TTL
+	}
+	for _, o := range opts {
+		o(&t.opts)
+	}
+	if err := t.checkSpec(); err != nil {
+		return nil, err
+	}
+	t.dialect = t.opts.dialect
+	if t.dialect == 0 {
+		d, err := DialectOf(db.DriverName())
+		if err != nil {
+			return nil, err
+		}
+		t.dialect = d
+	}
+	schema, err := hex.DecodeString(spec.Schema)
+	if err != nil || len(schema) != 4 {
+		return nil, fmt.Errorf("cachegen: table %s: schema %q is not 8 hex digits", spec.Table, spec.Schema)
+	}
+	t.header[0] = formatVersion
+	copy(t.header[1:], schema)
+	t.pkCol = spec.Indexes[0].Columns[0]
+	t.sql = buildStatements(t.dialect, spec.Table, spec.Columns, spec.Indexes, t.pkCol)
+	base := t.opts.prefix + ":" + spec.Table + ":" + spec.Schema + ":"
+	for _, ix := range spec.Indexes {
+		t.prefixes = append(t.prefixes, base+ix.Name+"=")
+	}
+	t.allKey = base + "all"
+	return t, nil
+}
+
+func (t *Table[T]) checkSpec() error {
+	s := &t.spec
+	if s.Table == "" || len(s.Columns) == 0 || len(s.Indexes) == 0 {
+		return fmt.Errorf("cachegen: spec of table %q needs columns and a primary key index", s.Table)
+	}
+	if len(s.Indexes[0].Columns) != 1 {
+		return fmt.Errorf("cachegen: table %s: the primary key index must have one column", s.Table)
+	}
+	for _, ix := range s.Indexes {
+		if ix.Name == "" || len(ix.Columns) == 0 {
+			return fmt.Errorf("cachegen: table %s: index without a name or columns", s.Table)
+		}
+		for _, c := range ix.Columns {
+			if c < 0 || c >= len(s.Columns) {
+				return fmt.Errorf("cachegen: table %s: index %s names column %d of %d", s.Table, ix.Name, c, len(s.Columns))
+			}
+		}
+	}
+	return nil
+}
+
+// Stats returns the table's counters.
+func (t *Table[T]) Stats() Stats { return t.stats.snapshot() }
+
+// Dialect returns the SQL dialect the table speaks.
+func (t *Table[T]) Dialect() Dialect { return t.dialect }
+
+// Key returns the cache key of index i (0: the primary key) for the values
+// in row.
+func (t *Table[T]) Key(i int, row *T) string {
+	b := make([]byte, 0, len(t.prefixes[i])+32)
+	b = append(b, t.prefixes[i]...)
+	b = t.spec.Mapper.AppendKey(b, i, row)
+	return finishKey(b, len(t.prefixes[i]))
+}
+
+// AllKey returns the key under which All caches the whole table.
+func (t *Table[T]) AllKey() string { return t.allKey }
+
+// Get returns the row whose index i (0: the primary key) has the values in
+// probe: from the store when it holds the row or a confirmed miss, otherwise
+// from the database, filling the store under a lease.
+func (t *Table[T]) Get(ctx context.Context, i int, probe *T) (*T, error) {
+	if i < 0 || i >= len(t.spec.Indexes) {
+		return nil, fmt.Errorf("cachegen: table %s has no index %d", t.spec.Table, i)
+	}
+	key := t.Key(i, probe)
+	load := func(ctx context.Context) (loaded[T], error) { return t.loadOne(ctx, i, key, probe) }
+	res, err := t.read(ctx, key, load)
+	if err != nil {
+		return nil, err
+	}
+	if res.kind == NotFound {
+		return nil, ErrNotFound
+	}
+	row := new(T)
+	if err := t.decodeRow(res.data, row); err != nil {
+		t.discard(ctx, key)
+		res, err = load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if res.kind == NotFound {
+			return nil, ErrNotFound
+		}
+		*row = *res.row
+	}
+	return row, nil
+}
+
+// All returns every row of the table ordered by primary key, cached under
+// one key that every write to the table invalidates.
+func (t *Table[T]) All(ctx context.Context) ([]T, error) {
+	res, err := t.read(ctx, t.allKey, t.loadAll)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := t.decodeList(res.data)
+	if err != nil {
+		t.discard(ctx, t.allKey)
+		if res, err = t.loadAll(ctx); err != nil {
+			return nil, err
+		}
+		return res.rows, nil
+	}
+	return rows, nil
+}
+
+// loaded is what a database read produced, in the form the store keeps.
+type loaded[T any] struct {
+	kind     Kind   // Value or NotFound
+	data     []byte // Kind Value: header + encoding
+	fillable bool   // may be stored under the key it was read for
+	row      *T     // loadOne: the row as read
+	rows     []T    // loadAll: the rows as read
+}
+
+func (t *Table[T]) read(ctx context.Context, key string, load func(context.Context) (loaded[T], error)) (loaded[T], error) {
+	if t.store == nil {
+		t.stats.misses.Add(1)
+		return load(ctx)
+	}
+	e, err := t.store.Get(ctx, key)
+	if err != nil {
+		t.stats.storeErrors.Add(1)
+		t.stats.misses.Add(1)
+		return load(ctx)
+	}
+	switch e.Kind {
+	case Value:
+		if t.hasHeader(e.Value) {
+			t.stats.hits.Add(1)
+			return loaded[T]{kind: Value, data: e.Value}, nil
+		}
+		t.stats.corruptValues.Add(1)
+		t.discard(ctx, key)
+		e = Entry{}
+	case NotFound:
+		t.stats.hits.Add(1)
+		return loaded[T]{kind: NotFound}, nil
+	}
+	t.stats.misses.Add(1)
+	// One query per key in this process, however many readers miss at once.
+	// The fill runs detached from the first caller's cancellation, so its
+	// result still serves the others; each caller stops waiting on its own
+	// context.
+	ch := t.flight.DoChan(key, func() (any, error) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.opts.fillTimeout)
+		defer cancel()
+		return t.fill(fctx, key, e, load)
+	})
+	select {
+	case <-ctx.Done():
+		return loaded[T]{}, ctx.Err()
+	case r := <-ch:
+		if r.Err != nil {
+			return loaded[T]{}, r.Err
+		}
+		return r.Val.(loaded[T]), nil
+	}
+}
+
+// fill resolves a miss: take the lease and fill, wait for another reader's
+// fill, or bypass a writer's lock.
+func (t *Table[T]) fill(ctx context.Context, key string, e Entry, load func(context.Context) (loaded[T], error)) (loaded[T], error) {
+	waited, leased := false, 0
+	for {
+		switch e.Kind {
+		case Value:
+			if t.hasHeader(e.Value) {
+				return loaded[T]{kind: Value, data: e.Value}, nil
+			}
+			t.stats.corruptValues.Add(1)
+			t.discard(ctx, key)
+			return load(ctx)
+		case NotFound:
+			return loaded[T]{kind: NotFound}, nil
+		case Locked:
+			t.stats.lockBypasses.Add(1)
+			return load(ctx)
+		case Leased:
+			if waited {
+				return load(ctx)
+			}
+			waited = true
+			t.stats.leaseWaits.Add(1)
+			e = t.awaitLease(ctx, key)
+			continue
+		}
+		if leased++; leased > 2 {
+			return load(ctx)
+		}
+		token := rand.Text()
+		ok, cur, err := t.store.Lease(ctx, key, token, t.opts.leaseTTL)
+		if err != nil {
+			t.stats.storeErrors.Add(1)
+			return load(ctx)
+		}
+		if !ok {
+			e = cur
+			continue
+		}
+		res, err := load(ctx)
+		if err != nil || !res.fillable {
+			return res, err
+		}
+		ttl := t.opts.notFoundTTL
+		if res.kind == Value {
+			ttl = jitter(t.opts.ttl)
+		}
+		stored, err := t.store.Fill(ctx, key, token, Entry{Kind: res.kind, Value: res.data}, ttl)
+		switch {
+		case err != nil:
+			t.stats.storeErrors.Add(1)
+		case stored:
+			t.stats.fills.Add(1)
+		}
+		return res, nil
+	}
+}
+
+// awaitLease polls a key another reader holds a lease on, for at most the
+// lease wait, and returns what it holds last.
+func (t *Table[T]) awaitLease(ctx context.Context, key string) Entry {
+	deadline := time.Now().Add(t.opts.leaseWait)
+	pause := time.Millisecond
+	for {
+		timer := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return Entry{Kind: Leased}
+		case <-timer.C:
+		}
+		e, err := t.store.Get(ctx, key)
+		if err != nil {
+			t.stats.storeErrors.Add(1)
+			return Entry{Kind: Leased}
+		}
+		if e.Kind != Leased || time.Now().After(deadline) {
+			return e
+		}
+		if pause < 8*time.Millisecond {
+			pause *= 2
+		}
+	}
+}
+
+// discard drops a value the table cannot read. A lock and its release is
+// the one safe way to delete: a writer's lock survives it (its count goes up
+// and back down) and a concurrent fill's lease is voided.
+func (t *Table[T]) discard(ctx context.Context, key string) {
+	ctx = context.WithoutCancel(ctx)
+	if err := t.store.Lock(ctx, key, t.opts.lockTTL); err != nil {
+		t.stats.storeErrors.Add(1)
+		return
+	}
+	if err := t.store.Unlock(ctx, key); err != nil {
+		t.stats.storeErrors.Add(1)
+	}
+}
+
+// jitter shortens a TTL by up to a tenth, so that rows filled in one burst
+// do not expire in one burst.
+func jitter(d time.Duration) time.Duration {
+	if d < 10 {
+		return d
+	}
+	return d - time.Duration(mrand.Int64N(int64(d/10)))
+}
+
+func (t *Table[T]) loadOne(ctx context.Context, i int, key string, probe *T) (loaded[T], error) {
+	t.stats.dbReads.Add(1)
+	row := new(T)
+	err := t.spec.Mapper.Scan(t.db.QueryRowContext(ctx, t.sql.selectBy[i], t.args(i, probe)...), row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return loaded[T]{kind: NotFound, fillable: t.missCacheable(i)}, nil
+	}
+	if err != nil {
+		return loaded[T]{}, fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[i].Name, err)
+	}
+	data, err := t.encodeRow(row)
+	if err != nil {
+		return loaded[T]{}, err
+	}
+	// Fill only when the row's own key is the lookup's key: a writer
+	// invalidates the keys of the values in the row, so a row that the
+	// database matched by a looser equality (a case-insensitive collation,
+	// a rounded time) must not be cached under the lookup's spelling.
+	return loaded[T]{kind: Value, data: data, fillable: t.Key(i, row) == key, row: row}, nil
+}
+
+func (t *Table[T]) missCacheable(i int) bool {
+	switch t.spec.Indexes[i].Misses {
+	case CacheMisses:
+		return true
+	case CacheMissesExceptMySQL:
+		return t.dialect != MySQL
+	}
+	return false
+}
+
+func (t *Table[T]) loadAll(ctx context.Context) (loaded[T], error) {
+	t.stats.dbReads.Add(1)
+	rs, err := t.db.QueryContext(ctx, t.sql.selectAll)
+	if err != nil {
+		return loaded[T]{}, fmt.Errorf("cachegen: read all of %s: %w", t.spec.Table, err)
+	}
+	defer rs.Close()
+	var rows []T
+	for rs.Next() {
+		var row T
+		if err := t.spec.Mapper.Scan(rs, &row); err != nil {
+			return loaded[T]{}, fmt.Errorf("cachegen: read all of %s: %w", t.spec.Table, err)
+		}
+		rows = append(rows, row)
+	}
+	if err := rs.Err(); err != nil {
+		return loaded[T]{}, fmt.Errorf("cachegen: read all of %s: %w", t.spec.Table, err)
+	}
+	fillable := len(rows) <= t.opts.allCap
+	if !fillable {
+		t.stats.allOverCap.Add(1)
+	}
+	data, err := t.encodeList(rows)
+	if err != nil {
+		return loaded[T]{}, err
+	}
+	return loaded[T]{kind: Value, data: data, fillable: fillable, rows: rows}, nil
+}
+
+// args returns the SQL arguments of index i taken from row.
+func (t *Table[T]) args(i int, row *T) []any {
+	vals := t.spec.Mapper.Values(row)
+	cols := t.spec.Indexes[i].Columns
+	args := make([]any, len(cols))
+	for j, c := range cols {
+		args[j] = vals[c]
+	}
+	return args
+}
+
+func (t *Table[T]) hasHeader(b []byte) bool {
+	return len(b) >= headerLen && [headerLen]byte(b[:headerLen]) == t.header
+}
+
+func (t *Table[T]) encodeRow(row *T) ([]byte, error) {
+	b, err := t.spec.Mapper.Encode(append(make([]byte, 0, 128), t.header[:]...), row)
+	if err != nil {
+		return nil, fmt.Errorf("cachegen: encode %s row: %w", t.spec.Table, err)
+	}
+	return b, nil
+}
+
+func (t *Table[T]) decodeRow(b []byte, row *T) error {
+	if !t.hasHeader(b) {
+		return errCorrupt
+	}
+	if err := t.spec.Mapper.Decode(b[headerLen:], row); err != nil {
+		t.stats.corruptValues.Add(1)
+		return fmt.Errorf("%w: %w", errCorrupt, err)
+	}
+	return nil
+}
+
+// A list is the header, the row count, then each row's length and bytes.
+func (t *Table[T]) encodeList(rows []T) ([]byte, error) {
+	b := append(make([]byte, 0, 64*len(rows)+16), t.header[:]...)
+	b = binary.AppendUvarint(b, uint64(len(rows)))
+	var row []byte
+	for i := range rows {
+		var err error
+		row, err = t.spec.Mapper.Encode(row[:0], &rows[i])
+		if err != nil {
+			return nil, fmt.Errorf("cachegen: encode %s row: %w", t.spec.Table, err)
+		}
+		b = binary.AppendUvarint(b, uint64(len(row)))
+		b = append(b, row...)
+	}
+	return b, nil
+}
+
+func (t *Table[T]) decodeList(b []byte) ([]T, error) {
+	if !t.hasHeader(b) {
+		return nil, errCorrupt
+	}
+	b = b[headerLen:]
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)) {
+		t.stats.corruptValues.Add(1)
+		return nil, errCorrupt
+	}
+	b = b[w:]
+	rows := make([]T, n)
+	for i := range rows {
+		size, w := binary.Uvarint(b)
+		if w <= 0 || size > uint64(len(b)-w) {
+			t.stats.corruptValues.Add(1)
+			return nil, errCorrupt
+		}
+		if err := t.spec.Mapper.Decode(b[w:w+int(size)], &rows[i]); err != nil {
+			t.stats.corruptValues.Add(1)
+			return nil, fmt.Errorf("%w: %w", errCorrupt, err)
+		}
+		b = b[w+int(size):]
+	}
+	if len(b) != 0 {
+		t.stats.corruptValues.Add(1)
+		return nil, errCorrupt
+	}
+	return rows, nil
+}

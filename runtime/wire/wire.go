@@ -1,0 +1,312 @@
+// Package wire holds the binary codec primitives that generated encoders use
+// to turn a row into bytes and back, without reflection.
+//
+// The format is canonical: every value has exactly one encoding, and the
+// decoder rejects any other (a non-minimal varint, a bool byte other than 0
+// or 1, nanoseconds out of range). Decoding never panics and never allocates
+// more than the input could hold, whatever the bytes.
+package wire
+
+import (
+	"encoding"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// ErrCorrupt is wrapped by every decoding error: the bytes are truncated,
+// malformed, or not what the reader expected.
+var ErrCorrupt = errors.New("wire: corrupt or truncated value")
+
+// Zone kinds written by AppendTime.
+const (
+	zoneUTC   = 0
+	zoneLocal = 1
+	zoneFixed = 2
+)
+
+// AppendInt appends v as a zigzag varint.
+func AppendInt(b []byte, v int64) []byte { return binary.AppendVarint(b, v) }
+
+// AppendUint appends v as a uvarint.
+func AppendUint(b []byte, v uint64) []byte { return binary.AppendUvarint(b, v) }
+
+// AppendFloat32 appends the IEEE 754 bits of v, little endian, so every bit
+// (NaN payloads, the sign of zero) survives.
+func AppendFloat32(b []byte, v float32) []byte {
+	return binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+}
+
+// AppendFloat64 appends the IEEE 754 bits of v, little endian.
+func AppendFloat64(b []byte, v float64) []byte {
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+}
+
+// AppendBool appends one byte, 1 for true and 0 for false.
+func AppendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+// AppendString appends the length of s as a uvarint, then s.
+func AppendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// AppendBytes appends p so that nil and empty stay apart: a nil p is the
+// uvarint 0, any other p is the uvarint len(p)+1 followed by p.
+func AppendBytes(b []byte, p []byte) []byte {
+	if p == nil {
+		return binary.AppendUvarint(b, 0)
+	}
+	b = binary.AppendUvarint(b, uint64(len(p))+1)
+	return append(b, p...)
+}
+
+// AppendTime appends the instant of t (Unix seconds as a varint, then
+// nanoseconds as a uvarint) and its zone: one byte 0 for UTC, 1 for
+// time.Local, or 2 followed by the offset in seconds (varint) and the zone
+// name (string) for any other location. A named location such as
+// America/New_York therefore comes back as a fixed zone with the name and
+// offset it had at that instant. The monotonic reading is dropped.
+func AppendTime(b []byte, t time.Time) []byte {
+	b = binary.AppendVarint(b, t.Unix())
+	b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
+	switch loc := t.Location(); loc {
+	case time.UTC:
+		return append(b, zoneUTC)
+	case time.Local:
+		return append(b, zoneLocal)
+	default:
+		name, offset := t.Zone()
+		b = append(b, zoneFixed)
+		b = binary.AppendVarint(b, int64(offset))
+		return AppendString(b, name)
+	}
+}
+
+// AppendRaw appends p as it is, without a length: for fixed-size arrays,
+// AppendRaw(b, v[:]).
+func AppendRaw(b []byte, p []byte) []byte { return append(b, p...) }
+
+// AppendMarshaler appends the length of m's MarshalBinary output as a
+// uvarint, then the output. It returns b unchanged and the error if
+// MarshalBinary fails.
+func AppendMarshaler(b []byte, m encoding.BinaryMarshaler) ([]byte, error) {
+	if m == nil {
+		return b, errors.New("wire: nil BinaryMarshaler")
+	}
+	p, err := m.MarshalBinary()
+	if err != nil {
+		return b, err
+	}
+	b = binary.AppendUvarint(b, uint64(len(p)))
+	return append(b, p...), nil
+}
+
+// Decoder reads values in the order they were appended. Its error is sticky:
+// after the first failure every method returns the zero value and Err
+// reports that failure.
+type Decoder struct {
+	b   []byte // unread bytes
+	n   int    // length of the whole input, to report offsets
+	err error
+}
+
+// NewDecoder returns a Decoder reading b. It is a value so that it can live
+// on the caller's stack: d := NewDecoder(b), then call methods on d.
+// The Decoder never retains b in anything it returns.
+func NewDecoder(b []byte) Decoder { return Decoder{b: b, n: len(b)} }
+
+// fail records the first error, with the offset it happened at.
+func (d *Decoder) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: %s at offset %d", ErrCorrupt, what, d.n-len(d.b))
+	}
+}
+
+// uvarint reads a minimal uvarint.
+func (d *Decoder) uvarint(what string) (uint64, bool) {
+	if d.err != nil {
+		return 0, false
+	}
+	v, n := binary.Uvarint(d.b)
+	// n == 0: truncated; n < 0: overflows 64 bits. A last byte of 0 after a
+	// continuation adds nothing: a non-minimal form, rejected to stay canonical.
+	if n <= 0 || (n > 1 && d.b[n-1] == 0) {
+		d.fail("bad " + what)
+		return 0, false
+	}
+	d.b = d.b[n:]
+	return v, true
+}
+
+// varint reads a minimal zigzag varint.
+func (d *Decoder) varint(what string) (int64, bool) {
+	u, ok := d.uvarint(what)
+	// the zigzag decoding binary.Varint uses
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
+	}
+	return v, ok
+}
+
+// take returns the next n bytes, without copying, if there are that many.
+func (d *Decoder) take(n uint64, what string) ([]byte, bool) {
+	if d.err != nil {
+		return nil, false
+	}
+	// compared before any allocation, so a corrupt length cannot make one
+	if n > uint64(len(d.b)) {
+		d.fail("truncated " + what)
+		return nil, false
+	}
+	p := d.b[:n:n]
+	d.b = d.b[n:]
+	return p, true
+}
+
+// Int reads a value written by AppendInt.
+func (d *Decoder) Int() int64 {
+	v, _ := d.varint("int")
+	return v
+}
+
+// Uint reads a value written by AppendUint.
+func (d *Decoder) Uint() uint64 {
+	v, _ := d.uvarint("uint")
+	return v
+}
+
+// Float32 reads a value written by AppendFloat32.
+func (d *Decoder) Float32() float32 {
+	p, ok := d.take(4, "float32")
+	if !ok {
+		return 0
+	}
+	return math.Float32frombits(binary.LittleEndian.Uint32(p))
+}
+
+// Float64 reads a value written by AppendFloat64.
+func (d *Decoder) Float64() float64 {
+	p, ok := d.take(8, "float64")
+	if !ok {
+		return 0
+	}
+	return math.Float64frombits(binary.LittleEndian.Uint64(p))
+}
+
+// Bool reads a value written by AppendBool; a byte other than 0 or 1 is
+// corrupt.
+func (d *Decoder) Bool() bool {
+	if d.err == nil && len(d.b) > 0 && d.b[0] > 1 {
+		d.fail("bad bool")
+		return false
+	}
+	p, ok := d.take(1, "bool")
+	return ok && p[0] == 1
+}
+
+// String reads a value written by AppendString. The result is a copy.
+func (d *Decoder) String() string {
+	n, _ := d.uvarint("string length")
+	p, _ := d.take(n, "string")
+	return string(p)
+}
+
+// Bytes reads a value written by AppendBytes: nil for a nil slice, a non-nil
+// empty slice for an empty one. The result is a copy.
+func (d *Decoder) Bytes() []byte {
+	n, ok := d.uvarint("bytes length")
+	if !ok || n == 0 {
+		return nil
+	}
+	p, ok := d.take(n-1, "bytes")
+	if !ok {
+		return nil
+	}
+	return append([]byte{}, p...)
+}
+
+// Time reads a value written by AppendTime, in UTC, time.Local, or a
+// time.FixedZone with the written name and offset.
+func (d *Decoder) Time() time.Time {
+	sec, _ := d.varint("time seconds")
+	nsec, _ := d.uvarint("time nanoseconds")
+	kind, ok := d.take(1, "time zone")
+	if !ok {
+		return time.Time{}
+	}
+	if nsec >= 1e9 {
+		d.fail("time nanoseconds out of range")
+		return time.Time{}
+	}
+	t := time.Unix(sec, int64(nsec))
+	switch kind[0] {
+	case zoneUTC:
+		return t.UTC()
+	case zoneLocal:
+		return t // time.Unix returns local time
+	case zoneFixed:
+		offset, _ := d.varint("time zone offset")
+		name := d.String()
+		if d.err != nil {
+			return time.Time{}
+		}
+		if int64(int(offset)) != offset {
+			d.fail("time zone offset out of range")
+			return time.Time{}
+		}
+		return t.In(time.FixedZone(name, int(offset)))
+	}
+	d.fail("bad time zone kind")
+	return time.Time{}
+}
+
+// Raw fills dst with the next len(dst) bytes, as written by AppendRaw. On
+// failure dst is zeroed.
+func (d *Decoder) Raw(dst []byte) {
+	p, ok := d.take(uint64(len(dst)), "raw bytes")
+	if !ok {
+		clear(dst)
+		return
+	}
+	copy(dst, p)
+}
+
+// Unmarshal reads a value written by AppendMarshaler and hands a copy of its
+// bytes to u.UnmarshalBinary. An error from u becomes the Decoder's error,
+// wrapping both ErrCorrupt and the original error.
+func (d *Decoder) Unmarshal(u encoding.BinaryUnmarshaler) {
+	if u == nil {
+		d.fail("nil BinaryUnmarshaler")
+		return
+	}
+	n, _ := d.uvarint("marshaled length")
+	p, ok := d.take(n, "marshaled value")
+	if !ok {
+		return
+	}
+	// a copy: u may keep the slice, and the input belongs to the caller
+	if err := u.UnmarshalBinary(append([]byte{}, p...)); err != nil {
+		d.err = fmt.Errorf("%w: unmarshal at offset %d: %w", ErrCorrupt, d.n-len(d.b)-len(p), err)
+	}
+}
+
+// Err returns the first decoding error, or nil.
+func (d *Decoder) Err() error { return d.err }
+
+// Finish returns Err, or an error wrapping ErrCorrupt if bytes remain
+// unread: a value longer than its schema is as corrupt as a shorter one.
+func (d *Decoder) Finish() error {
+	if d.err == nil && len(d.b) > 0 {
+		d.fail(fmt.Sprintf("%d trailing bytes", len(d.b)))
+	}
+	return d.err
+}

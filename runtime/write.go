@@ -1,0 +1,202 @@
+package runtime
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Save inserts or updates row, Django style: a zero primary key that the
+// database generates means insert, and the new key is written back into
+// row; otherwise the row is updated, or inserted when no row has that key.
+// On error row is left as it was.
+//
+// Inside the transaction the current row is read under the row lock, so the
+// keys of its old unique values are known; those keys, the keys of the new
+// values and the All key are locked in the store before commit and released
+// after it.
+func (t *Table[T]) Save(ctx context.Context, row *T) error {
+	before := *row
+	err := t.write(ctx, func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
+		vals := t.spec.Mapper.Values(row)
+		if t.spec.AutoPK && t.spec.Mapper.PKIsZero(row) {
+			id, err := t.insertAuto(ctx, tx, t.withoutPK(vals))
+			if err != nil {
+				return nil, err
+			}
+			t.spec.Mapper.SetPK(row, id)
+			return []*T{row}, nil
+		}
+		old, err := t.lockRow(ctx, tx, vals[t.pkCol])
+		if err != nil {
+			return nil, err
+		}
+		if old == nil {
+			if _, err := tx.ExecContext(ctx, t.sql.insert, vals...); err != nil {
+				return nil, fmt.Errorf("cachegen: insert into %s: %w", t.spec.Table, err)
+			}
+			return []*T{row}, nil
+		}
+		if t.sql.update != "" {
+			args := append(t.withoutPK(vals), vals[t.pkCol])
+			if _, err := tx.ExecContext(ctx, t.sql.update, args...); err != nil {
+				return nil, fmt.Errorf("cachegen: update %s: %w", t.spec.Table, err)
+			}
+		}
+		return []*T{row, old}, nil
+	})
+	if err != nil {
+		*row = before
+	}
+	return err
+}
+
+// Delete deletes the row whose primary key is the one in probe and
+// invalidates every key of it and the All key. It returns ErrNotFound when
+// there is no such row.
+func (t *Table[T]) Delete(ctx context.Context, probe *T) error {
+	return t.write(ctx, func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
+		pk := t.spec.Mapper.Values(probe)[t.pkCol]
+		old, err := t.lockRow(ctx, tx, pk)
+		if err != nil {
+			return nil, err
+		}
+		if old == nil {
+			return nil, ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, t.sql.deleteByPK, pk); err != nil {
+			return nil, fmt.Errorf("cachegen: delete from %s: %w", t.spec.Table, err)
+		}
+		return []*T{old}, nil
+	})
+}
+
+// write runs fn in a transaction and invalidates the keys of the rows it
+// returns (old and new versions) and the All key: locked before commit,
+// released after it, whether or not the commit succeeded.
+func (t *Table[T]) write(ctx context.Context, fn func(context.Context, *sqlx.Tx) ([]*T, error)) error {
+	t.stats.dbWrites.Add(1)
+	tx, err := t.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("cachegen: begin write to %s: %w", t.spec.Table, err)
+	}
+	rows, err := fn(ctx, tx)
+	if err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	keys := t.writeKeys(rows)
+	t.lock(ctx, keys)
+	err = tx.Commit()
+	t.release(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("cachegen: commit write to %s: %w", t.spec.Table, err)
+	}
+	return nil
+}
+
+// writeKeys lists, once each, every key of rows and the All key.
+func (t *Table[T]) writeKeys(rows []*T) []string {
+	keys := make([]string, 0, len(rows)*len(t.spec.Indexes)+1)
+	for _, row := range rows {
+		for i := range t.spec.Indexes {
+			k := t.Key(i, row)
+			dup := false
+			for _, have := range keys {
+				if have == k {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return append(keys, t.allKey)
+}
+
+// lock takes a write lock on every key. A store that fails is counted and
+// otherwise ignored: the write goes on, the release after commit still
+// deletes the key, and the TTL bounds any staleness the failure allows.
+func (t *Table[T]) lock(ctx context.Context, keys []string) {
+	if t.store == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	for _, k := range keys {
+		if err := t.store.Lock(ctx, k, t.opts.lockTTL); err != nil {
+			t.stats.storeErrors.Add(1)
+		}
+	}
+}
+
+// release drops the write locks after commit; a failed release is tried once
+// more before it is counted.
+func (t *Table[T]) release(ctx context.Context, keys []string) {
+	if t.store == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	for _, k := range keys {
+		err := t.store.Unlock(ctx, k)
+		if err != nil {
+			err = t.store.Unlock(ctx, k)
+		}
+		if err != nil {
+			t.stats.storeErrors.Add(1)
+			continue
+		}
+		t.stats.invalidations.Add(1)
+	}
+}
+
+// lockRow reads the current row with primary key pk under the row lock
+// (nil when there is none).
+func (t *Table[T]) lockRow(ctx context.Context, tx *sqlx.Tx, pk any) (*T, error) {
+	if t.sql.lockRow != "" {
+		if _, err := tx.ExecContext(ctx, t.sql.lockRow, pk); err != nil {
+			return nil, fmt.Errorf("cachegen: lock %s row: %w", t.spec.Table, err)
+		}
+	}
+	old := new(T)
+	err := t.spec.Mapper.Scan(tx.QueryRowContext(ctx, t.sql.selectForUpd, pk), old)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cachegen: read %s row for update: %w", t.spec.Table, err)
+	}
+	return old, nil
+}
+
+func (t *Table[T]) insertAuto(ctx context.Context, tx *sqlx.Tx, vals []any) (int64, error) {
+	var id int64
+	if t.sql.autoReturning {
+		if err := tx.QueryRowContext(ctx, t.sql.insertAuto, vals...).Scan(&id); err != nil {
+			return 0, fmt.Errorf("cachegen: insert into %s: %w", t.spec.Table, err)
+		}
+		return id, nil
+	}
+	res, err := tx.ExecContext(ctx, t.sql.insertAuto, vals...)
+	if err != nil {
+		return 0, fmt.Errorf("cachegen: insert into %s: %w", t.spec.Table, err)
+	}
+	if id, err = res.LastInsertId(); err != nil {
+		return 0, fmt.Errorf("cachegen: insert into %s: generated key: %w", t.spec.Table, err)
+	}
+	return id, nil
+}
+
+func (t *Table[T]) withoutPK(vals []any) []any {
+	out := make([]any, 0, len(vals))
+	for i, v := range vals {
+		if i != t.pkCol {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,28 @@
+package templates
+
+import (
+	"github.com/cachegen/cachegen/gen"
+	"github.com/dave/jennifer/jen"
+)
+
+// get emits GetBy<Pk> and one GetBy<Fields> per unique index.
+func (e *emitter) get(f *jen.File) {
+	m := e.m
+	e.getter(f, 0, "GetBy"+m.PK.Name, []*gen.Field{m.PK})
+	for i, ix := range m.Uniques {
+		e.getter(f, i+1, ix.Method, ix.Fields)
+	}
+}
+
+func (e *emitter) getter(f *jen.File, index int, method string, fields []*gen.Field) {
+	m := e.m
+	f.Commentf("%s returns the %s with the given %s.", method, m.Name, columnList(fields))
+	f.Comment("The cache answers when it holds the row; otherwise the database does and")
+	f.Comment("the cache is filled. When no row matches, the error satisfies errors.Is")
+	f.Comment("with runtime.ErrNotFound and sql.ErrNoRows.")
+	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id(method).Params(e.indexParams(fields)...).
+		Params(jen.Op("*").Id(m.Name), jen.Error()).Block(
+		jen.Return(jen.Id("r").Dot("t").Dot("Get").Call(jen.Id("ctx"), jen.Lit(index), e.probe(fields))),
+	)
+	f.Line()
+}
