@@ -94,17 +94,17 @@ func Load(dir string, patterns ...string) (pkgs []*Package, err error) {
 	})
 	sort.Slice(good, func(i, j int) bool { return good[i].PkgPath < good[j].PkgPath })
 
-	var all []*candidate
 	for _, p := range good {
 		a := &analyzer{pkg: p, fset: p.Fset}
 		a.run()
 		errs = append(errs, a.errs...)
+		// Tables are unique within a package; packages may well serve
+		// different databases.
+		errs = append(errs, checkTables(a.models)...)
 		if out := a.result(); out != nil {
 			pkgs = append(pkgs, out)
 		}
-		all = append(all, a.models...)
 	}
-	errs = append(errs, checkTables(all)...)
 
 	if len(errs) > 0 {
 		return nil, errs.sortAndDedup()
@@ -128,8 +128,8 @@ func compiles(pkgs []*packages.Package) bool {
 	return true
 }
 
-// checkTables reports two models (in any of the loaded packages) that use
-// the same table, at the second one.
+// checkTables reports two models of one package that use the same table,
+// at the second one.
 func checkTables(all []*candidate) ErrorList {
 	sort.SliceStable(all, func(i, j int) bool {
 		a, b := all[i].pos, all[j].pos

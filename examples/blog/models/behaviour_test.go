@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/internal/dbtest"
@@ -308,6 +309,79 @@ func postKey(t *testing.T, e *env, id int64) string {
 		t.Fatal(err)
 	}
 	return keys.first
+}
+
+// userKey is the cache key of the user with the given id.
+func userKey(t *testing.T, e *env, id int64) string {
+	t.Helper()
+	keys := recordKeys{Store: e.store}
+	users, err := models.NewUserRepo(e.db, &keys, runtime.WithPrefix(fmt.Sprintf("t%p", t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.GetByID(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	return keys.first
+}
+
+// plant stores value under key as if a reader had filled it.
+func plant(t *testing.T, s runtime.Store, key string, value []byte) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _, err := s.Lease(ctx, key, "planted", time.Minute); err != nil || !ok {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	if ok, err := s.Fill(ctx, key, "planted", runtime.Entry{Kind: runtime.Value, Value: value}, time.Minute); err != nil || !ok {
+		t.Fatalf("fill: %v %v", ok, err)
+	}
+}
+
+func TestCorruptValuesAreMisses(t *testing.T) {
+	forEachPair(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		u := mustSaveUser(t, e, "c@x.org", 1, "c")
+		key := userKey(t, e, u.ID) // also fills the key
+		entry, err := e.store.Get(ctx, key)
+		if err != nil || entry.Kind != runtime.Value {
+			t.Fatalf("not filled: %+v %v", entry, err)
+		}
+		good := append([]byte(nil), entry.Value...)
+		otherSchema := append([]byte{good[0], good[1] ^ 0xff, good[2], good[3], good[4]}, good[5:]...)
+		for name, bad := range map[string][]byte{
+			"foreign":      []byte("someone else's value"),
+			"other schema": otherSchema,
+			"truncated":    good[:len(good)-3],
+			"trailing":     append(append([]byte(nil), good...), 0),
+			"empty":        {},
+		} {
+			plant(t, e.store, key, bad)
+			before := e.users.Stats().CorruptValues
+			got, err := e.users.GetByID(ctx, u.ID)
+			if err != nil || got.Email != "c@x.org" {
+				t.Fatalf("%s: read %+v, %v", name, got, err)
+			}
+			if e.users.Stats().CorruptValues == before {
+				t.Errorf("%s: not counted as corrupt", name)
+			}
+			after, err := e.store.Get(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after.Kind != runtime.Absent && !bytes.Equal(after.Value, good) {
+				t.Fatalf("%s: the key still holds %v %q", name, after.Kind, after.Value)
+			}
+			if got, err := e.users.GetByID(ctx, u.ID); err != nil || got.Email != "c@x.org" {
+				t.Fatalf("%s: second read %+v, %v", name, got, err)
+			}
+			if again, _ := e.store.Get(ctx, key); !bytes.Equal(again.Value, good) {
+				t.Fatalf("%s: not refilled with the row: %v %q", name, again.Kind, again.Value)
+			}
+		}
+	})
 }
 
 // recordKeys remembers the first key read through it.

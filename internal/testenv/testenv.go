@@ -1,0 +1,52 @@
+// Package testenv gives integration tests the servers they need. Each
+// server's address comes from an environment variable; when it is unset the
+// test is skipped with a message naming the variable, unless
+// CACHEGEN_INTEGRATION=required (as .ci/run sets), which turns a missing
+// server into a failure: in CI an integration test never passes by being
+// skipped.
+package testenv
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// The variables integration tests read.
+const (
+	PostgresVar     = "CACHEGEN_PG_DSN"        // e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+	MySQLVar        = "CACHEGEN_MYSQL_DSN"     // e.g. root@tcp(127.0.0.1:3306)/test
+	RedisVar        = "CACHEGEN_REDIS_ADDR"    // e.g. 127.0.0.1:6379
+	RedisClusterVar = "CACHEGEN_REDIS_CLUSTER" // e.g. 127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002
+	RequiredVar     = "CACHEGEN_INTEGRATION"   // "required": fail instead of skip
+)
+
+// Required reports whether missing servers fail tests instead of skipping them.
+func Required() bool { return os.Getenv(RequiredVar) == "required" }
+
+func lookup(t testing.TB, name, what string) string {
+	t.Helper()
+	v := strings.TrimSpace(os.Getenv(name))
+	if v != "" {
+		return v
+	}
+	if Required() {
+		t.Fatalf("%s is not set but %s=required: the %s integration suite must run", name, RequiredVar, what)
+	}
+	t.Skipf("%s not set: %s integration suite not run", name, what)
+	return ""
+}
+
+// PostgresDSN returns the DSN of the PostgreSQL server for integration tests.
+func PostgresDSN(t testing.TB) string { return lookup(t, PostgresVar, "PostgreSQL") }
+
+// MySQLDSN returns the DSN of the MySQL/MariaDB server for integration tests.
+func MySQLDSN(t testing.TB) string { return lookup(t, MySQLVar, "MySQL/MariaDB") }
+
+// RedisAddr returns the address of the single Redis node for integration tests.
+func RedisAddr(t testing.TB) string { return lookup(t, RedisVar, "Redis") }
+
+// RedisCluster returns the seed addresses of the Redis Cluster for integration tests.
+func RedisCluster(t testing.TB) []string {
+	return strings.Split(lookup(t, RedisClusterVar, "Redis Cluster"), ",")
+}
