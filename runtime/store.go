@@ -9,7 +9,8 @@ import (
 // Kind says what a cache key holds.
 type Kind uint8
 
-// The states a key can be in; see the protocol table in DESIGN.md.
+// The states a key can be in; the table on Store says how each operation
+// moves between them.
 const (
 	// Absent: nothing is stored under the key (or what was stored expired).
 	Absent Kind = iota
@@ -43,6 +44,9 @@ type Entry struct {
 // Store is a cache backend. Every method acts on exactly one key and must be
 // atomic on that key (for Redis: one command or one script), so the protocol
 // works unchanged on a sharded store. An expired entry behaves as Absent.
+// Every ttl is positive; a store rejects a non-positive one with an error.
+// Unlock from a count above 1 keeps the lock's TTL, so that a lock always
+// expires. When Lease takes the lease, cur is the zero Entry.
 //
 // The contract, which runtime/storetest checks on every implementation:
 //

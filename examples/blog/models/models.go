@@ -51,3 +51,44 @@ CREATE TABLE IF NOT EXISTS posts (
 	published_at DATETIME
 );
 `
+
+// PostgresSchema creates the example's tables on PostgreSQL.
+const PostgresSchema = `
+CREATE TABLE IF NOT EXISTS users (
+	id     BIGSERIAL PRIMARY KEY,
+	email  TEXT   NOT NULL UNIQUE,
+	org_id BIGINT NOT NULL,
+	handle TEXT   NOT NULL,
+	name   TEXT   NOT NULL,
+	UNIQUE (org_id, handle)
+);
+CREATE TABLE IF NOT EXISTS posts (
+	id           BIGSERIAL PRIMARY KEY,
+	author_id    BIGINT NOT NULL REFERENCES users (id),
+	slug         TEXT   NOT NULL UNIQUE,
+	title        TEXT   NOT NULL,
+	body         TEXT   NOT NULL,
+	published_at TIMESTAMPTZ
+);
+`
+
+// MySQLSchema creates the example's tables on MySQL and MariaDB, one
+// statement per element.
+var MySQLSchema = []string{`
+CREATE TABLE IF NOT EXISTS users (
+	id     BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	email  VARCHAR(255) NOT NULL UNIQUE,
+	org_id BIGINT       NOT NULL,
+	handle VARCHAR(255) NOT NULL,
+	name   VARCHAR(255) NOT NULL,
+	UNIQUE (org_id, handle)
+)`, `
+CREATE TABLE IF NOT EXISTS posts (
+	id           BIGINT       NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	author_id    BIGINT       NOT NULL,
+	slug         VARCHAR(255) NOT NULL UNIQUE,
+	title        VARCHAR(255) NOT NULL,
+	body         TEXT         NOT NULL,
+	published_at DATETIME(6)  NULL,
+	FOREIGN KEY (author_id) REFERENCES users (id)
+)`}

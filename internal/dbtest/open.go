@@ -1,0 +1,116 @@
+package dbtest
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cachegen/cachegen/internal/testenv"
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/jmoiron/sqlx"
+	_ "modernc.org/sqlite" // registers "sqlite"
+)
+
+// Dialects a test can open, each on a fresh, empty namespace.
+var Dialects = []struct {
+	Name string
+	Open func(t testing.TB) (*sqlx.DB, *Counter)
+}{
+	{"sqlite", OpenSQLite},
+	{"postgres", OpenPostgres},
+	{"mysql", OpenMySQL},
+}
+
+// UniqueName returns cg_test_<random>: the schema or database of one test,
+// so that runs never collide and never touch anything else.
+func UniqueName() string { return "cg_test_" + strings.ToLower(rand.Text()[:12]) }
+
+// OpenSQLite opens a new SQLite file in the test's temporary directory.
+func OpenSQLite(t testing.TB) (*sqlx.DB, *Counter) {
+	t.Helper()
+	count := &Counter{}
+	dsn := "file:" + filepath.Join(t.TempDir(), "test.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
+	raw, err := Open("sqlite", dsn, count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sqlx.NewDb(raw, "sqlite")
+	t.Cleanup(func() { db.Close() })
+	return db, count
+}
+
+// OpenPostgres creates a schema of its own on the server named by
+// CACHEGEN_PG_DSN, opens it as the search path, and drops it when the test
+// ends.
+func OpenPostgres(t testing.TB) (*sqlx.DB, *Counter) {
+	t.Helper()
+	dsn := testenv.PostgresDSN(t)
+	schema := UniqueName()
+	admin := func(stmt string) error {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = db.Exec(stmt)
+		return err
+	}
+	if err := admin("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("PostgreSQL at %s: %v", testenv.PostgresVar, err)
+	}
+	t.Cleanup(func() { _ = admin("DROP SCHEMA " + schema + " CASCADE") })
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("%s: %v", testenv.PostgresVar, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	count := &Counter{}
+	raw, err := Open("pgx", u.String(), count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sqlx.NewDb(raw, "pgx")
+	t.Cleanup(func() { db.Close() })
+	return db, count
+}
+
+// OpenMySQL creates a database of its own on the server named by
+// CACHEGEN_MYSQL_DSN, opens it, and drops it when the test ends.
+func OpenMySQL(t testing.TB) (*sqlx.DB, *Counter) {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(testenv.MySQLDSN(t))
+	if err != nil {
+		t.Fatalf("%s: %v", testenv.MySQLVar, err)
+	}
+	name := UniqueName()
+	admin := func(stmt string) error {
+		db, err := sql.Open("mysql", cfg.FormatDSN())
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = db.Exec(stmt)
+		return err
+	}
+	if err := admin("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("MySQL at %s: %v", testenv.MySQLVar, err)
+	}
+	t.Cleanup(func() { _ = admin("DROP DATABASE " + name) })
+	cfg = cfg.Clone()
+	cfg.DBName = name
+	cfg.ParseTime = true
+	count := &Counter{}
+	raw, err := Open("mysql", cfg.FormatDSN(), count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sqlx.NewDb(raw, "mysql")
+	t.Cleanup(func() { db.Close() })
+	return db, count
+}

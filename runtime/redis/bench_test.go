@@ -1,0 +1,104 @@
+package redis_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cachegen/cachegen/internal/testenv"
+	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/redis"
+)
+
+// benchClient connects to the single Redis node, or skips.
+func benchClient(b *testing.B) goredis.UniversalClient {
+	addr := testenv.RedisAddr(b)
+	c := goredis.NewUniversalClient(&goredis.UniversalOptions{Addrs: []string{addr}})
+	b.Cleanup(func() { c.Close() })
+	if err := c.Ping(b.Context()).Err(); err != nil {
+		b.Fatalf("Redis at %s: %v", addr, err)
+	}
+	return c
+}
+
+// benchValue is a 200-byte row, stored by a lease and a fill under a fresh
+// key that the benchmark deletes when it ends.
+func benchValue(b *testing.B, c goredis.UniversalClient) (*redis.Store, string, []byte) {
+	s, err := redis.New(c, redis.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := prefix(b) + "row"
+	b.Cleanup(func() { c.Del(context.Background(), key) })
+	v := bytes.Repeat([]byte("0123456789"), 20)
+	ctx := b.Context()
+	if ok, _, err := s.Lease(ctx, key, "t", time.Hour); !ok || err != nil {
+		b.Fatalf("Lease: %v %v", ok, err)
+	}
+	if ok, err := s.Fill(ctx, key, "t", runtime.Entry{Kind: runtime.Value, Value: v}, time.Hour); !ok || err != nil {
+		b.Fatalf("Fill: %v %v", ok, err)
+	}
+	return s, key, v
+}
+
+// BenchmarkGetHit is Store.Get of a 200-byte value: to compare with
+// BenchmarkRawGet, the plain GET it is built on.
+func BenchmarkGetHit(b *testing.B) {
+	c := benchClient(b)
+	s, key, v := benchValue(b, c)
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		e, err := s.Get(ctx, key)
+		if err != nil || len(e.Value) != len(v) {
+			b.Fatalf("Get: %v, %d bytes", err, len(e.Value))
+		}
+	}
+}
+
+// BenchmarkRawGet is client.Get(…).Bytes() of the same stored bytes.
+func BenchmarkRawGet(b *testing.B) {
+	c := benchClient(b)
+	_, key, v := benchValue(b, c)
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		raw, err := c.Get(ctx, key).Bytes()
+		if err != nil || len(raw) != len(v)+1 {
+			b.Fatalf("GET: %v, %d bytes", err, len(raw))
+		}
+	}
+}
+
+// BenchmarkLeaseHeld is a Lease that finds a 200-byte value (the script
+// runs GET and returns it), to compare with BenchmarkRawSetNXGet, the
+// single command Redis 7 could do it with.
+func BenchmarkLeaseHeld(b *testing.B) {
+	c := benchClient(b)
+	s, key, _ := benchValue(b, c)
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		ok, cur, err := s.Lease(ctx, key, "token-0123456789", time.Second)
+		if ok || err != nil || cur.Kind != runtime.Value {
+			b.Fatalf("Lease: %v %v %v", ok, cur.Kind, err)
+		}
+	}
+}
+
+// BenchmarkRawSetNXGet is SET key l<token> NX PX ttl GET on the same key.
+func BenchmarkRawSetNXGet(b *testing.B) {
+	c := benchClient(b)
+	_, key, _ := benchValue(b, c)
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		_, err := c.SetArgs(ctx, key, "ltoken-0123456789", goredis.SetArgs{Mode: "NX", TTL: time.Second, Get: true}).Bytes()
+		if err != nil {
+			b.Fatalf("SET NX GET: %v", err)
+		}
+	}
+}

@@ -1,0 +1,336 @@
+// Package redis is the runtime.Store on Redis: a single node, Sentinel or
+// Redis Cluster, through go-redis's UniversalClient.
+//
+// Every method touches exactly one key with one command or one Lua script,
+// the key being the script's only KEYS entry, so the protocol runs
+// unchanged on a Cluster and never meets CROSSSLOT. Get is a plain GET; the
+// writes are short scripts, sent as EVALSHA with a fallback to EVAL when the
+// server does not know the script (a fresh node, a failover, SCRIPT FLUSH).
+//
+// # Encoding
+//
+// A key holds one Redis string whose first byte tags what it is:
+//
+//	"v" + bytes     Value (the bytes may be empty)
+//	"n"             NotFound (exactly this one byte)
+//	"l" + token     Leased
+//	"w" + count     Locked; count is decimal ASCII digits
+//
+// Anything else under a key (a value written by someone else, garbage, an
+// empty string, "n" followed by more bytes) reads as Kind Value with the raw
+// bytes, tag byte included; a key of another Redis type (a hash, a list…)
+// reads as Kind Value with no bytes. The runtime checks its own header on
+// every value and discards one it does not recognise with Lock and Unlock,
+// which overwrite or delete whatever the key holds, whatever its type. A
+// "w" whose count is not 1 to 15 ASCII digits, or is 0, reads as Locked with
+// count 1, and the scripts treat it the same way: Lock makes it 2, Unlock
+// deletes it. Lock stops counting at 999,999,999,999,999.
+//
+// # Servers
+//
+// Redis 6.0 or later (Unlock uses SET … KEEPTTL); Valkey works too. TTLs
+// are sent in milliseconds (PX), a sub-millisecond TTL rounded up to 1 ms.
+// Reads must go to the master that takes the writes: a replica lags, and
+// a read from it could return a value older than an acknowledged write. New
+// therefore rejects a ClusterClient that reads from replicas (ReadOnly,
+// RouteByLatency or RouteRandomly); a Sentinel client must not be made
+// with ReplicaOnly either, which New cannot see.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cachegen/cachegen/runtime"
+)
+
+// Options configures a Store. It has no fields yet; its zero value is the
+// only configuration, and it is kept so that options can be added without
+// changing New.
+type Options struct{}
+
+// Store is a runtime.Store on Redis. It is safe for concurrent use, holds no
+// state of its own besides the client, and never closes the client.
+type Store struct {
+	c goredis.UniversalClient
+}
+
+var _ runtime.Store = (*Store)(nil)
+
+// New returns a Store on client, which stays the caller's to close. It
+// rejects a nil client and a ClusterClient that reads from replicas.
+func New(client goredis.UniversalClient, opts Options) (*Store, error) {
+	if isNil(client) {
+		return nil, errors.New("redis: New with a nil client")
+	}
+	if cc, ok := client.(*goredis.ClusterClient); ok {
+		if o := cc.Options(); o.ReadOnly || o.RouteByLatency || o.RouteRandomly {
+			return nil, errors.New("redis: the ClusterClient reads from replicas (ReadOnly, RouteByLatency or RouteRandomly), which can return values older than an acknowledged write")
+		}
+	}
+	return &Store{c: client}, nil
+}
+
+// isNil reports whether c is nil or an interface holding a nil pointer.
+func isNil(c goredis.UniversalClient) bool {
+	if c == nil {
+		return true
+	}
+	v := reflect.ValueOf(c)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+// Tag bytes: the first byte of what a key holds.
+const (
+	tagValue    = 'v'
+	tagNotFound = 'n'
+	tagLease    = 'l'
+	tagLock     = 'w'
+)
+
+// maxCountDigits is the longest lock count read as a number, so that the
+// Lua scripts (whose numbers are doubles) and Go read every count alike.
+const maxCountDigits = 15
+
+// The scripts. Each touches KEYS[1] only. A GET through redis.pcall turns a
+// key of another type into an error table instead of failing the script,
+// so such a key is treated like any other foreign value.
+//
+// lockCount is the Lua twin of parseCount; the scripts share it by
+// concatenation. cur is a string that starts with "w".
+const lockCount = `
+local function lockCount(cur)
+  local s = string.sub(cur, 2)
+  if #s < 1 or #s > 15 or not string.find(s, '^%d+$') then return 1 end
+  local n = tonumber(s)
+  if n < 1 then return 1 end
+  return n
+end
+`
+
+var (
+	// leaseScript: ARGV[1] = "l"+token, ARGV[2] = TTL in ms. It returns nil
+	// if it stored the lease, or what the key holds instead ("" for a key
+	// of another type).
+	leaseScript = goredis.NewScript(`
+local cur = redis.pcall('GET', KEYS[1])
+if cur == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return false
+end
+if type(cur) ~= 'string' then return '' end
+return cur
+`)
+
+	// fillScript: ARGV[1] = "l"+token, ARGV[2] = the encoded entry, ARGV[3]
+	// = TTL in ms. It returns 1 if it replaced the lease, else 0.
+	fillScript = goredis.NewScript(`
+if redis.pcall('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`)
+
+	// lockScript: ARGV[1] = TTL in ms. It returns the new lock count.
+	lockScript = goredis.NewScript(lockCount + `
+local n = 0
+local cur = redis.pcall('GET', KEYS[1])
+if type(cur) == 'string' and string.byte(cur, 1) == 119 then n = lockCount(cur) end
+if n < 999999999999999 then n = n + 1 end
+redis.call('SET', KEYS[1], 'w' .. string.format('%d', n), 'PX', ARGV[1])
+return n
+`)
+
+	// unlockScript returns the lock count left, 0 when it deleted the key.
+	unlockScript = goredis.NewScript(lockCount + `
+local cur = redis.pcall('GET', KEYS[1])
+if cur == false then return 0 end
+if type(cur) == 'string' and string.byte(cur, 1) == 119 then
+  local n = lockCount(cur)
+  if n > 1 then
+    redis.call('SET', KEYS[1], 'w' .. string.format('%d', n - 1), 'KEEPTTL')
+    return n - 1
+  end
+end
+redis.call('DEL', KEYS[1])
+return 0
+`)
+)
+
+// check returns the error of a done ctx, and tolerates a nil one.
+func check(ctx context.Context) (context.Context, error) {
+	if ctx == nil {
+		return context.Background(), nil
+	}
+	return ctx, ctx.Err()
+}
+
+// checkTTL validates the arguments of a method that sets a TTL, and returns
+// the TTL in milliseconds, rounded up.
+func checkTTL(ctx context.Context, ttl time.Duration) (context.Context, int64, error) {
+	ctx, err := check(ctx)
+	if err != nil {
+		return ctx, 0, err
+	}
+	if ttl <= 0 {
+		return ctx, 0, fmt.Errorf("redis: ttl %v is not positive", ttl)
+	}
+	ms := int64(ttl / time.Millisecond)
+	if ttl%time.Millisecond != 0 {
+		ms++
+	}
+	return ctx, ms, nil
+}
+
+// decode reads what a key holds. The Value bytes alias b.
+func decode(b []byte) runtime.Entry {
+	if len(b) > 0 {
+		switch b[0] {
+		case tagValue:
+			return runtime.Entry{Kind: runtime.Value, Value: b[1:]}
+		case tagNotFound:
+			if len(b) == 1 {
+				return runtime.Entry{Kind: runtime.NotFound}
+			}
+		case tagLease:
+			return runtime.Entry{Kind: runtime.Leased, Token: string(b[1:])}
+		case tagLock:
+			return runtime.Entry{Kind: runtime.Locked, Locks: parseCount(b[1:])}
+		}
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return runtime.Entry{Kind: runtime.Value, Value: b} // a foreign value
+}
+
+// parseCount reads a lock count the way the scripts' lockCount does: 1 to
+// 15 ASCII digits, at least 1; anything else is 1.
+func parseCount(b []byte) int {
+	if len(b) < 1 || len(b) > maxCountDigits {
+		return 1
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 1
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if n < 1 {
+		return 1
+	}
+	return int(min(n, math.MaxInt))
+}
+
+// isWrongType reports whether err is Redis's reply to a command on a key of
+// another type.
+func isWrongType(err error) bool { return goredis.HasErrorPrefix(err, "WRONGTYPE") }
+
+// Get returns what key holds, with one GET. The Value bytes are the reply's
+// own; callers must not modify them.
+func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
+	ctx, err := check(ctx)
+	if err != nil {
+		return runtime.Entry{}, err
+	}
+	b, err := s.c.Get(ctx, key).Bytes()
+	switch {
+	case err == nil:
+		return decode(b), nil
+	case err == goredis.Nil:
+		return runtime.Entry{}, nil
+	case isWrongType(err):
+		return decode(nil), nil // someone else's key, of another type
+	}
+	return runtime.Entry{}, fmt.Errorf("redis: get: %w", err)
+}
+
+// Lease stores a lease with token under key for ttl if the key is absent;
+// otherwise it reports what the key holds. One script: it must report the
+// current entry when it does not store, which SET NX alone cannot do.
+func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
+	ctx, ms, err := checkTTL(ctx, ttl)
+	if err != nil {
+		return false, runtime.Entry{}, err
+	}
+	cur, err := leaseScript.Run(ctx, s.c, []string{key}, leaseArg(token), ms).Text()
+	switch {
+	case err == goredis.Nil:
+		return true, runtime.Entry{}, nil
+	case err != nil:
+		return false, runtime.Entry{}, fmt.Errorf("redis: lease: %w", err)
+	}
+	return false, decode([]byte(cur)), nil
+}
+
+// leaseArg is what a key holding a lease with token holds.
+func leaseArg(token string) string { return string(tagLease) + token }
+
+// Fill replaces the lease token on key with e (Kind Value or NotFound) for
+// ttl, if the key still holds that lease. It refuses any other kind with an
+// error, without touching the key.
+func (s *Store) Fill(ctx context.Context, key, token string, e runtime.Entry, ttl time.Duration) (bool, error) {
+	ctx, ms, err := checkTTL(ctx, ttl)
+	if err != nil {
+		return false, err
+	}
+	var enc []byte
+	switch e.Kind {
+	case runtime.Value:
+		enc = make([]byte, 1+len(e.Value))
+		enc[0] = tagValue
+		copy(enc[1:], e.Value)
+	case runtime.NotFound:
+		enc = []byte{tagNotFound}
+	default:
+		return false, fmt.Errorf("redis: Fill with kind %v, want value or not-found", e.Kind)
+	}
+	n, err := fillScript.Run(ctx, s.c, []string{key}, leaseArg(token), enc, ms).Int64()
+	if err != nil {
+		return false, fmt.Errorf("redis: fill: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Lock adds a writer's lock to key and sets its TTL to ttl.
+func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) error {
+	ctx, ms, err := checkTTL(ctx, ttl)
+	if err != nil {
+		return err
+	}
+	if err := lockScript.Run(ctx, s.c, []string{key}, ms).Err(); err != nil {
+		return fmt.Errorf("redis: lock: %w", err)
+	}
+	return nil
+}
+
+// Unlock removes a writer's lock from key: a count above 1 is decremented,
+// keeping the TTL; anything else is deleted.
+func (s *Store) Unlock(ctx context.Context, key string) error {
+	ctx, err := check(ctx)
+	if err != nil {
+		return err
+	}
+	if err := unlockScript.Run(ctx, s.c, []string{key}).Err(); err != nil {
+		return fmt.Errorf("redis: unlock: %w", err)
+	}
+	return nil
+}
+
+// Delete removes whatever key holds, with one DEL.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	ctx, err := check(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.c.Del(ctx, key).Err(); err != nil {
+		return fmt.Errorf("redis: delete: %w", err)
+	}
+	return nil
+}
