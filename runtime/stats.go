@@ -4,37 +4,42 @@ import "sync/atomic"
 
 // Stats counts what a repository did since it was made.
 type Stats struct {
-	Hits          uint64 // reads answered by the store (values and cached not-founds)
-	Misses        uint64 // reads the store could not answer
-	Fills         uint64 // values and not-founds stored after a miss
-	LeaseWaits    uint64 // reads that found another reader's lease and waited for it
-	LockBypasses  uint64 // reads that found a writer's lock and went to the database
-	DBReads       uint64 // read queries sent to the database
-	DBWrites      uint64 // write transactions sent to the database
-	Invalidations uint64 // keys locked and released by writes
-	StoreErrors   uint64 // store calls that failed (reads then fall back to the database)
-	CorruptValues uint64 // cached values that could not be decoded, treated as misses
-	AllOverCap    uint64 // All calls on a table larger than the cap, not cached
+	Hits                 uint64 // reads answered by the store (values and cached not-founds)
+	Misses               uint64 // reads the store could not answer
+	Fills                uint64 // values and not-founds stored after a miss
+	LeaseWaits           uint64 // reads that found another reader's lease and waited for it
+	LockBypasses         uint64 // reads that found a writer's lock and went to the database
+	DBReads              uint64 // read queries sent to the database
+	DBWrites             uint64 // write transactions sent to the database
+	Invalidations        uint64 // keys invalidated (locked and released around a commit, or discarded), retries included
+	InvalidationRetries  uint64 // invalidations sent again after the store failed them
+	InvalidationsDropped uint64 // invalidations given up because the retry queue was full
+	StoreErrors          uint64 // store calls that failed (reads then fall back to the database)
+	CorruptValues        uint64 // cached values that could not be decoded, treated as misses
+	AllOverCap           uint64 // All calls on a table larger than the cap, not cached
 }
 
 type counters struct {
-	hits, misses, fills, leaseWaits, lockBypasses atomic.Uint64
-	dbReads, dbWrites, invalidations, storeErrors atomic.Uint64
-	corruptValues, allOverCap                     atomic.Uint64
+	hits, misses, fills, leaseWaits, lockBypasses            atomic.Uint64
+	dbReads, dbWrites                                        atomic.Uint64
+	invalidations, invalidationRetries, invalidationsDropped atomic.Uint64
+	storeErrors, corruptValues, allOverCap                   atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
 	return Stats{
-		Hits:          c.hits.Load(),
-		Misses:        c.misses.Load(),
-		Fills:         c.fills.Load(),
-		LeaseWaits:    c.leaseWaits.Load(),
-		LockBypasses:  c.lockBypasses.Load(),
-		DBReads:       c.dbReads.Load(),
-		DBWrites:      c.dbWrites.Load(),
-		Invalidations: c.invalidations.Load(),
-		StoreErrors:   c.storeErrors.Load(),
-		CorruptValues: c.corruptValues.Load(),
-		AllOverCap:    c.allOverCap.Load(),
+		Hits:                 c.hits.Load(),
+		Misses:               c.misses.Load(),
+		Fills:                c.fills.Load(),
+		LeaseWaits:           c.leaseWaits.Load(),
+		LockBypasses:         c.lockBypasses.Load(),
+		DBReads:              c.dbReads.Load(),
+		DBWrites:             c.dbWrites.Load(),
+		Invalidations:        c.invalidations.Load(),
+		InvalidationRetries:  c.invalidationRetries.Load(),
+		InvalidationsDropped: c.invalidationsDropped.Load(),
+		StoreErrors:          c.storeErrors.Load(),
+		CorruptValues:        c.corruptValues.Load(),
+		AllOverCap:           c.allOverCap.Load(),
 	}
 }

@@ -29,6 +29,7 @@ type Table[T any] struct {
 	allKey   string
 	header   [headerLen]byte
 	flight   singleflight.Group
+	retries  retryQueue
 	stats    counters
 }
 
@@ -79,6 +80,7 @@ func NewTable[T any](db *sqlx.DB, store Store, spec *Spec[T], opts ...Option) (*
 		t.prefixes = append(t.prefixes, base+ix.Name+"=")
 	}
 	t.allKey = base + "all"
+	t.retries = retryQueue{max: retryQueueMax, discard: t.discardErr, stats: &t.stats}
 	return t, nil
 }
 
@@ -314,15 +316,26 @@ func (t *Table[T]) awaitLease(ctx context.Context, key string) Entry {
 // the one safe way to delete: a writer's lock survives it (its count goes up
 // and back down) and a concurrent fill's lease is voided.
 func (t *Table[T]) discard(ctx context.Context, key string) {
-	ctx = context.WithoutCancel(ctx)
+	if err := t.discardErr(context.WithoutCancel(ctx), key); err != nil {
+		t.retries.add(key)
+	}
+}
+
+func (t *Table[T]) discardErr(ctx context.Context, key string) error {
 	if err := t.store.Lock(ctx, key, t.opts.lockTTL); err != nil {
 		t.stats.storeErrors.Add(1)
-		return
+		return err
 	}
 	if err := t.store.Unlock(ctx, key); err != nil {
 		t.stats.storeErrors.Add(1)
+		return err
 	}
+	return nil
 }
+
+// PendingInvalidations returns how many invalidations wait for the store to
+// answer again.
+func (t *Table[T]) PendingInvalidations() int { return t.retries.pending() }
 
 // jitter shortens a TTL by up to a tenth, so that rows filled in one burst
 // do not expire in one burst.

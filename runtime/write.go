@@ -89,9 +89,9 @@ func (t *Table[T]) write(ctx context.Context, fn func(context.Context, *sqlx.Tx)
 		return err
 	}
 	keys := t.writeKeys(rows)
-	t.lock(ctx, keys)
+	lockFailed := t.lock(ctx, keys)
 	err = tx.Commit()
-	t.release(ctx, keys)
+	t.release(ctx, keys, lockFailed)
 	if err != nil {
 		return fmt.Errorf("cachegen: commit write to %s: %w", t.spec.Table, err)
 	}
@@ -119,24 +119,31 @@ func (t *Table[T]) writeKeys(rows []*T) []string {
 	return append(keys, t.allKey)
 }
 
-// lock takes a write lock on every key. A store that fails is counted and
-// otherwise ignored: the write goes on, the release after commit still
-// deletes the key, and the TTL bounds any staleness the failure allows.
-func (t *Table[T]) lock(ctx context.Context, keys []string) {
+// lock takes a write lock on every key and returns the keys it could not
+// lock. A store that fails does not stop the write (the cache is never a
+// dependency of a write): those keys are invalidated again after commit.
+func (t *Table[T]) lock(ctx context.Context, keys []string) map[string]bool {
 	if t.store == nil {
-		return
+		return nil
 	}
 	ctx = context.WithoutCancel(ctx)
+	var failed map[string]bool
 	for _, k := range keys {
 		if err := t.store.Lock(ctx, k, t.opts.lockTTL); err != nil {
 			t.stats.storeErrors.Add(1)
+			if failed == nil {
+				failed = map[string]bool{}
+			}
+			failed[k] = true
 		}
 	}
+	return failed
 }
 
-// release drops the write locks after commit; a failed release is tried once
-// more before it is counted.
-func (t *Table[T]) release(ctx context.Context, keys []string) {
+// release drops the write locks after commit. A key whose lock or release
+// failed may still hold the old value, so it goes to the retry queue, which
+// invalidates it once the store answers again.
+func (t *Table[T]) release(ctx context.Context, keys []string, lockFailed map[string]bool) {
 	if t.store == nil {
 		return
 	}
@@ -144,10 +151,10 @@ func (t *Table[T]) release(ctx context.Context, keys []string) {
 	for _, k := range keys {
 		err := t.store.Unlock(ctx, k)
 		if err != nil {
-			err = t.store.Unlock(ctx, k)
-		}
-		if err != nil {
 			t.stats.storeErrors.Add(1)
+		}
+		if err != nil || lockFailed[k] {
+			t.retries.add(k)
 			continue
 		}
 		t.stats.invalidations.Add(1)
