@@ -16,8 +16,14 @@ generate:
 check:
 	$(GO) run ./cmd/cachegen -check $(GEN_DIRS)
 
-## test: vet and run every test, with the race detector
+INTEGRATION_VARS = CACHEGEN_PG_DSN CACHEGEN_MYSQL_DSN CACHEGEN_REDIS_ADDR CACHEGEN_REDIS_CLUSTER
+
+## test: vet and run every test, with the race detector; integration suites
+## run for the servers named in $(INTEGRATION_VARS)
 test:
+	@for v in $(INTEGRATION_VARS); do \
+		[ -n "$$(printenv $$v)" ] || echo "make test: $$v is not set: its integration suite is skipped (.ci/run sets them all)"; \
+	done
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 

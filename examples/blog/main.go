@@ -1,54 +1,55 @@
-// Command blog runs cachegen's generated repositories end to end on an
-// embedded SQLite database and the in-memory store: no server needed.
+// Command blog runs cachegen's generated repositories end to end. By
+// default it uses an embedded SQLite database and the in-memory store, so no
+// server is needed:
 //
 //	go run ./examples/blog
+//	go run ./examples/blog -db postgres://postgres@127.0.0.1:5432/test -redis 127.0.0.1:6379
+//	go run ./examples/blog -db mysql://root@127.0.0.1:3306/test -redis 127.0.0.1:6379
+//
+// -db and -redis default to $DATABASE_URL and $REDIS_ADDR. On a server the
+// example works in a schema (a database, on MySQL) of its own and drops it
+// when it ends; its keys carry a prefix of their own.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/runtime"
-	"github.com/cachegen/cachegen/runtime/memory"
-	"github.com/jmoiron/sqlx"
-	_ "modernc.org/sqlite"
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	dbFlag := flag.String("db", os.Getenv("DATABASE_URL"), "database: sqlite:PATH, postgres://… or mysql://… (default: a temporary SQLite file)")
+	redisFlag := flag.String("redis", os.Getenv("REDIS_ADDR"), "Redis address(es), comma-separated for a Cluster (default: the in-memory store)")
+	flag.Parse()
+	if err := run(context.Background(), *dbFlag, *redisFlag); err != nil {
 		fmt.Fprintln(os.Stderr, "blog:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context) error {
-	dir, err := os.MkdirTemp("", "cachegen-blog-")
+func run(ctx context.Context, dsn, redisAddrs string) error {
+	db, closeDB, err := openDB(ctx, dsn)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	db, err := sqlx.Open("sqlite", "file:"+filepath.Join(dir, "blog.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	defer closeDB()
+	store, closeStore, err := openStore(ctx, redisAddrs)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, models.SQLiteSchema); err != nil {
-		return fmt.Errorf("create schema: %w", err)
-	}
-	store, err := memory.New(memory.Options{})
+	defer closeStore()
+	fmt.Printf("database: %s, store: %s\n", db.DriverName(), storeName(redisAddrs))
+	prefix := runtime.WithPrefix(runName)
+	users, err := models.NewUserRepo(db, store, prefix)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	users, err := models.NewUserRepo(db, store)
-	if err != nil {
-		return err
-	}
-	posts, err := models.NewPostRepo(db, store)
+	posts, err := models.NewPostRepo(db, store, prefix)
 	if err != nil {
 		return err
 	}
@@ -107,6 +108,13 @@ func run(ctx context.Context) error {
 	fmt.Printf("all users: %d\n", len(all))
 	report("at the end", users, posts)
 	return nil
+}
+
+func storeName(redisAddrs string) string {
+	if redisAddrs == "" {
+		return "memory"
+	}
+	return "redis " + redisAddrs
 }
 
 func report(when string, users *models.UserRepo, posts *models.PostRepo) {

@@ -24,16 +24,16 @@ type env struct {
 	users   *models.UserRepo
 	posts   *models.PostRepo
 	dialect runtime.Dialect
+	prefix  string // of every key, unique to the test
 }
 
-func newEnv(t *testing.T, db *sqlx.DB, count *dbtest.Counter, store runtime.Store) *env {
+func newEnv(t *testing.T, db *sqlx.DB, count *dbtest.Counter, store runtime.Store, prefix string) *env {
 	t.Helper()
-	prefix := runtime.WithPrefix(fmt.Sprintf("t%p", t))
-	users, err := models.NewUserRepo(db, store, prefix)
+	users, err := models.NewUserRepo(db, store, runtime.WithPrefix(prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
-	posts, err := models.NewPostRepo(db, store, prefix)
+	posts, err := models.NewPostRepo(db, store, runtime.WithPrefix(prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func newEnv(t *testing.T, db *sqlx.DB, count *dbtest.Counter, store runtime.Stor
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{db: db, count: count, store: store, users: users, posts: posts, dialect: dialect}
+	return &env{db: db, count: count, store: store, users: users, posts: posts, dialect: dialect, prefix: prefix}
 }
 
 func forEachPair(t *testing.T, test func(t *testing.T, e *env)) {
@@ -280,7 +280,7 @@ func TestRelatedNeverCached(t *testing.T) {
 func postKey(t *testing.T, e *env, id int64) string {
 	t.Helper()
 	keys := recordKeys{Store: e.store}
-	posts, err := models.NewPostRepo(e.db, &keys, runtime.WithPrefix(fmt.Sprintf("t%p", t)))
+	posts, err := models.NewPostRepo(e.db, &keys, runtime.WithPrefix(e.prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func postKey(t *testing.T, e *env, id int64) string {
 func userKey(t *testing.T, e *env, id int64) string {
 	t.Helper()
 	keys := recordKeys{Store: e.store}
-	users, err := models.NewUserRepo(e.db, &keys, runtime.WithPrefix(fmt.Sprintf("t%p", t)))
+	users, err := models.NewUserRepo(e.db, &keys, runtime.WithPrefix(e.prefix))
 	if err != nil {
 		t.Fatal(err)
 	}

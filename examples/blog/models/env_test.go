@@ -1,16 +1,20 @@
 package models_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/internal/dbtest"
+	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/memory"
+	cgredis "github.com/cachegen/cachegen/runtime/redis"
 	"github.com/jmoiron/sqlx"
+	goredis "github.com/redis/go-redis/v9"
 )
 
-func newMemory(t *testing.T) runtime.Store {
+func newMemory(t *testing.T, _ string) runtime.Store {
 	t.Helper()
 	store, err := memory.New(memory.Options{})
 	if err != nil {
@@ -28,16 +32,52 @@ type pairDef struct {
 
 var pairs = []pairDef{
 	{"sqlite+memory", pair(openSQLite, newMemory)},
+	{"sqlite+redis", pair(openSQLite, newRedis)},
+	{"postgres+redis", pair(openPostgres, newRedis)},
+	{"mysql+redis", pair(openMySQL, newRedis)},
 	{"postgres+memory", pair(openPostgres, newMemory)},
 	{"mysql+memory", pair(openMySQL, newMemory)},
+	{"postgres+redis-cluster", pair(openPostgres, newRedisCluster)},
 }
 
-func pair(open func(*testing.T) (*sqlx.DB, *dbtest.Counter), store func(*testing.T) runtime.Store) func(*testing.T) *env {
+// pair makes an env on a fresh database and store, with a key prefix of its
+// own so that runs sharing a Redis never see each other's keys.
+func pair(open func(*testing.T) (*sqlx.DB, *dbtest.Counter), store func(*testing.T, string) runtime.Store) func(*testing.T) *env {
 	return func(t *testing.T) *env {
 		t.Helper()
 		db, count := open(t)
-		return newEnv(t, db, count, store(t))
+		prefix := dbtest.UniqueName()
+		return newEnv(t, db, count, store(t, prefix), prefix)
 	}
+}
+
+func newRedis(t *testing.T, prefix string) runtime.Store {
+	t.Helper()
+	return redisStore(t, prefix, []string{testenv.RedisAddr(t)})
+}
+
+func newRedisCluster(t *testing.T, prefix string) runtime.Store {
+	t.Helper()
+	return redisStore(t, prefix, testenv.RedisCluster(t))
+}
+
+// redisStore connects to addrs (several: a Cluster) and deletes the test's
+// keys when it ends.
+func redisStore(t *testing.T, prefix string, addrs []string) runtime.Store {
+	t.Helper()
+	client := goredis.NewUniversalClient(&goredis.UniversalOptions{Addrs: addrs})
+	if err := client.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis at %v: %v", addrs, err)
+	}
+	t.Cleanup(func() {
+		dbtest.DeleteRedisKeys(client, prefix+":*")
+		client.Close()
+	})
+	store, err := cgredis.New(client, cgredis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
 }
 
 func openSQLite(t *testing.T) (*sqlx.DB, *dbtest.Counter) {

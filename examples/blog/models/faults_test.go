@@ -18,7 +18,7 @@ func TestStoreDown(t *testing.T) {
 			ctx := context.Background()
 			e := p.open(t)
 			faulty := faultstore.New(e.store)
-			e = newEnv(t, e.db, e.count, faulty)
+			e = newEnv(t, e.db, e.count, faulty, e.prefix)
 
 			u := mustSaveUser(t, e, "down@x.org", 1, "down")
 			if _, err := e.users.GetByID(ctx, u.ID); err != nil { // cached now

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cachegen/cachegen/examples/blog/models"
+	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/memory"
+	cgredis "github.com/cachegen/cachegen/runtime/redis"
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/jmoiron/sqlx"
+	goredis "github.com/redis/go-redis/v9"
+	_ "modernc.org/sqlite"
+)
+
+// runName names this run's schema (or database) and key prefix, so runs
+// against shared servers never see each other's rows or keys, and the
+// example never touches tables of yours.
+var runName = "cachegen_blog_" + strings.ToLower(rand.Text()[:8])
+
+// openDB opens the database named by dsn: empty for a temporary SQLite file,
+// sqlite:PATH, postgres://…, or mysql://user:pass@host:port/db. On a server
+// it works in a schema (database, on MySQL) of its own, dropped by the
+// returned cleanup.
+func openDB(ctx context.Context, dsn string) (*sqlx.DB, func(), error) {
+	switch {
+	case dsn == "" || strings.HasPrefix(dsn, "sqlite:"):
+		path := strings.TrimPrefix(dsn, "sqlite:")
+		cleanup := func() {}
+		if path == "" {
+			dir, err := os.MkdirTemp("", "cachegen-blog-")
+			if err != nil {
+				return nil, nil, err
+			}
+			path = filepath.Join(dir, "blog.db")
+			cleanup = func() { os.RemoveAll(dir) }
+		}
+		db, err := sqlx.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := db.ExecContext(ctx, models.SQLiteSchema); err != nil {
+			db.Close()
+			return nil, nil, fmt.Errorf("create schema: %w", err)
+		}
+		return db, func() { db.Close(); cleanup() }, nil
+
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		if err := adminExec(ctx, "pgx", dsn, "CREATE SCHEMA "+runName); err != nil {
+			return nil, nil, err
+		}
+		drop := func() { _ = adminExec(context.Background(), "pgx", dsn, "DROP SCHEMA "+runName+" CASCADE") }
+		u, err := url.Parse(dsn)
+		if err != nil {
+			drop()
+			return nil, nil, err
+		}
+		q := u.Query()
+		q.Set("search_path", runName)
+		u.RawQuery = q.Encode()
+		db, err := sqlx.Open("pgx", u.String())
+		if err == nil {
+			_, err = db.ExecContext(ctx, models.PostgresSchema)
+		}
+		if err != nil {
+			drop()
+			return nil, nil, fmt.Errorf("create schema: %w", err)
+		}
+		return db, func() { db.Close(); drop() }, nil
+
+	case strings.HasPrefix(dsn, "mysql://"):
+		cfg, err := mysqlConfig(dsn)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := adminExec(ctx, "mysql", cfg.FormatDSN(), "CREATE DATABASE "+runName); err != nil {
+			return nil, nil, err
+		}
+		admin := cfg.FormatDSN()
+		drop := func() { _ = adminExec(context.Background(), "mysql", admin, "DROP DATABASE "+runName) }
+		cfg.DBName, cfg.ParseTime = runName, true
+		db, err := sqlx.Open("mysql", cfg.FormatDSN())
+		if err == nil {
+			for _, stmt := range models.MySQLSchema {
+				if _, err = db.ExecContext(ctx, stmt); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			drop()
+			return nil, nil, fmt.Errorf("create schema: %w", err)
+		}
+		return db, func() { db.Close(); drop() }, nil
+	}
+	return nil, nil, fmt.Errorf("-db %q: want sqlite:PATH, postgres://… or mysql://…", dsn)
+}
+
+// mysqlConfig turns mysql://user:pass@host:port/db into the driver's config.
+func mysqlConfig(dsn string) (*mysql.Config, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg := mysql.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.Net, cfg.Addr = "tcp", u.Host
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	return cfg, nil
+}
+
+func adminExec(ctx context.Context, driver, dsn, stmt string) error {
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, stmt); err != nil {
+		return fmt.Errorf("%s: %w", stmt, err)
+	}
+	return nil
+}
+
+// openStore returns the in-memory store when addrs is empty, otherwise a
+// Redis store on addrs (several comma-separated addresses: a Cluster).
+func openStore(ctx context.Context, addrs string) (runtime.Store, func(), error) {
+	if addrs == "" {
+		s, err := memory.New(memory.Options{})
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, s.Close, nil
+	}
+	client := goredis.NewUniversalClient(&goredis.UniversalOptions{Addrs: strings.Split(addrs, ",")})
+	if err := client.Ping(ctx).Err(); err != nil {
+		client.Close()
+		return nil, nil, fmt.Errorf("redis at %s: %w", addrs, err)
+	}
+	s, err := cgredis.New(client, cgredis.Options{})
+	if err != nil {
+		client.Close()
+		return nil, nil, err
+	}
+	return s, func() { client.Close() }, nil
+}
