@@ -50,12 +50,16 @@ type Entry struct {
 //
 // The contract, which runtime/storetest checks on every implementation:
 //
-//	key holds        Lease(t)        Fill(t, v)   Lock          Unlock
-//	absent           takes it        fails        count 1       deletes (no-op)
-//	value/not-found  reports it      fails        count 1       deletes
-//	lease t          reports it      stores v     count 1       deletes
-//	lease t' != t    reports it      fails        count 1       deletes
-//	lock, count n    reports it      fails        count n+1     n-1; at 0 deletes
+//	key holds        Lease(t)        Fill(t, v)   Release(t)   Lock          Unlock
+//	absent           takes it        fails        no-op        count 1       deletes (no-op)
+//	value/not-found  reports it      fails        no-op        count 1       deletes
+//	lease t          reports it      stores v     deletes      count 1       deletes
+//	lease t' != t    reports it      fails        no-op        count 1       deletes
+//	lock, count n    reports it      fails        no-op        count n+1     n-1; at 0 deletes
+//
+// Bytes the store did not write (someone else's key, garbage) are reported
+// as a Value holding them; the runtime recognises its own values by their
+// header and discards the rest through Lock and Unlock.
 type Store interface {
 	// Get returns what the key holds.
 	Get(ctx context.Context, key string) (Entry, error)
@@ -66,6 +70,11 @@ type Store interface {
 	// Fill replaces the lease token with e (Kind Value or NotFound) for ttl, if
 	// and only if the key still holds that lease. It reports whether it did.
 	Fill(ctx context.Context, key, token string, e Entry, ttl time.Duration) (bool, error)
+	// Release deletes the key if and only if it still holds the lease with
+	// token: a reader gives back a lease it will not fill (the database
+	// failed, or the row may not be cached under that key), so that other
+	// readers need not wait for the lease to expire.
+	Release(ctx context.Context, key, token string) error
 	// Lock adds one writer's lock to key: a lock count of n becomes n+1,
 	// anything else becomes a lock of count 1. The TTL is set to ttl either way.
 	Lock(ctx context.Context, key string, ttl time.Duration) error

@@ -268,6 +268,10 @@ func (t *Table[T]) fill(ctx context.Context, key string, e Entry, load func(cont
 		}
 		res, err := load(ctx)
 		if err != nil || !res.fillable {
+			// Give the lease back so other readers need not wait it out.
+			if rerr := t.store.Release(ctx, key, token); rerr != nil {
+				t.stats.storeErrors.Add(1)
+			}
 			return res, err
 		}
 		ttl := t.opts.notFoundTTL

@@ -63,6 +63,14 @@ func (s *Store) Fill(ctx context.Context, key, token string, e runtime.Entry, tt
 	return s.inner.Fill(ctx, key, token, e, ttl)
 }
 
+// Release forwards unless the store is down.
+func (s *Store) Release(ctx context.Context, key, token string) error {
+	if err := s.fail(); err != nil {
+		return err
+	}
+	return s.inner.Release(ctx, key, token)
+}
+
 // Lock forwards unless the store is down.
 func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) error {
 	if err := s.fail(); err != nil {

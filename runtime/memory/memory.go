@@ -214,6 +214,20 @@ func (s *Store) Fill(ctx context.Context, key, token string, e runtime.Entry, tt
 	return ok, nil
 }
 
+// Release deletes key if it holds the lease with token.
+func (s *Store) Release(ctx context.Context, key, token string) error {
+	if err := ctxErr(ctx); err != nil {
+		return err
+	}
+	s.c.ComputeIfPresent(key, func(old *item) (*item, otter.ComputeOp) {
+		if live(old, true, s.now()) && (old.kind != runtime.Leased || old.token != token) {
+			return old, otter.CancelOp
+		}
+		return nil, otter.InvalidateOp // our lease, or expired
+	})
+	return nil
+}
+
 // Lock adds a writer's lock to key and sets its TTL to ttl.
 func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) error {
 	if err := check(ctx, ttl); err != nil {
@@ -222,8 +236,10 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) error {
 	s.c.Compute(key, func(old *item, found bool) (*item, otter.ComputeOp) {
 		now := s.now()
 		locks := 1
-		if live(old, found, now) && old.kind == runtime.Locked && old.locks < math.MaxInt {
-			locks = old.locks + 1
+		if live(old, found, now) && old.kind == runtime.Locked {
+			// At the (unreachable) maximum the count stops rather than wraps:
+			// wrapping would let one release open a key others still hold.
+			locks = min(old.locks, math.MaxInt-1) + 1
 		}
 		return &item{kind: runtime.Locked, locks: locks, deadline: deadline(now, ttl)}, otter.WriteOp
 	})

@@ -28,7 +28,7 @@
 //
 // # Servers
 //
-// Redis 6.0 or later (Unlock uses SET … KEEPTTL); Valkey works too. TTLs
+// Redis 6.0 or later (Unlock uses SET … KEEPTTL; tested on 7.0). TTLs
 // are sent in milliseconds (PX), a sub-millisecond TTL rounded up to 1 ms.
 // Reads must go to the master that takes the writes: a replica lags, and
 // a read from it could return a value older than an acknowledged write. New
@@ -44,6 +44,7 @@ import (
 	"math"
 	"reflect"
 	"time"
+	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -133,6 +134,14 @@ return cur
 	fillScript = goredis.NewScript(`
 if redis.pcall('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`)
+
+	// releaseScript: ARGV[1] = "l"+token. It deletes the key if it holds
+	// that lease and returns 1, else 0.
+	releaseScript = goredis.NewScript(`
+if redis.pcall('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
 return 1
 `)
 
@@ -232,8 +241,9 @@ func parseCount(b []byte) int {
 // another type.
 func isWrongType(err error) bool { return goredis.HasErrorPrefix(err, "WRONGTYPE") }
 
-// Get returns what key holds, with one GET. The Value bytes are the reply's
-// own; callers must not modify them.
+// Get returns what key holds, with one GET. The Value bytes share memory
+// with go-redis's reply string (as StringCmd.Bytes does): callers must not
+// modify them.
 func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
 	ctx, err := check(ctx)
 	if err != nil {
@@ -243,7 +253,7 @@ func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
 	switch {
 	case err == nil:
 		return decode(b), nil
-	case err == goredis.Nil:
+	case errors.Is(err, goredis.Nil):
 		return runtime.Entry{}, nil
 	case isWrongType(err):
 		return decode(nil), nil // someone else's key, of another type
@@ -252,8 +262,11 @@ func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
 }
 
 // Lease stores a lease with token under key for ttl if the key is absent;
-// otherwise it reports what the key holds. One script: it must report the
-// current entry when it does not store, which SET NX alone cannot do.
+// otherwise it reports what the key holds, in one round trip. SET NX alone
+// cannot report what it found; SET NX GET can, but only on Redis 7.0 and
+// later, and it fails with WRONGTYPE on a key of another type. So Lease is
+// a script (GET, then SET PX when absent): one code path on every server,
+// at the cost of a few allocations on this, the miss, path.
 func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
 	ctx, ms, err := checkTTL(ctx, ttl)
 	if err != nil {
@@ -261,12 +274,13 @@ func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration)
 	}
 	cur, err := leaseScript.Run(ctx, s.c, []string{key}, leaseArg(token), ms).Text()
 	switch {
-	case err == goredis.Nil:
+	case errors.Is(err, goredis.Nil):
 		return true, runtime.Entry{}, nil
 	case err != nil:
 		return false, runtime.Entry{}, fmt.Errorf("redis: lease: %w", err)
 	}
-	return false, decode([]byte(cur)), nil
+	// no copy: cur is immutable, and callers must not modify the Value
+	return false, decode(unsafe.Slice(unsafe.StringData(cur), len(cur))), nil
 }
 
 // leaseArg is what a key holding a lease with token holds.
@@ -296,6 +310,18 @@ func (s *Store) Fill(ctx context.Context, key, token string, e runtime.Entry, tt
 		return false, fmt.Errorf("redis: fill: %w", err)
 	}
 	return n == 1, nil
+}
+
+// Release deletes key if it holds the lease with token, in one script.
+func (s *Store) Release(ctx context.Context, key, token string) error {
+	ctx, err := check(ctx)
+	if err != nil {
+		return err
+	}
+	if err := releaseScript.Run(ctx, s.c, []string{key}, leaseArg(token)).Err(); err != nil {
+		return fmt.Errorf("redis: release: %w", err)
+	}
+	return nil
 }
 
 // Lock adds a writer's lock to key and sets its TTL to ttl.

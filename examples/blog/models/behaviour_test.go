@@ -454,3 +454,27 @@ func TestConcurrentSavesOfOneUniqueValue(t *testing.T) {
 		}
 	})
 }
+
+// TestUnfillableReadsDoNotWait: a read that may not fill (here All over its
+// row cap) gives its lease back, so the next reader does not wait it out.
+func TestUnfillableReadsDoNotWait(t *testing.T) {
+	forEachPair(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		mustSaveUser(t, e, "a@x.org", 1, "a")
+		mustSaveUser(t, e, "b@x.org", 1, "b")
+		capped, err := models.NewUserRepo(e.db, e.store, runtime.WithPrefix(e.prefix), runtime.WithAllCap(1), runtime.WithLeaseWait(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ {
+			all, err := capped.All(ctx)
+			if err != nil || len(all) != 2 {
+				t.Fatalf("All: %d rows, %v", len(all), err)
+			}
+		}
+		s := capped.Stats()
+		if s.AllOverCap != 3 || s.DBReads != 3 || s.LeaseWaits != 0 || s.Fills != 0 {
+			t.Fatalf("over the cap: %+v, want 3 uncached reads and no lease waits", s)
+		}
+	})
+}
