@@ -6,8 +6,13 @@ import (
 	"testing"
 
 	"github.com/cachegen/cachegen/examples/blog/models"
+	"github.com/cachegen/cachegen/internal/dbtest"
+	"github.com/cachegen/cachegen/internal/testenv"
+	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/memory"
+	cgredis "github.com/cachegen/cachegen/runtime/redis"
 	"github.com/jmoiron/sqlx"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // BenchmarkGetByID compares, in one run on one SQLite file, a direct sqlx
@@ -73,6 +78,65 @@ func BenchmarkGetByID(b *testing.B) {
 		}
 		for b.Loop() {
 			if _, err := cached.GetByEmail(ctx, u.Email); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkPostgresRedis compares, in one run on the same row, a direct sqlx
+// primary-key query on PostgreSQL, a raw go-redis GET of the cached bytes,
+// and the generated GetByID hit on Redis. It needs CACHEGEN_PG_DSN and
+// CACHEGEN_REDIS_ADDR.
+//
+//	go test -run '^$' -bench PostgresRedis -benchmem -count 5 ./examples/blog/models
+func BenchmarkPostgresRedis(b *testing.B) {
+	ctx := context.Background()
+	db, _ := dbtest.OpenPostgres(b)
+	if _, err := db.Exec(models.PostgresSchema); err != nil {
+		b.Fatal(err)
+	}
+	prefix := dbtest.UniqueName()
+	client := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr(b)})
+	defer client.Close()
+	defer dbtest.DeleteRedisKeys(client, prefix+":*")
+	store, err := cgredis.New(client, cgredis.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := &recordKeys{Store: store}
+	users, err := models.NewUserRepo(db, keys, runtime.WithPrefix(prefix))
+	if err != nil {
+		b.Fatal(err)
+	}
+	u := &models.User{Email: "bench@x.org", OrgID: 1, Handle: "bench", Name: "Bench"}
+	if err := users.Save(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	keys.first = ""
+	if _, err := users.GetByID(ctx, u.ID); err != nil { // fill
+		b.Fatal(err)
+	}
+	key := keys.first
+
+	b.Run("direct-sqlx", func(b *testing.B) {
+		for b.Loop() {
+			var got models.User
+			if err := db.GetContext(ctx, &got, "SELECT id, email, org_id, handle, name FROM users WHERE id = $1", u.ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("raw-redis-get", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := client.Get(ctx, key).Bytes(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("repo-redis-hit", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := users.GetByID(ctx, u.ID); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/examples/blog/models"
+	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/internal/faultstore"
+	cgredis "github.com/cachegen/cachegen/runtime/redis"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // TestStoreDown: with the store unreachable, reads come from the database
@@ -73,5 +76,34 @@ func TestStoreDown(t *testing.T) {
 				t.Fatalf("repo made with the store down: %+v, %v", got, err)
 			}
 		})
+	}
+}
+
+// TestRedisUnreachable: a Redis that refuses connections from the start
+// costs reads nothing but a fall back to the database, and writes succeed.
+func TestRedisUnreachable(t *testing.T) {
+	ctx := context.Background()
+	db, count := openSQLite(t)
+	client := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1, DialTimeout: 200 * time.Millisecond})
+	defer client.Close()
+	store, err := cgredis.New(client, cgredis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, db, count, store, dbtest.UniqueName())
+	u := mustSaveUser(t, e, "nowhere@x.org", 1, "n")
+	for i := 0; i < 2; i++ {
+		if got, err := e.users.GetByEmail(ctx, "nowhere@x.org"); err != nil || got.ID != u.ID {
+			t.Fatalf("read %d: %+v, %v", i, got, err)
+		}
+	}
+	if err := e.users.Delete(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.users.GetByID(ctx, u.ID)
+	wantNotFound(t, "after delete", err)
+	s := e.users.Stats()
+	if s.StoreErrors == 0 || s.Hits != 0 || s.DBReads != 3 {
+		t.Fatalf("stats %+v: want store errors, no hits and 3 database reads", s)
 	}
 }
