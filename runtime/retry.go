@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,13 +12,19 @@ import (
 // delete: it clears a stale value without ever dropping another writer's
 // lock. The queue is bounded; what does not fit is dropped and counted, and
 // its staleness is bounded by the value TTL.
+//
+// Until an invalidation is delivered its key is pending: reads of it in this
+// process bypass the store, so a value the store kept through the outage is
+// never served here after the write was acknowledged.
 type retryQueue struct {
-	mu      sync.Mutex
-	keys    []string
-	running bool
-	max     int
-	discard func(ctx context.Context, key string) error
-	stats   *counters
+	mu       sync.Mutex
+	keys     []string
+	pending  map[string]int
+	npending atomic.Int64 // len(pending), read without the lock on every read
+	running  bool
+	max      int
+	discard  func(ctx context.Context, key string) error
+	stats    *counters
 }
 
 const (
@@ -26,12 +33,35 @@ const (
 	retryMaxPause   = 2 * time.Second
 )
 
-// add queues key for another invalidation, starting the worker if needed.
-func (q *retryQueue) add(key string) {
+// isPending reports whether key waits for an invalidation.
+func (q *retryQueue) isPending(key string) bool {
+	if q.npending.Load() == 0 {
+		return false
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	return q.pending[key] > 0
+}
+
+// hold marks key pending before its invalidation can be queued: a write
+// could not lock it, and it may hold the old row until after the commit.
+func (q *retryQueue) hold(key string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.inc(key)
+}
+
+// add queues key for another invalidation, starting the worker if needed.
+// held says hold(key) was already called for it.
+func (q *retryQueue) add(key string, held bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !held {
+		q.inc(key)
+	}
 	if len(q.keys) >= q.max {
 		q.stats.invalidationsDropped.Add(1)
+		q.dec(key)
 		return
 	}
 	q.keys = append(q.keys, key)
@@ -39,6 +69,22 @@ func (q *retryQueue) add(key string) {
 		q.running = true
 		go q.run()
 	}
+}
+
+// inc and dec count the pending invalidations of a key; mu must be held.
+func (q *retryQueue) inc(key string) {
+	if q.pending == nil {
+		q.pending = map[string]int{}
+	}
+	q.pending[key]++
+	q.npending.Store(int64(len(q.pending)))
+}
+
+func (q *retryQueue) dec(key string) {
+	if q.pending[key]--; q.pending[key] <= 0 {
+		delete(q.pending, key)
+	}
+	q.npending.Store(int64(len(q.pending)))
 }
 
 // run delivers the queued invalidations, backing off while the store keeps
@@ -60,9 +106,12 @@ func (q *retryQueue) run() {
 			cancel()
 			if err != nil {
 				failed = append(failed, k)
-			} else {
-				q.stats.invalidations.Add(1)
+				continue
 			}
+			q.stats.invalidations.Add(1)
+			q.mu.Lock()
+			q.dec(k)
+			q.mu.Unlock()
 		}
 
 		q.mu.Lock()
@@ -71,9 +120,11 @@ func (q *retryQueue) run() {
 			q.mu.Unlock()
 			return
 		}
-		room := q.max - len(q.keys)
-		if len(failed) > room {
+		if room := q.max - len(q.keys); len(failed) > room {
 			q.stats.invalidationsDropped.Add(uint64(len(failed) - room))
+			for _, k := range failed[room:] {
+				q.dec(k)
+			}
 			failed = failed[:room]
 		}
 		q.keys = append(failed, q.keys...)
@@ -86,8 +137,8 @@ func (q *retryQueue) run() {
 	}
 }
 
-// pending returns how many invalidations wait for a retry.
-func (q *retryQueue) pending() int {
+// queued returns how many invalidations wait for a retry.
+func (q *retryQueue) queued() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.keys)

@@ -17,6 +17,9 @@ type Stats struct {
 	StoreErrors          uint64 // store calls that failed (reads then fall back to the database)
 	CorruptValues        uint64 // cached values that could not be decoded, treated as misses
 	AllOverCap           uint64 // All calls on a table larger than the cap, not cached
+	BreakerOpens         uint64 // times repeated store errors opened the circuit breaker
+	BreakerCloses        uint64 // times a successful probe closed it again
+	BreakerOpen          bool   // the breaker skips the store right now
 }
 
 type counters struct {
@@ -24,6 +27,7 @@ type counters struct {
 	dbReads, dbWrites                                        atomic.Uint64
 	invalidations, invalidationRetries, invalidationsDropped atomic.Uint64
 	storeErrors, corruptValues, allOverCap                   atomic.Uint64
+	breakerOpens, breakerCloses                              atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -41,5 +45,7 @@ func (c *counters) snapshot() Stats {
 		StoreErrors:          c.storeErrors.Load(),
 		CorruptValues:        c.corruptValues.Load(),
 		AllOverCap:           c.allOverCap.Load(),
+		BreakerOpens:         c.breakerOpens.Load(),
+		BreakerCloses:        c.breakerCloses.Load(),
 	}
 }

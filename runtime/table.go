@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -15,11 +16,19 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Table is the cached access to one model's table: the protocol of
-// DESIGN.md, written once for every generated repository.
+// Table is the cached access to one model's table: the read and write
+// protocol, written once for every generated repository. A Table made by
+// WithTx shares everything with its parent but works inside a transaction.
 type Table[T any] struct {
+	*state[T]
+	tx *Tx // nil outside a transaction
+}
+
+// state is what every Table of one repository shares.
+type state[T any] struct {
 	db       *sqlx.DB
-	store    Store
+	store    Store    // the caller's store behind the breaker, or nil
+	breaker  *breaker // nil without a store
 	spec     Spec[T]
 	opts     options
 	dialect  Dialect
@@ -49,7 +58,11 @@ func NewTable[T any](db *sqlx.DB, store Store, spec *Spec[T], opts ...Option) (*
 	if spec == nil || spec.Mapper == nil {
 		return nil, errors.New("cachegen: NewTable: spec without a Mapper")
 	}
-	t := &Table[T]{db: db, store: store, spec: *spec, opts: defaultOptions()}
+	t := &Table[T]{state: &state[T]{db: db, spec: *spec, opts: defaultOptions()}}
+	if store != nil {
+		t.breaker = &breaker{inner: store, stats: &t.stats}
+		t.store = t.breaker
+	}
 	if spec.TTL > 0 {
 		t.opts.ttl = spec.TTL
 	}
@@ -105,8 +118,26 @@ func (t *Table[T]) checkSpec() error {
 	return nil
 }
 
+// WithTx returns the table working inside tx: reads go to the database
+// through tx (they see its uncommitted rows) and never touch the cache;
+// writes lock their keys at once and release them when tx commits or rolls
+// back.
+func (t *Table[T]) WithTx(tx *Tx) *Table[T] { return &Table[T]{state: t.state, tx: tx} }
+
+// querier is what reads run on: the transaction, or the database.
+func (t *Table[T]) querier() sqlx.QueryerContext {
+	if t.tx != nil {
+		return t.tx.tx
+	}
+	return t.db
+}
+
 // Stats returns the table's counters.
-func (t *Table[T]) Stats() Stats { return t.stats.snapshot() }
+func (t *Table[T]) Stats() Stats {
+	s := t.stats.snapshot()
+	s.BreakerOpen = t.breaker != nil && t.breaker.isOpen()
+	return s
+}
 
 // Dialect returns the SQL dialect the table speaks.
 func (t *Table[T]) Dialect() Dialect { return t.dialect }
@@ -132,6 +163,13 @@ func (t *Table[T]) Get(ctx context.Context, i int, probe *T) (*T, error) {
 	}
 	key := t.Key(i, probe)
 	load := func(ctx context.Context) (loaded[T], error) { return t.loadOne(ctx, i, key, probe) }
+	if t.tx != nil {
+		res, err := load(ctx)
+		if err != nil || res.kind == NotFound {
+			return nil, cmp.Or(err, ErrNotFound)
+		}
+		return res.row, nil
+	}
 	res, err := t.read(ctx, key, load)
 	if err != nil {
 		return nil, err
@@ -157,6 +195,10 @@ func (t *Table[T]) Get(ctx context.Context, i int, probe *T) (*T, error) {
 // All returns every row of the table ordered by primary key, cached under
 // one key that every write to the table invalidates.
 func (t *Table[T]) All(ctx context.Context) ([]T, error) {
+	if t.tx != nil {
+		res, err := t.loadAll(ctx)
+		return res.rows, err
+	}
 	res, err := t.read(ctx, t.allKey, t.loadAll)
 	if err != nil {
 		return nil, err
@@ -182,7 +224,8 @@ type loaded[T any] struct {
 }
 
 func (t *Table[T]) read(ctx context.Context, key string, load func(context.Context) (loaded[T], error)) (loaded[T], error) {
-	if t.store == nil {
+	if t.store == nil || t.retries.isPending(key) {
+		// No cache, or one that may still hold what a write replaced.
 		t.stats.misses.Add(1)
 		return load(ctx)
 	}
@@ -321,7 +364,7 @@ func (t *Table[T]) awaitLease(ctx context.Context, key string) Entry {
 // and back down) and a concurrent fill's lease is voided.
 func (t *Table[T]) discard(ctx context.Context, key string) {
 	if err := t.discardErr(context.WithoutCancel(ctx), key); err != nil {
-		t.retries.add(key)
+		t.retries.add(key, false)
 	}
 }
 
@@ -339,7 +382,7 @@ func (t *Table[T]) discardErr(ctx context.Context, key string) error {
 
 // PendingInvalidations returns how many invalidations wait for the store to
 // answer again.
-func (t *Table[T]) PendingInvalidations() int { return t.retries.pending() }
+func (t *Table[T]) PendingInvalidations() int { return t.retries.queued() }
 
 // jitter shortens a TTL by up to a tenth, so that rows filled in one burst
 // do not expire in one burst.
@@ -353,7 +396,7 @@ func jitter(d time.Duration) time.Duration {
 func (t *Table[T]) loadOne(ctx context.Context, i int, key string, probe *T) (loaded[T], error) {
 	t.stats.dbReads.Add(1)
 	row := new(T)
-	err := t.spec.Mapper.Scan(t.db.QueryRowContext(ctx, t.sql.selectBy[i], t.args(i, probe)...), row)
+	err := t.spec.Mapper.Scan(t.querier().QueryRowxContext(ctx, t.sql.selectBy[i], t.args(i, probe)...), row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return loaded[T]{kind: NotFound, fillable: t.missCacheable(i)}, nil
 	}
@@ -383,7 +426,7 @@ func (t *Table[T]) missCacheable(i int) bool {
 
 func (t *Table[T]) loadAll(ctx context.Context) (loaded[T], error) {
 	t.stats.dbReads.Add(1)
-	rs, err := t.db.QueryContext(ctx, t.sql.selectAll)
+	rs, err := t.querier().QueryxContext(ctx, t.sql.selectAll)
 	if err != nil {
 		return loaded[T]{}, fmt.Errorf("cachegen: read all of %s: %w", t.spec.Table, err)
 	}

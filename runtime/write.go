@@ -76,9 +76,21 @@ func (t *Table[T]) Delete(ctx context.Context, probe *T) error {
 
 // write runs fn in a transaction and invalidates the keys of the rows it
 // returns (old and new versions) and the All key: locked before commit,
-// released after it, whether or not the commit succeeded.
+// released after it, whether or not the commit succeeded. Joined to a Tx,
+// it runs fn in that transaction and leaves the release to its end.
 func (t *Table[T]) write(ctx context.Context, fn func(context.Context, *sqlx.Tx) ([]*T, error)) error {
 	t.stats.dbWrites.Add(1)
+	if t.tx != nil {
+		// In the caller's transaction: lock now, release when it ends.
+		rows, err := fn(ctx, t.tx.tx)
+		if err != nil {
+			return err
+		}
+		keys := t.writeKeys(rows)
+		lockFailed := t.lock(ctx, keys)
+		t.tx.onEnd(func() { t.release(context.WithoutCancel(ctx), keys, lockFailed) })
+		return nil
+	}
 	tx, err := t.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("cachegen: begin write to %s: %w", t.spec.Table, err)
@@ -131,6 +143,7 @@ func (t *Table[T]) lock(ctx context.Context, keys []string) map[string]bool {
 	for _, k := range keys {
 		if err := t.store.Lock(ctx, k, t.opts.lockTTL); err != nil {
 			t.stats.storeErrors.Add(1)
+			t.retries.hold(k)
 			if failed == nil {
 				failed = map[string]bool{}
 			}
@@ -154,7 +167,7 @@ func (t *Table[T]) release(ctx context.Context, keys []string, lockFailed map[st
 			t.stats.storeErrors.Add(1)
 		}
 		if err != nil || lockFailed[k] {
-			t.retries.add(k)
+			t.retries.add(k, lockFailed[k])
 			continue
 		}
 		t.stats.invalidations.Add(1)

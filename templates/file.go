@@ -1,7 +1,7 @@
 // Package templates emits the generated Go file of a source file's models,
 // with github.com/dave/jennifer. One file per family of generated code:
-// repo (spec, type, constructor), get, all, save, delete and codec (the
-// mapper the runtime calls).
+// repo (spec, type, constructor), get, all, save, delete, tx (transactions
+// and out-of-band invalidation) and codec (the mapper the runtime calls).
 package templates
 
 import (
@@ -37,6 +37,7 @@ func Render(pkg *gen.Package, file *gen.File) ([]byte, error) {
 		e.all(f)
 		e.save(f)
 		e.delete(f)
+		e.tx(f)
 		e.codec(f)
 	}
 	var buf bytes.Buffer

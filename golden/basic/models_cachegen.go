@@ -88,6 +88,39 @@ func (r *OrgRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Org{ID: id})
 }
 
+// WithTx returns the repository working inside tx: reads go to the database
+// through tx and see its uncommitted rows, never the cache; writes lock the
+// keys they change at once and release them when tx commits or rolls back.
+func (r *OrgRepo) WithTx(tx *runtime.Tx) *OrgRepo {
+	return &OrgRepo{t: r.t.WithTx(tx)}
+}
+
+// Invalidate drops the cached copies of the orgs rows with the given ids, under
+// every key of the row as the database holds it now, and the All list. Call it
+// after changing rows with SQL this repository did not run (hand-written
+// statements, migrations, other services). A unique value the row no longer
+// holds can only be found from the row as it was: pass that to InvalidateRows.
+func (r *OrgRepo) Invalidate(ctx context.Context, ids ...int64) error {
+	probes := make([]*Org, len(ids))
+	for i, v := range ids {
+		probes[i] = &Org{ID: v}
+	}
+	return r.t.InvalidateByPK(ctx, probes...)
+}
+
+// InvalidateRows drops the cached copies of rows under the primary key and every
+// unique key of the values they hold, and the All list: pass rows as they were
+// before a change made outside the repository, and as they are after it.
+func (r *OrgRepo) InvalidateRows(ctx context.Context, rows ...*Org) error {
+	return r.t.Invalidate(ctx, rows...)
+}
+
+// InvalidateAll drops every cached Org of this repository's key prefix. It
+// costs a step per cached key, so it is for migrations and bulk changes.
+func (r *OrgRepo) InvalidateAll(ctx context.Context) error {
+	return r.t.InvalidateAll(ctx)
+}
+
 // orgMapper is the generated glue between Org and the runtime: it scans rows,
 // lists bind values, writes cache keys and encodes cached copies. Related
 // fields (db:"-") appear in none of them.
@@ -225,6 +258,39 @@ func (r *UserRepo) Save(ctx context.Context, u *User) error {
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &User{ID: id})
+}
+
+// WithTx returns the repository working inside tx: reads go to the database
+// through tx and see its uncommitted rows, never the cache; writes lock the
+// keys they change at once and release them when tx commits or rolls back.
+func (r *UserRepo) WithTx(tx *runtime.Tx) *UserRepo {
+	return &UserRepo{t: r.t.WithTx(tx)}
+}
+
+// Invalidate drops the cached copies of the users rows with the given ids, under
+// every key of the row as the database holds it now, and the All list. Call it
+// after changing rows with SQL this repository did not run (hand-written
+// statements, migrations, other services). A unique value the row no longer
+// holds can only be found from the row as it was: pass that to InvalidateRows.
+func (r *UserRepo) Invalidate(ctx context.Context, ids ...int64) error {
+	probes := make([]*User, len(ids))
+	for i, v := range ids {
+		probes[i] = &User{ID: v}
+	}
+	return r.t.InvalidateByPK(ctx, probes...)
+}
+
+// InvalidateRows drops the cached copies of rows under the primary key and every
+// unique key of the values they hold, and the All list: pass rows as they were
+// before a change made outside the repository, and as they are after it.
+func (r *UserRepo) InvalidateRows(ctx context.Context, rows ...*User) error {
+	return r.t.Invalidate(ctx, rows...)
+}
+
+// InvalidateAll drops every cached User of this repository's key prefix. It
+// costs a step per cached key, so it is for migrations and bulk changes.
+func (r *UserRepo) InvalidateAll(ctx context.Context) error {
+	return r.t.InvalidateAll(ctx)
 }
 
 // userMapper is the generated glue between User and the runtime: it scans rows,

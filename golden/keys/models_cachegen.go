@@ -76,6 +76,39 @@ func (r *SettingRepo) Delete(ctx context.Context, key string) error {
 	return r.t.Delete(ctx, &Setting{Key: key})
 }
 
+// WithTx returns the repository working inside tx: reads go to the database
+// through tx and see its uncommitted rows, never the cache; writes lock the
+// keys they change at once and release them when tx commits or rolls back.
+func (r *SettingRepo) WithTx(tx *runtime.Tx) *SettingRepo {
+	return &SettingRepo{t: r.t.WithTx(tx)}
+}
+
+// Invalidate drops the cached copies of the settings rows with the given keys, under
+// every key of the row as the database holds it now, and the All list. Call it
+// after changing rows with SQL this repository did not run (hand-written
+// statements, migrations, other services). A unique value the row no longer
+// holds can only be found from the row as it was: pass that to InvalidateRows.
+func (r *SettingRepo) Invalidate(ctx context.Context, keys ...string) error {
+	probes := make([]*Setting, len(keys))
+	for i, v := range keys {
+		probes[i] = &Setting{Key: v}
+	}
+	return r.t.InvalidateByPK(ctx, probes...)
+}
+
+// InvalidateRows drops the cached copies of rows under the primary key and every
+// unique key of the values they hold, and the All list: pass rows as they were
+// before a change made outside the repository, and as they are after it.
+func (r *SettingRepo) InvalidateRows(ctx context.Context, rows ...*Setting) error {
+	return r.t.Invalidate(ctx, rows...)
+}
+
+// InvalidateAll drops every cached Setting of this repository's key prefix. It
+// costs a step per cached key, so it is for migrations and bulk changes.
+func (r *SettingRepo) InvalidateAll(ctx context.Context) error {
+	return r.t.InvalidateAll(ctx)
+}
+
 // settingMapper is the generated glue between Setting and the runtime: it scans rows,
 // lists bind values, writes cache keys and encodes cached copies. Related
 // fields (db:"-") appear in none of them.
@@ -197,6 +230,39 @@ func (r *OrderRepo) Save(ctx context.Context, o *Order) error {
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrderRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Order{ID: id})
+}
+
+// WithTx returns the repository working inside tx: reads go to the database
+// through tx and see its uncommitted rows, never the cache; writes lock the
+// keys they change at once and release them when tx commits or rolls back.
+func (r *OrderRepo) WithTx(tx *runtime.Tx) *OrderRepo {
+	return &OrderRepo{t: r.t.WithTx(tx)}
+}
+
+// Invalidate drops the cached copies of the orders rows with the given ids, under
+// every key of the row as the database holds it now, and the All list. Call it
+// after changing rows with SQL this repository did not run (hand-written
+// statements, migrations, other services). A unique value the row no longer
+// holds can only be found from the row as it was: pass that to InvalidateRows.
+func (r *OrderRepo) Invalidate(ctx context.Context, ids ...int64) error {
+	probes := make([]*Order, len(ids))
+	for i, v := range ids {
+		probes[i] = &Order{ID: v}
+	}
+	return r.t.InvalidateByPK(ctx, probes...)
+}
+
+// InvalidateRows drops the cached copies of rows under the primary key and every
+// unique key of the values they hold, and the All list: pass rows as they were
+// before a change made outside the repository, and as they are after it.
+func (r *OrderRepo) InvalidateRows(ctx context.Context, rows ...*Order) error {
+	return r.t.Invalidate(ctx, rows...)
+}
+
+// InvalidateAll drops every cached Order of this repository's key prefix. It
+// costs a step per cached key, so it is for migrations and bulk changes.
+func (r *OrderRepo) InvalidateAll(ctx context.Context) error {
+	return r.t.InvalidateAll(ctx)
 }
 
 // orderMapper is the generated glue between Order and the runtime: it scans rows,
@@ -321,6 +387,39 @@ func (r *TagRepo) Save(ctx context.Context, t *Tag) error {
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *TagRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Tag{ID: id})
+}
+
+// WithTx returns the repository working inside tx: reads go to the database
+// through tx and see its uncommitted rows, never the cache; writes lock the
+// keys they change at once and release them when tx commits or rolls back.
+func (r *TagRepo) WithTx(tx *runtime.Tx) *TagRepo {
+	return &TagRepo{t: r.t.WithTx(tx)}
+}
+
+// Invalidate drops the cached copies of the tags rows with the given ids, under
+// every key of the row as the database holds it now, and the All list. Call it
+// after changing rows with SQL this repository did not run (hand-written
+// statements, migrations, other services). A unique value the row no longer
+// holds can only be found from the row as it was: pass that to InvalidateRows.
+func (r *TagRepo) Invalidate(ctx context.Context, ids ...int64) error {
+	probes := make([]*Tag, len(ids))
+	for i, v := range ids {
+		probes[i] = &Tag{ID: v}
+	}
+	return r.t.InvalidateByPK(ctx, probes...)
+}
+
+// InvalidateRows drops the cached copies of rows under the primary key and every
+// unique key of the values they hold, and the All list: pass rows as they were
+// before a change made outside the repository, and as they are after it.
+func (r *TagRepo) InvalidateRows(ctx context.Context, rows ...*Tag) error {
+	return r.t.Invalidate(ctx, rows...)
+}
+
+// InvalidateAll drops every cached Tag of this repository's key prefix. It
+// costs a step per cached key, so it is for migrations and bulk changes.
+func (r *TagRepo) InvalidateAll(ctx context.Context) error {
+	return r.t.InvalidateAll(ctx)
 }
 
 // tagMapper is the generated glue between Tag and the runtime: it scans rows,

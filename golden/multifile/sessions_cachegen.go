@@ -76,6 +76,39 @@ func (r *SessionRepo) Delete(ctx context.Context, token string) error {
 	return r.t.Delete(ctx, &Session{Token: token})
 }
 
+// WithTx returns the repository working inside tx: reads go to the database
+// through tx and see its uncommitted rows, never the cache; writes lock the
+// keys they change at once and release them when tx commits or rolls back.
+func (r *SessionRepo) WithTx(tx *runtime.Tx) *SessionRepo {
+	return &SessionRepo{t: r.t.WithTx(tx)}
+}
+
+// Invalidate drops the cached copies of the sessions rows with the given tokens, under
+// every key of the row as the database holds it now, and the All list. Call it
+// after changing rows with SQL this repository did not run (hand-written
+// statements, migrations, other services). A unique value the row no longer
+// holds can only be found from the row as it was: pass that to InvalidateRows.
+func (r *SessionRepo) Invalidate(ctx context.Context, tokens ...string) error {
+	probes := make([]*Session, len(tokens))
+	for i, v := range tokens {
+		probes[i] = &Session{Token: v}
+	}
+	return r.t.InvalidateByPK(ctx, probes...)
+}
+
+// InvalidateRows drops the cached copies of rows under the primary key and every
+// unique key of the values they hold, and the All list: pass rows as they were
+// before a change made outside the repository, and as they are after it.
+func (r *SessionRepo) InvalidateRows(ctx context.Context, rows ...*Session) error {
+	return r.t.Invalidate(ctx, rows...)
+}
+
+// InvalidateAll drops every cached Session of this repository's key prefix. It
+// costs a step per cached key, so it is for migrations and bulk changes.
+func (r *SessionRepo) InvalidateAll(ctx context.Context) error {
+	return r.t.InvalidateAll(ctx)
+}
+
 // sessionMapper is the generated glue between Session and the runtime: it scans rows,
 // lists bind values, writes cache keys and encodes cached copies. Related
 // fields (db:"-") appear in none of them.

@@ -124,6 +124,39 @@ func (r *EverythingRepo) Delete(ctx context.Context, id uint32) error {
 	return r.t.Delete(ctx, &Everything{ID: id})
 }
 
+// WithTx returns the repository working inside tx: reads go to the database
+// through tx and see its uncommitted rows, never the cache; writes lock the
+// keys they change at once and release them when tx commits or rolls back.
+func (r *EverythingRepo) WithTx(tx *runtime.Tx) *EverythingRepo {
+	return &EverythingRepo{t: r.t.WithTx(tx)}
+}
+
+// Invalidate drops the cached copies of the everything rows with the given ids, under
+// every key of the row as the database holds it now, and the All list. Call it
+// after changing rows with SQL this repository did not run (hand-written
+// statements, migrations, other services). A unique value the row no longer
+// holds can only be found from the row as it was: pass that to InvalidateRows.
+func (r *EverythingRepo) Invalidate(ctx context.Context, ids ...uint32) error {
+	probes := make([]*Everything, len(ids))
+	for i, v := range ids {
+		probes[i] = &Everything{ID: v}
+	}
+	return r.t.InvalidateByPK(ctx, probes...)
+}
+
+// InvalidateRows drops the cached copies of rows under the primary key and every
+// unique key of the values they hold, and the All list: pass rows as they were
+// before a change made outside the repository, and as they are after it.
+func (r *EverythingRepo) InvalidateRows(ctx context.Context, rows ...*Everything) error {
+	return r.t.Invalidate(ctx, rows...)
+}
+
+// InvalidateAll drops every cached Everything of this repository's key prefix. It
+// costs a step per cached key, so it is for migrations and bulk changes.
+func (r *EverythingRepo) InvalidateAll(ctx context.Context) error {
+	return r.t.InvalidateAll(ctx)
+}
+
 // everythingMapper is the generated glue between Everything and the runtime: it scans rows,
 // lists bind values, writes cache keys and encodes cached copies. Related
 // fields (db:"-") appear in none of them.

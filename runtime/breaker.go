@@ -1,0 +1,154 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// errBreakerOpen is what store calls return while the breaker is open.
+var errBreakerOpen = errors.New("cachegen: store skipped: circuit breaker open after repeated errors")
+
+// Breaker settings: how many store errors in a row open it, and how long
+// it stays open before one call probes the store again. The pause doubles
+// while probes fail, up to the maximum.
+const (
+	breakerThreshold = 5
+	breakerFirstOpen = 500 * time.Millisecond
+	breakerMaxOpen   = 30 * time.Second
+)
+
+// breaker is a circuit breaker in front of a store: after repeated errors
+// every call fails at once for a cool-down instead of waiting for a dead
+// store's timeout, so a read goes straight to the database. After the
+// cool-down one call at a time probes the store; a success closes the
+// breaker.
+type breaker struct {
+	inner Store
+	stats *counters
+
+	mu       sync.Mutex
+	failures int       // consecutive errors while closed
+	open     bool      // open or half-open
+	probing  bool      // a probe call is under way
+	until    time.Time // open: no call before this
+	pause    time.Duration
+}
+
+var _ Store = (*breaker)(nil)
+
+// allow reports whether a call may go to the store now.
+func (b *breaker) allow() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.open {
+		return true
+	}
+	if b.probing || time.Now().Before(b.until) {
+		return false
+	}
+	b.probing = true
+	return true
+}
+
+// done records the outcome of an allowed call. Context errors say nothing
+// about the store and are not counted.
+func (b *breaker) done(err error) error {
+	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) && !isStoreTimeout(err)) {
+		b.mu.Lock()
+		b.probing = false
+		b.mu.Unlock()
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.probing = false
+	if err == nil {
+		if b.open {
+			b.open = false
+			b.stats.breakerCloses.Add(1)
+		}
+		b.failures, b.pause = 0, 0
+		return nil
+	}
+	if b.open { // a failed probe
+		b.pause = min(b.pause*2, breakerMaxOpen)
+		b.until = time.Now().Add(b.pause)
+		return err
+	}
+	if b.failures++; b.failures >= breakerThreshold {
+		b.open = true
+		b.pause = breakerFirstOpen
+		b.until = time.Now().Add(b.pause)
+		b.stats.breakerOpens.Add(1)
+	}
+	return err
+}
+
+// isStoreTimeout tells a store's own I/O timeout (which counts against the
+// store) from the caller's deadline (which does not). Network clients
+// report timeouts as net.Error with Timeout() true.
+func isStoreTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+// isOpen reports whether the breaker currently skips the store.
+func (b *breaker) isOpen() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.open
+}
+
+func (b *breaker) Get(ctx context.Context, key string) (Entry, error) {
+	if !b.allow() {
+		return Entry{}, errBreakerOpen
+	}
+	e, err := b.inner.Get(ctx, key)
+	return e, b.done(err)
+}
+
+func (b *breaker) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, Entry, error) {
+	if !b.allow() {
+		return false, Entry{}, errBreakerOpen
+	}
+	ok, cur, err := b.inner.Lease(ctx, key, token, ttl)
+	return ok, cur, b.done(err)
+}
+
+func (b *breaker) Fill(ctx context.Context, key, token string, e Entry, ttl time.Duration) (bool, error) {
+	if !b.allow() {
+		return false, errBreakerOpen
+	}
+	ok, err := b.inner.Fill(ctx, key, token, e, ttl)
+	return ok, b.done(err)
+}
+
+func (b *breaker) Release(ctx context.Context, key, token string) error {
+	if !b.allow() {
+		return errBreakerOpen
+	}
+	return b.done(b.inner.Release(ctx, key, token))
+}
+
+func (b *breaker) Lock(ctx context.Context, key string, ttl time.Duration) error {
+	if !b.allow() {
+		return errBreakerOpen
+	}
+	return b.done(b.inner.Lock(ctx, key, ttl))
+}
+
+func (b *breaker) Unlock(ctx context.Context, key string) error {
+	if !b.allow() {
+		return errBreakerOpen
+	}
+	return b.done(b.inner.Unlock(ctx, key))
+}
+
+func (b *breaker) Delete(ctx context.Context, key string) error {
+	if !b.allow() {
+		return errBreakerOpen
+	}
+	return b.done(b.inner.Delete(ctx, key))
+}

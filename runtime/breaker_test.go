@@ -1,0 +1,80 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// flakyStore fails every call while down, counting the calls that reach it.
+type flakyStore struct {
+	Store
+	down  atomic.Bool
+	calls atomic.Int64
+}
+
+var errFlaky = errors.New("store down")
+
+func (f *flakyStore) Get(ctx context.Context, key string) (Entry, error) {
+	f.calls.Add(1)
+	if f.down.Load() {
+		return Entry{}, errFlaky
+	}
+	return Entry{Kind: NotFound}, nil
+}
+
+func TestBreakerOpensSkipsAndCloses(t *testing.T) {
+	ctx := context.Background()
+	var stats counters
+	f := &flakyStore{}
+	b := &breaker{inner: f, stats: &stats}
+	f.down.Store(true)
+	for i := 0; i < breakerThreshold; i++ {
+		if _, err := b.Get(ctx, "k"); !errors.Is(err, errFlaky) {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if !b.isOpen() || stats.breakerOpens.Load() != 1 {
+		t.Fatalf("after %d errors: open=%v opens=%d", breakerThreshold, b.isOpen(), stats.breakerOpens.Load())
+	}
+	before := f.calls.Load()
+	for i := 0; i < 100; i++ {
+		if _, err := b.Get(ctx, "k"); !errors.Is(err, errBreakerOpen) {
+			t.Fatalf("open breaker let a call through: %v", err)
+		}
+	}
+	if f.calls.Load() != before {
+		t.Fatalf("%d calls reached the store while the breaker was open", f.calls.Load()-before)
+	}
+	// After the cool-down one probe goes through; it fails, so the breaker
+	// stays open for a longer pause.
+	time.Sleep(breakerFirstOpen + 50*time.Millisecond)
+	if _, err := b.Get(ctx, "k"); !errors.Is(err, errFlaky) {
+		t.Fatalf("probe: %v", err)
+	}
+	if _, err := b.Get(ctx, "k"); !errors.Is(err, errBreakerOpen) {
+		t.Fatalf("after a failed probe: %v", err)
+	}
+	f.down.Store(false)
+	time.Sleep(2*breakerFirstOpen + 50*time.Millisecond)
+	if _, err := b.Get(ctx, "k"); err != nil {
+		t.Fatalf("probe after recovery: %v", err)
+	}
+	if b.isOpen() || stats.breakerCloses.Load() != 1 {
+		t.Fatalf("a successful probe did not close the breaker: open=%v closes=%d", b.isOpen(), stats.breakerCloses.Load())
+	}
+	// Context errors are the caller's, not the store's.
+	b2 := &breaker{inner: &ctxStore{}, stats: &stats}
+	for i := 0; i < 2*breakerThreshold; i++ {
+		b2.Get(ctx, "k")
+	}
+	if b2.isOpen() {
+		t.Fatal("cancelled contexts opened the breaker")
+	}
+}
+
+type ctxStore struct{ Store }
+
+func (ctxStore) Get(context.Context, string) (Entry, error) { return Entry{}, context.Canceled }
