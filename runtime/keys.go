@@ -7,6 +7,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // Keys have the form <prefix>:<table>:<schema>:<index>=<value>[,<value>].
@@ -120,7 +121,8 @@ func AppendKeySep(b []byte) []byte { return append(b, ',') }
 // index name when the key would be too long for a backend.
 func finishKey(b []byte, prefixLen int) string {
 	if len(b) <= MaxKeyLen {
-		return string(b)
+		// b is the key's own buffer, never written again: share it.
+		return unsafe.String(unsafe.SliceData(b), len(b))
 	}
 	sum := sha256.Sum256(b)
 	head := b[:prefixLen]

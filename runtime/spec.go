@@ -63,7 +63,8 @@ type Mapper[T any] interface {
 	// Encode appends the cached form of row to b.
 	Encode(b []byte, row *T) ([]byte, error)
 	// Decode reads the cached form of a row; it must fail, never panic, on
-	// bytes it did not write.
+	// bytes it did not write. Strings in row may share b's memory: the
+	// runtime passes bytes that nothing changes afterwards.
 	Decode(b []byte, row *T) error
 }
 

@@ -36,7 +36,7 @@ func (k Kind) String() string {
 // Entry is what a Store holds under one key.
 type Entry struct {
 	Kind  Kind
-	Value []byte // Kind == Value: the bytes; callers must not modify them
+	Value []byte // Kind == Value: the bytes; nobody may modify them, the store included: decoded rows share them
 	Token string // Kind == Leased: the lease token
 	Locks int    // Kind == Locked: how many writers hold the lock
 }

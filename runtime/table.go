@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -162,46 +161,79 @@ func (t *Table[T]) Get(ctx context.Context, i int, probe *T) (*T, error) {
 		return nil, fmt.Errorf("cachegen: table %s has no index %d", t.spec.Table, i)
 	}
 	key := t.Key(i, probe)
-	load := func(ctx context.Context) (loaded[T], error) { return t.loadOne(ctx, i, key, probe) }
-	if t.tx != nil {
-		res, err := load(ctx)
-		if err != nil || res.kind == NotFound {
-			return nil, cmp.Or(err, ErrNotFound)
-		}
-		return res.row, nil
+	if !t.cacheable(key) {
+		return t.getMiss(ctx, i, key, probe, Entry{}, errSkipStore)
 	}
-	res, err := t.read(ctx, key, load)
+	// The hot path, kept free of closures: a hit is one store call and
+	// one decode.
+	e, err := t.store.Get(ctx, key)
+	if err == nil {
+		switch e.Kind {
+		case Value:
+			row := new(T)
+			if t.decodeRow(e.Value, row) == nil {
+				t.stats.hits.Add(1)
+				return row, nil
+			}
+			t.discard(ctx, key)
+			e = Entry{}
+		case NotFound:
+			t.stats.hits.Add(1)
+			return nil, ErrNotFound
+		}
+	}
+	return t.getMiss(ctx, i, key, probe, e, err)
+}
+
+// getMiss resolves a lookup the store did not answer: e and err are what
+// the store returned (errSkipStore when it was not asked).
+func (t *Table[T]) getMiss(ctx context.Context, i int, key string, probe *T, e Entry, err error) (*T, error) {
+	load := func(ctx context.Context) (loaded[T], error) { return t.loadOne(ctx, i, key, probe) }
+	res, err := t.resolve(ctx, key, e, err, load)
 	if err != nil {
 		return nil, err
 	}
 	if res.kind == NotFound {
 		return nil, ErrNotFound
 	}
+	if res.row != nil { // this caller read the database itself
+		return res.row, nil
+	}
 	row := new(T)
 	if err := t.decodeRow(res.data, row); err != nil {
 		t.discard(ctx, key)
-		res, err = load(ctx)
-		if err != nil {
+		if res, err = load(ctx); err != nil {
 			return nil, err
 		}
 		if res.kind == NotFound {
 			return nil, ErrNotFound
 		}
-		*row = *res.row
+		return res.row, nil
 	}
 	return row, nil
+}
+
+// errSkipStore marks a read that does not ask the store: there is none,
+// the read is inside a transaction, or the key awaits an invalidation.
+var errSkipStore = errors.New("cachegen: store not asked")
+
+// cacheable reports whether a read of key may use the store: there is one,
+// the table is not inside a transaction (whose reads must see its own
+// uncommitted rows), and no invalidation of the key is still pending (the
+// store may hold what a write replaced).
+func (t *Table[T]) cacheable(key string) bool {
+	return t.store != nil && t.tx == nil && !t.retries.isPending(key)
 }
 
 // All returns every row of the table ordered by primary key, cached under
 // one key that every write to the table invalidates.
 func (t *Table[T]) All(ctx context.Context) ([]T, error) {
-	if t.tx != nil {
-		res, err := t.loadAll(ctx)
-		return res.rows, err
-	}
 	res, err := t.read(ctx, t.allKey, t.loadAll)
 	if err != nil {
 		return nil, err
+	}
+	if res.rows != nil || res.data == nil {
+		return res.rows, nil
 	}
 	rows, err := t.decodeList(res.data)
 	if err != nil {
@@ -224,14 +256,20 @@ type loaded[T any] struct {
 }
 
 func (t *Table[T]) read(ctx context.Context, key string, load func(context.Context) (loaded[T], error)) (loaded[T], error) {
-	if t.store == nil || t.retries.isPending(key) {
-		// No cache, or one that may still hold what a write replaced.
-		t.stats.misses.Add(1)
-		return load(ctx)
+	if !t.cacheable(key) {
+		return t.resolve(ctx, key, Entry{}, errSkipStore, load)
 	}
 	e, err := t.store.Get(ctx, key)
+	return t.resolve(ctx, key, e, err, load)
+}
+
+// resolve turns what the store returned for key (e, or the error err) into
+// an answer: a hit, or the database's answer under the protocol.
+func (t *Table[T]) resolve(ctx context.Context, key string, e Entry, err error, load func(context.Context) (loaded[T], error)) (loaded[T], error) {
 	if err != nil {
-		t.stats.storeErrors.Add(1)
+		if err != errSkipStore {
+			t.stats.storeErrors.Add(1)
+		}
 		t.stats.misses.Add(1)
 		return load(ctx)
 	}
@@ -256,7 +294,10 @@ func (t *Table[T]) read(ctx context.Context, key string, load func(context.Conte
 	ch := t.flight.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.opts.fillTimeout)
 		defer cancel()
-		return t.fill(fctx, key, e, load)
+		res, err := t.fill(fctx, key, e, load)
+		// The rows read are the leader's; every caller decodes its own copy.
+		res.row, res.rows = nil, nil
+		return res, err
 	})
 	select {
 	case <-ctx.Done():
@@ -478,6 +519,7 @@ func (t *Table[T]) encodeRow(row *T) ([]byte, error) {
 
 func (t *Table[T]) decodeRow(b []byte, row *T) error {
 	if !t.hasHeader(b) {
+		t.stats.corruptValues.Add(1)
 		return errCorrupt
 	}
 	if err := t.spec.Mapper.Decode(b[headerLen:], row); err != nil {
@@ -506,6 +548,7 @@ func (t *Table[T]) encodeList(rows []T) ([]byte, error) {
 
 func (t *Table[T]) decodeList(b []byte) ([]T, error) {
 	if !t.hasHeader(b) {
+		t.stats.corruptValues.Add(1)
 		return nil, errCorrupt
 	}
 	b = b[headerLen:]

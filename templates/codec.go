@@ -78,12 +78,13 @@ func (e *emitter) codec(f *jen.File) {
 	method("Encode").Params(jen.Id("b").Index().Byte(), recvT.Clone()).Params(jen.Index().Byte(), jen.Error()).Block(body...)
 	f.Line()
 
-	dec := []jen.Code{jen.Id("d").Op(":=").Qual(wirePkg, "NewDecoder").Call(jen.Id("b"))}
+	dec := []jen.Code{jen.Id("d").Op(":=").Qual(wirePkg, "NewSharedDecoder").Call(jen.Id("b"))}
 	for _, fl := range m.Fields {
 		dec = append(dec, e.decode(fl.Codec, value{code: e.field(fl)})...)
 	}
 	dec = append(dec, jen.Return(jen.Id("d").Dot("Finish").Call()))
 	f.Comment("Decode reads what Encode wrote; other bytes are an error, never a panic.")
+	f.Comment("Strings in the row share b's memory, which the runtime never changes.")
 	method("Decode").Params(jen.Id("b").Index().Byte(), recvT.Clone()).Error().Block(dec...)
 	f.Line()
 }

@@ -166,8 +166,9 @@ func (orgMapper) Encode(b []byte, o *Org) ([]byte, error) {
 }
 
 // Decode reads what Encode wrote; other bytes are an error, never a panic.
+// Strings in the row share b's memory, which the runtime never changes.
 func (orgMapper) Decode(b []byte, o *Org) error {
-	d := wire.NewDecoder(b)
+	d := wire.NewSharedDecoder(b)
 	o.ID = d.Int()
 	o.Name = d.String()
 	return d.Finish()
@@ -344,8 +345,9 @@ func (userMapper) Encode(b []byte, u *User) ([]byte, error) {
 }
 
 // Decode reads what Encode wrote; other bytes are an error, never a panic.
+// Strings in the row share b's memory, which the runtime never changes.
 func (userMapper) Decode(b []byte, u *User) error {
-	d := wire.NewDecoder(b)
+	d := wire.NewSharedDecoder(b)
 	u.ID = d.Int()
 	u.Email = d.String()
 	u.OrgID = d.Int()

@@ -150,8 +150,9 @@ func (settingMapper) Encode(b []byte, row *Setting) ([]byte, error) {
 }
 
 // Decode reads what Encode wrote; other bytes are an error, never a panic.
+// Strings in the row share b's memory, which the runtime never changes.
 func (settingMapper) Decode(b []byte, row *Setting) error {
-	d := wire.NewDecoder(b)
+	d := wire.NewSharedDecoder(b)
 	row.Key = d.String()
 	row.Value = d.String()
 	return d.Finish()
@@ -312,8 +313,9 @@ func (orderMapper) Encode(b []byte, o *Order) ([]byte, error) {
 }
 
 // Decode reads what Encode wrote; other bytes are an error, never a panic.
+// Strings in the row share b's memory, which the runtime never changes.
 func (orderMapper) Decode(b []byte, o *Order) error {
-	d := wire.NewDecoder(b)
+	d := wire.NewSharedDecoder(b)
 	o.ID = d.Int()
 	o.Type = d.String()
 	o.Range = int32(d.Int())
@@ -464,8 +466,9 @@ func (tagMapper) Encode(b []byte, t *Tag) ([]byte, error) {
 }
 
 // Decode reads what Encode wrote; other bytes are an error, never a panic.
+// Strings in the row share b's memory, which the runtime never changes.
 func (tagMapper) Decode(b []byte, t *Tag) error {
-	d := wire.NewDecoder(b)
+	d := wire.NewSharedDecoder(b)
 	t.ID = d.Int()
 	return d.Finish()
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 )
 
 // ErrCorrupt is wrapped by every decoding error: the bytes are truncated,
@@ -113,15 +114,23 @@ func AppendMarshaler(b []byte, m encoding.BinaryMarshaler) ([]byte, error) {
 // after the first failure every method returns the zero value and Err
 // reports that failure.
 type Decoder struct {
-	b   []byte // unread bytes
-	n   int    // length of the whole input, to report offsets
-	err error
+	b      []byte // unread bytes
+	n      int    // length of the whole input, to report offsets
+	err    error
+	shared bool // strings may point into b
 }
 
 // NewDecoder returns a Decoder reading b. It is a value so that it can live
 // on the caller's stack: d := NewDecoder(b), then call methods on d.
 // The Decoder never retains b in anything it returns.
 func NewDecoder(b []byte) Decoder { return Decoder{b: b, n: len(b)} }
+
+// NewSharedDecoder is NewDecoder for input that never changes: the strings
+// it returns share b's memory instead of copying it, which saves an
+// allocation per string on the cache's read path. The caller guarantees that
+// nothing writes to b afterwards; byte slices are still copied, since their
+// holder may write to them.
+func NewSharedDecoder(b []byte) Decoder { return Decoder{b: b, n: len(b), shared: true} }
 
 // fail records the first error, with the offset it happened at.
 func (d *Decoder) fail(what string) {
@@ -217,6 +226,9 @@ func (d *Decoder) Bool() bool {
 func (d *Decoder) String() string {
 	n, _ := d.uvarint("string length")
 	p, _ := d.take(n, "string")
+	if d.shared && len(p) > 0 {
+		return unsafe.String(&p[0], len(p))
+	}
 	return string(p)
 }
 

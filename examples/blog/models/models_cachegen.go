@@ -183,8 +183,9 @@ func (userMapper) Encode(b []byte, u *User) ([]byte, error) {
 }
 
 // Decode reads what Encode wrote; other bytes are an error, never a panic.
+// Strings in the row share b's memory, which the runtime never changes.
 func (userMapper) Decode(b []byte, u *User) error {
-	d := wire.NewDecoder(b)
+	d := wire.NewSharedDecoder(b)
 	u.ID = d.Int()
 	u.Email = d.String()
 	u.OrgID = d.Int()
@@ -355,8 +356,9 @@ func (postMapper) Encode(b []byte, p *Post) ([]byte, error) {
 }
 
 // Decode reads what Encode wrote; other bytes are an error, never a panic.
+// Strings in the row share b's memory, which the runtime never changes.
 func (postMapper) Decode(b []byte, p *Post) error {
-	d := wire.NewDecoder(b)
+	d := wire.NewSharedDecoder(b)
 	p.ID = d.Int()
 	p.AuthorID = d.Int()
 	p.Slug = d.String()
