@@ -25,8 +25,9 @@ const (
 // cool-down one call at a time probes the store; a success closes the
 // breaker.
 type breaker struct {
-	inner Store
-	stats *counters
+	inner  Store
+	stats  *counters
+	notify func(kind EventKind, key string, err error)
 
 	mu       sync.Mutex
 	failures int       // consecutive errors while closed
@@ -62,26 +63,31 @@ func (b *breaker) done(err error) error {
 		return err
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	var changed EventKind
 	b.probing = false
-	if err == nil {
+	switch {
+	case err == nil:
 		if b.open {
 			b.open = false
 			b.stats.breakerCloses.Add(1)
+			changed = EventBreakerClose
 		}
 		b.failures, b.pause = 0, 0
-		return nil
-	}
-	if b.open { // a failed probe
+	case b.open: // a failed probe
 		b.pause = min(b.pause*2, breakerMaxOpen)
 		b.until = time.Now().Add(b.pause)
-		return err
+	default:
+		if b.failures++; b.failures >= breakerThreshold {
+			b.open = true
+			b.pause = breakerFirstOpen
+			b.until = time.Now().Add(b.pause)
+			b.stats.breakerOpens.Add(1)
+			changed = EventBreakerOpen
+		}
 	}
-	if b.failures++; b.failures >= breakerThreshold {
-		b.open = true
-		b.pause = breakerFirstOpen
-		b.until = time.Now().Add(b.pause)
-		b.stats.breakerOpens.Add(1)
+	b.mu.Unlock()
+	if changed != 0 && b.notify != nil {
+		b.notify(changed, "", err)
 	}
 	return err
 }

@@ -1,9 +1,6 @@
 package runtime
 
-import (
-	"database/sql"
-	"errors"
-)
+import "database/sql"
 
 // ErrNotFound is returned when the database confirms that no row answers a
 // lookup, whether that answer came from the database or from a cached
@@ -17,7 +14,3 @@ func (notFoundError) Error() string { return "cachegen: no row found" }
 
 // Is makes errors.Is(ErrNotFound, sql.ErrNoRows) true.
 func (notFoundError) Is(target error) bool { return target == sql.ErrNoRows }
-
-// errCorrupt marks cached bytes that cannot be decoded: a value of another
-// schema, a truncated value, or someone else's key.
-var errCorrupt = errors.New("cachegen: cached value is corrupt or of another schema")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // KeyScanner is implemented by stores that can list their keys. A table's
@@ -74,6 +75,15 @@ func (t *Table[T]) invalidate(ctx context.Context, keys []string) error {
 	if t.store == nil {
 		return nil
 	}
+	start := time.Now()
+	err := t.invalidateKeys(ctx, keys)
+	if t.obs != nil {
+		t.obs.emit(ctx, Event{Kind: EventWrite, Table: t.spec.Table, Op: "invalidate", Start: start, Duration: time.Since(start), Err: err})
+	}
+	return err
+}
+
+func (t *Table[T]) invalidateKeys(ctx context.Context, keys []string) error {
 	if t.tx != nil {
 		lockFailed := t.lock(ctx, keys)
 		t.tx.onEnd(func() { t.release(context.WithoutCancel(ctx), keys, lockFailed) })
@@ -83,7 +93,7 @@ func (t *Table[T]) invalidate(ctx context.Context, keys []string) error {
 	var first error
 	for _, k := range keys {
 		if err := t.discardErr(ctx, k); err != nil {
-			t.retries.add(k, false)
+			t.invalidationFailed(ctx, k, err, false)
 			failed++
 			first = cmp.Or(first, err)
 			continue

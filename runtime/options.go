@@ -17,6 +17,7 @@ type options struct {
 	fillTimeout time.Duration
 	allCap      int
 	dialect     Dialect
+	observers   []Observer
 }
 
 func defaultOptions() options {

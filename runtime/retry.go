@@ -25,6 +25,7 @@ type retryQueue struct {
 	max      int
 	discard  func(ctx context.Context, key string) error
 	stats    *counters
+	notify   func(kind EventKind, key string, err error)
 }
 
 const (
@@ -51,6 +52,14 @@ func (q *retryQueue) hold(key string) {
 	q.inc(key)
 }
 
+// unhold drops the pending mark hold set, once the key was invalidated
+// after all.
+func (q *retryQueue) unhold(key string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.dec(key)
+}
+
 // add queues key for another invalidation, starting the worker if needed.
 // held says hold(key) was already called for it.
 func (q *retryQueue) add(key string, held bool) {
@@ -62,6 +71,7 @@ func (q *retryQueue) add(key string, held bool) {
 	if len(q.keys) >= q.max {
 		q.stats.invalidationsDropped.Add(1)
 		q.dec(key)
+		q.notify(EventInvalidationDropped, key, nil)
 		return
 	}
 	q.keys = append(q.keys, key)
@@ -104,6 +114,7 @@ func (q *retryQueue) run() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			err := q.discard(ctx, k)
 			cancel()
+			q.notify(EventInvalidationRetried, k, err)
 			if err != nil {
 				failed = append(failed, k)
 				continue
@@ -120,15 +131,20 @@ func (q *retryQueue) run() {
 			q.mu.Unlock()
 			return
 		}
+		var dropped []string
 		if room := q.max - len(q.keys); len(failed) > room {
 			q.stats.invalidationsDropped.Add(uint64(len(failed) - room))
-			for _, k := range failed[room:] {
+			dropped = failed[room:]
+			for _, k := range dropped {
 				q.dec(k)
 			}
 			failed = failed[:room]
 		}
 		q.keys = append(failed, q.keys...)
 		q.mu.Unlock()
+		for _, k := range dropped {
+			q.notify(EventInvalidationDropped, k, nil)
+		}
 		if len(failed) > 0 {
 			pause = min(pause*2, retryMaxPause)
 		} else {

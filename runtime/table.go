@@ -39,6 +39,7 @@ type state[T any] struct {
 	flight   singleflight.Group
 	retries  retryQueue
 	stats    counters
+	obs      observers // nil: nobody observes
 }
 
 // Cached values start with a format version and the schema hash, so bytes
@@ -58,15 +59,18 @@ func NewTable[T any](db *sqlx.DB, store Store, spec *Spec[T], opts ...Option) (*
 		return nil, errors.New("cachegen: NewTable: spec without a Mapper")
 	}
 	t := &Table[T]{state: &state[T]{db: db, spec: *spec, opts: defaultOptions()}}
-	if store != nil {
-		t.breaker = &breaker{inner: store, stats: &t.stats}
-		t.store = t.breaker
-	}
 	if spec.TTL > 0 {
 		t.opts.ttl = spec.TTL
 	}
 	for _, o := range opts {
 		o(&t.opts)
+	}
+	if len(t.opts.observers) > 0 {
+		t.obs = observers(t.opts.observers)
+	}
+	if store != nil {
+		t.breaker = &breaker{inner: store, stats: &t.stats, notify: t.event}
+		t.store = t.breaker
 	}
 	if err := t.checkSpec(); err != nil {
 		return nil, err
@@ -92,7 +96,7 @@ func NewTable[T any](db *sqlx.DB, store Store, spec *Spec[T], opts ...Option) (*
 		t.prefixes = append(t.prefixes, base+ix.Name+"=")
 	}
 	t.allKey = base + "all"
-	t.retries = retryQueue{max: retryQueueMax, discard: t.discardErr, stats: &t.stats}
+	t.retries = retryQueue{max: retryQueueMax, discard: t.discardErr, stats: &t.stats, notify: t.event}
 	return t, nil
 }
 
@@ -160,6 +164,34 @@ func (t *Table[T]) Get(ctx context.Context, i int, probe *T) (*T, error) {
 	if i < 0 || i >= len(t.spec.Indexes) {
 		return nil, fmt.Errorf("cachegen: table %s has no index %d", t.spec.Table, i)
 	}
+	if t.obs == nil {
+		row, _, err := t.get(ctx, i, probe)
+		return row, err
+	}
+	start := time.Now()
+	row, info, err := t.get(ctx, i, probe)
+	t.observeRead(ctx, t.spec.Indexes[i].Name, start, info, err)
+	return row, err
+}
+
+// readInfo is what an observer learns about a read.
+type readInfo struct {
+	outcome Outcome
+	dbTime  time.Duration
+}
+
+func (t *Table[T]) observeRead(ctx context.Context, index string, start time.Time, info readInfo, err error) {
+	e := Event{Kind: EventRead, Table: t.spec.Table, Index: index, Outcome: info.outcome, Start: start,
+		Duration: time.Since(start), DBTime: info.dbTime}
+	if errors.Is(err, ErrNotFound) {
+		e.NotFound = true
+	} else {
+		e.Err = err
+	}
+	t.obs.emit(ctx, e)
+}
+
+func (t *Table[T]) get(ctx context.Context, i int, probe *T) (*T, readInfo, error) {
 	key := t.Key(i, probe)
 	if !t.cacheable(key) {
 		return t.getMiss(ctx, i, key, probe, Entry{}, errSkipStore)
@@ -171,15 +203,17 @@ func (t *Table[T]) Get(ctx context.Context, i int, probe *T) (*T, error) {
 		switch e.Kind {
 		case Value:
 			row := new(T)
-			if t.decodeRow(e.Value, row) == nil {
+			derr := t.decodeRow(e.Value, row)
+			if derr == nil {
 				t.stats.hits.Add(1)
-				return row, nil
+				return row, readInfo{outcome: OutcomeHit}, nil
 			}
+			t.corrupt(ctx, key, reasonOf(derr), derr)
 			t.discard(ctx, key)
 			e = Entry{}
 		case NotFound:
 			t.stats.hits.Add(1)
-			return nil, ErrNotFound
+			return nil, readInfo{outcome: OutcomeHit}, ErrNotFound
 		}
 	}
 	return t.getMiss(ctx, i, key, probe, e, err)
@@ -187,30 +221,34 @@ func (t *Table[T]) Get(ctx context.Context, i int, probe *T) (*T, error) {
 
 // getMiss resolves a lookup the store did not answer: e and err are what
 // the store returned (errSkipStore when it was not asked).
-func (t *Table[T]) getMiss(ctx context.Context, i int, key string, probe *T, e Entry, err error) (*T, error) {
+func (t *Table[T]) getMiss(ctx context.Context, i int, key string, probe *T, e Entry, err error) (*T, readInfo, error) {
 	load := func(ctx context.Context) (loaded[T], error) { return t.loadOne(ctx, i, key, probe) }
 	res, err := t.resolve(ctx, key, e, err, load)
+	info := readInfo{outcome: res.outcome, dbTime: res.dbTime}
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
 	if res.kind == NotFound {
-		return nil, ErrNotFound
+		return nil, info, ErrNotFound
 	}
 	if res.row != nil { // this caller read the database itself
-		return res.row, nil
+		return res.row, info, nil
 	}
 	row := new(T)
-	if err := t.decodeRow(res.data, row); err != nil {
+	if derr := t.decodeRow(res.data, row); derr != nil {
+		t.corrupt(ctx, key, reasonOf(derr), derr)
 		t.discard(ctx, key)
-		if res, err = load(ctx); err != nil {
-			return nil, err
+		res, err = load(ctx)
+		info = readInfo{outcome: OutcomeBypass, dbTime: info.dbTime + res.dbTime}
+		if err != nil {
+			return nil, info, err
 		}
 		if res.kind == NotFound {
-			return nil, ErrNotFound
+			return nil, info, ErrNotFound
 		}
-		return res.row, nil
+		return res.row, info, nil
 	}
-	return row, nil
+	return row, info, nil
 }
 
 // errSkipStore marks a read that does not ask the store: there is none,
@@ -228,22 +266,33 @@ func (t *Table[T]) cacheable(key string) bool {
 // All returns every row of the table ordered by primary key, cached under
 // one key that every write to the table invalidates.
 func (t *Table[T]) All(ctx context.Context) ([]T, error) {
+	if t.obs == nil {
+		rows, _, err := t.all(ctx)
+		return rows, err
+	}
+	start := time.Now()
+	rows, info, err := t.all(ctx)
+	t.observeRead(ctx, "all", start, info, err)
+	return rows, err
+}
+
+func (t *Table[T]) all(ctx context.Context) ([]T, readInfo, error) {
 	res, err := t.read(ctx, t.allKey, t.loadAll)
+	info := readInfo{outcome: res.outcome, dbTime: res.dbTime}
 	if err != nil {
-		return nil, err
+		return nil, info, err
 	}
 	if res.rows != nil || res.data == nil {
-		return res.rows, nil
+		return res.rows, info, nil
 	}
-	rows, err := t.decodeList(res.data)
-	if err != nil {
+	rows, derr := t.decodeList(res.data)
+	if derr != nil {
+		t.corrupt(ctx, t.allKey, reasonOf(derr), derr)
 		t.discard(ctx, t.allKey)
-		if res, err = t.loadAll(ctx); err != nil {
-			return nil, err
-		}
-		return res.rows, nil
+		res, err = t.loadAll(ctx)
+		return res.rows, readInfo{outcome: OutcomeBypass, dbTime: info.dbTime + res.dbTime}, err
 	}
-	return rows, nil
+	return rows, info, nil
 }
 
 // loaded is what a database read produced, in the form the store keeps.
@@ -253,6 +302,15 @@ type loaded[T any] struct {
 	fillable bool   // may be stored under the key it was read for
 	row      *T     // loadOne: the row as read
 	rows     []T    // loadAll: the rows as read
+	outcome  Outcome
+	dbTime   time.Duration
+}
+
+// viaDB runs load and marks its answer with how the cache took part.
+func viaDB[T any](ctx context.Context, load func(context.Context) (loaded[T], error), o Outcome) (loaded[T], error) {
+	res, err := load(ctx)
+	res.outcome = o
+	return res, err
 }
 
 func (t *Table[T]) read(ctx context.Context, key string, load func(context.Context) (loaded[T], error)) (loaded[T], error) {
@@ -268,23 +326,23 @@ func (t *Table[T]) read(ctx context.Context, key string, load func(context.Conte
 func (t *Table[T]) resolve(ctx context.Context, key string, e Entry, err error, load func(context.Context) (loaded[T], error)) (loaded[T], error) {
 	if err != nil {
 		if err != errSkipStore {
-			t.stats.storeErrors.Add(1)
+			t.storeFailed(ctx, "get", err)
 		}
 		t.stats.misses.Add(1)
-		return load(ctx)
+		return viaDB(ctx, load, OutcomeBypass)
 	}
 	switch e.Kind {
 	case Value:
 		if t.hasHeader(e.Value) {
 			t.stats.hits.Add(1)
-			return loaded[T]{kind: Value, data: e.Value}, nil
+			return loaded[T]{kind: Value, data: e.Value, outcome: OutcomeHit}, nil
 		}
-		t.stats.corruptValues.Add(1)
+		t.corrupt(ctx, key, reasonOf(t.headerErr(e.Value)), nil)
 		t.discard(ctx, key)
 		e = Entry{}
 	case NotFound:
 		t.stats.hits.Add(1)
-		return loaded[T]{kind: NotFound}, nil
+		return loaded[T]{kind: NotFound, outcome: OutcomeHit}, nil
 	}
 	t.stats.misses.Add(1)
 	// One query per key in this process, however many readers miss at once.
@@ -318,19 +376,19 @@ func (t *Table[T]) fill(ctx context.Context, key string, e Entry, load func(cont
 		switch e.Kind {
 		case Value:
 			if t.hasHeader(e.Value) {
-				return loaded[T]{kind: Value, data: e.Value}, nil
+				return loaded[T]{kind: Value, data: e.Value, outcome: OutcomeHit}, nil
 			}
-			t.stats.corruptValues.Add(1)
+			t.corrupt(ctx, key, reasonOf(t.headerErr(e.Value)), nil)
 			t.discard(ctx, key)
-			return load(ctx)
+			return viaDB(ctx, load, OutcomeBypass)
 		case NotFound:
-			return loaded[T]{kind: NotFound}, nil
+			return loaded[T]{kind: NotFound, outcome: OutcomeHit}, nil
 		case Locked:
 			t.stats.lockBypasses.Add(1)
-			return load(ctx)
+			return viaDB(ctx, load, OutcomeBypass)
 		case Leased:
 			if waited {
-				return load(ctx)
+				return viaDB(ctx, load, OutcomeBypass)
 			}
 			waited = true
 			t.stats.leaseWaits.Add(1)
@@ -338,23 +396,23 @@ func (t *Table[T]) fill(ctx context.Context, key string, e Entry, load func(cont
 			continue
 		}
 		if leased++; leased > 2 {
-			return load(ctx)
+			return viaDB(ctx, load, OutcomeBypass)
 		}
 		token := rand.Text()
 		ok, cur, err := t.store.Lease(ctx, key, token, t.opts.leaseTTL)
 		if err != nil {
-			t.stats.storeErrors.Add(1)
-			return load(ctx)
+			t.storeFailed(ctx, "lease", err)
+			return viaDB(ctx, load, OutcomeBypass)
 		}
 		if !ok {
 			e = cur
 			continue
 		}
-		res, err := load(ctx)
+		res, err := viaDB(ctx, load, OutcomeMiss)
 		if err != nil || !res.fillable {
 			// Give the lease back so other readers need not wait it out.
 			if rerr := t.store.Release(ctx, key, token); rerr != nil {
-				t.stats.storeErrors.Add(1)
+				t.storeFailed(ctx, "release", rerr)
 			}
 			return res, err
 		}
@@ -365,7 +423,7 @@ func (t *Table[T]) fill(ctx context.Context, key string, e Entry, load func(cont
 		stored, err := t.store.Fill(ctx, key, token, Entry{Kind: res.kind, Value: res.data}, ttl)
 		switch {
 		case err != nil:
-			t.stats.storeErrors.Add(1)
+			t.storeFailed(ctx, "fill", err)
 		case stored:
 			t.stats.fills.Add(1)
 		}
@@ -388,7 +446,7 @@ func (t *Table[T]) awaitLease(ctx context.Context, key string) Entry {
 		}
 		e, err := t.store.Get(ctx, key)
 		if err != nil {
-			t.stats.storeErrors.Add(1)
+			t.storeFailed(ctx, "get", err)
 			return Entry{Kind: Leased}
 		}
 		if e.Kind != Leased || time.Now().After(deadline) {
@@ -405,17 +463,17 @@ func (t *Table[T]) awaitLease(ctx context.Context, key string) Entry {
 // and back down) and a concurrent fill's lease is voided.
 func (t *Table[T]) discard(ctx context.Context, key string) {
 	if err := t.discardErr(context.WithoutCancel(ctx), key); err != nil {
-		t.retries.add(key, false)
+		t.invalidationFailed(ctx, key, err, false)
 	}
 }
 
 func (t *Table[T]) discardErr(ctx context.Context, key string) error {
 	if err := t.store.Lock(ctx, key, t.opts.lockTTL); err != nil {
-		t.stats.storeErrors.Add(1)
+		t.storeFailed(ctx, "lock", err)
 		return err
 	}
 	if err := t.store.Unlock(ctx, key); err != nil {
-		t.stats.storeErrors.Add(1)
+		t.storeFailed(ctx, "unlock", err)
 		return err
 	}
 	return nil
@@ -436,10 +494,12 @@ func jitter(d time.Duration) time.Duration {
 
 func (t *Table[T]) loadOne(ctx context.Context, i int, key string, probe *T) (loaded[T], error) {
 	t.stats.dbReads.Add(1)
+	start := time.Now()
 	row := new(T)
 	err := t.spec.Mapper.Scan(t.querier().QueryRowxContext(ctx, t.sql.selectBy[i], t.args(i, probe)...), row)
+	dbTime := time.Since(start)
 	if errors.Is(err, sql.ErrNoRows) {
-		return loaded[T]{kind: NotFound, fillable: t.missCacheable(i)}, nil
+		return loaded[T]{kind: NotFound, fillable: t.missCacheable(i), dbTime: dbTime}, nil
 	}
 	if err != nil {
 		return loaded[T]{}, fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[i].Name, err)
@@ -452,7 +512,7 @@ func (t *Table[T]) loadOne(ctx context.Context, i int, key string, probe *T) (lo
 	// invalidates the keys of the values in the row, so a row that the
 	// database matched by a looser equality (a case-insensitive collation,
 	// a rounded time) must not be cached under the lookup's spelling.
-	return loaded[T]{kind: Value, data: data, fillable: t.Key(i, row) == key, row: row}, nil
+	return loaded[T]{kind: Value, data: data, fillable: t.Key(i, row) == key, row: row, dbTime: dbTime}, nil
 }
 
 func (t *Table[T]) missCacheable(i int) bool {
@@ -467,6 +527,7 @@ func (t *Table[T]) missCacheable(i int) bool {
 
 func (t *Table[T]) loadAll(ctx context.Context) (loaded[T], error) {
 	t.stats.dbReads.Add(1)
+	start := time.Now()
 	rs, err := t.querier().QueryxContext(ctx, t.sql.selectAll)
 	if err != nil {
 		return loaded[T]{}, fmt.Errorf("cachegen: read all of %s: %w", t.spec.Table, err)
@@ -483,6 +544,7 @@ func (t *Table[T]) loadAll(ctx context.Context) (loaded[T], error) {
 	if err := rs.Err(); err != nil {
 		return loaded[T]{}, fmt.Errorf("cachegen: read all of %s: %w", t.spec.Table, err)
 	}
+	dbTime := time.Since(start)
 	fillable := len(rows) <= t.opts.allCap
 	if !fillable {
 		t.stats.allOverCap.Add(1)
@@ -491,7 +553,7 @@ func (t *Table[T]) loadAll(ctx context.Context) (loaded[T], error) {
 	if err != nil {
 		return loaded[T]{}, err
 	}
-	return loaded[T]{kind: Value, data: data, fillable: fillable, rows: rows}, nil
+	return loaded[T]{kind: Value, data: data, fillable: fillable, rows: rows, dbTime: dbTime}, nil
 }
 
 // args returns the SQL arguments of index i taken from row.
@@ -518,15 +580,42 @@ func (t *Table[T]) encodeRow(row *T) ([]byte, error) {
 }
 
 func (t *Table[T]) decodeRow(b []byte, row *T) error {
-	if !t.hasHeader(b) {
-		t.stats.corruptValues.Add(1)
-		return errCorrupt
+	if err := t.headerErr(b); err != nil {
+		return err
 	}
 	if err := t.spec.Mapper.Decode(b[headerLen:], row); err != nil {
-		t.stats.corruptValues.Add(1)
-		return fmt.Errorf("%w: %w", errCorrupt, err)
+		return fmt.Errorf("%w: %w", errUndecodable, err)
 	}
 	return nil
+}
+
+// Why cached bytes could not be read.
+var (
+	errForeign     = errors.New("cachegen: cached bytes are not a cachegen value")
+	errOtherSchema = errors.New("cachegen: cached value of another schema")
+	errUndecodable = errors.New("cachegen: cached value is corrupt")
+)
+
+// headerErr checks the header of cached bytes.
+func (t *Table[T]) headerErr(b []byte) error {
+	switch {
+	case t.hasHeader(b):
+		return nil
+	case len(b) >= headerLen && b[0] == formatVersion:
+		return errOtherSchema
+	}
+	return errForeign
+}
+
+// reasonOf names a decoding failure for events and logs.
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, errOtherSchema):
+		return "schema"
+	case errors.Is(err, errForeign):
+		return "foreign"
+	}
+	return "decode"
 }
 
 // A list is the header, the row count, then each row's length and bytes.
@@ -547,33 +636,28 @@ func (t *Table[T]) encodeList(rows []T) ([]byte, error) {
 }
 
 func (t *Table[T]) decodeList(b []byte) ([]T, error) {
-	if !t.hasHeader(b) {
-		t.stats.corruptValues.Add(1)
-		return nil, errCorrupt
+	if err := t.headerErr(b); err != nil {
+		return nil, err
 	}
 	b = b[headerLen:]
 	n, w := binary.Uvarint(b)
 	if w <= 0 || n > uint64(len(b)) {
-		t.stats.corruptValues.Add(1)
-		return nil, errCorrupt
+		return nil, errUndecodable
 	}
 	b = b[w:]
 	rows := make([]T, n)
 	for i := range rows {
 		size, w := binary.Uvarint(b)
 		if w <= 0 || size > uint64(len(b)-w) {
-			t.stats.corruptValues.Add(1)
-			return nil, errCorrupt
+			return nil, errUndecodable
 		}
 		if err := t.spec.Mapper.Decode(b[w:w+int(size)], &rows[i]); err != nil {
-			t.stats.corruptValues.Add(1)
-			return nil, fmt.Errorf("%w: %w", errCorrupt, err)
+			return nil, fmt.Errorf("%w: %w", errUndecodable, err)
 		}
 		b = b[w+int(size):]
 	}
 	if len(b) != 0 {
-		t.stats.corruptValues.Add(1)
-		return nil, errCorrupt
+		return nil, errUndecodable
 	}
 	return rows, nil
 }

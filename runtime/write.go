@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -20,7 +21,7 @@ import (
 // after it.
 func (t *Table[T]) Save(ctx context.Context, row *T) error {
 	before := *row
-	err := t.write(ctx, func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
+	err := t.write(ctx, "save", func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
 		vals := t.spec.Mapper.Values(row)
 		if t.spec.AutoPK && t.spec.Mapper.PKIsZero(row) {
 			id, err := t.insertAuto(ctx, tx, t.withoutPK(vals))
@@ -58,7 +59,7 @@ func (t *Table[T]) Save(ctx context.Context, row *T) error {
 // invalidates every key of it and the All key. It returns ErrNotFound when
 // there is no such row.
 func (t *Table[T]) Delete(ctx context.Context, probe *T) error {
-	return t.write(ctx, func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
+	return t.write(ctx, "delete", func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
 		pk := t.spec.Mapper.Values(probe)[t.pkCol]
 		old, err := t.lockRow(ctx, tx, pk)
 		if err != nil {
@@ -78,11 +79,24 @@ func (t *Table[T]) Delete(ctx context.Context, probe *T) error {
 // returns (old and new versions) and the All key: locked before commit,
 // released after it, whether or not the commit succeeded. Joined to a Tx,
 // it runs fn in that transaction and leaves the release to its end.
-func (t *Table[T]) write(ctx context.Context, fn func(context.Context, *sqlx.Tx) ([]*T, error)) error {
+func (t *Table[T]) write(ctx context.Context, op string, fn func(context.Context, *sqlx.Tx) ([]*T, error)) error {
 	t.stats.dbWrites.Add(1)
+	start := time.Now()
+	var dbTime time.Duration
+	err := t.writeIn(ctx, fn, &dbTime)
+	if t.obs != nil {
+		t.obs.emit(ctx, Event{Kind: EventWrite, Table: t.spec.Table, Op: op, Start: start,
+			Duration: time.Since(start), DBTime: dbTime, Err: err})
+	}
+	return err
+}
+
+func (t *Table[T]) writeIn(ctx context.Context, fn func(context.Context, *sqlx.Tx) ([]*T, error), dbTime *time.Duration) error {
 	if t.tx != nil {
 		// In the caller's transaction: lock now, release when it ends.
+		start := time.Now()
 		rows, err := fn(ctx, t.tx.tx)
+		*dbTime = time.Since(start)
 		if err != nil {
 			return err
 		}
@@ -91,6 +105,7 @@ func (t *Table[T]) write(ctx context.Context, fn func(context.Context, *sqlx.Tx)
 		t.tx.onEnd(func() { t.release(context.WithoutCancel(ctx), keys, lockFailed) })
 		return nil
 	}
+	start := time.Now()
 	tx, err := t.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("cachegen: begin write to %s: %w", t.spec.Table, err)
@@ -98,11 +113,15 @@ func (t *Table[T]) write(ctx context.Context, fn func(context.Context, *sqlx.Tx)
 	rows, err := fn(ctx, tx)
 	if err != nil {
 		_ = tx.Rollback()
+		*dbTime = time.Since(start)
 		return err
 	}
 	keys := t.writeKeys(rows)
+	*dbTime = time.Since(start)
 	lockFailed := t.lock(ctx, keys)
+	commitStart := time.Now()
 	err = tx.Commit()
+	*dbTime += time.Since(commitStart)
 	t.release(ctx, keys, lockFailed)
 	if err != nil {
 		return fmt.Errorf("cachegen: commit write to %s: %w", t.spec.Table, err)
@@ -142,7 +161,7 @@ func (t *Table[T]) lock(ctx context.Context, keys []string) map[string]bool {
 	var failed map[string]bool
 	for _, k := range keys {
 		if err := t.store.Lock(ctx, k, t.opts.lockTTL); err != nil {
-			t.stats.storeErrors.Add(1)
+			t.storeFailed(ctx, "lock", err)
 			t.retries.hold(k)
 			if failed == nil {
 				failed = map[string]bool{}
@@ -162,15 +181,26 @@ func (t *Table[T]) release(ctx context.Context, keys []string, lockFailed map[st
 	}
 	ctx = context.WithoutCancel(ctx)
 	for _, k := range keys {
-		err := t.store.Unlock(ctx, k)
-		if err != nil {
-			t.stats.storeErrors.Add(1)
-		}
-		if err != nil || lockFailed[k] {
-			t.retries.add(k, lockFailed[k])
+		if err := t.store.Unlock(ctx, k); err != nil {
+			t.storeFailed(ctx, "unlock", err)
+			t.invalidationFailed(ctx, k, err, lockFailed[k])
 			continue
 		}
+		// A release deletes whatever the key holds once the commit is
+		// visible, so it invalidates even where the lock had failed.
+		if lockFailed[k] {
+			t.retries.unhold(k)
+		}
 		t.stats.invalidations.Add(1)
+	}
+}
+
+// invalidationFailed queues key for a retry (held: its pending mark is
+// already set) and reports it.
+func (t *Table[T]) invalidationFailed(ctx context.Context, key string, err error, held bool) {
+	t.retries.add(key, held)
+	if t.obs != nil {
+		t.obs.emit(ctx, Event{Kind: EventInvalidationFailed, Table: t.spec.Table, Key: key, Err: err})
 	}
 }
 

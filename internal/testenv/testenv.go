@@ -50,3 +50,9 @@ func RedisAddr(t testing.TB) string { return lookup(t, RedisVar, "Redis") }
 func RedisCluster(t testing.TB) []string {
 	return strings.Split(lookup(t, RedisClusterVar, "Redis Cluster"), ",")
 }
+
+// MemcachedVar names the memcached server for integration tests, e.g. 127.0.0.1:11211.
+const MemcachedVar = "CACHEGEN_MEMCACHED_ADDR"
+
+// MemcachedAddr returns the address of the memcached server for integration tests.
+func MemcachedAddr(t testing.TB) string { return lookup(t, MemcachedVar, "memcached") }
