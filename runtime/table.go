@@ -304,6 +304,7 @@ type loaded[T any] struct {
 	rows     []T    // loadAll: the rows as read
 	outcome  Outcome
 	dbTime   time.Duration
+	readAt   time.Time // when the read that produced it began (database or store)
 }
 
 // viaDB runs load and marks its answer with how the cache took part.
@@ -349,6 +350,7 @@ func (t *Table[T]) resolve(ctx context.Context, key string, e Entry, err error, 
 	// The fill runs detached from the first caller's cancellation, so its
 	// result still serves the others; each caller stops waiting on its own
 	// context.
+	joined := time.Now()
 	ch := t.flight.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.opts.fillTimeout)
 		defer cancel()
@@ -364,7 +366,14 @@ func (t *Table[T]) resolve(ctx context.Context, key string, e Entry, err error, 
 		if r.Err != nil {
 			return loaded[T]{}, r.Err
 		}
-		return r.Val.(loaded[T]), nil
+		res := r.Val.(loaded[T])
+		if res.readAt.Before(joined) {
+			// This caller joined a fill whose read began before it did: the
+			// answer may predate a write acknowledged in between, so this
+			// caller reads for itself.
+			return viaDB(ctx, load, OutcomeBypass)
+		}
+		return res, nil
 	}
 }
 
@@ -372,17 +381,18 @@ func (t *Table[T]) resolve(ctx context.Context, key string, e Entry, err error, 
 // fill, or bypass a writer's lock.
 func (t *Table[T]) fill(ctx context.Context, key string, e Entry, load func(context.Context) (loaded[T], error)) (loaded[T], error) {
 	waited, leased := false, 0
+	var seenAt time.Time // when the store call that returned e began
 	for {
 		switch e.Kind {
 		case Value:
 			if t.hasHeader(e.Value) {
-				return loaded[T]{kind: Value, data: e.Value, outcome: OutcomeHit}, nil
+				return loaded[T]{kind: Value, data: e.Value, outcome: OutcomeHit, readAt: seenAt}, nil
 			}
 			t.corrupt(ctx, key, reasonOf(t.headerErr(e.Value)), nil)
 			t.discard(ctx, key)
 			return viaDB(ctx, load, OutcomeBypass)
 		case NotFound:
-			return loaded[T]{kind: NotFound, outcome: OutcomeHit}, nil
+			return loaded[T]{kind: NotFound, outcome: OutcomeHit, readAt: seenAt}, nil
 		case Locked:
 			t.stats.lockBypasses.Add(1)
 			return viaDB(ctx, load, OutcomeBypass)
@@ -392,13 +402,14 @@ func (t *Table[T]) fill(ctx context.Context, key string, e Entry, load func(cont
 			}
 			waited = true
 			t.stats.leaseWaits.Add(1)
-			e = t.awaitLease(ctx, key)
+			e, seenAt = t.awaitLease(ctx, key)
 			continue
 		}
 		if leased++; leased > 2 {
 			return viaDB(ctx, load, OutcomeBypass)
 		}
 		token := rand.Text()
+		seenAt = time.Now()
 		ok, cur, err := t.store.Lease(ctx, key, token, t.opts.leaseTTL)
 		if err != nil {
 			t.storeFailed(ctx, "lease", err)
@@ -432,8 +443,8 @@ func (t *Table[T]) fill(ctx context.Context, key string, e Entry, load func(cont
 }
 
 // awaitLease polls a key another reader holds a lease on, for at most the
-// lease wait, and returns what it holds last.
-func (t *Table[T]) awaitLease(ctx context.Context, key string) Entry {
+// lease wait, and returns what it holds last and when that read began.
+func (t *Table[T]) awaitLease(ctx context.Context, key string) (Entry, time.Time) {
 	deadline := time.Now().Add(t.opts.leaseWait)
 	pause := time.Millisecond
 	for {
@@ -441,16 +452,17 @@ func (t *Table[T]) awaitLease(ctx context.Context, key string) Entry {
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return Entry{Kind: Leased}
+			return Entry{Kind: Leased}, time.Time{}
 		case <-timer.C:
 		}
+		at := time.Now()
 		e, err := t.store.Get(ctx, key)
 		if err != nil {
 			t.storeFailed(ctx, "get", err)
-			return Entry{Kind: Leased}
+			return Entry{Kind: Leased}, at
 		}
 		if e.Kind != Leased || time.Now().After(deadline) {
-			return e
+			return e, at
 		}
 		if pause < 8*time.Millisecond {
 			pause *= 2
@@ -499,7 +511,7 @@ func (t *Table[T]) loadOne(ctx context.Context, i int, key string, probe *T) (lo
 	err := t.spec.Mapper.Scan(t.querier().QueryRowxContext(ctx, t.sql.selectBy[i], t.args(i, probe)...), row)
 	dbTime := time.Since(start)
 	if errors.Is(err, sql.ErrNoRows) {
-		return loaded[T]{kind: NotFound, fillable: t.missCacheable(i), dbTime: dbTime}, nil
+		return loaded[T]{kind: NotFound, fillable: t.missCacheable(i), dbTime: dbTime, readAt: start}, nil
 	}
 	if err != nil {
 		return loaded[T]{}, fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[i].Name, err)
@@ -512,7 +524,7 @@ func (t *Table[T]) loadOne(ctx context.Context, i int, key string, probe *T) (lo
 	// invalidates the keys of the values in the row, so a row that the
 	// database matched by a looser equality (a case-insensitive collation,
 	// a rounded time) must not be cached under the lookup's spelling.
-	return loaded[T]{kind: Value, data: data, fillable: t.Key(i, row) == key, row: row, dbTime: dbTime}, nil
+	return loaded[T]{kind: Value, data: data, fillable: t.Key(i, row) == key, row: row, dbTime: dbTime, readAt: start}, nil
 }
 
 func (t *Table[T]) missCacheable(i int) bool {
@@ -553,7 +565,7 @@ func (t *Table[T]) loadAll(ctx context.Context) (loaded[T], error) {
 	if err != nil {
 		return loaded[T]{}, err
 	}
-	return loaded[T]{kind: Value, data: data, fillable: fillable, rows: rows, dbTime: dbTime}, nil
+	return loaded[T]{kind: Value, data: data, fillable: fillable, rows: rows, dbTime: dbTime, readAt: start}, nil
 }
 
 // args returns the SQL arguments of index i taken from row.
