@@ -305,6 +305,7 @@ type loaded[T any] struct {
 	outcome  Outcome
 	dbTime   time.Duration
 	readAt   time.Time // when the read that produced it began (database or store)
+	filledAt time.Time // when the fill that stored it began; zero if it was not stored
 }
 
 // viaDB runs load and marks its answer with how the cache took part.
@@ -367,14 +368,35 @@ func (t *Table[T]) resolve(ctx context.Context, key string, e Entry, err error, 
 			return loaded[T]{}, r.Err
 		}
 		res := r.Val.(loaded[T])
-		if res.readAt.Before(joined) {
-			// This caller joined a fill whose read began before it did: the
-			// answer may predate a write acknowledged in between, so this
-			// caller reads for itself.
-			return viaDB(ctx, load, OutcomeBypass)
+		if fresh(res, joined) {
+			return res, nil
 		}
-		return res, nil
+		// Ask again: what the store holds now is fresh, and usually it is
+		// the value the fill just stored.
+		if e, err := t.store.Get(ctx, key); err == nil {
+			switch {
+			case e.Kind == Value && t.hasHeader(e.Value):
+				return loaded[T]{kind: Value, data: e.Value, outcome: OutcomeHit}, nil
+			case e.Kind == NotFound:
+				return loaded[T]{kind: NotFound, outcome: OutcomeHit}, nil
+			}
+		}
+		return viaDB(ctx, load, OutcomeBypass)
 	}
+}
+
+// fresh reports whether a shared answer may serve a caller that joined the
+// fill at joined. A read that began after the caller did sees every write
+// acknowledged before it. So does a successful fill that began after the
+// caller joined: a write acknowledged before then had locked the key,
+// replacing the lease, and the fill's compare-and-set would have failed.
+// Otherwise a write may have been acknowledged between the read and the
+// join, and the caller reads for itself.
+func fresh[T any](res loaded[T], joined time.Time) bool {
+	if !res.readAt.Before(joined) {
+		return true
+	}
+	return !res.filledAt.IsZero() && !joined.After(res.filledAt)
 }
 
 // fill resolves a miss: take the lease and fill, wait for another reader's
@@ -431,12 +453,14 @@ func (t *Table[T]) fill(ctx context.Context, key string, e Entry, load func(cont
 		if res.kind == Value {
 			ttl = jitter(t.opts.ttl)
 		}
+		fillAt := time.Now()
 		stored, err := t.store.Fill(ctx, key, token, Entry{Kind: res.kind, Value: res.data}, ttl)
 		switch {
 		case err != nil:
 			t.storeFailed(ctx, "fill", err)
 		case stored:
 			t.stats.fills.Add(1)
+			res.filledAt = fillAt
 		}
 		return res, nil
 	}
