@@ -16,7 +16,7 @@ generate:
 check:
 	$(GO) run ./cmd/cachegen -check $(GEN_DIRS)
 
-INTEGRATION_VARS = CACHEGEN_PG_DSN CACHEGEN_MYSQL_DSN CACHEGEN_REDIS_ADDR CACHEGEN_REDIS_CLUSTER
+INTEGRATION_VARS = CACHEGEN_PG_DSN CACHEGEN_MYSQL_DSN CACHEGEN_REDIS_ADDR CACHEGEN_REDIS_CLUSTER CACHEGEN_MEMCACHED_ADDR
 
 ## test: vet and run every test, with the race detector; integration suites
 ## run for the servers named in $(INTEGRATION_VARS)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"testing"
 
+	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/runtime"
+	cgmemcached "github.com/cachegen/cachegen/runtime/memcached"
 	"github.com/cachegen/cachegen/runtime/memory"
 	cgredis "github.com/cachegen/cachegen/runtime/redis"
 	"github.com/jmoiron/sqlx"
@@ -38,6 +40,8 @@ var pairs = []pairDef{
 	{"postgres+memory", pair(openPostgres, newMemory)},
 	{"mysql+memory", pair(openMySQL, newMemory)},
 	{"postgres+redis-cluster", pair(openPostgres, newRedisCluster)},
+	{"sqlite+memcached", pair(openSQLite, newMemcached)},
+	{"postgres+memcached", pair(openPostgres, newMemcached)},
 }
 
 // pair makes an env on a fresh database and store, with a key prefix of its
@@ -77,6 +81,31 @@ func redisStore(t *testing.T, prefix string, addrs []string) runtime.Store {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return store
+}
+
+// newMemcached connects to memcached and deletes the test's keys (only
+// those: the server may be shared) when it ends.
+func newMemcached(t *testing.T, prefix string) runtime.Store {
+	t.Helper()
+	servers := new(memcache.ServerList)
+	if err := servers.SetServers(testenv.MemcachedAddr(t)); err != nil {
+		t.Fatal(err)
+	}
+	client := memcache.NewFromSelector(servers)
+	client.MaxIdleConns = 64
+	if err := client.Ping(); err != nil {
+		t.Fatalf("memcached: %v", err)
+	}
+	store, err := cgmemcached.New(client, cgmemcached.Options{Servers: servers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		store.ScanKeys(ctx, prefix+":", func(k string) error { return store.Delete(ctx, k) })
+		client.Close()
+	})
 	return store
 }
 
