@@ -4,7 +4,7 @@ GO      ?= go
 # error cases, which must not generate.
 GEN_DIRS = ./examples/... $(shell $(GO) list ./golden/... | grep -v -e /golden/errors -e '/golden$$')
 
-.PHONY: all generate check test test-short bench fuzz example
+.PHONY: all generate check test bench bench-go fuzz example consistency
 
 all: check test
 
@@ -27,8 +27,14 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-## bench: the benchmarks, with allocations
+## bench: the side-by-side suite (bench/, a module of its own so that only it
+## depends on go-zero): direct query, raw Redis GET, cachegen, go-zero, on
+## PostgreSQL + Redis; prints "bench: name=value" lines with the ratios
 bench:
+	cd bench && $(GO) run . -pg "$${CACHEGEN_PG_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}" -redis "$${CACHEGEN_REDIS_ADDR:-127.0.0.1:6379}"
+
+## bench-go: the go test benchmarks of the main module
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./runtime/... ./examples/...
 
 ## fuzz: a short run of each fuzz target beyond its checked-in corpus

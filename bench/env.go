@@ -1,0 +1,407 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"math"
+	mrand "math/rand/v2"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/cachegen/cachegen/examples/blog/models"
+	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/memory"
+	cgredis "github.com/cachegen/cachegen/runtime/redis"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/jmoiron/sqlx"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// env holds one PostgreSQL schema of its own (dropped at the end), the
+// clients, and the repositories under test.
+type env struct {
+	dsn, schema, prefix string
+	db                  *sqlx.DB
+	client              *goredis.Client
+	users, memUsers     *models.UserRepo
+	posts               *models.PostRepo
+	gz                  *gozeroUsers
+	hot                 models.User
+	hotKey              string
+	cleanups            []func()
+}
+
+func setup(ctx context.Context, dsn, redisAddr string) (*env, error) {
+	e := &env{dsn: dsn, schema: "cg_bench_" + strings.ToLower(rand.Text()[:10])}
+	e.prefix = e.schema
+	ok := false
+	defer func() {
+		if !ok {
+			e.close()
+		}
+	}()
+	var err error
+	if e.db, err = e.openSchema(ctx, e.schema, 1000); err != nil {
+		return nil, err
+	}
+	for i := 1; i <= 100; i++ {
+		if _, err := e.db.ExecContext(ctx, `INSERT INTO posts (author_id, slug, title, body) VALUES (1, $1, 'Title', 'A body of some length, as posts have.')`, fmt.Sprint("post-", i)); err != nil {
+			return nil, err
+		}
+	}
+	e.client = goredis.NewClient(&goredis.Options{Addr: redisAddr})
+	e.cleanups = append(e.cleanups, func() { e.deleteKeys(e.prefix + ":*"); e.deleteKeys(gozeroKeyPrefix + e.schema + ":*"); e.client.Close() })
+	if err := e.client.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("redis at %s: %w", redisAddr, err)
+	}
+	store, err := cgredis.New(e.client, cgredis.Options{})
+	if err != nil {
+		return nil, err
+	}
+	mem, err := memory.New(memory.Options{})
+	if err != nil {
+		return nil, err
+	}
+	e.cleanups = append(e.cleanups, mem.Close)
+	prefix := runtime.WithPrefix(e.prefix)
+	if e.users, err = models.NewUserRepo(e.db, store, prefix); err != nil {
+		return nil, err
+	}
+	if e.memUsers, err = models.NewUserRepo(e.db, mem, prefix); err != nil {
+		return nil, err
+	}
+	if e.posts, err = models.NewPostRepo(e.db, store, prefix); err != nil {
+		return nil, err
+	}
+	if e.gz, err = newGozeroUsers(e.searchPathDSN(e.schema), redisAddr, e.schema); err != nil {
+		return nil, err
+	}
+	hot, err := e.users.GetByID(ctx, 1) // fills the key
+	if err != nil {
+		return nil, err
+	}
+	e.hot = *hot
+	// The key GetByID filled: the raw GET reads the same bytes.
+	keys, _, err := e.client.Scan(ctx, 0, e.prefix+":users:*:id=1", 1000).Result()
+	if err != nil || len(keys) != 1 {
+		return nil, fmt.Errorf("the hot key is not in Redis (%v, %v)", keys, err)
+	}
+	e.hotKey = keys[0]
+	ok = true
+	return e, nil
+}
+
+func (e *env) close() {
+	for i := len(e.cleanups) - 1; i >= 0; i-- {
+		e.cleanups[i]()
+	}
+}
+
+func (e *env) searchPathDSN(schema string) string {
+	u, err := url.Parse(e.dsn)
+	if err != nil {
+		return e.dsn
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// openSchema creates schema with the example's tables and rows users,
+// dropped at close.
+func (e *env) openSchema(ctx context.Context, schema string, rows int) (*sqlx.DB, error) {
+	admin, err := sql.Open("pgx", e.dsn)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return nil, fmt.Errorf("PostgreSQL: %w", err)
+	}
+	e.cleanups = append(e.cleanups, func() {
+		if db, err := sql.Open("pgx", e.dsn); err == nil {
+			db.Exec("DROP SCHEMA " + schema + " CASCADE")
+			db.Close()
+		}
+	})
+	db, err := sqlx.Open("pgx", e.searchPathDSN(schema))
+	if err != nil {
+		return nil, err
+	}
+	e.cleanups = append(e.cleanups, func() { db.Close() })
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	if _, err := db.ExecContext(ctx, models.PostgresSchema); err != nil {
+		return nil, err
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO users (email, org_id, handle, name)
+		SELECT 'user' || g || '@example.com', g % 100, 'handle' || g, 'User number ' || g FROM generate_series(1, $1) g`, rows)
+	return db, err
+}
+
+func (e *env) deleteKeys(pattern string) {
+	ctx := context.Background()
+	iter := e.client.Scan(ctx, 0, pattern, 1000).Iterator()
+	for iter.Next(ctx) {
+		e.client.Del(ctx, iter.Val())
+	}
+}
+
+func (e *env) figures() []figure {
+	ctx := context.Background()
+	const byID = "SELECT id, email, org_id, handle, name FROM users WHERE id = $1"
+	const byEmail = "SELECT id, email, org_id, handle, name FROM users WHERE email = $1"
+	must := func(b *testing.B, err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	id, email := e.hot.ID, e.hot.Email
+	saved := e.hot
+	return []figure{
+		{"pg_query", func(b *testing.B) {
+			for b.Loop() {
+				var u models.User
+				must(b, e.db.GetContext(ctx, &u, byID, id))
+			}
+		}},
+		{"pg_query_unique", func(b *testing.B) {
+			for b.Loop() {
+				var u models.User
+				must(b, e.db.GetContext(ctx, &u, byEmail, email))
+			}
+		}},
+		{"raw_redis_get", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, err := e.client.Get(ctx, e.hotKey).Bytes()
+				must(b, err)
+			}
+		}},
+		{"redis_hit", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, err := e.users.GetByID(ctx, id)
+				must(b, err)
+			}
+		}},
+		{"redis_unique_hit", func(b *testing.B) {
+			for b.Loop() {
+				_, err := e.users.GetByEmail(ctx, email)
+				must(b, err)
+			}
+		}},
+		{"redis_miss", func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				must(b, e.users.InvalidateRows(ctx, &saved))
+				b.StartTimer()
+				_, err := e.users.GetByID(ctx, id)
+				must(b, err)
+			}
+		}},
+		{"memory_hit", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, err := e.memUsers.GetByID(ctx, id)
+				must(b, err)
+			}
+		}},
+		{"all_hit_100_rows", func(b *testing.B) {
+			for b.Loop() {
+				_, err := e.posts.All(ctx)
+				must(b, err)
+			}
+		}},
+		{"save", func(b *testing.B) {
+			u := saved
+			n := 0
+			for b.Loop() {
+				n++
+				u.Name = fmt.Sprint("User number 1, edit ", n)
+				must(b, e.users.Save(ctx, &u))
+			}
+			u.Name = saved.Name
+			must(b, e.users.Save(ctx, &u))
+			_, err := e.users.GetByID(ctx, id) // refill for the hit figures
+			must(b, err)
+		}},
+		{"gozero_hit", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, err := e.gz.FindOne(ctx, id)
+				must(b, err)
+			}
+		}},
+		{"pg_query_parallel", func(b *testing.B) {
+			b.SetParallelism(8) // 16 goroutines on 2 cores
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					var u models.User
+					must(b, e.db.GetContext(ctx, &u, byID, id))
+				}
+			})
+		}},
+		{"redis_hit_parallel", func(b *testing.B) {
+			b.SetParallelism(8)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					_, err := e.users.GetByID(ctx, id)
+					must(b, err)
+				}
+			})
+		}},
+	}
+}
+
+// invalidationCost compares the cost of Save on a table of 1,000,000 rows
+// with its cost on a table of 1,000: invalidation is O(1) per write.
+func (e *env) invalidationCost(ctx context.Context, count int) (float64, error) {
+	small, err := e.openSchema(ctx, e.schema+"_1k", 1000)
+	if err != nil {
+		return 0, err
+	}
+	large, err := e.openSchema(ctx, e.schema+"_1m", 1000000)
+	if err != nil {
+		return 0, err
+	}
+	store, err := cgredis.New(e.client, cgredis.Options{})
+	if err != nil {
+		return 0, err
+	}
+	bench := func(db *sqlx.DB, name string) (func(b *testing.B), error) {
+		repo, err := models.NewUserRepo(db, store, runtime.WithPrefix(e.prefix+name))
+		if err != nil {
+			return nil, err
+		}
+		u, err := repo.GetByID(ctx, 500)
+		if err != nil {
+			return nil, err
+		}
+		return func(b *testing.B) {
+			n := 0
+			for b.Loop() {
+				n++
+				u.Name = fmt.Sprint("edit ", n)
+				if err := repo.Save(ctx, u); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}, nil
+	}
+	fs, err := bench(small, "1k")
+	if err != nil {
+		return 0, err
+	}
+	fl, err := bench(large, "1m")
+	if err != nil {
+		return 0, err
+	}
+	var s, l []float64
+	for i := 0; i < count; i++ {
+		rs, rl := testing.Benchmark(fs), testing.Benchmark(fl)
+		s = append(s, float64(rs.NsPerOp()))
+		l = append(l, float64(rl.NsPerOp()))
+	}
+	return median(l) / median(s), nil
+}
+
+// loadMix runs reads by primary key under a Zipf(1.1) distribution over
+// 10,000 rows with 1% writes on 8 goroutines, after a warm-up of as many
+// operations, and returns the database queries per 1,000 reads.
+func (e *env) loadMix(ctx context.Context) (float64, error) {
+	const rows, ops, workers = 10000, 40000, 8
+	db, err := e.openSchema(ctx, e.schema+"_zipf", rows)
+	if err != nil {
+		return 0, err
+	}
+	store, err := cgredis.New(e.client, cgredis.Options{})
+	if err != nil {
+		return 0, err
+	}
+	repo, err := models.NewUserRepo(db, store, runtime.WithPrefix(e.prefix+"zipf"))
+	if err != nil {
+		return 0, err
+	}
+	run := func(seed uint64) (reads int64, err error) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := mrand.New(mrand.NewPCG(seed, uint64(w)))
+				z := newZipf(r, 1.1, rows)
+				var n int64
+				for i := 0; i < ops/workers; i++ {
+					id := int64(z.next()) + 1
+					if r.IntN(100) == 0 {
+						u, gerr := repo.GetByID(ctx, id)
+						if gerr == nil {
+							u.Name = fmt.Sprint("edit ", i)
+							gerr = repo.Save(ctx, u)
+						}
+						if gerr != nil {
+							mu.Lock()
+							err = gerr
+							mu.Unlock()
+							return
+						}
+						continue
+					}
+					if _, gerr := repo.GetByID(ctx, id); gerr != nil {
+						mu.Lock()
+						err = gerr
+						mu.Unlock()
+						return
+					}
+					n++
+				}
+				mu.Lock()
+				reads += n
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		return reads, err
+	}
+	if _, err := run(1); err != nil { // warm-up
+		return 0, err
+	}
+	before := repo.Stats().DBReads
+	reads, err := run(2)
+	if err != nil {
+		return 0, err
+	}
+	return float64(repo.Stats().DBReads-before) / float64(reads) * 1000, nil
+}
+
+// zipf draws from {0, …, n-1} with P(k) ∝ 1/(k+1)^s, for any s > 0
+// (math/rand's Zipf needs s > 1 and has no v = 1 form for s near 1).
+type zipf struct {
+	r   *mrand.Rand
+	cdf []float64
+}
+
+func newZipf(r *mrand.Rand, s float64, n int) *zipf {
+	cdf := make([]float64, n)
+	sum := 0.0
+	for k := 0; k < n; k++ {
+		sum += 1 / math.Pow(float64(k+1), s)
+		cdf[k] = sum
+	}
+	for k := range cdf {
+		cdf[k] /= sum
+	}
+	return &zipf{r: r, cdf: cdf}
+}
+
+func (z *zipf) next() int {
+	return sort.SearchFloat64s(z.cdf, z.r.Float64())
+}
