@@ -55,7 +55,11 @@ func setup(ctx context.Context, dsn, redisAddr string) (*env, error) {
 		}
 	}
 	e.client = goredis.NewClient(&goredis.Options{Addr: redisAddr})
-	e.cleanups = append(e.cleanups, func() { e.deleteKeys(e.prefix + ":*"); e.deleteKeys(gozeroKeyPrefix + e.schema + ":*"); e.client.Close() })
+	e.cleanups = append(e.cleanups, func() {
+		e.deleteKeys(e.prefix + ":*")
+		e.deleteKeys(gozeroKeyPrefix + e.schema + ":*")
+		e.client.Close()
+	})
 	if err := e.client.Ping(ctx).Err(); err != nil {
 		return nil, fmt.Errorf("redis at %s: %w", redisAddr, err)
 	}
