@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +30,10 @@ type breaker struct {
 	stats  *counters
 	notify func(kind EventKind, key string, err error)
 
+	// healthy is true while the breaker is closed with no recent error: the
+	// common case, decided without the mutex.
+	healthy atomic.Bool
+
 	mu       sync.Mutex
 	failures int       // consecutive errors while closed
 	open     bool      // open or half-open
@@ -41,6 +46,9 @@ var _ Store = (*breaker)(nil)
 
 // allow reports whether a call may go to the store now.
 func (b *breaker) allow() bool {
+	if b.healthy.Load() {
+		return true
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.open {
@@ -56,6 +64,9 @@ func (b *breaker) allow() bool {
 // done records the outcome of an allowed call. Context errors say nothing
 // about the store and are not counted.
 func (b *breaker) done(err error) error {
+	if err == nil && b.healthy.Load() {
+		return nil
+	}
 	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) && !isStoreTimeout(err)) {
 		b.mu.Lock()
 		b.probing = false
@@ -73,10 +84,12 @@ func (b *breaker) done(err error) error {
 			changed = EventBreakerClose
 		}
 		b.failures, b.pause = 0, 0
+		b.healthy.Store(true)
 	case b.open: // a failed probe
 		b.pause = min(b.pause*2, breakerMaxOpen)
 		b.until = time.Now().Add(b.pause)
 	default:
+		b.healthy.Store(false)
 		if b.failures++; b.failures >= breakerThreshold {
 			b.open = true
 			b.pause = breakerFirstOpen
