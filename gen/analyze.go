@@ -16,9 +16,9 @@ import (
 const (
 	directivePrefix = "//cachegen:"
 	directiveUsage  = "the directive is //cachegen:table NAME [ttl=DURATION], e.g. //cachegen:table users ttl=10m"
-	optionsHint     = "valid cache options: pk, manual (with pk), unique, unique_together=GROUP, fk=Model; separate them with commas"
+	optionsHint     = "valid cache options: pk, manual (with pk), unique, unique_together=GROUP, fk=Model, reverse[=Name] (with a unique fk); separate them with commas"
 	pkHint          = "mark the primary key with cache:\"pk\" (next to its db:\"column\" tag)"
-	fkHint          = "fk=Model names a model of the same package: a struct with a cache:\"pk\" field"
+	fkHint          = "fk=Model names a model of the same package, fk=path/to/pkg.Model one of another: a struct with a cache:\"pk\" field"
 )
 
 var (
@@ -33,9 +33,10 @@ type analyzer struct {
 	pkg    *packages.Package
 	fset   *token.FileSet
 	errs   ErrorList
-	cands  []*candidate          // structs with a directive or a cache tag, in source order
-	byName map[string]*candidate // cands by type name
-	models []*candidate          // cands with a pk field, in source order
+	cands  []*candidate              // structs with a directive or a cache tag, in source order
+	byName map[string]*candidate     // cands by type name
+	models []*candidate              // cands with a pk field, in source order
+	loaded map[string]*types.Package // packages loaded for fk=path.Model, by path
 }
 
 // candidate is a struct that cachegen must look at: it has a directive or
@@ -69,6 +70,10 @@ type fieldInfo struct {
 	groups  []string // unique_together groups, in tag order
 	fk      string
 	field   *Field
+	// reverse=Name (or reverse alone) asks for the reverse loader of a
+	// unique fk on its target's repository
+	reverseAsked bool
+	reverse      string
 }
 
 func (a *analyzer) errorf(pos token.Position, hint, format string, args ...any) {
@@ -114,6 +119,7 @@ func (a *analyzer) run() {
 	for _, c := range a.models {
 		a.buildModel(c)
 	}
+	a.relations()
 }
 
 // file collects the candidates of one file, and reports directives that
@@ -402,6 +408,14 @@ func (a *analyzer) cacheOptions(fi *fieldInfo, tag string) {
 				continue
 			}
 			fi.fk = val
+		case name == "reverse":
+			if fi.reverseAsked {
+				a.errorf(fi.pos, optionsHint, "field %s: repeated cache option reverse", fi.name)
+			}
+			fi.reverseAsked, fi.reverse = true, val
+			if hasVal && val == "" {
+				a.errorf(fi.pos, reverseHint, "field %s: reverse= needs a name, or no =", fi.name)
+			}
 		default:
 			a.errorf(fi.pos, optionsHint, "field %s: unknown cache option %q", fi.name, opt)
 		}
@@ -466,14 +480,6 @@ func (a *analyzer) checkPK(c *candidate) {
 	a.models = append(a.models, c)
 }
 
-// baseKind is the codec kind under any pointer or Null.
-func baseKind(c *Codec) CodecKind {
-	for (c.Kind == CodecPointer || c.Kind == CodecNull) && c.Elem != nil {
-		c = c.Elem
-	}
-	return c.Kind
-}
-
 // buildModel fills c.model: fields, foreign keys, unique indexes, schema.
 func (a *analyzer) buildModel(c *candidate) {
 	m := c.model
@@ -500,30 +506,6 @@ func (a *analyzer) buildModel(c *candidate) {
 	}
 	a.uniques(c)
 	m.Schema = schemaHash(m.Table, m.Fields)
-}
-
-// foreignKey resolves fk=Model of one field and checks its type.
-func (a *analyzer) foreignKey(fi *fieldInfo) {
-	target := a.byName[fi.fk]
-	if target == nil || target.model == nil {
-		if obj, ok := a.pkg.Types.Scope().Lookup(fi.fk).(*types.TypeName); ok && obj != nil {
-			a.errorf(fi.pos, fkHint, "field %s: fk target %s is not a model (it has no cache:\"pk\" field)", fi.name, fi.fk)
-		} else {
-			a.errorf(fi.pos, fkHint, "field %s: fk=%s: no type %s in package %s", fi.name, fi.fk, fi.fk, a.pkg.Name)
-		}
-		return
-	}
-	fi.field.FK = &FK{Target: fi.fk, Model: target.model}
-	tpk := target.pk
-	if fi.codec == nil || tpk == nil || tpk.codec == nil {
-		return
-	}
-	if baseKind(fi.codec) != baseKind(tpk.codec) {
-		q := a.qualifier
-		a.errorf(fi.pos, "an fk field has the type of the target's primary key, or a pointer or sql.Null of it",
-			"field %s: fk=%s type mismatch: %s does not match %s.%s (%s)", fi.name, fi.fk,
-			types.TypeString(fi.v.Type(), q), target.name, tpk.name, types.TypeString(tpk.v.Type(), q))
-	}
 }
 
 // uniques builds the unique indexes of c and checks groups, index names

@@ -33,6 +33,14 @@ type Model struct {
 	Uniques []*Index      // unique fields and unique_together groups, in declaration order of their first field
 	Related []*Related    // db:"-" fields: never read, written, encoded or cached
 	Pos     token.Position
+	// Plural names the model's repository in the package's Repos: Users.
+	Plural string
+	// Batch is the batch getter of the primary key: GetByIDs.
+	Batch string
+	// Relations are the loaders of the model's repository: one per foreign
+	// key of the model, then one per unique foreign key of another model of
+	// the package that references it (one-to-one), in declaration order.
+	Relations []*Relation
 }
 
 // Field is one column of a model.
@@ -48,7 +56,37 @@ type Field struct {
 // FK is a foreign key declared with fk=Model.
 type FK struct {
 	Target string // model name as written in the tag
-	Model  *Model // the resolved target model (same package)
+	Model  *Model // the resolved target model (same package); nil for another package's
+	// Path is the import path of the target's package (the model's own for
+	// a target in the same package: fk=Model; fk=path/to/pkg.Model names
+	// one in another package).
+	Path string
+	// Name is the target's type name.
+	Name string
+	// PK and PKType are the target's primary key field and its type.
+	PK     string
+	PKType types.Type
+	// Batch is the target repository's batch getter of its primary key.
+	Batch string
+	// Plural is the target's name in its package's Repos: Users.
+	Plural string
+	// Unique reports that the fk field names one row by itself (it is the
+	// pk or unique): at most one row references each target, one-to-one.
+	Unique bool
+}
+
+// Relation is a loader generated on a model's repository: Load<Name> reads
+// the related row of one row, Load<Plural> those of a slice with one batch.
+type Relation struct {
+	Name   string // Author: LoadAuthor
+	Plural string // Authors: LoadAuthors
+	// Field is the foreign key: a field of this model for a forward relation
+	// (post.AuthorID -> User), a unique field of Source for a reverse one
+	// (profile.UserID -> User, loaded from the User).
+	Field *Field
+	// Reverse is set for a reverse relation: the model that holds Field.
+	Reverse *Model
+	Pos     token.Position
 }
 
 // Index is a unique lookup: one unique field, or a whole unique_together group.
@@ -57,6 +95,9 @@ type Index struct {
 	Fields []*Field // in declaration order
 	Method string   // generated getter: "GetBy" + field names, e.g. GetByEmail, GetByOrgIDHandle
 	Pos    token.Position
+	// Batch is the batch getter of a one-field index (GetByEmails); empty
+	// for a unique_together group.
+	Batch string
 }
 
 // Related is a field excluded from the row with db:"-" (a related object).

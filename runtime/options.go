@@ -18,6 +18,7 @@ type options struct {
 	allCap      int
 	dialect     Dialect
 	observers   []Observer
+	registry    *Registry // where loaders find related repositories (WithRegistry)
 }
 
 func defaultOptions() options {

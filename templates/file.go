@@ -34,11 +34,16 @@ func Render(pkg *gen.Package, file *gen.File) ([]byte, error) {
 		e := newEmitter(pkg, m)
 		e.repo(f)
 		e.get(f)
+		e.batch(f)
 		e.all(f)
 		e.save(f)
 		e.delete(f)
 		e.tx(f)
+		e.related(f)
 		e.codec(f)
+	}
+	if file == pkg.Files[0] {
+		registry(f, pkg)
 	}
 	var buf bytes.Buffer
 	if err := f.Render(&buf); err != nil {

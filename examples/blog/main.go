@@ -5,10 +5,13 @@
 //	go run ./examples/blog
 //	go run ./examples/blog -db postgres://postgres@127.0.0.1:5432/test -redis 127.0.0.1:6379
 //	go run ./examples/blog -db mysql://root@127.0.0.1:3306/test -redis 127.0.0.1:6379
+//	go run ./examples/blog -metrics :9090
 //
 // -db and -redis default to $DATABASE_URL and $REDIS_ADDR. On a server the
 // example works in a schema (a database, on MySQL) of its own and drops it
-// when it ends; its keys carry a prefix of their own.
+// when it ends; its keys carry a prefix of their own. With -metrics it
+// serves Prometheus metrics on /metrics at that address while it runs and,
+// once done, until it is interrupted.
 package main
 
 import (
@@ -17,6 +20,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/runtime"
@@ -25,14 +30,36 @@ import (
 func main() {
 	dbFlag := flag.String("db", os.Getenv("DATABASE_URL"), "database: sqlite:PATH, postgres://… or mysql://… (default: a temporary SQLite file)")
 	redisFlag := flag.String("redis", os.Getenv("REDIS_ADDR"), "Redis address(es), comma-separated for a Cluster (default: the in-memory store)")
+	metricsFlag := flag.String("metrics", "", "serve Prometheus metrics on /metrics at this address (e.g. :9090) until interrupted")
 	flag.Parse()
-	if err := run(context.Background(), *dbFlag, *redisFlag); err != nil {
+	var tel *telemetry
+	if *metricsFlag != "" {
+		tel = newTelemetry()
+		addr, err := tel.serve(*metricsFlag)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "blog:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("metrics: http://%s/metrics\n", addr)
+	}
+	if err := run(context.Background(), *dbFlag, *redisFlag, tel); err != nil {
 		fmt.Fprintln(os.Stderr, "blog:", err)
 		os.Exit(1)
 	}
+	if err := runAuthors(context.Background(), *dbFlag, *redisFlag); err != nil {
+		fmt.Fprintln(os.Stderr, "blog:", err)
+		os.Exit(1)
+	}
+	if tel != nil {
+		fmt.Println("serving metrics until interrupted")
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+		<-stop
+	}
 }
 
-func run(ctx context.Context, dsn, redisAddrs string) error {
+// run is the example. tel, when not nil, observes every repository.
+func run(ctx context.Context, dsn, redisAddrs string, tel *telemetry) error {
 	db, closeDB, err := openDB(ctx, dsn)
 	if err != nil {
 		return err
@@ -44,14 +71,21 @@ func run(ctx context.Context, dsn, redisAddrs string) error {
 	}
 	defer closeStore()
 	fmt.Printf("database: %s, store: %s\n", db.DriverName(), storeName(redisAddrs))
-	prefix := runtime.WithPrefix(runName)
-	users, err := models.NewUserRepo(db, store, prefix)
+	opts := []runtime.Option{runtime.WithPrefix(runName)}
+	if tel != nil {
+		opts = append(opts, tel.options()...)
+	}
+	users, err := models.NewUserRepo(db, store, opts...)
 	if err != nil {
 		return err
 	}
-	posts, err := models.NewPostRepo(db, store, prefix)
+	posts, err := models.NewPostRepo(db, store, opts...)
 	if err != nil {
 		return err
+	}
+	if tel != nil {
+		tel.register("users", users.Stats)
+		tel.register("posts", posts.Stats)
 	}
 
 	ada := &models.User{Email: "ada@example.com", OrgID: 1, Handle: "ada", Name: "Ada Lovelace"}

@@ -4,6 +4,7 @@ package basic
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
@@ -62,6 +63,32 @@ func (r *OrgRepo) GetByID(ctx context.Context, id int64) (*Org, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrgRepo) GetByName(ctx context.Context, name string) (*Org, error) {
 	return r.t.Get(ctx, 1, &Org{Name: name})
+}
+
+// GetByIDs returns, for each of ids, the Org with that id, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByID would. A repeated value is read once; each position gets its own
+// copy.
+func (r *OrgRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Org, error) {
+	probes := make([]*Org, len(ids))
+	for i := range ids {
+		probes[i] = &Org{ID: ids[i]}
+	}
+	return r.t.GetMany(ctx, 0, probes)
+}
+
+// GetByNames returns, for each of names, the Org with that name, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByName would. A repeated value is read once; each position gets its own
+// copy.
+func (r *OrgRepo) GetByNames(ctx context.Context, names []string) ([]*Org, error) {
+	probes := make([]*Org, len(names))
+	for i := range names {
+		probes[i] = &Org{Name: names[i]}
+	}
+	return r.t.GetMany(ctx, 1, probes)
 }
 
 // All returns every Org ordered by id. The list is cached under one key that
@@ -237,6 +264,32 @@ func (r *UserRepo) GetByOrgIDHandle(ctx context.Context, orgID int64, handle str
 	return r.t.Get(ctx, 2, &User{OrgID: orgID, Handle: handle})
 }
 
+// GetByIDs returns, for each of ids, the User with that id, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByID would. A repeated value is read once; each position gets its own
+// copy.
+func (r *UserRepo) GetByIDs(ctx context.Context, ids []int64) ([]*User, error) {
+	probes := make([]*User, len(ids))
+	for i := range ids {
+		probes[i] = &User{ID: ids[i]}
+	}
+	return r.t.GetMany(ctx, 0, probes)
+}
+
+// GetByEmails returns, for each of emails, the User with that email, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByEmail would. A repeated value is read once; each position gets its own
+// copy.
+func (r *UserRepo) GetByEmails(ctx context.Context, emails []string) ([]*User, error) {
+	probes := make([]*User, len(emails))
+	for i := range emails {
+		probes[i] = &User{Email: emails[i]}
+	}
+	return r.t.GetMany(ctx, 1, probes)
+}
+
 // All returns every User ordered by id. The list is cached under one key that
 // every write to users invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
@@ -292,6 +345,32 @@ func (r *UserRepo) InvalidateRows(ctx context.Context, rows ...*User) error {
 // costs a step per cached key, so it is for migrations and bulk changes.
 func (r *UserRepo) InvalidateAll(ctx context.Context) error {
 	return r.t.InvalidateAll(ctx)
+}
+
+// LoadOrg returns the Org that u.OrgID references, read through
+// the Org repository and its cache: a cached User never holds it. When
+// there is no such Org, the error satisfies errors.Is with
+// runtime.ErrNotFound.
+func (r *UserRepo) LoadOrg(ctx context.Context, u *User) (*Org, error) {
+	orgs, err := runtime.Related[*OrgRepo](r.t)
+	if err != nil {
+		return nil, err
+	}
+	return orgs.GetByID(ctx, u.OrgID)
+}
+
+// LoadOrgs returns the Org that each of users references through
+// OrgID, aligned with users: nil where it references no row.
+// One batch reads them all through the Org repository: one read of its
+// cache, and at most one database query for the rows it misses.
+func (r *UserRepo) LoadOrgs(ctx context.Context, users []*User) ([]*Org, error) {
+	orgs, err := runtime.Related[*OrgRepo](r.t)
+	if err != nil {
+		return nil, err
+	}
+	return runtime.LoadMany(ctx, users, orgs.GetByIDs, func(u *User) (int64, bool) {
+		return u.OrgID, true
+	})
 }
 
 // userMapper is the generated glue between User and the runtime: it scans rows,
@@ -353,4 +432,36 @@ func (userMapper) Decode(b []byte, u *User) error {
 	u.OrgID = d.Int()
 	u.Handle = d.String()
 	return d.Finish()
+}
+
+// Repos holds the repository of every model of package basic. NewRepos
+// builds them together and wires them through one runtime.Registry, so that
+// each loader reads the rows it relates through their own repository and cache.
+type Repos struct {
+	Orgs  *OrgRepo  // table orgs
+	Users *UserRepo // table users
+}
+
+// NewRepos returns the repository of every model of this package on db,
+// caching in store, each made with opts. They find each other in the registry
+// opts name with runtime.WithRegistry, or else in a new one: give the same
+// runtime.WithRegistry to the NewRepos of every package whose models foreign
+// keys connect. A registry serves one database and store.
+func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
+	reg, opts := runtime.RegistryOf(opts)
+	var rs Repos
+	var err error
+	if rs.Orgs, err = NewOrgRepo(db, store, opts...); err != nil {
+		return nil, err
+	}
+	if rs.Users, err = NewUserRepo(db, store, opts...); err != nil {
+		return nil, err
+	}
+	if err = errors.Join(
+		runtime.Provide(reg, rs.Orgs),
+		runtime.Provide(reg, rs.Users),
+	); err != nil {
+		return nil, err
+	}
+	return &rs, nil
 }

@@ -4,6 +4,7 @@ package keys
 
 import (
 	"context"
+	"errors"
 
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/wire"
@@ -51,6 +52,19 @@ func (r *SettingRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *SettingRepo) GetByKey(ctx context.Context, key string) (*Setting, error) {
 	return r.t.Get(ctx, 0, &Setting{Key: key})
+}
+
+// GetByKeys returns, for each of keys, the Setting with that key, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByKey would. A repeated value is read once; each position gets its own
+// copy.
+func (r *SettingRepo) GetByKeys(ctx context.Context, keys []string) ([]*Setting, error) {
+	probes := make([]*Setting, len(keys))
+	for i := range keys {
+		probes[i] = &Setting{Key: keys[i]}
+	}
+	return r.t.GetMany(ctx, 0, probes)
 }
 
 // All returns every Setting ordered by key. The list is cached under one key that
@@ -210,6 +224,19 @@ func (r *OrderRepo) GetByTypeRange(ctx context.Context, typeValue string, rangeV
 	return r.t.Get(ctx, 1, &Order{Type: typeValue, Range: rangeValue})
 }
 
+// GetByIDs returns, for each of ids, the Order with that id, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByID would. A repeated value is read once; each position gets its own
+// copy.
+func (r *OrderRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Order, error) {
+	probes := make([]*Order, len(ids))
+	for i := range ids {
+		probes[i] = &Order{ID: ids[i]}
+	}
+	return r.t.GetMany(ctx, 0, probes)
+}
+
 // All returns every Order ordered by id. The list is cached under one key that
 // every write to orders invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
@@ -367,6 +394,19 @@ func (r *TagRepo) GetByID(ctx context.Context, id int64) (*Tag, error) {
 	return r.t.Get(ctx, 0, &Tag{ID: id})
 }
 
+// GetByIDs returns, for each of ids, the Tag with that id, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByID would. A repeated value is read once; each position gets its own
+// copy.
+func (r *TagRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Tag, error) {
+	probes := make([]*Tag, len(ids))
+	for i := range ids {
+		probes[i] = &Tag{ID: ids[i]}
+	}
+	return r.t.GetMany(ctx, 0, probes)
+}
+
 // All returns every Tag ordered by id. The list is cached under one key that
 // every write to tags invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
@@ -471,4 +511,41 @@ func (tagMapper) Decode(b []byte, t *Tag) error {
 	d := wire.NewSharedDecoder(b)
 	t.ID = d.Int()
 	return d.Finish()
+}
+
+// Repos holds the repository of every model of package keys. NewRepos
+// builds them together and wires them through one runtime.Registry, so that
+// each loader reads the rows it relates through their own repository and cache.
+type Repos struct {
+	Settings *SettingRepo // table settings
+	Orders   *OrderRepo   // table orders
+	Tags     *TagRepo     // table tags
+}
+
+// NewRepos returns the repository of every model of this package on db,
+// caching in store, each made with opts. They find each other in the registry
+// opts name with runtime.WithRegistry, or else in a new one: give the same
+// runtime.WithRegistry to the NewRepos of every package whose models foreign
+// keys connect. A registry serves one database and store.
+func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
+	reg, opts := runtime.RegistryOf(opts)
+	var rs Repos
+	var err error
+	if rs.Settings, err = NewSettingRepo(db, store, opts...); err != nil {
+		return nil, err
+	}
+	if rs.Orders, err = NewOrderRepo(db, store, opts...); err != nil {
+		return nil, err
+	}
+	if rs.Tags, err = NewTagRepo(db, store, opts...); err != nil {
+		return nil, err
+	}
+	if err = errors.Join(
+		runtime.Provide(reg, rs.Settings),
+		runtime.Provide(reg, rs.Orders),
+		runtime.Provide(reg, rs.Tags),
+	); err != nil {
+		return nil, err
+	}
+	return &rs, nil
 }

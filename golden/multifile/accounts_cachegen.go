@@ -4,6 +4,7 @@ package multifile
 
 import (
 	"context"
+	"errors"
 
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/wire"
@@ -61,6 +62,32 @@ func (r *AccountRepo) GetByID(ctx context.Context, id int64) (*Account, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AccountRepo) GetByLogin(ctx context.Context, login string) (*Account, error) {
 	return r.t.Get(ctx, 1, &Account{Login: login})
+}
+
+// GetByIDs returns, for each of ids, the Account with that id, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByID would. A repeated value is read once; each position gets its own
+// copy.
+func (r *AccountRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Account, error) {
+	probes := make([]*Account, len(ids))
+	for i := range ids {
+		probes[i] = &Account{ID: ids[i]}
+	}
+	return r.t.GetMany(ctx, 0, probes)
+}
+
+// GetByLogins returns, for each of logins, the Account with that login, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByLogin would. A repeated value is read once; each position gets its own
+// copy.
+func (r *AccountRepo) GetByLogins(ctx context.Context, logins []string) ([]*Account, error) {
+	probes := make([]*Account, len(logins))
+	for i := range logins {
+		probes[i] = &Account{Login: logins[i]}
+	}
+	return r.t.GetMany(ctx, 1, probes)
 }
 
 // All returns every Account ordered by id. The list is cached under one key that
@@ -171,4 +198,36 @@ func (accountMapper) Decode(b []byte, a *Account) error {
 	a.ID = d.Int()
 	a.Login = d.String()
 	return d.Finish()
+}
+
+// Repos holds the repository of every model of package multifile. NewRepos
+// builds them together and wires them through one runtime.Registry, so that
+// each loader reads the rows it relates through their own repository and cache.
+type Repos struct {
+	Accounts *AccountRepo // table accounts
+	Sessions *SessionRepo // table sessions
+}
+
+// NewRepos returns the repository of every model of this package on db,
+// caching in store, each made with opts. They find each other in the registry
+// opts name with runtime.WithRegistry, or else in a new one: give the same
+// runtime.WithRegistry to the NewRepos of every package whose models foreign
+// keys connect. A registry serves one database and store.
+func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
+	reg, opts := runtime.RegistryOf(opts)
+	var rs Repos
+	var err error
+	if rs.Accounts, err = NewAccountRepo(db, store, opts...); err != nil {
+		return nil, err
+	}
+	if rs.Sessions, err = NewSessionRepo(db, store, opts...); err != nil {
+		return nil, err
+	}
+	if err = errors.Join(
+		runtime.Provide(reg, rs.Accounts),
+		runtime.Provide(reg, rs.Sessions),
+	); err != nil {
+		return nil, err
+	}
+	return &rs, nil
 }

@@ -53,6 +53,19 @@ func (r *SessionRepo) GetByToken(ctx context.Context, token string) (*Session, e
 	return r.t.Get(ctx, 0, &Session{Token: token})
 }
 
+// GetByTokens returns, for each of tokens, the Session with that token, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByToken would. A repeated value is read once; each position gets its own
+// copy.
+func (r *SessionRepo) GetByTokens(ctx context.Context, tokens []string) ([]*Session, error) {
+	probes := make([]*Session, len(tokens))
+	for i := range tokens {
+		probes[i] = &Session{Token: tokens[i]}
+	}
+	return r.t.GetMany(ctx, 0, probes)
+}
+
 // All returns every Session ordered by token. The list is cached under one key that
 // every write to sessions invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
@@ -107,6 +120,32 @@ func (r *SessionRepo) InvalidateRows(ctx context.Context, rows ...*Session) erro
 // costs a step per cached key, so it is for migrations and bulk changes.
 func (r *SessionRepo) InvalidateAll(ctx context.Context) error {
 	return r.t.InvalidateAll(ctx)
+}
+
+// LoadAccount returns the Account that row.AccountID references, read through
+// the Account repository and its cache: a cached Session never holds it. When
+// there is no such Account, the error satisfies errors.Is with
+// runtime.ErrNotFound.
+func (r *SessionRepo) LoadAccount(ctx context.Context, row *Session) (*Account, error) {
+	accounts, err := runtime.Related[*AccountRepo](r.t)
+	if err != nil {
+		return nil, err
+	}
+	return accounts.GetByID(ctx, row.AccountID)
+}
+
+// LoadAccounts returns the Account that each of sessions references through
+// AccountID, aligned with sessions: nil where it references no row.
+// One batch reads them all through the Account repository: one read of its
+// cache, and at most one database query for the rows it misses.
+func (r *SessionRepo) LoadAccounts(ctx context.Context, sessions []*Session) ([]*Account, error) {
+	accounts, err := runtime.Related[*AccountRepo](r.t)
+	if err != nil {
+		return nil, err
+	}
+	return runtime.LoadMany(ctx, sessions, accounts.GetByIDs, func(row *Session) (int64, bool) {
+		return row.AccountID, true
+	})
 }
 
 // sessionMapper is the generated glue between Session and the runtime: it scans rows,

@@ -4,6 +4,7 @@ package types
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
@@ -98,6 +99,71 @@ func (r *EverythingRepo) GetByRatio(ctx context.Context, ratio float64) (*Everyt
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EverythingRepo) GetByWhen(ctx context.Context, when time.Time) (*Everything, error) {
 	return r.t.Get(ctx, 5, &Everything{When: when})
+}
+
+// GetByIDs returns, for each of ids, the Everything with that id, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByID would. A repeated value is read once; each position gets its own
+// copy.
+func (r *EverythingRepo) GetByIDs(ctx context.Context, ids []uint32) ([]*Everything, error) {
+	probes := make([]*Everything, len(ids))
+	for i := range ids {
+		probes[i] = &Everything{ID: ids[i]}
+	}
+	return r.t.GetMany(ctx, 0, probes)
+}
+
+// GetByDigests returns, for each of digests, the Everything with that digest, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByDigest would. A repeated value is read once; each position gets its own
+// copy.
+func (r *EverythingRepo) GetByDigests(ctx context.Context, digests []Hash) ([]*Everything, error) {
+	probes := make([]*Everything, len(digests))
+	for i := range digests {
+		probes[i] = &Everything{Digest: digests[i]}
+	}
+	return r.t.GetMany(ctx, 2, probes)
+}
+
+// GetByUUIDs returns, for each of uuids, the Everything with that uuid, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByUUID would. A repeated value is read once; each position gets its own
+// copy.
+func (r *EverythingRepo) GetByUUIDs(ctx context.Context, uuids [][16]byte) ([]*Everything, error) {
+	probes := make([]*Everything, len(uuids))
+	for i := range uuids {
+		probes[i] = &Everything{UUID: uuids[i]}
+	}
+	return r.t.GetMany(ctx, 3, probes)
+}
+
+// GetByRatios returns, for each of ratios, the Everything with that ratio, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByRatio would. A repeated value is read once; each position gets its own
+// copy.
+func (r *EverythingRepo) GetByRatios(ctx context.Context, ratios []float64) ([]*Everything, error) {
+	probes := make([]*Everything, len(ratios))
+	for i := range ratios {
+		probes[i] = &Everything{Ratio: ratios[i]}
+	}
+	return r.t.GetMany(ctx, 4, probes)
+}
+
+// GetByWhens returns, for each of whens, the Everything with that when_at, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByWhen would. A repeated value is read once; each position gets its own
+// copy.
+func (r *EverythingRepo) GetByWhens(ctx context.Context, whens []time.Time) ([]*Everything, error) {
+	probes := make([]*Everything, len(whens))
+	for i := range whens {
+		probes[i] = &Everything{When: whens[i]}
+	}
+	return r.t.GetMany(ctx, 5, probes)
 }
 
 // All returns every Everything ordered by id. The list is cached under one key that
@@ -333,4 +399,31 @@ func (everythingMapper) Decode(b []byte, e *Everything) error {
 	e.Ratio = d.Float64()
 	e.When = d.Time()
 	return d.Finish()
+}
+
+// Repos holds the repository of every model of package types. NewRepos
+// builds them together and wires them through one runtime.Registry, so that
+// each loader reads the rows it relates through their own repository and cache.
+type Repos struct {
+	Everythings *EverythingRepo // table everything
+}
+
+// NewRepos returns the repository of every model of this package on db,
+// caching in store, each made with opts. They find each other in the registry
+// opts name with runtime.WithRegistry, or else in a new one: give the same
+// runtime.WithRegistry to the NewRepos of every package whose models foreign
+// keys connect. A registry serves one database and store.
+func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
+	reg, opts := runtime.RegistryOf(opts)
+	var rs Repos
+	var err error
+	if rs.Everythings, err = NewEverythingRepo(db, store, opts...); err != nil {
+		return nil, err
+	}
+	if err = errors.Join(
+		runtime.Provide(reg, rs.Everythings),
+	); err != nil {
+		return nil, err
+	}
+	return &rs, nil
 }

@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) runtime.Store) {
 		{"Expiry", expiryTests()},
 		{"Keys", keyTests()},
 		{"Concurrent", concurrentTests()},
+		{"Batch", batchTests()},
 	}
 	// A group of its own: parallel subtests of t itself would run only after
 	// Run returned, and after the caller's defers had closed the store.

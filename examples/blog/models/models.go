@@ -7,19 +7,22 @@ import "time"
 //go:generate go run github.com/cachegen/cachegen/cmd/cachegen
 
 // User is a member of an organisation. Email is unique; so is the handle
-// within an organisation.
+// within an organisation. Posts is a related list: never stored in a user's
+// cached copy, and never cached as a list (it is open-ended).
 //
 //cachegen:table users ttl=10m
 type User struct {
-	ID     int64  `db:"id"     cache:"pk"`
-	Email  string `db:"email"  cache:"unique"`
-	OrgID  int64  `db:"org_id" cache:"unique_together=org_handle"`
-	Handle string `db:"handle" cache:"unique_together=org_handle"`
-	Name   string `db:"name"`
+	ID     int64   `db:"id"     cache:"pk"`
+	Email  string  `db:"email"  cache:"unique"`
+	OrgID  int64   `db:"org_id" cache:"unique_together=org_handle"`
+	Handle string  `db:"handle" cache:"unique_together=org_handle"`
+	Name   string  `db:"name"`
+	Posts  []*Post `db:"-"`
 }
 
-// Post is written by a User. Author is a related object: it is never
-// stored in a post's cached copy.
+// Post is written by a User: the fk gives PostRepo LoadAuthor and
+// LoadAuthors, which read users through UserRepo and its cache. Author is a
+// related object: it is never stored in a post's cached copy.
 //
 //cachegen:table posts
 type Post struct {

@@ -4,6 +4,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
@@ -72,6 +73,32 @@ func (r *UserRepo) GetByEmail(ctx context.Context, email string) (*User, error) 
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) GetByOrgIDHandle(ctx context.Context, orgID int64, handle string) (*User, error) {
 	return r.t.Get(ctx, 2, &User{OrgID: orgID, Handle: handle})
+}
+
+// GetByIDs returns, for each of ids, the User with that id, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByID would. A repeated value is read once; each position gets its own
+// copy.
+func (r *UserRepo) GetByIDs(ctx context.Context, ids []int64) ([]*User, error) {
+	probes := make([]*User, len(ids))
+	for i := range ids {
+		probes[i] = &User{ID: ids[i]}
+	}
+	return r.t.GetMany(ctx, 0, probes)
+}
+
+// GetByEmails returns, for each of emails, the User with that email, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByEmail would. A repeated value is read once; each position gets its own
+// copy.
+func (r *UserRepo) GetByEmails(ctx context.Context, emails []string) ([]*User, error) {
+	probes := make([]*User, len(emails))
+	for i := range emails {
+		probes[i] = &User{Email: emails[i]}
+	}
+	return r.t.GetMany(ctx, 1, probes)
 }
 
 // All returns every User ordered by id. The list is cached under one key that
@@ -247,6 +274,32 @@ func (r *PostRepo) GetBySlug(ctx context.Context, slug string) (*Post, error) {
 	return r.t.Get(ctx, 1, &Post{Slug: slug})
 }
 
+// GetByIDs returns, for each of ids, the Post with that id, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByID would. A repeated value is read once; each position gets its own
+// copy.
+func (r *PostRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Post, error) {
+	probes := make([]*Post, len(ids))
+	for i := range ids {
+		probes[i] = &Post{ID: ids[i]}
+	}
+	return r.t.GetMany(ctx, 0, probes)
+}
+
+// GetBySlugs returns, for each of slugs, the Post with that slug, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetBySlug would. A repeated value is read once; each position gets its own
+// copy.
+func (r *PostRepo) GetBySlugs(ctx context.Context, slugs []string) ([]*Post, error) {
+	probes := make([]*Post, len(slugs))
+	for i := range slugs {
+		probes[i] = &Post{Slug: slugs[i]}
+	}
+	return r.t.GetMany(ctx, 1, probes)
+}
+
 // All returns every Post ordered by id. The list is cached under one key that
 // every write to posts invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
@@ -302,6 +355,32 @@ func (r *PostRepo) InvalidateRows(ctx context.Context, rows ...*Post) error {
 // costs a step per cached key, so it is for migrations and bulk changes.
 func (r *PostRepo) InvalidateAll(ctx context.Context) error {
 	return r.t.InvalidateAll(ctx)
+}
+
+// LoadAuthor returns the User that p.AuthorID references, read through
+// the User repository and its cache: a cached Post never holds it. When
+// there is no such User, the error satisfies errors.Is with
+// runtime.ErrNotFound.
+func (r *PostRepo) LoadAuthor(ctx context.Context, p *Post) (*User, error) {
+	users, err := runtime.Related[*UserRepo](r.t)
+	if err != nil {
+		return nil, err
+	}
+	return users.GetByID(ctx, p.AuthorID)
+}
+
+// LoadAuthors returns the User that each of posts references through
+// AuthorID, aligned with posts: nil where it references no row.
+// One batch reads them all through the User repository: one read of its
+// cache, and at most one database query for the rows it misses.
+func (r *PostRepo) LoadAuthors(ctx context.Context, posts []*Post) ([]*User, error) {
+	users, err := runtime.Related[*UserRepo](r.t)
+	if err != nil {
+		return nil, err
+	}
+	return runtime.LoadMany(ctx, posts, users.GetByIDs, func(p *Post) (int64, bool) {
+		return p.AuthorID, true
+	})
 }
 
 // postMapper is the generated glue between Post and the runtime: it scans rows,
@@ -369,4 +448,36 @@ func (postMapper) Decode(b []byte, p *Post) error {
 		*p.PublishedAt = d.Time()
 	}
 	return d.Finish()
+}
+
+// Repos holds the repository of every model of package models. NewRepos
+// builds them together and wires them through one runtime.Registry, so that
+// each loader reads the rows it relates through their own repository and cache.
+type Repos struct {
+	Users *UserRepo // table users
+	Posts *PostRepo // table posts
+}
+
+// NewRepos returns the repository of every model of this package on db,
+// caching in store, each made with opts. They find each other in the registry
+// opts name with runtime.WithRegistry, or else in a new one: give the same
+// runtime.WithRegistry to the NewRepos of every package whose models foreign
+// keys connect. A registry serves one database and store.
+func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
+	reg, opts := runtime.RegistryOf(opts)
+	var rs Repos
+	var err error
+	if rs.Users, err = NewUserRepo(db, store, opts...); err != nil {
+		return nil, err
+	}
+	if rs.Posts, err = NewPostRepo(db, store, opts...); err != nil {
+		return nil, err
+	}
+	if err = errors.Join(
+		runtime.Provide(reg, rs.Users),
+		runtime.Provide(reg, rs.Posts),
+	); err != nil {
+		return nil, err
+	}
+	return &rs, nil
 }

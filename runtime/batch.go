@@ -1,0 +1,542 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// maxBatchParams bounds the values bound to one batch query: SQLite's
+// historical limit, far below PostgreSQL's and MySQL's. A larger batch is
+// read with one query per this many values.
+const maxBatchParams = 999
+
+// GetMany returns, for each probe, the row whose index i (0: the primary
+// key) has the values in that probe, or nil where no row has them: the
+// result is aligned with probes, and a nil probe gives nil. Probes with the
+// same key are read once, and each position gets a copy of its own.
+//
+// Each key follows the protocol of Get: a value or a cached not-found
+// answers; a miss is leased, read from the database and filled only if the
+// lease is still there; another reader's lease is waited for briefly; a
+// writer's lock is read through without filling. Across keys it batches:
+// one store round trip reads every key, one leases the misses, one query
+// reads them from the database (one per 999 bound values), and one fills
+// the leased keys. A store that is not a BatchStore gets the same calls one
+// key at a time. In a transaction every key is read from the database
+// through it, as Get does.
+func (t *Table[T]) GetMany(ctx context.Context, i int, probes []*T) ([]*T, error) {
+	if i < 0 || i >= len(t.spec.Indexes) {
+		return nil, fmt.Errorf("cachegen: table %s has no index %d", t.spec.Table, i)
+	}
+	if t.obs == nil {
+		rows, _, err := t.getMany(ctx, i, probes)
+		return rows, err
+	}
+	start := time.Now()
+	rows, info, err := t.getMany(ctx, i, probes)
+	t.observeRead(ctx, t.spec.Indexes[i].Name, start, info, err)
+	return rows, err
+}
+
+func (t *Table[T]) getMany(ctx context.Context, i int, probes []*T) ([]*T, readInfo, error) {
+	b := t.newBatch(i, probes)
+	err := b.resolve(ctx)
+	info := b.info()
+	if err != nil {
+		return nil, info, err
+	}
+	rows, err := b.results(probes)
+	return rows, info, err
+}
+
+// batch is one GetMany: its distinct keys and what became of each.
+type batch[T any] struct {
+	t     *Table[T]
+	index int
+	slots []*slot[T]
+	at    []int // per probe: its slot, or -1 for a nil probe
+	// for observers: the time spent in the database, and whether a key was
+	// read from it under a lease (miss) or without one (bypass)
+	dbTime           time.Duration
+	missed, bypassed bool
+}
+
+// slot is one distinct key of a batch.
+type slot[T any] struct {
+	key   string
+	probe *T
+	step  step
+	token string // our fill lease, "" when we hold none
+	found bool   // done: a row answers the key (row and data are set)
+	row   *T     // done: the row, decoded or read
+	data  []byte // done: the row's encoding
+	fill  bool   // loaded: the result may be stored under our lease
+	taken bool   // results: the row itself was handed out; copies decode data
+}
+
+// step is where a slot stands in the protocol.
+type step uint8
+
+const (
+	stepAsk   step = iota // not looked up yet
+	stepLease             // absent: take a lease, then load
+	stepWait              // another reader's lease: wait for its fill
+	stepLoad              // read the database (with our lease when token is set)
+	stepDone              // answered
+)
+
+func (t *Table[T]) newBatch(i int, probes []*T) *batch[T] {
+	b := &batch[T]{t: t, index: i, at: make([]int, len(probes))}
+	seen := make(map[string]int, len(probes))
+	for p, probe := range probes {
+		if probe == nil {
+			b.at[p] = -1
+			continue
+		}
+		key := t.Key(i, probe)
+		s, ok := seen[key]
+		if !ok {
+			s = len(b.slots)
+			seen[key] = s
+			b.slots = append(b.slots, &slot[T]{key: key, probe: probe})
+		}
+		b.at[p] = s
+	}
+	return b
+}
+
+// pending returns the slots at step st.
+func (b *batch[T]) pending(st step) []*slot[T] {
+	var out []*slot[T]
+	for _, s := range b.slots {
+		if s.step == st {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// resolve runs the protocol on every slot until each is done. A key the
+// store may not answer (there is none, the table is in a transaction, or an
+// invalidation of the key is pending) is read from the database without
+// filling, as Get does.
+func (b *batch[T]) resolve(ctx context.Context) error {
+	t := b.t
+	var asked []*slot[T]
+	for _, s := range b.slots {
+		if t.cacheable(s.key) {
+			asked = append(asked, s)
+			continue
+		}
+		t.stats.misses.Add(1)
+		s.step = stepLoad
+	}
+	if len(asked) == 0 {
+		return b.load(ctx)
+	}
+	store := Batch(t.store)
+	gets := make([]GetOp, len(asked))
+	for k, s := range asked {
+		gets[k].Key = s.key
+	}
+	store.GetMany(ctx, gets)
+	for k, s := range asked {
+		b.lookedUp(ctx, s, gets[k])
+	}
+	b.lease(ctx, store)
+	b.await(ctx, store)
+	if err := b.load(ctx); err != nil {
+		b.giveBack(ctx, store)
+		return err
+	}
+	b.fill(ctx, store)
+	return nil
+}
+
+// info sums the batch up for observers: a hit when the store answered
+// every key, a bypass when any key was read without a lease, else a miss.
+func (b *batch[T]) info() readInfo {
+	o := OutcomeHit
+	switch {
+	case b.bypassed:
+		o = OutcomeBypass
+	case b.missed:
+		o = OutcomeMiss
+	}
+	return readInfo{outcome: o, dbTime: b.dbTime}
+}
+
+// lookedUp moves s on from what its first read found, counting it as
+// Get's read does.
+func (b *batch[T]) lookedUp(ctx context.Context, s *slot[T], op GetOp) {
+	t := b.t
+	if op.Err != nil {
+		t.storeFailed(ctx, "get", op.Err)
+		t.stats.misses.Add(1)
+		s.step = stepLoad
+		return
+	}
+	e := op.Entry
+	switch e.Kind {
+	case Value:
+		row := new(T)
+		if err := t.decodeRow(e.Value, row); err != nil {
+			t.corrupt(ctx, s.key, reasonOf(err), err)
+			t.discard(ctx, s.key)
+			t.stats.misses.Add(1)
+			s.step = stepLease
+			return
+		}
+		t.stats.hits.Add(1)
+		s.step, s.found, s.row, s.data = stepDone, true, row, e.Value
+	case NotFound:
+		t.stats.hits.Add(1)
+		s.step = stepDone
+	case Locked:
+		t.stats.misses.Add(1)
+		t.stats.lockBypasses.Add(1)
+		s.step = stepLoad
+	case Leased:
+		t.stats.misses.Add(1)
+		t.stats.leaseWaits.Add(1)
+		s.step = stepWait
+	default:
+		t.stats.misses.Add(1)
+		s.step = stepLease
+	}
+}
+
+// answer settles s with what the store holds, a Value or a NotFound. Bytes
+// that do not decode are discarded and the key is read from the database
+// without filling, as Get does.
+func (b *batch[T]) answer(ctx context.Context, s *slot[T], e Entry) {
+	t := b.t
+	if e.Kind == NotFound {
+		s.step = stepDone
+		return
+	}
+	row := new(T)
+	if err := t.decodeRow(e.Value, row); err != nil {
+		t.corrupt(ctx, s.key, reasonOf(err), err)
+		t.discard(ctx, s.key)
+		s.step = stepLoad
+		return
+	}
+	s.step, s.found, s.row, s.data = stepDone, true, row, e.Value
+}
+
+// lease takes a fill lease on every absent key, in one batch. A key that
+// turned out to hold something else is handled as if the first read had
+// found it.
+func (b *batch[T]) lease(ctx context.Context, store BatchStore) {
+	t := b.t
+	slots := b.pending(stepLease)
+	if len(slots) == 0 {
+		return
+	}
+	ops := make([]LeaseOp, len(slots))
+	for k, s := range slots {
+		ops[k] = LeaseOp{Key: s.key, Token: rand.Text(), TTL: t.opts.leaseTTL}
+	}
+	store.LeaseMany(ctx, ops)
+	for k, s := range slots {
+		op := ops[k]
+		switch {
+		case op.Err != nil:
+			t.storeFailed(ctx, "lease", op.Err)
+			s.step = stepLoad
+		case op.OK:
+			s.token = op.Token
+			s.step = stepLoad
+		default:
+			b.found(ctx, s, op.Cur)
+		}
+	}
+}
+
+// found moves on a slot whose lease or wait found e instead of what it
+// expected: a value answers, a lock is read through, another reader's lease
+// is waited for; anything else is read from the database without filling.
+func (b *batch[T]) found(ctx context.Context, s *slot[T], e Entry) {
+	t := b.t
+	switch {
+	case e.Kind == NotFound || (e.Kind == Value && t.hasHeader(e.Value)):
+		b.answer(ctx, s, e)
+	case e.Kind == Leased && s.step == stepLease:
+		t.stats.leaseWaits.Add(1)
+		s.step = stepWait
+	case e.Kind == Locked:
+		t.stats.lockBypasses.Add(1)
+		s.step = stepLoad
+	default:
+		if e.Kind == Value {
+			t.corrupt(ctx, s.key, reasonOf(t.headerErr(e.Value)), nil)
+			t.discard(ctx, s.key)
+		}
+		s.step = stepLoad
+	}
+}
+
+// await polls the keys other readers hold leases on, all in one batch each
+// time, for at most the lease wait. A key still leased after it is read
+// from the database without filling.
+func (b *batch[T]) await(ctx context.Context, store BatchStore) {
+	t := b.t
+	deadline := time.Now().Add(t.opts.leaseWait)
+	pause := time.Millisecond
+	for {
+		slots := b.pending(stepWait)
+		if len(slots) == 0 {
+			return
+		}
+		timer := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+		case <-timer.C:
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			for _, s := range slots {
+				s.step = stepLoad
+			}
+			return
+		}
+		ops := make([]GetOp, len(slots))
+		for k, s := range slots {
+			ops[k].Key = s.key
+		}
+		store.GetMany(ctx, ops)
+		for k, s := range slots {
+			switch op := ops[k]; {
+			case op.Err != nil:
+				t.storeFailed(ctx, "get", op.Err)
+				s.step = stepLoad
+			case op.Entry.Kind != Leased:
+				b.found(ctx, s, op.Entry)
+			}
+		}
+		if pause < 8*time.Millisecond {
+			pause *= 2
+		}
+	}
+}
+
+// load reads every slot at stepLoad from the database. Where the index's
+// equality is the database's (its misses may be cached), a key no row
+// answers is a confirmed miss; elsewhere such a key is read again on its
+// own, as Get would, since the database may match it by a looser equality
+// than the key's.
+func (b *batch[T]) load(ctx context.Context) error {
+	t := b.t
+	slots := b.pending(stepLoad)
+	if len(slots) == 0 {
+		return nil
+	}
+	for _, s := range slots {
+		if s.token != "" {
+			b.missed = true
+		} else {
+			b.bypassed = true
+		}
+	}
+	byKey := make(map[string]*slot[T], len(slots))
+	for _, s := range slots {
+		byKey[s.key] = s
+	}
+	per := max(1, maxBatchParams/len(t.spec.Indexes[b.index].Columns))
+	for start := 0; start < len(slots); start += per {
+		chunk := slots[start:min(start+per, len(slots))]
+		if err := b.query(ctx, chunk, byKey); err != nil {
+			return err
+		}
+	}
+	exact := t.missCacheable(b.index)
+	for _, s := range slots {
+		if s.step == stepDone {
+			continue
+		}
+		if exact {
+			s.step, s.fill = stepDone, true
+			continue
+		}
+		res, err := t.loadOne(ctx, b.index, s.key, s.probe)
+		b.dbTime += res.dbTime
+		if err != nil {
+			return err
+		}
+		s.step, s.fill = stepDone, res.fillable
+		if res.kind == Value {
+			s.found, s.row, s.data = true, res.row, res.data
+		}
+	}
+	return nil
+}
+
+// query reads the rows of chunk with one statement and settles the slots
+// whose key a row has.
+func (b *batch[T]) query(ctx context.Context, chunk []*slot[T], byKey map[string]*slot[T]) error {
+	t := b.t
+	query, args := t.selectMany(b.index, chunk)
+	t.stats.dbReads.Add(1)
+	start := time.Now()
+	defer func() { b.dbTime += time.Since(start) }()
+	rs, err := t.querier().QueryxContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[b.index].Name, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		row := new(T)
+		if err := t.spec.Mapper.Scan(rs, row); err != nil {
+			return fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[b.index].Name, err)
+		}
+		s := byKey[t.Key(b.index, row)]
+		if s == nil || s.step == stepDone {
+			continue // matched by a looser equality than the key's
+		}
+		data, err := t.encodeRow(row)
+		if err != nil {
+			return err
+		}
+		s.step, s.fill, s.found, s.row, s.data = stepDone, true, true, row, data
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[b.index].Name, err)
+	}
+	return nil
+}
+
+// selectMany returns the statement and arguments that read the rows of
+// the slots by index i: WHERE c IN (…) for one column, an OR of ANDs for a
+// group.
+func (t *Table[T]) selectMany(i int, slots []*slot[T]) (string, []any) {
+	d := t.dialect
+	cols := t.spec.Indexes[i].Columns
+	var q strings.Builder
+	q.WriteString("SELECT ")
+	for k, c := range t.spec.Columns {
+		if k > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(d.quote(c))
+	}
+	q.WriteString(" FROM ")
+	q.WriteString(d.quote(t.spec.Table))
+	q.WriteString(" WHERE ")
+	args := make([]any, 0, len(slots)*len(cols))
+	if len(cols) == 1 {
+		q.WriteString(d.quote(t.spec.Columns[cols[0]]))
+		q.WriteString(" IN (")
+		for k, s := range slots {
+			if k > 0 {
+				q.WriteString(", ")
+			}
+			args = append(args, t.args(i, s.probe)...)
+			q.WriteString(d.placeholder(len(args)))
+		}
+		q.WriteString(")")
+		return q.String(), args
+	}
+	for k, s := range slots {
+		if k > 0 {
+			q.WriteString(" OR ")
+		}
+		q.WriteString("(")
+		for j, c := range cols {
+			if j > 0 {
+				q.WriteString(" AND ")
+			}
+			q.WriteString(d.quote(t.spec.Columns[c]))
+			q.WriteString(" = ")
+			q.WriteString(d.placeholder(len(args) + j + 1))
+		}
+		args = append(args, t.args(i, s.probe)...)
+		q.WriteString(")")
+	}
+	return q.String(), args
+}
+
+// fill stores what was read under the keys whose lease the batch holds, in
+// one batch, and gives back the leases it will not fill.
+func (b *batch[T]) fill(ctx context.Context, store BatchStore) {
+	t := b.t
+	var fills []FillOp
+	var releases []ReleaseOp
+	for _, s := range b.slots {
+		switch {
+		case s.token == "":
+		case !s.fill:
+			releases = append(releases, ReleaseOp{Key: s.key, Token: s.token})
+		case s.found:
+			fills = append(fills, FillOp{Key: s.key, Token: s.token, Entry: Entry{Kind: Value, Value: s.data}, TTL: jitter(t.opts.ttl)})
+		default:
+			fills = append(fills, FillOp{Key: s.key, Token: s.token, Entry: Entry{Kind: NotFound}, TTL: t.opts.notFoundTTL})
+		}
+	}
+	ctx = context.WithoutCancel(ctx)
+	if len(fills) > 0 {
+		store.FillMany(ctx, fills)
+		for _, op := range fills {
+			switch {
+			case op.Err != nil:
+				t.storeFailed(ctx, "fill", op.Err)
+			case op.OK:
+				t.stats.fills.Add(1)
+			}
+		}
+	}
+	b.release(ctx, store, releases)
+}
+
+// giveBack releases every lease the batch holds: the database failed.
+func (b *batch[T]) giveBack(ctx context.Context, store BatchStore) {
+	var releases []ReleaseOp
+	for _, s := range b.slots {
+		if s.token != "" {
+			releases = append(releases, ReleaseOp{Key: s.key, Token: s.token})
+		}
+	}
+	b.release(context.WithoutCancel(ctx), store, releases)
+}
+
+func (b *batch[T]) release(ctx context.Context, store BatchStore, ops []ReleaseOp) {
+	if len(ops) == 0 {
+		return
+	}
+	store.ReleaseMany(ctx, ops)
+	for _, op := range ops {
+		if op.Err != nil {
+			b.t.storeFailed(ctx, "release", op.Err)
+		}
+	}
+}
+
+// results hands out one row per probe: the row itself the first time its
+// slot is asked for, a decoded copy after that, so no two positions share
+// memory.
+func (b *batch[T]) results(probes []*T) ([]*T, error) {
+	out := make([]*T, len(probes))
+	for p, k := range b.at {
+		if k < 0 {
+			continue
+		}
+		s := b.slots[k]
+		if !s.found {
+			continue
+		}
+		if !s.taken {
+			s.taken = true
+			out[p] = s.row
+			continue
+		}
+		row := new(T)
+		if err := b.t.spec.Mapper.Decode(s.data[headerLen:], row); err != nil {
+			return nil, fmt.Errorf("cachegen: copy %s row: %w", b.t.spec.Table, err)
+		}
+		out[p] = row
+	}
+	return out, nil
+}

@@ -1,0 +1,44 @@
+package memory
+
+import (
+	"context"
+
+	"github.com/cachegen/cachegen/runtime"
+)
+
+var _ runtime.BatchStore = (*Store)(nil)
+
+// In process a batch costs no round trip: each op is the single-key method,
+// in order, atomic on its key as that method is.
+
+// GetMany does Get for each op.
+func (s *Store) GetMany(ctx context.Context, ops []runtime.GetOp) {
+	for i := range ops {
+		op := &ops[i]
+		op.Entry, op.Err = s.Get(ctx, op.Key)
+	}
+}
+
+// LeaseMany does Lease for each op.
+func (s *Store) LeaseMany(ctx context.Context, ops []runtime.LeaseOp) {
+	for i := range ops {
+		op := &ops[i]
+		op.OK, op.Cur, op.Err = s.Lease(ctx, op.Key, op.Token, op.TTL)
+	}
+}
+
+// FillMany does Fill for each op.
+func (s *Store) FillMany(ctx context.Context, ops []runtime.FillOp) {
+	for i := range ops {
+		op := &ops[i]
+		op.OK, op.Err = s.Fill(ctx, op.Key, op.Token, op.Entry, op.TTL)
+	}
+}
+
+// ReleaseMany does Release for each op.
+func (s *Store) ReleaseMany(ctx context.Context, ops []runtime.ReleaseOp) {
+	for i := range ops {
+		op := &ops[i]
+		op.Err = s.Release(ctx, op.Key, op.Token)
+	}
+}

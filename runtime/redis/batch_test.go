@@ -1,0 +1,244 @@
+package redis_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cachegen/cachegen/runtime"
+)
+
+// countHook counts what a client sends: commands on their own and
+// pipelines (each one round trip per node).
+type countHook struct{ single, pipelines atomic.Int64 }
+
+func (h *countHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h *countHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		h.single.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *countHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		h.pipelines.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// TestBatchRoundTrips: each batch of 100 keys is one pipeline (on a
+// Cluster, one pipeline that go-redis splits by node), and no command is
+// sent on its own.
+func TestBatchRoundTrips(t *testing.T) {
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			c := tg.connect(t)
+			s := newStore(t, c)
+			ctx := t.Context()
+			p := prefix(t)
+			const n = 100
+			keys := make([]string, n)
+			for i := range keys {
+				keys[i] = fmt.Sprint(p, "id=", i)
+			}
+			// Warm up: the scripts loaded on every node (a fresh server
+			// answers the first EVALSHA with NOSCRIPT) and connections open.
+			warm := make([]string, n)
+			for i := range warm {
+				warm[i] = fmt.Sprint(p, "warm=", i)
+				s.LeaseMany(ctx, []runtime.LeaseOp{{Key: warm[i], Token: "t", TTL: time.Minute}})
+				s.FillMany(ctx, []runtime.FillOp{{Key: warm[i], Token: "t", Entry: runtime.Entry{Kind: runtime.NotFound}, TTL: time.Minute}})
+				s.ReleaseMany(ctx, []runtime.ReleaseOp{{Key: warm[i], Token: "t"}})
+				s.GetMany(ctx, []runtime.GetOp{{Key: warm[i]}})
+			}
+			t.Cleanup(func() { deleteAll(c, "", append(keys, warm...)...) })
+			h := &countHook{}
+			c.AddHook(h)
+			step := func(name string, f func()) {
+				t.Helper()
+				h.single.Store(0)
+				h.pipelines.Store(0)
+				f()
+				if s, pl := h.single.Load(), h.pipelines.Load(); s != 0 || pl != 1 {
+					t.Errorf("%s of %d keys: %d commands and %d pipelines, want 0 and 1", name, n, s, pl)
+				}
+			}
+			leases := make([]runtime.LeaseOp, n)
+			for i, k := range keys {
+				leases[i] = runtime.LeaseOp{Key: k, Token: fmt.Sprint("t", i), TTL: time.Minute}
+			}
+			step("LeaseMany", func() { s.LeaseMany(ctx, leases) })
+			fills := make([]runtime.FillOp, n)
+			for i, op := range leases {
+				if !op.OK || op.Err != nil {
+					t.Fatalf("lease %d: %v %v", i, op.OK, op.Err)
+				}
+				fills[i] = runtime.FillOp{Key: op.Key, Token: op.Token, Entry: runtime.Entry{Kind: runtime.Value, Value: []byte(fmt.Sprint("row ", i))}, TTL: time.Minute}
+			}
+			step("FillMany", func() { s.FillMany(ctx, fills) })
+			gets := make([]runtime.GetOp, n)
+			for i, k := range keys {
+				gets[i].Key = k
+			}
+			step("GetMany", func() { s.GetMany(ctx, gets) })
+			for i, op := range gets {
+				if want := (runtime.Entry{Kind: runtime.Value, Value: []byte(fmt.Sprint("row ", i))}); op.Err != nil || !same(op.Entry, want) {
+					t.Fatalf("get %d: %s, %v", i, show(op.Entry), op.Err)
+				}
+			}
+			releases := make([]runtime.ReleaseOp, n)
+			for i, k := range keys {
+				releases[i] = runtime.ReleaseOp{Key: k, Token: "not ours"}
+			}
+			step("ReleaseMany", func() { s.ReleaseMany(ctx, releases) })
+		})
+	}
+}
+
+// TestBatchScriptFlush: batches of scripts survive a server that forgot
+// them, sending EVAL where EVALSHA met NOSCRIPT.
+func TestBatchScriptFlush(t *testing.T) {
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			c := tg.connect(t)
+			s := newStore(t, c)
+			ctx := t.Context()
+			p := prefix(t)
+			names := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
+			t.Cleanup(func() { deleteAll(c, p, names...) })
+			flush := func() {
+				t.Helper()
+				var err error
+				if cc, ok := c.(*goredis.ClusterClient); ok {
+					err = cc.ForEachMaster(ctx, func(ctx context.Context, n *goredis.Client) error {
+						return n.ScriptFlush(ctx).Err()
+					})
+				} else {
+					err = c.ScriptFlush(ctx).Err()
+				}
+				if err != nil {
+					t.Fatalf("SCRIPT FLUSH: %v", err)
+				}
+			}
+			flush()
+			leases := make([]runtime.LeaseOp, len(names))
+			for i, n := range names {
+				leases[i] = runtime.LeaseOp{Key: p + n, Token: "t", TTL: time.Minute}
+			}
+			s.LeaseMany(ctx, leases)
+			fills := make([]runtime.FillOp, len(names))
+			for i, op := range leases {
+				if !op.OK || op.Err != nil {
+					t.Fatalf("LeaseMany after SCRIPT FLUSH, op %d: %v, %v", i, op.OK, op.Err)
+				}
+				fills[i] = runtime.FillOp{Key: op.Key, Token: "t", Entry: runtime.Entry{Kind: runtime.NotFound}, TTL: time.Minute}
+			}
+			flush()
+			s.FillMany(ctx, fills[:4])
+			for i, op := range fills[:4] {
+				if !op.OK || op.Err != nil {
+					t.Fatalf("FillMany after SCRIPT FLUSH, op %d: %v, %v", i, op.OK, op.Err)
+				}
+			}
+			flush()
+			releases := make([]runtime.ReleaseOp, len(names))
+			for i, n := range names {
+				releases[i] = runtime.ReleaseOp{Key: p + n, Token: "t"}
+			}
+			s.ReleaseMany(ctx, releases)
+			for i, n := range names {
+				want := runtime.Entry{Kind: runtime.NotFound}
+				if i >= 4 {
+					want = runtime.Entry{}
+				}
+				if e, err := s.Get(ctx, p+n); err != nil || !same(e, want) {
+					t.Errorf("%s holds %s (%v), want %s", n, show(e), err, show(want))
+				}
+			}
+		})
+	}
+}
+
+// TestBatchArguments: an op the store refuses fails alone, before anything
+// is sent; a done context fails every op and writes nothing.
+func TestBatchArguments(t *testing.T) {
+	c := miniClient(t)
+	s := newStore(t, c)
+	ctx := t.Context()
+	p := prefix(t)
+	leases := []runtime.LeaseOp{
+		{Key: p + "zero", Token: "t", TTL: 0},
+		{Key: p + "negative", Token: "t", TTL: -time.Second},
+		{Key: p + "good", Token: "t", TTL: time.Minute},
+	}
+	s.LeaseMany(ctx, leases)
+	if leases[0].Err == nil || leases[1].Err == nil {
+		t.Errorf("LeaseMany accepted a TTL that is not positive: %v, %v", leases[0].Err, leases[1].Err)
+	}
+	if !leases[2].OK || leases[2].Err != nil {
+		t.Errorf("the good lease: %v, %v", leases[2].OK, leases[2].Err)
+	}
+	fills := []runtime.FillOp{
+		{Key: p + "good", Token: "t", Entry: runtime.Entry{Kind: runtime.Locked, Locks: 1}, TTL: time.Minute},
+		{Key: p + "good", Token: "t", Entry: runtime.Entry{Kind: runtime.Value, Value: []byte("v")}, TTL: 0},
+	}
+	s.FillMany(ctx, fills)
+	if fills[0].Err == nil || fills[1].Err == nil {
+		t.Errorf("FillMany accepted a lock or a zero TTL: %v, %v", fills[0].Err, fills[1].Err)
+	}
+	if e, _ := s.Get(ctx, p+"good"); !same(e, runtime.Entry{Kind: runtime.Leased, Token: "t"}) {
+		t.Errorf("after refused fills the key holds %s", show(e))
+	}
+
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	gets := []runtime.GetOp{{Key: p + "good"}}
+	s.GetMany(done, gets)
+	if gets[0].Err != context.Canceled {
+		t.Errorf("GetMany on a done ctx: %v", gets[0].Err)
+	}
+	doneLeases := []runtime.LeaseOp{{Key: p + "other", Token: "t", TTL: time.Minute}}
+	s.LeaseMany(done, doneLeases)
+	doneFills := []runtime.FillOp{{Key: p + "good", Token: "t", Entry: runtime.Entry{Kind: runtime.NotFound}, TTL: time.Minute}}
+	s.FillMany(done, doneFills)
+	doneReleases := []runtime.ReleaseOp{{Key: p + "good", Token: "t"}}
+	s.ReleaseMany(done, doneReleases)
+	if doneLeases[0].Err != context.Canceled || doneFills[0].Err != context.Canceled || doneReleases[0].Err != context.Canceled {
+		t.Errorf("on a done ctx: lease %v, fill %v, release %v", doneLeases[0].Err, doneFills[0].Err, doneReleases[0].Err)
+	}
+	if n := c.Exists(ctx, p+"other").Val(); n != 0 {
+		t.Error("a batch on a done ctx wrote a key")
+	}
+	if e, _ := s.Get(ctx, p+"good"); !same(e, runtime.Entry{Kind: runtime.Leased, Token: "t"}) {
+		t.Errorf("a batch on a done ctx changed a key: %s", show(e))
+	}
+}
+
+// TestBatchForeignValues: GetMany reads a key of another type, or bytes of
+// someone else's, as Get does.
+func TestBatchForeignValues(t *testing.T) {
+	c := miniClient(t)
+	s := newStore(t, c)
+	ctx := t.Context()
+	p := prefix(t)
+	if err := c.HSet(ctx, p+"hash", "f", "v").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(ctx, p+"raw", "xyz", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	ops := []runtime.GetOp{{Key: p + "hash"}, {Key: p + "raw"}, {Key: p + "none"}}
+	s.GetMany(ctx, ops)
+	for i, op := range ops {
+		single, err := s.Get(ctx, op.Key)
+		if op.Err != nil || err != nil || op.Entry.Kind != single.Kind || string(op.Entry.Value) != string(single.Value) {
+			t.Errorf("op %d: GetMany %s (%v), Get %s (%v)", i, show(op.Entry), op.Err, show(single), err)
+		}
+	}
+}

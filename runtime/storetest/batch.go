@@ -1,0 +1,229 @@
+package storetest
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cachegen/cachegen/runtime"
+)
+
+// The batch operations, through runtime.Batch: a store's own batches when
+// it is a runtime.BatchStore, the one-key-at-a-time adapter otherwise. Each
+// op must do exactly what the single-key method does on its key, and its
+// result must land in its own op.
+
+// batchKeys is how many keys the large batches use: enough to spread over
+// every node of a Cluster.
+const batchKeys = 200
+
+func batchTests() []testCase {
+	return []testCase{
+		{"get", func(h *harness) {
+			keys, entries := h.everyState()
+			ops := make([]runtime.GetOp, len(keys))
+			for i, k := range keys {
+				ops[i].Key = k
+			}
+			runtime.Batch(h.s).GetMany(h.ctx(), ops)
+			for i, op := range ops {
+				if op.Err != nil {
+					h.t.Fatalf("GetMany op %d (%s): %v", i, show(entries[i]), op.Err)
+				}
+				if !same(op.Entry, entries[i]) {
+					h.t.Errorf("GetMany op %d: %s, want %s", i, show(op.Entry), show(entries[i]))
+				}
+			}
+		}},
+		{"empty", func(h *harness) {
+			b := runtime.Batch(h.s)
+			b.GetMany(h.ctx(), nil)
+			b.LeaseMany(h.ctx(), nil)
+			b.FillMany(h.ctx(), nil)
+			b.ReleaseMany(h.ctx(), nil)
+		}},
+		{"lease", func(h *harness) {
+			keys, entries := h.everyState()
+			ops := make([]runtime.LeaseOp, len(keys))
+			for i, k := range keys {
+				ops[i] = runtime.LeaseOp{Key: k, Token: fmt.Sprint("batch-", i), TTL: longTTL}
+			}
+			runtime.Batch(h.s).LeaseMany(h.ctx(), ops)
+			for i, op := range ops {
+				if op.Err != nil {
+					h.t.Fatalf("LeaseMany op %d (%s): %v", i, show(entries[i]), op.Err)
+				}
+				if entries[i].Kind == runtime.Absent {
+					if !op.OK {
+						h.t.Errorf("LeaseMany op %d on an absent key failed, reporting %s", i, show(op.Cur))
+					}
+					h.want(keys[i], runtime.Entry{Kind: runtime.Leased, Token: op.Token})
+					continue
+				}
+				if op.OK {
+					h.t.Errorf("LeaseMany op %d on %s succeeded", i, show(entries[i]))
+				} else if !same(op.Cur, entries[i]) {
+					h.t.Errorf("LeaseMany op %d on %s reported %s", i, show(entries[i]), show(op.Cur))
+				}
+				h.want(keys[i], entries[i])
+			}
+		}},
+		{"fill", func(h *harness) {
+			keys, entries := h.everyState()
+			ops := make([]runtime.FillOp, len(keys))
+			v := []byte("filled")
+			for i, k := range keys {
+				// the lease's own token, and another for every other state
+				ops[i] = runtime.FillOp{Key: k, Token: leased.Token, Entry: runtime.Entry{Kind: runtime.Value, Value: v}, TTL: longTTL}
+			}
+			runtime.Batch(h.s).FillMany(h.ctx(), ops)
+			copy(v, "mutate")
+			for i, op := range ops {
+				if op.Err != nil {
+					h.t.Fatalf("FillMany op %d (%s): %v", i, show(entries[i]), op.Err)
+				}
+				if entries[i].Kind == runtime.Leased {
+					if !op.OK {
+						h.t.Errorf("FillMany op %d with the lease's token failed", i)
+					}
+					h.want(keys[i], runtime.Entry{Kind: runtime.Value, Value: []byte("filled")})
+					continue
+				}
+				if op.OK {
+					h.t.Errorf("FillMany op %d on %s succeeded", i, show(entries[i]))
+				}
+				h.want(keys[i], entries[i])
+			}
+		}},
+		{"fill-other-token", func(h *harness) {
+			k := h.key("k")
+			h.set(k, leased, longTTL)
+			ops := []runtime.FillOp{{Key: k, Token: "token-b", Entry: value, TTL: longTTL}}
+			runtime.Batch(h.s).FillMany(h.ctx(), ops)
+			if ops[0].OK || ops[0].Err != nil {
+				h.t.Errorf("FillMany with another reader's token: ok %v, err %v", ops[0].OK, ops[0].Err)
+			}
+			h.want(k, leased)
+		}},
+		{"fill-not-found-and-ttls", func(h *harness) {
+			short, long, nf := h.key("short"), h.key("long"), h.key("not-found")
+			for _, k := range []string{short, long, nf} {
+				h.set(k, leased, longTTL)
+			}
+			ops := []runtime.FillOp{
+				{Key: short, Token: leased.Token, Entry: value, TTL: shortTTL},
+				{Key: long, Token: leased.Token, Entry: value, TTL: longTTL},
+				{Key: nf, Token: leased.Token, Entry: notFound, TTL: longTTL},
+			}
+			runtime.Batch(h.s).FillMany(h.ctx(), ops)
+			for i, op := range ops {
+				if !op.OK || op.Err != nil {
+					h.t.Fatalf("FillMany op %d: ok %v, err %v", i, op.OK, op.Err)
+				}
+			}
+			h.want(nf, notFound)
+			time.Sleep(pastShort)
+			h.want(short, absent)
+			h.want(long, value)
+		}},
+		{"release", func(h *harness) {
+			keys, entries := h.everyState()
+			ops := make([]runtime.ReleaseOp, len(keys))
+			for i, k := range keys {
+				ops[i] = runtime.ReleaseOp{Key: k, Token: leased.Token}
+			}
+			other := h.key("other-lease")
+			h.set(other, leased, longTTL)
+			ops = append(ops, runtime.ReleaseOp{Key: other, Token: "token-b"})
+			runtime.Batch(h.s).ReleaseMany(h.ctx(), ops)
+			for i, op := range ops {
+				if op.Err != nil {
+					h.t.Fatalf("ReleaseMany op %d: %v", i, op.Err)
+				}
+			}
+			for i, k := range keys {
+				want := entries[i]
+				if want.Kind == runtime.Leased {
+					want = absent
+				}
+				h.want(k, want)
+			}
+			h.want(other, leased)
+		}},
+		{"bad-op-alone", func(h *harness) {
+			// an op the store refuses fails alone: the others of the batch act
+			good, bad := h.key("good"), h.key("bad")
+			h.set(good, leased, longTTL)
+			h.set(bad, leased, longTTL)
+			fills := []runtime.FillOp{
+				{Key: bad, Token: leased.Token, Entry: locked, TTL: longTTL},
+				{Key: good, Token: leased.Token, Entry: value, TTL: longTTL},
+			}
+			runtime.Batch(h.s).FillMany(h.ctx(), fills)
+			if fills[0].OK && fills[0].Err == nil {
+				h.t.Error("FillMany stored a lock")
+			}
+			if !fills[1].OK || fills[1].Err != nil {
+				h.t.Errorf("the good fill of the batch: ok %v, err %v", fills[1].OK, fills[1].Err)
+			}
+			h.want(bad, leased)
+			h.want(good, value)
+		}},
+		{"many", func(h *harness) {
+			b := runtime.Batch(h.s)
+			keys := make([]string, batchKeys)
+			leases := make([]runtime.LeaseOp, batchKeys)
+			for i := range keys {
+				keys[i] = h.key(fmt.Sprint("k", i))
+				leases[i] = runtime.LeaseOp{Key: keys[i], Token: fmt.Sprint("t", i), TTL: longTTL}
+			}
+			b.LeaseMany(h.ctx(), leases)
+			fills := make([]runtime.FillOp, batchKeys)
+			for i, op := range leases {
+				if !op.OK || op.Err != nil {
+					h.t.Fatalf("LeaseMany op %d: ok %v, err %v", i, op.OK, op.Err)
+				}
+				// fill every other key; release the rest
+				fills[i] = runtime.FillOp{Key: keys[i], Token: op.Token, Entry: runtime.Entry{Kind: runtime.Value, Value: []byte(fmt.Sprint("v", i))}, TTL: longTTL}
+			}
+			b.FillMany(h.ctx(), fills[:batchKeys/2])
+			var releases []runtime.ReleaseOp
+			for i := batchKeys / 2; i < batchKeys; i++ {
+				releases = append(releases, runtime.ReleaseOp{Key: keys[i], Token: leases[i].Token})
+			}
+			b.ReleaseMany(h.ctx(), releases)
+			gets := make([]runtime.GetOp, batchKeys)
+			for i := range gets {
+				gets[i].Key = keys[i]
+			}
+			b.GetMany(h.ctx(), gets)
+			for i, op := range gets {
+				want := absent
+				if i < batchKeys/2 {
+					want = runtime.Entry{Kind: runtime.Value, Value: []byte(fmt.Sprint("v", i))}
+				}
+				if op.Err != nil || !same(op.Entry, want) {
+					h.t.Fatalf("GetMany op %d: %s, %v; want %s", i, show(op.Entry), op.Err, show(want))
+				}
+			}
+		}},
+	}
+}
+
+// everyState sets one key to each state, absent first, and returns the keys
+// and what each holds.
+func (h *harness) everyState() ([]string, []runtime.Entry) {
+	h.t.Helper()
+	keys := []string{h.key("absent")}
+	entries := []runtime.Entry{absent}
+	for _, st := range states {
+		k := h.key(st.name)
+		h.set(k, st.e, longTTL)
+		keys = append(keys, k)
+		entries = append(entries, st.e)
+	}
+	// a second absent key, after the others, so a result shifted by one op
+	// shows
+	keys = append(keys, h.key("absent-2"))
+	entries = append(entries, absent)
+	return keys, entries
+}

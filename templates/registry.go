@@ -1,0 +1,62 @@
+package templates
+
+import (
+	"github.com/cachegen/cachegen/gen"
+	"github.com/dave/jennifer/jen"
+)
+
+// multilineCall renders call arguments one per line.
+var multilineCall = jen.Options{Open: "(", Close: ")", Separator: ",", Multi: true}
+
+// registry emits the package's Repos and NewRepos, once per package (in
+// the generated file of its first source file): every repository, built
+// together and added to one runtime.Registry, where the loaders find the
+// repositories of the models they relate.
+func registry(f *jen.File, pkg *gen.Package) {
+	var models []*gen.Model
+	for _, file := range pkg.Files {
+		models = append(models, file.Models...)
+	}
+	var fields []jen.Code
+	for _, m := range models {
+		fields = append(fields, jen.Id(m.Plural).Op("*").Id(m.Name+"Repo").Comment("table "+m.Table))
+	}
+	f.Commentf("Repos holds the repository of every model of package %s. NewRepos", pkg.Name)
+	f.Comment("builds them together and wires them through one runtime.Registry, so that")
+	f.Comment("each loader reads the rows it relates through their own repository and cache.")
+	f.Type().Id("Repos").Struct(fields...)
+	f.Line()
+
+	body := []jen.Code{
+		jen.List(jen.Id("reg"), jen.Id("opts")).Op(":=").Qual(runtimePkg, "RegistryOf").Call(jen.Id("opts")),
+		jen.Var().Id("rs").Id("Repos"),
+		jen.Var().Err().Error(),
+	}
+	var provide []jen.Code
+	for _, m := range models {
+		field := jen.Id("rs").Dot(m.Plural)
+		body = append(body, jen.If(
+			jen.List(field.Clone(), jen.Err()).Op("=").Id("New"+m.Name+"Repo").Call(jen.Id("db"), jen.Id("store"), jen.Id("opts").Op("...")),
+			jen.Err().Op("!=").Nil(),
+		).Block(jen.Return(jen.Nil(), jen.Err())))
+		provide = append(provide, jen.Qual(runtimePkg, "Provide").Call(jen.Id("reg"), field))
+	}
+	body = append(body,
+		jen.If(
+			jen.Err().Op("=").Qual("errors", "Join").Custom(multilineCall, provide...),
+			jen.Err().Op("!=").Nil(),
+		).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Return(jen.Op("&").Id("rs"), jen.Nil()),
+	)
+	f.Comment("NewRepos returns the repository of every model of this package on db,")
+	f.Comment("caching in store, each made with opts. They find each other in the registry")
+	f.Comment("opts name with runtime.WithRegistry, or else in a new one: give the same")
+	f.Comment("runtime.WithRegistry to the NewRepos of every package whose models foreign")
+	f.Comment("keys connect. A registry serves one database and store.")
+	f.Func().Id("NewRepos").Params(
+		jen.Id("db").Op("*").Qual(sqlxPkg, "DB"),
+		jen.Id("store").Qual(runtimePkg, "Store"),
+		jen.Id("opts").Op("...").Qual(runtimePkg, "Option"),
+	).Params(jen.Op("*").Id("Repos"), jen.Error()).Block(body...)
+	f.Line()
+}
