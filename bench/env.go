@@ -91,8 +91,12 @@ func setup(ctx context.Context, dsn, redisAddr string) (*env, error) {
 	}
 	e.hot = *hot
 	// The key GetByID filled: the raw GET reads the same bytes.
-	keys, _, err := e.client.Scan(ctx, 0, e.prefix+":users:*:id=1", 1000).Result()
-	if err != nil || len(keys) != 1 {
+	var keys []string
+	iter := e.client.Scan(ctx, 0, e.prefix+":users:*:id=1", 1000).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil || len(keys) != 1 {
 		return nil, fmt.Errorf("the hot key is not in Redis (%v, %v)", keys, err)
 	}
 	e.hotKey = keys[0]
@@ -167,6 +171,10 @@ func (e *env) figures() []figure {
 		}
 	}
 	id, email := e.hot.ID, e.hot.Email
+	ids100 := make([]int64, 100)
+	for i := range ids100 {
+		ids100[i] = int64(i + 1)
+	}
 	saved := e.hot
 	return []figure{
 		{"pg_query", func(b *testing.B) {
@@ -241,6 +249,21 @@ func (e *env) figures() []figure {
 			for b.Loop() {
 				_, err := e.gz.FindOne(ctx, id)
 				must(b, err)
+			}
+		}},
+		{"get_by_ids_100", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := e.users.GetByIDs(ctx, ids100); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}},
+		{"get_by_id_loop_100", func(b *testing.B) {
+			for b.Loop() {
+				for _, id := range ids100 {
+					_, err := e.users.GetByID(ctx, id)
+					must(b, err)
+				}
 			}
 		}},
 		{"pg_query_parallel", func(b *testing.B) {
