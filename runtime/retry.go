@@ -18,7 +18,8 @@ import (
 // never served here after the write was acknowledged.
 type retryQueue struct {
 	mu       sync.Mutex
-	keys     []string
+	keys     []string       // queued keys, each once
+	merged   map[string]int // per queued key: the invalidations it stands for
 	pending  map[string]int
 	npending atomic.Int64 // len(pending), read without the lock on every read
 	running  bool
@@ -68,6 +69,12 @@ func (q *retryQueue) add(key string, held bool) {
 	if !held {
 		q.inc(key)
 	}
+	// One discard after the latest commit covers every invalidation of the
+	// key queued so far: hot keys take one place in the queue, not many.
+	if q.merged[key] > 0 {
+		q.merged[key]++
+		return
+	}
 	if len(q.keys) >= q.max {
 		q.stats.invalidationsDropped.Add(1)
 		q.dec(key)
@@ -75,6 +82,10 @@ func (q *retryQueue) add(key string, held bool) {
 		return
 	}
 	q.keys = append(q.keys, key)
+	if q.merged == nil {
+		q.merged = map[string]int{}
+	}
+	q.merged[key] = 1
 	if !q.running {
 		q.running = true
 		go q.run()
@@ -103,8 +114,16 @@ func (q *retryQueue) run() {
 	pause := retryFirstPause
 	for {
 		time.Sleep(pause)
+		// Take the queue and what each key stands for; invalidations added
+		// from now on queue the key anew, since a discard already under way
+		// may run before their commits.
 		q.mu.Lock()
 		keys := q.keys
+		counts := make(map[string]int, len(keys))
+		for _, k := range keys {
+			counts[k] = q.merged[k]
+			delete(q.merged, k)
+		}
 		q.keys = nil
 		q.mu.Unlock()
 
@@ -121,7 +140,9 @@ func (q *retryQueue) run() {
 			}
 			q.stats.invalidations.Add(1)
 			q.mu.Lock()
-			q.dec(k)
+			for range counts[k] {
+				q.dec(k)
+			}
 			q.mu.Unlock()
 		}
 
@@ -131,16 +152,23 @@ func (q *retryQueue) run() {
 			q.mu.Unlock()
 			return
 		}
-		var dropped []string
-		if room := q.max - len(q.keys); len(failed) > room {
-			q.stats.invalidationsDropped.Add(uint64(len(failed) - room))
-			dropped = failed[room:]
-			for _, k := range dropped {
-				q.dec(k)
+		var dropped, requeue []string
+		for _, k := range failed {
+			switch {
+			case q.merged[k] > 0: // queued again meanwhile: one entry serves both
+				q.merged[k] += counts[k]
+			case len(q.keys)+len(requeue) >= q.max:
+				q.stats.invalidationsDropped.Add(uint64(counts[k]))
+				for range counts[k] {
+					q.dec(k)
+				}
+				dropped = append(dropped, k)
+			default:
+				requeue = append(requeue, k)
+				q.merged[k] = counts[k]
 			}
-			failed = failed[:room]
 		}
-		q.keys = append(failed, q.keys...)
+		q.keys = append(requeue, q.keys...)
 		q.mu.Unlock()
 		for _, k := range dropped {
 			q.notify(EventInvalidationDropped, k, nil)
