@@ -2,7 +2,7 @@
 GO      ?= go
 # Generated code lives in the example and in every golden case but the
 # error cases, which must not generate.
-GEN_DIRS = ./examples/... $(shell $(GO) list ./golden/... | grep -v -e /golden/errors -e '/golden$$')
+GEN_DIRS = ./examples/... ./internal/checkmodel $(shell $(GO) list ./golden/... | grep -v -e /golden/errors -e '/golden$$')
 
 .PHONY: all generate check test bench bench-go fuzz example consistency
 
@@ -41,6 +41,23 @@ bench-go:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecoder -fuzztime 30s ./runtime/wire
 	$(GO) test -run '^$$' -fuzz FuzzKeyGroupsInjective -fuzztime 30s ./runtime
+
+CONSISTENCY_OPS ?= 200000
+NEGATIVE_OPS    ?= 20000
+CONSISTENCY_PG    = $${CACHEGEN_PG_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+CONSISTENCY_MYSQL = $${CACHEGEN_MYSQL_DSN:-root@tcp(127.0.0.1:3306)/test}
+
+## consistency: cmd/cachecheck with faults on SQLite + memory, PostgreSQL +
+## Redis and MariaDB + Redis ($(CONSISTENCY_OPS) operations each; the Redis
+## pairs start a redis-server of their own), then the negative control (the
+## protocol weakened to plain get/set/delete), which must report violations
+consistency:
+	@status=0; \
+	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db sqlite -store memory || status=1; \
+	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis || status=1; \
+	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_MYSQL)" -store redis || status=1; \
+	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db sqlite -store memory -weak -faults=false -herd=false -expect-violations || status=1; \
+	exit $$status
 
 ## example: run the blog example (SQLite + in-memory store, no server)
 example:

@@ -1,0 +1,143 @@
+// Command cachecheck checks cachegen's consistency promise on a real
+// database and store: concurrent clients on several repository instances
+// sharing one store issue random reads and writes on a small hot key set
+// while faults are injected, and the recorded history is checked:
+//
+//   - stale_after_ack: no read that began after a write was acknowledged
+//     returns data older than that write (the database's change log gives
+//     the commit order of every row and every unique value);
+//   - linearizability: porcupine, one register per primary key;
+//   - lost_writes: every acknowledged write is in the database, and a final
+//     read of every key through every runtime agrees with it.
+//
+// It prints its findings, then one line:
+//
+//	consistency: backend=<db>+<store> ops=N stale_after_ack=K linearizability=ok|violated lost_writes=L faults=F max_staleness_ms=M
+//
+// and exits 1 on any violation (with -expect-violations, the negative
+// control, 1 when it finds none), 2 when it cannot run.
+//
+// Usage:
+//
+//	cachecheck -db sqlite -store memory -ops 200000
+//	cachecheck -db postgres://postgres@127.0.0.1:5432/test -store redis
+//	cachecheck -db mysql://root@127.0.0.1:3306/test -store redis
+//	cachecheck -weak -faults=false -expect-violations   # the negative control
+//
+// The Redis store runs on a redis-server the checker starts on a free
+// port (flushing and restarting it are among the faults), each runtime
+// reaching it through a TCP proxy of its own that drops, delays, refuses
+// and partitions connections.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/cachegen/cachegen/internal/consistency"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("cachecheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg consistency.Config
+	fs.StringVar(&cfg.DB, "db", "sqlite", "database: sqlite (a temporary file), postgres://… or mysql://user@host:port/db")
+	fs.StringVar(&cfg.Store, "store", "memory", "store: memory, or redis (a redis-server of the checker's own)")
+	fs.StringVar(&cfg.RedisBin, "redis-server", "redis-server", "the redis-server binary for -store redis")
+	fs.StringVar(&cfg.RedisRetries, "redis-retries", "mixed", "how the runtimes' go-redis clients retry: default (3 retries), none, or mixed (even runtimes retry, odd ones do not)")
+	fs.IntVar(&cfg.Ops, "ops", 20000, "operations, all clients together")
+	fs.IntVar(&cfg.Clients, "clients", 16, "concurrent clients")
+	fs.IntVar(&cfg.Runtimes, "runtimes", 4, "repository instances sharing the store (separate app servers)")
+	fs.IntVar(&cfg.Keys, "keys", 12, "primary keys in the hot set")
+	fs.BoolVar(&cfg.Faults, "faults", true, "inject faults")
+	fs.BoolVar(&cfg.Undetectable, "undetectable", false, "also corrupt values in ways no header can catch (bit flips in the row, another key's value)")
+	fs.BoolVar(&cfg.Weak, "weak", false, "negative control: weaken the protocol to plain get/set/delete (no lease, no lock)")
+	expect := fs.Bool("expect-violations", false, "exit 0 only if violations are found (for the negative control)")
+	fs.BoolVar(&cfg.Herd, "herd", true, "measure the thundering herd first")
+	fs.Uint64Var(&cfg.Seed, "seed", 0, "random seed (0: a random one, printed)")
+	fs.DurationVar(&cfg.TTL, "ttl", 5*time.Second, "value and not-found TTL: the bound on by-design staleness")
+	fs.DurationVar(&cfg.LockTTL, "lock-ttl", 2*time.Second, "writers' lock TTL")
+	fs.DurationVar(&cfg.Jitter, "jitter", 2*time.Millisecond, "latency added after a quarter of the database reads, up to this")
+	quiet := fs.Bool("q", false, "no progress notes on stderr")
+	verbose := fs.Bool("v", false, "also describe a few of the stale reads excused by design")
+	dump := fs.String("dump", "", "write the history and the database's change log to this file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "cachecheck: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	if !*quiet {
+		cfg.Progress = stderr
+	}
+	if *dump != "" {
+		f, err := os.Create(*dump)
+		if err != nil {
+			fmt.Fprintln(stderr, "cachecheck:", err)
+			return 2
+		}
+		defer f.Close()
+		cfg.Dump = f
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := consistency.Run(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "cachecheck:", err)
+		return 2
+	}
+	print(stdout, rep, *verbose)
+	bad := rep.Result.Violations() || (rep.Herd != nil && !rep.Herd.OK())
+	switch {
+	case *expect && rep.Result.Violations():
+		fmt.Fprintln(stdout, "negative control: the weakened protocol was caught, as it must be")
+		return 0
+	case *expect:
+		fmt.Fprintln(stdout, "negative control FAILED: no violation found, so the checker proves nothing at this size")
+		return 1
+	case bad:
+		return 1
+	}
+	return 0
+}
+
+func print(w io.Writer, rep *consistency.Report, verbose bool) {
+	r := rep.Result
+	s := rep.Stats
+	fmt.Fprintf(w, "  seed=%d clients=%d runtimes=%d keys=%d ttl=%s lock_ttl=%s jitter=%s\n",
+		rep.Config.Seed, rep.Config.Clients, rep.Config.Runtimes, rep.Config.Keys, rep.Config.TTL, rep.Config.LockTTL, rep.Config.Jitter)
+	if rep.Config.Store == "redis" {
+		fmt.Fprintf(w, "  redis: a redis-server of the checker's own, each runtime through a proxy of its own; client retries %s\n", rep.Config.RedisRetries)
+	}
+	fmt.Fprintf(w, "  history: reads=%d writes=%d failed=%d log_entries=%d run=%s check=%s\n",
+		r.Reads, r.Writes, r.Failed, rep.LogEntries, rep.RunTime.Round(time.Millisecond), rep.CheckTime.Round(time.Millisecond))
+	fmt.Fprintf(w, "  checks: stale_after_ack=%d excused_stale=%d (max %dms) wrong_answers=%d porcupine=%s on %d operations (%d reads left out as fault-affected) lost_writes=%d impaired_writes=%d\n",
+		r.StaleAfterAck, r.Excused, r.MaxStaleness/1e6, r.Wrong, r.Linearizability, r.PorcupineOps, r.Excluded, r.LostWrites, r.Impaired)
+	if rep.Faults > 0 {
+		fmt.Fprintf(w, "  faults: %s\n", rep.FaultSummary)
+	}
+	fmt.Fprintf(w, "  runtime: hits=%d misses=%d fills=%d lease_waits=%d lock_bypasses=%d db_reads=%d db_writes=%d store_errors=%d corrupt_values=%d invalidation_retries=%d invalidations_dropped=%d breaker_opens=%d\n",
+		s.Hits, s.Misses, s.Fills, s.LeaseWaits, s.LockBypasses, s.DBReads, s.DBWrites, s.StoreErrors, s.CorruptValues, s.InvalidationRetries, s.InvalidationsDropped, s.BreakerOpens)
+	if rep.Herd != nil {
+		fmt.Fprintln(w, " ", rep.Herd)
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintln(w, "  problem:", p)
+	}
+	if verbose {
+		for _, e := range r.ExcusedExamples {
+			fmt.Fprintln(w, "  excused:", e)
+		}
+	}
+	fmt.Fprintln(w, rep.Line())
+}

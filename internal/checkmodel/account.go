@@ -1,0 +1,22 @@
+// Package checkmodel is the model cmd/cachecheck runs its histories on:
+// one table whose rows carry a version that names the write that produced
+// them, and a change log the database writes in the same transaction, so
+// the checker knows the exact order in which writes to a row committed.
+// account_cachegen.go beside this file is generated from its tags.
+package checkmodel
+
+//go:generate go run github.com/cachegen/cachegen/cmd/cachegen
+
+// Account is one row of the checker's hot key set. ID is assigned by the
+// checker; Email is unique and so is (Org, Handle), and the checker's writes
+// move those values between rows. Version is unique across every write of
+// a run: a read's result names the write that produced it.
+//
+//cachegen:table accounts ttl=5s
+type Account struct {
+	ID      int64  `db:"id"      cache:"pk,manual"`
+	Email   string `db:"email"   cache:"unique"`
+	Org     int64  `db:"org"     cache:"unique_together=org_handle"`
+	Handle  string `db:"handle"  cache:"unique_together=org_handle"`
+	Version int64  `db:"version"`
+}

@@ -1,0 +1,214 @@
+package consistency
+
+import (
+	"fmt"
+	"math"
+	"sync"
+)
+
+// Row is an accounts row as a read returned it or a write wrote it.
+type Row struct {
+	ID      int64
+	Email   string
+	Org     int64
+	Handle  string
+	Version int64
+}
+
+func (r Row) String() string {
+	return fmt.Sprintf("{id=%d email=%s org=%d handle=%s v=%d}", r.ID, r.Email, r.Org, r.Handle, r.Version)
+}
+
+// sameRow reports whether a and b hold the same values.
+func sameRow(a, b Row) bool { return a == b }
+
+// Kind is what an operation did.
+type Kind uint8
+
+// The operations a client issues.
+const (
+	GetByID        Kind = iota + 1 // a read by primary key
+	GetByEmail                     // a read by the unique email
+	GetByOrgHandle                 // a read by the unique (org, handle)
+	All                            // every row
+	Save                           // an insert or an update, Writes[0]
+	Delete                         // a delete, Writes[0]; NotFound: there was no row (a read of absence)
+	Tx                             // Writes in one runtime.Tx that commits, or rolls back (Rollback)
+	OOB                            // a hand-written UPDATE in a runtime.Tx, invalidated with InvalidateRows
+)
+
+var kindNames = [...]string{"?", "GetByID", "GetByEmail", "GetByOrgHandle", "All", "Save", "Delete", "Tx", "OOB"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// IsRead reports whether k reads through the cache.
+func (k Kind) IsRead() bool { return k >= GetByID && k <= All }
+
+// Outcome is how an operation returned.
+type Outcome uint8
+
+// The outcomes.
+const (
+	OK       Outcome = iota + 1 // acknowledged: a read's rows, or a write that committed
+	NotFound                    // a read (or a Delete) found no row
+	Failed                      // an error: a read says nothing; a write may or may not have committed (the log says)
+)
+
+// Never is the response time of a write that was not acknowledged.
+const Never int64 = math.MaxInt64
+
+// Op is one operation of the history, with its invocation and response
+// times in nanoseconds since the run began.
+type Op struct {
+	ID      int
+	Client  int
+	Runtime int // the repository instance it ran on; a crashed writer has one of its own
+	Kind    Kind
+	Call    int64
+	Return  int64
+	Outcome Outcome
+	Err     string // Failed: the error
+
+	Lookup Row   // GetByID and Delete: ID; GetByEmail: Email; GetByOrgHandle: Org and Handle
+	Rows   []Row // what a read returned (All: the list)
+
+	Writes   []Write
+	Rollback bool // Tx: rolled back on purpose; none of its writes may ever be visible
+	Crash    bool // the writer died between commit and release (its releases were dropped)
+	Sweep    bool // a read of a sweep of every key after the workload (not counted in Ops)
+	Final    bool // a read of the final sweep, which must agree with the database
+}
+
+func (op *Op) String() string {
+	s := fmt.Sprintf("op %d %s client=%d runtime=%d [%.3fms, %s]", op.ID, op.Kind, op.Client, op.Runtime, ms(op.Call), fmtTime(op.Return))
+	switch op.Kind {
+	case GetByID, Delete:
+		s += fmt.Sprintf(" id=%d", op.Lookup.ID)
+	case GetByEmail:
+		s += " email=" + op.Lookup.Email
+	case GetByOrgHandle:
+		s += fmt.Sprintf(" org=%d handle=%s", op.Lookup.Org, op.Lookup.Handle)
+	}
+	switch op.Outcome {
+	case OK:
+		if op.Kind.IsRead() {
+			s += fmt.Sprintf(" -> %v", op.Rows)
+		} else {
+			s += " -> ok"
+		}
+	case NotFound:
+		s += " -> not found"
+	case Failed:
+		s += " -> error: " + op.Err
+	}
+	for _, w := range op.Writes {
+		if w.Delete {
+			s += fmt.Sprintf(" delete(%d)", w.Row.ID)
+		} else {
+			s += " save" + w.Row.String()
+		}
+		if w.Trace != nil {
+			l, u, le, ue := w.Trace.counts()
+			s += fmt.Sprintf("[locked=%d unlocked=%d lock_errors=%d unlock_errors=%d seq=%d]", l, u, le, ue, w.Trace.seq())
+		}
+	}
+	if op.Rollback {
+		s += " rollback"
+	}
+	if op.Crash {
+		s += " crashed"
+	}
+	return s
+}
+
+func ms(ns int64) float64 { return float64(ns) / 1e6 }
+
+func fmtTime(ns int64) string {
+	if ns == Never {
+		return "never"
+	}
+	return fmt.Sprintf("%.3fms", ms(ns))
+}
+
+// Write is one write of an operation.
+type Write struct {
+	Delete   bool
+	Row      Row    // Save: the row written, with a version no other write uses; Delete: Row.ID
+	NotFound bool   // a Delete inside a Tx that found no row: it wrote nothing
+	Trace    *Trace // what the store did with this write's locks and releases; nil: all of it
+}
+
+// Trace records the outcome of the store calls one write made for its
+// invalidation: the keys whose Lock and Unlock the store acknowledged, and
+// the calls that failed. Calls the runtime's circuit breaker skipped never
+// reach it, so a key missing from Locked counts as a failed lock.
+type Trace struct {
+	mu         sync.Mutex
+	locked     map[string]bool
+	unlocked   map[string]bool
+	lockErrs   int
+	unlockErrs int
+	deleteSeq  int64 // a delete: the seq of the log entry its statement wrote (0: none)
+}
+
+// SetDeleteSeq records the log entry a delete's statement wrote, read back
+// inside its transaction.
+func (t *Trace) SetDeleteSeq(seq int64) {
+	t.mu.Lock()
+	t.deleteSeq = seq
+	t.mu.Unlock()
+}
+
+func (t *Trace) seq() int64 {
+	if t == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.deleteSeq
+}
+
+// Record notes the outcome of one Lock (unlock false) or Unlock call.
+func (t *Trace) Record(unlock bool, key string, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case err != nil && unlock:
+		t.unlockErrs++
+	case err != nil:
+		t.lockErrs++
+	case unlock:
+		if t.unlocked == nil {
+			t.unlocked = map[string]bool{}
+		}
+		t.unlocked[key] = true
+	default:
+		if t.locked == nil {
+			t.locked = map[string]bool{}
+		}
+		t.locked[key] = true
+	}
+}
+
+// counts returns the distinct keys locked and unlocked and the failures.
+func (t *Trace) counts() (locked, unlocked, lockErrs, unlockErrs int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.locked), len(t.unlocked), t.lockErrs, t.unlockErrs
+}
+
+// LogEntry is one row of account_log: a row a write left, or (Deleted) the
+// row a delete removed.
+type LogEntry struct {
+	Seq     int64
+	Row     Row
+	Deleted bool
+}
+
+// Interval is a span of run time, in nanoseconds.
+type Interval struct{ From, To int64 }

@@ -1,0 +1,128 @@
+package consistency
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/cachegen/cachegen/internal/checkmodel"
+	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/memory"
+)
+
+// TestTracesSeeTheRuntime: the checker judges stale reads by what each
+// write's trace saw of its locks and releases, and attributes deletes by
+// the log entry the trace read back. If the runtime stopped calling the
+// Store the trace wraps, every write would look impaired and every stale
+// read excused: this must fail first.
+func TestTracesSeeTheRuntime(t *testing.T) {
+	ctx := context.Background()
+	db, err := OpenDatabase(ctx, "sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	h, err := db.Open(0, nil, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	m, err := memory.New(memory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	repo, err := checkmodel.NewAccountRepo(h, &traceStore{inner: m, keys: &keySet{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTrace := func(what string, tr *Trace, keys int, seq bool) {
+		t.Helper()
+		l, u, le, ue := tr.counts()
+		if l != keys || u != keys || le != 0 || ue != 0 || (tr.seq() != 0) != seq {
+			t.Fatalf("%s: locked %d unlocked %d errors %d/%d seq %d; want %d keys, seq %v", what, l, u, le, ue, tr.seq(), keys, seq)
+		}
+	}
+	a := checkmodel.Account{ID: 1, Email: "a", Org: 1, Handle: "h", Version: 1}
+	tr := &Trace{}
+	if err := repo.Save(withTrace(ctx, tr), &a); err != nil {
+		t.Fatal(err)
+	}
+	wantTrace("insert", tr, expectedKeys(nil, &Row{}), false)
+	a.Email, a.Version = "b", 2
+	tr = &Trace{}
+	if err := repo.Save(withTrace(ctx, tr), &a); err != nil {
+		t.Fatal(err)
+	}
+	wantTrace("update of the email", tr, expectedKeys(&Row{Email: "a"}, &Row{Email: "b"}), false)
+
+	tx, err := runtime.Begin(ctx, h, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr = &Trace{}
+	if err := repo.WithTx(tx).Delete(withTrace(ctx, tr), 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	wantTrace("delete in a Tx", tr, expectedKeys(&Row{}, nil), true)
+	log, err := db.ReadLog(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 3 || !log[2].Deleted || log[2].Seq != tr.seq() {
+		t.Fatalf("log %+v; the delete read back seq %d", log, tr.seq())
+	}
+}
+
+func quick(cfg Config) Config {
+	cfg.DB, cfg.Store = "sqlite", "memory"
+	cfg.TTL, cfg.LockTTL = time.Second, 10*time.Second
+	cfg.Jitter = 2 * time.Millisecond
+	cfg.Seed = 1
+	return cfg
+}
+
+// TestRunPasses runs the whole checker on SQLite and the in-memory store,
+// faults on: the protocol must pass, and without faults no write may look
+// impaired (nothing could then be excused).
+func TestRunPasses(t *testing.T) {
+	for _, faults := range []bool{false, true} {
+		rep, err := Run(context.Background(), quick(Config{Ops: 4000, Faults: faults, Herd: !faults}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Log(rep.Line())
+		r := rep.Result
+		for _, p := range r.Problems {
+			t.Log(p)
+		}
+		if r.Violations() || r.Ops != 4000 || r.Reads == 0 || r.Writes == 0 || r.PorcupineOps == 0 {
+			t.Fatalf("faults %v: %s", faults, rep.Line())
+		}
+		if !faults && (r.Impaired != 0 || r.Excused != 0 || r.Excluded != 0 || rep.Faults != 0) {
+			t.Fatalf("no faults, yet %d impaired writes, %d excused reads, %d reads left out, %d faults", r.Impaired, r.Excused, r.Excluded, rep.Faults)
+		}
+		if faults && rep.Faults == 0 {
+			t.Fatal("no fault injected")
+		}
+		if rep.Herd != nil && !rep.Herd.OK() {
+			t.Fatal(rep.Herd)
+		}
+	}
+}
+
+// TestRunCatchesTheWeakProtocol is the negative control in small: plain
+// get/set/delete must be caught.
+func TestRunCatchesTheWeakProtocol(t *testing.T) {
+	rep, err := Run(context.Background(), quick(Config{Ops: 6000, Weak: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(rep.Line())
+	if rep.Result.StaleAfterAck == 0 || rep.Result.Linearizable() {
+		t.Fatalf("the weakened protocol passed: %s", rep.Line())
+	}
+}
