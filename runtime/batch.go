@@ -183,7 +183,7 @@ func (b *batch[T]) lookedUp(ctx context.Context, s *slot[T], op GetOp) {
 	switch e.Kind {
 	case Value:
 		row := new(T)
-		if err := t.decodeRow(e.Value, row); err != nil {
+		if err := t.decodeRow(s.key, e.Value, row); err != nil {
 			t.corrupt(ctx, s.key, reasonOf(err), err)
 			t.discard(ctx, s.key)
 			t.stats.misses.Add(1)
@@ -219,7 +219,7 @@ func (b *batch[T]) answer(ctx context.Context, s *slot[T], e Entry) {
 		return
 	}
 	row := new(T)
-	if err := t.decodeRow(e.Value, row); err != nil {
+	if err := t.decodeRow(s.key, e.Value, row); err != nil {
 		t.corrupt(ctx, s.key, reasonOf(err), err)
 		t.discard(ctx, s.key)
 		s.step = stepLoad
@@ -263,7 +263,7 @@ func (b *batch[T]) lease(ctx context.Context, store BatchStore) {
 func (b *batch[T]) found(ctx context.Context, s *slot[T], e Entry) {
 	t := b.t
 	switch {
-	case e.Kind == NotFound || (e.Kind == Value && t.hasHeader(e.Value)):
+	case e.Kind == NotFound || (e.Kind == Value && t.valid(s.key, e.Value)):
 		b.answer(ctx, s, e)
 	case e.Kind == Leased && s.step == stepLease:
 		t.stats.leaseWaits.Add(1)
@@ -273,7 +273,7 @@ func (b *batch[T]) found(ctx context.Context, s *slot[T], e Entry) {
 		s.step = stepLoad
 	default:
 		if e.Kind == Value {
-			t.corrupt(ctx, s.key, reasonOf(t.headerErr(e.Value)), nil)
+			t.corrupt(ctx, s.key, reasonOf(t.check(s.key, e.Value)), nil)
 			t.discard(ctx, s.key)
 		}
 		s.step = stepLoad
@@ -397,7 +397,7 @@ func (b *batch[T]) query(ctx context.Context, chunk []*slot[T], byKey map[string
 		if s == nil || s.step == stepDone {
 			continue // matched by a looser equality than the key's
 		}
-		data, err := t.encodeRow(row)
+		data, err := t.encodeRow(s.key, row)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	mrand "math/rand/v2"
 	"time"
 
@@ -35,19 +36,30 @@ type state[T any] struct {
 	pkCol    int      // position of the primary key in spec.Columns
 	prefixes []string // per index: "<prefix>:<table>:<schema>:<index>="
 	allKey   string
-	header   [headerLen]byte
+	header   [5]byte // version and schema; the checksum follows
 	flight   singleflight.Group
 	retries  retryQueue
 	stats    counters
 	obs      observers // nil: nobody observes
 }
 
-// Cached values start with a format version and the schema hash, so bytes
-// of another schema or someone else's key are recognised and dropped.
+// Cached values start with a format version, the schema hash and a
+// checksum (CRC-32C) of the key and the payload, so bytes of another schema,
+// someone else's value, a value moved under another key, or damaged bytes
+// that would still decode are recognised and dropped: never served.
 const (
-	formatVersion = 1
-	headerLen     = 5
+	formatVersion = 2
+	headerLen     = 9
 )
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// seal writes the checksum of key and the payload into b's header.
+func seal(key string, b []byte) []byte {
+	c := crc32.Update(crc32.Checksum([]byte(key), crcTable), crcTable, b[headerLen:])
+	binary.BigEndian.PutUint32(b[5:headerLen], c)
+	return b
+}
 
 // NewTable checks spec and builds the statements and keys of a table. A nil
 // store disables caching: every read goes to the database.
@@ -203,7 +215,7 @@ func (t *Table[T]) get(ctx context.Context, i int, probe *T) (*T, readInfo, erro
 		switch e.Kind {
 		case Value:
 			row := new(T)
-			derr := t.decodeRow(e.Value, row)
+			derr := t.decodeRow(key, e.Value, row)
 			if derr == nil {
 				t.stats.hits.Add(1)
 				return row, readInfo{outcome: OutcomeHit}, nil
@@ -235,7 +247,7 @@ func (t *Table[T]) getMiss(ctx context.Context, i int, key string, probe *T, e E
 		return res.row, info, nil
 	}
 	row := new(T)
-	if derr := t.decodeRow(res.data, row); derr != nil {
+	if derr := t.decodeRow(key, res.data, row); derr != nil {
 		t.corrupt(ctx, key, reasonOf(derr), derr)
 		t.discard(ctx, key)
 		res, err = load(ctx)
@@ -335,11 +347,11 @@ func (t *Table[T]) resolve(ctx context.Context, key string, e Entry, err error, 
 	}
 	switch e.Kind {
 	case Value:
-		if t.hasHeader(e.Value) {
+		if t.valid(key, e.Value) {
 			t.stats.hits.Add(1)
 			return loaded[T]{kind: Value, data: e.Value, outcome: OutcomeHit}, nil
 		}
-		t.corrupt(ctx, key, reasonOf(t.headerErr(e.Value)), nil)
+		t.corrupt(ctx, key, reasonOf(t.check(key, e.Value)), nil)
 		t.discard(ctx, key)
 		e = Entry{}
 	case NotFound:
@@ -375,7 +387,7 @@ func (t *Table[T]) resolve(ctx context.Context, key string, e Entry, err error, 
 		// the value the fill just stored.
 		if e, err := t.store.Get(ctx, key); err == nil {
 			switch {
-			case e.Kind == Value && t.hasHeader(e.Value):
+			case e.Kind == Value && t.valid(key, e.Value):
 				return loaded[T]{kind: Value, data: e.Value, outcome: OutcomeHit}, nil
 			case e.Kind == NotFound:
 				return loaded[T]{kind: NotFound, outcome: OutcomeHit}, nil
@@ -407,10 +419,10 @@ func (t *Table[T]) fill(ctx context.Context, key string, e Entry, load func(cont
 	for {
 		switch e.Kind {
 		case Value:
-			if t.hasHeader(e.Value) {
+			if t.valid(key, e.Value) {
 				return loaded[T]{kind: Value, data: e.Value, outcome: OutcomeHit, readAt: seenAt}, nil
 			}
-			t.corrupt(ctx, key, reasonOf(t.headerErr(e.Value)), nil)
+			t.corrupt(ctx, key, reasonOf(t.check(key, e.Value)), nil)
 			t.discard(ctx, key)
 			return viaDB(ctx, load, OutcomeBypass)
 		case NotFound:
@@ -540,7 +552,7 @@ func (t *Table[T]) loadOne(ctx context.Context, i int, key string, probe *T) (lo
 	if err != nil {
 		return loaded[T]{}, fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[i].Name, err)
 	}
-	data, err := t.encodeRow(row)
+	data, err := t.encodeRow(key, row)
 	if err != nil {
 		return loaded[T]{}, err
 	}
@@ -603,20 +615,20 @@ func (t *Table[T]) args(i int, row *T) []any {
 	return args
 }
 
-func (t *Table[T]) hasHeader(b []byte) bool {
-	return len(b) >= headerLen && [headerLen]byte(b[:headerLen]) == t.header
-}
+// valid reports whether b is a value of this table sealed under key.
+func (t *Table[T]) valid(key string, b []byte) bool { return t.check(key, b) == nil }
 
-func (t *Table[T]) encodeRow(row *T) ([]byte, error) {
-	b, err := t.spec.Mapper.Encode(append(make([]byte, 0, 128), t.header[:]...), row)
+func (t *Table[T]) encodeRow(key string, row *T) ([]byte, error) {
+	b := append(make([]byte, 0, 128), t.header[:]...)
+	b, err := t.spec.Mapper.Encode(append(b, 0, 0, 0, 0), row) // checksum sealed below
 	if err != nil {
 		return nil, fmt.Errorf("cachegen: encode %s row: %w", t.spec.Table, err)
 	}
-	return b, nil
+	return seal(key, b), nil
 }
 
-func (t *Table[T]) decodeRow(b []byte, row *T) error {
-	if err := t.headerErr(b); err != nil {
+func (t *Table[T]) decodeRow(key string, b []byte, row *T) error {
+	if err := t.check(key, b); err != nil {
 		return err
 	}
 	if err := t.spec.Mapper.Decode(b[headerLen:], row); err != nil {
@@ -630,17 +642,20 @@ var (
 	errForeign     = errors.New("cachegen: cached bytes are not a cachegen value")
 	errOtherSchema = errors.New("cachegen: cached value of another schema")
 	errUndecodable = errors.New("cachegen: cached value is corrupt")
+	errChecksum    = errors.New("cachegen: cached value fails its checksum (damaged, or not this key's)")
 )
 
-// headerErr checks the header of cached bytes.
-func (t *Table[T]) headerErr(b []byte) error {
+// check verifies the header of cached bytes read under key.
+func (t *Table[T]) check(key string, b []byte) error {
 	switch {
-	case t.hasHeader(b):
-		return nil
-	case len(b) >= headerLen && b[0] == formatVersion:
+	case len(b) < headerLen || b[0] != formatVersion:
+		return errForeign
+	case [5]byte(b[:5]) != t.header:
 		return errOtherSchema
+	case binary.BigEndian.Uint32(b[5:headerLen]) != crc32.Update(crc32.Checksum([]byte(key), crcTable), crcTable, b[headerLen:]):
+		return errChecksum
 	}
-	return errForeign
+	return nil
 }
 
 // reasonOf names a decoding failure for events and logs.
@@ -650,6 +665,8 @@ func reasonOf(err error) string {
 		return "schema"
 	case errors.Is(err, errForeign):
 		return "foreign"
+	case errors.Is(err, errChecksum):
+		return "checksum"
 	}
 	return "decode"
 }
@@ -657,6 +674,7 @@ func reasonOf(err error) string {
 // A list is the header, the row count, then each row's length and bytes.
 func (t *Table[T]) encodeList(rows []T) ([]byte, error) {
 	b := append(make([]byte, 0, 64*len(rows)+16), t.header[:]...)
+	b = append(b, 0, 0, 0, 0) // the checksum, sealed below
 	b = binary.AppendUvarint(b, uint64(len(rows)))
 	var row []byte
 	for i := range rows {
@@ -668,11 +686,11 @@ func (t *Table[T]) encodeList(rows []T) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(len(row)))
 		b = append(b, row...)
 	}
-	return b, nil
+	return seal(t.allKey, b), nil
 }
 
 func (t *Table[T]) decodeList(b []byte) ([]T, error) {
-	if err := t.headerErr(b); err != nil {
+	if err := t.check(t.allKey, b); err != nil {
 		return nil, err
 	}
 	b = b[headerLen:]

@@ -330,12 +330,24 @@ func TestCorruptValuesAreMisses(t *testing.T) {
 		}
 		good := append([]byte(nil), entry.Value...)
 		otherSchema := append([]byte{good[0], good[1] ^ 0xff, good[2], good[3], good[4]}, good[5:]...)
+		// Bytes that would still decode to a row: another key's value, and
+		// a flipped bit inside a string. The checksum binds a value to its
+		// key and payload, so neither is served.
+		other := mustSaveUser(t, e, "d@x.org", 1, "d")
+		otherEntry, err := e.store.Get(ctx, userKey(t, e, other.ID))
+		if err != nil || otherEntry.Kind != runtime.Value {
+			t.Fatalf("other user not filled: %+v %v", otherEntry, err)
+		}
+		flipped := append([]byte(nil), good...)
+		flipped[bytes.Index(flipped, []byte("c@x.org"))] ^= 0x01
 		for name, bad := range map[string][]byte{
-			"foreign":      []byte("someone else's value"),
-			"other schema": otherSchema,
-			"truncated":    good[:len(good)-3],
-			"trailing":     append(append([]byte(nil), good...), 0),
-			"empty":        {},
+			"foreign":       []byte("someone else's value"),
+			"other schema":  otherSchema,
+			"truncated":     good[:len(good)-3],
+			"trailing":      append(append([]byte(nil), good...), 0),
+			"empty":         {},
+			"another key's": append([]byte(nil), otherEntry.Value...),
+			"bit flip":      flipped,
 		} {
 			plant(t, e.store, key, bad)
 			before := e.users.Stats().CorruptValues
