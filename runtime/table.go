@@ -11,6 +11,7 @@ import (
 	"hash/crc32"
 	mrand "math/rand/v2"
 	"time"
+	"unsafe"
 
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/sync/singleflight"
@@ -56,9 +57,15 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // seal writes the checksum of key and the payload into b's header.
 func seal(key string, b []byte) []byte {
-	c := crc32.Update(crc32.Checksum([]byte(key), crcTable), crcTable, b[headerLen:])
-	binary.BigEndian.PutUint32(b[5:headerLen], c)
+	binary.BigEndian.PutUint32(b[5:headerLen], checksum(key, b[headerLen:]))
 	return b
+}
+
+// checksum is the CRC-32C of key then payload. The key is read in place:
+// the hot path pays no copy of it.
+func checksum(key string, payload []byte) uint32 {
+	c := crc32.Checksum(unsafe.Slice(unsafe.StringData(key), len(key)), crcTable)
+	return crc32.Update(c, crcTable, payload)
 }
 
 // NewTable checks spec and builds the statements and keys of a table. A nil
@@ -652,7 +659,7 @@ func (t *Table[T]) check(key string, b []byte) error {
 		return errForeign
 	case [5]byte(b[:5]) != t.header:
 		return errOtherSchema
-	case binary.BigEndian.Uint32(b[5:headerLen]) != crc32.Update(crc32.Checksum([]byte(key), crcTable), crcTable, b[headerLen:]):
+	case binary.BigEndian.Uint32(b[5:headerLen]) != checksum(key, b[headerLen:]):
 		return errChecksum
 	}
 	return nil
