@@ -161,9 +161,6 @@ func (t *Table[T]) Stats() Stats {
 	return s
 }
 
-// Dialect returns the SQL dialect the table speaks.
-func (t *Table[T]) Dialect() Dialect { return t.dialect }
-
 // Key returns the cache key of index i (0: the primary key) for the values
 // in row.
 func (t *Table[T]) Key(i int, row *T) string {
@@ -172,9 +169,6 @@ func (t *Table[T]) Key(i int, row *T) string {
 	b = t.spec.Mapper.AppendKey(b, i, row)
 	return finishKey(b, len(t.prefixes[i]))
 }
-
-// AllKey returns the key under which All caches the whole table.
-func (t *Table[T]) AllKey() string { return t.allKey }
 
 // Get returns the row whose index i (0: the primary key) has the values in
 // probe: from the store when it holds the row or a confirmed miss, otherwise

@@ -150,23 +150,11 @@ func openStore(ctx context.Context, addrs string) (runtime.Store, func(), error)
 		client.Close()
 		return nil, nil, err
 	}
-	return s, func() { deleteKeys(client, runName+":*"); client.Close() }, nil
-}
-
-// deleteKeys removes this run's keys, on every master of a Cluster.
-func deleteKeys(client goredis.UniversalClient, pattern string) {
-	ctx := context.Background()
-	del := func(ctx context.Context, c *goredis.Client) error {
-		iter := c.Scan(ctx, 0, pattern, 500).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-		return iter.Err()
+	cleanup := func() {
+		// This run's keys, on every master of a Cluster.
+		ctx := context.Background()
+		_ = s.ScanKeys(ctx, runName+":", func(key string) error { return s.Delete(ctx, key) })
+		client.Close()
 	}
-	switch c := client.(type) {
-	case *goredis.ClusterClient:
-		_ = c.ForEachMaster(ctx, del)
-	case *goredis.Client:
-		_ = del(ctx, c)
-	}
+	return s, cleanup, nil
 }

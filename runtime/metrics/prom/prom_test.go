@@ -432,7 +432,7 @@ func TestRegisterSums(t *testing.T) {
 func TestRuntimeImportsNeither(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("no go command")
+		t.Fatalf("the go command is needed to list the runtime's dependencies: %v", err)
 	}
 	out, err := exec.Command(gobin, "list", "-deps", "github.com/cachegen/cachegen/runtime",
 		"github.com/cachegen/cachegen/runtime/memory", "github.com/cachegen/cachegen/runtime/redis").CombinedOutput()
