@@ -4,7 +4,7 @@ GO      ?= go
 # error cases, which must not generate.
 GEN_DIRS = ./examples/... ./internal/checkmodel $(shell $(GO) list ./golden/... | grep -v -e /golden/errors -e '/golden$$')
 
-.PHONY: all generate check test bench bench-go fuzz example consistency
+.PHONY: all generate check test bench bench-plot bench-go fuzz example consistency
 
 all: check test
 
@@ -32,6 +32,15 @@ test:
 ## PostgreSQL + Redis; prints "bench: name=value" lines with the ratios
 bench:
 	cd bench && $(GO) run . -pg "$${CACHEGEN_PG_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}" -redis "$${CACHEGEN_REDIS_ADDR:-127.0.0.1:6379}"
+
+## bench-plot: run `make bench` into docs/bench.out (git ignores *.out), print
+## it, and draw docs/benchmarks.png from it with bench/cmd/plot: read latency
+## per read path in µs, log scale. To redraw from an existing output:
+## cd bench && go run ./cmd/plot -o ../docs/benchmarks.png ../docs/bench.out
+bench-plot:
+	$(MAKE) -s --no-print-directory bench > docs/bench.out
+	@cat docs/bench.out
+	cd bench && $(GO) run ./cmd/plot -o ../docs/benchmarks.png ../docs/bench.out
 
 ## bench-go: the go test benchmarks of the main module
 bench-go:

@@ -47,7 +47,7 @@ func (pairMapper) Encode(b []byte, p *pair) ([]byte, error) {
 }
 
 func (pairMapper) Decode(b []byte, p *pair) error {
-	d := wire.NewDecoder(b)
+	d := wire.NewSharedDecoder(b) // as generated code does: strings share b
 	p.ID, p.A, p.B, p.V = d.Int(), d.Int(), d.String(), d.String()
 	return d.Finish()
 }

@@ -117,6 +117,15 @@ func AppendKeyNull(b []byte) []byte { return append(b, '!') }
 // unique_together group.
 func AppendKeySep(b []byte) []byte { return append(b, ',') }
 
+// ownKey is finishKey for a key built in a buffer its caller reuses: the
+// string never shares it.
+func ownKey(b []byte, prefixLen int) string {
+	if len(b) <= MaxKeyLen {
+		return string(b)
+	}
+	return hashedKey(b, prefixLen)
+}
+
 // finishKey turns a built key into a string, hashing the part after the
 // index name when the key would be too long for a backend.
 func finishKey(b []byte, prefixLen int) string {
@@ -124,6 +133,12 @@ func finishKey(b []byte, prefixLen int) string {
 		// b is the key's own buffer, never written again: share it.
 		return unsafe.String(unsafe.SliceData(b), len(b))
 	}
+	return hashedKey(b, prefixLen)
+}
+
+// hashedKey is a key too long for a backend: the prefix up to the index
+// name (when it fits), '#', and the SHA-256 of the whole key.
+func hashedKey(b []byte, prefixLen int) string {
 	sum := sha256.Sum256(b)
 	head := b[:prefixLen]
 	if prefixLen > MaxKeyLen-44 {

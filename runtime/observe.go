@@ -48,13 +48,14 @@ type Outcome uint8
 
 // The outcomes of a read.
 const (
-	OutcomeNone   Outcome = iota
-	OutcomeHit            // the store answered: a value or a cached not-found
-	OutcomeMiss           // the database answered under a fill lease; the answer was cached if it could be
-	OutcomeBypass         // the database answered and nothing was filled: a writer's lock, another reader's lease, a pending invalidation, a transaction, a store error or no store
+	OutcomeNone    Outcome = iota
+	OutcomeHit             // the store answered: a value or a cached not-found
+	OutcomeMiss            // the database answered under a fill lease; the answer was cached if it could be
+	OutcomeBypass          // the database answered and nothing was filled: a writer's lock, another reader's lease, a pending invalidation, a transaction, a store error or no store
+	OutcomeNearHit         // the near cache answered, without asking the store
 )
 
-var outcomeNames = [...]string{"none", "hit", "miss", "bypass"}
+var outcomeNames = [...]string{"none", "hit", "miss", "bypass", "near_hit"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {

@@ -18,7 +18,8 @@ type options struct {
 	allCap      int
 	dialect     Dialect
 	observers   []Observer
-	registry    *Registry // where loaders find related repositories (WithRegistry)
+	registry    *Registry  // where loaders find related repositories (WithRegistry)
+	near        *NearCache // the in-process tier in front of the store (WithNearCache)
 }
 
 func defaultOptions() options {

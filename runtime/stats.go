@@ -5,6 +5,7 @@ import "sync/atomic"
 // Stats counts what a repository did since it was made.
 type Stats struct {
 	Hits                 uint64 // reads answered by the store (values and cached not-founds)
+	NearHits             uint64 // reads answered by the near cache, without asking the store
 	Misses               uint64 // reads the store could not answer
 	Fills                uint64 // values and not-founds stored after a miss
 	LeaseWaits           uint64 // reads that found another reader's lease and waited for it
@@ -23,7 +24,7 @@ type Stats struct {
 }
 
 type counters struct {
-	hits, misses, fills, leaseWaits, lockBypasses            atomic.Uint64
+	hits, nearHits, misses, fills, leaseWaits, lockBypasses  atomic.Uint64
 	dbReads, dbWrites                                        atomic.Uint64
 	invalidations, invalidationRetries, invalidationsDropped atomic.Uint64
 	storeErrors, corruptValues, allOverCap                   atomic.Uint64
@@ -33,6 +34,7 @@ type counters struct {
 func (c *counters) snapshot() Stats {
 	return Stats{
 		Hits:                 c.hits.Load(),
+		NearHits:             c.nearHits.Load(),
 		Misses:               c.misses.Load(),
 		Fills:                c.fills.Load(),
 		LeaseWaits:           c.leaseWaits.Load(),

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	mrand "math/rand/v2"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -41,7 +42,8 @@ type state[T any] struct {
 	flight   singleflight.Group
 	retries  retryQueue
 	stats    counters
-	obs      observers // nil: nobody observes
+	obs      observers  // nil: nobody observes
+	near     *NearCache // nil: no near cache
 }
 
 // Cached values start with a format version, the schema hash and a
@@ -90,6 +92,7 @@ func NewTable[T any](db *sqlx.DB, store Store, spec *Spec[T], opts ...Option) (*
 	if store != nil {
 		t.breaker = &breaker{inner: store, stats: &t.stats, notify: t.event}
 		t.store = t.breaker
+		t.near = t.opts.near
 	}
 	if err := t.checkSpec(); err != nil {
 		return nil, err
@@ -170,21 +173,92 @@ func (t *Table[T]) Key(i int, row *T) string {
 	return finishKey(b, len(t.prefixes[i]))
 }
 
+// KeyBufferSize is the size of the buffer generated code builds keys in:
+// every key up to MaxKeyLen fits.
+const KeyBufferSize = MaxKeyLen + 56
+
 // Get returns the row whose index i (0: the primary key) has the values in
-// probe: from the store when it holds the row or a confirmed miss, otherwise
-// from the database, filling the store under a lease.
+// probe: from the near cache or the store when it holds the row or a
+// confirmed miss, otherwise from the database, filling the store under a
+// lease.
 func (t *Table[T]) Get(ctx context.Context, i int, probe *T) (*T, error) {
 	if i < 0 || i >= len(t.spec.Indexes) {
 		return nil, fmt.Errorf("cachegen: table %s has no index %d", t.spec.Table, i)
 	}
+	return t.getKey(ctx, i, t.Key(i, probe), probe)
+}
+
+// KeyPrefix appends the key prefix of index i to b: generated code then
+// appends the lookup's values with its mapper's AppendKey and calls GetKey.
+func (t *Table[T]) KeyPrefix(b []byte, i int) []byte { return append(b, t.prefixes[i]...) }
+
+// GetKey is Get for generated code, which builds the key itself in a buffer
+// of its own (KeyPrefix, then the mapper's AppendKey) and passes the probe
+// by value. Neither escapes on a near-cache hit, which allocates only the
+// row it returns; every other path copies what it keeps.
+func (t *Table[T]) GetKey(ctx context.Context, i int, key []byte, probe T) (*T, error) {
+	if i < 0 || i >= len(t.spec.Indexes) {
+		return nil, fmt.Errorf("cachegen: table %s has no index %d", t.spec.Table, i)
+	}
+	if t.near != nil && t.obs == nil && len(key) <= MaxKeyLen {
+		if row, err, ok := t.nearGet(unsafe.String(unsafe.SliceData(key), len(key))); ok {
+			return row, err
+		}
+	}
+	return t.getCopied(ctx, i, ownKey(key, len(t.prefixes[i])), probe)
+}
+
+// getCopied is the rest of GetKey, apart so that only this path moves the
+// probe to the heap.
+func (t *Table[T]) getCopied(ctx context.Context, i int, key string, probe T) (*T, error) {
+	return t.getKey(ctx, i, key, &probe)
+}
+
+func (t *Table[T]) getKey(ctx context.Context, i int, key string, probe *T) (*T, error) {
 	if t.obs == nil {
-		row, _, err := t.get(ctx, i, probe)
+		row, _, err := t.get(ctx, i, key, probe)
 		return row, err
 	}
 	start := time.Now()
-	row, info, err := t.get(ctx, i, probe)
+	row, info, err := t.get(ctx, i, key, probe)
 	t.observeRead(ctx, t.spec.Indexes[i].Name, start, info, err)
 	return row, err
+}
+
+// nearGet answers key from the near cache, if the table may read the cache
+// and the near cache holds the key. It does not keep key.
+func (t *Table[T]) nearGet(key string) (*T, error, bool) {
+	if t.tx != nil || t.retries.isPending(key) {
+		return nil, nil, false
+	}
+	b, ok := t.near.get(key)
+	if !ok {
+		return nil, nil, false
+	}
+	t.stats.nearHits.Add(1)
+	if len(b) == 0 {
+		return nil, ErrNotFound, true
+	}
+	row := new(T)
+	if err := t.spec.Mapper.Decode(b, row); err != nil {
+		// Not expected: the bytes passed their checksum before they were
+		// kept. Forget them (under a copy of key: it is not kept) and ask
+		// the store.
+		t.near.drop(strings.Clone(key))
+		return nil, nil, false
+	}
+	return row, nil, true
+}
+
+// nearPut keeps what the store holds for key (the sealed value, or nil for
+// a not-found) in the near cache, unless key was invalidated since g.
+func (t *Table[T]) nearPut(key string, g nearGen, kind Kind, sealed []byte) {
+	switch kind {
+	case Value:
+		t.near.put(key, g, sealed[headerLen:])
+	case NotFound:
+		t.near.put(key, g, notFoundEntry)
+	}
 }
 
 // readInfo is what an observer learns about a read.
@@ -204,10 +278,16 @@ func (t *Table[T]) observeRead(ctx context.Context, index string, start time.Tim
 	t.obs.emit(ctx, e)
 }
 
-func (t *Table[T]) get(ctx context.Context, i int, probe *T) (*T, readInfo, error) {
-	key := t.Key(i, probe)
+func (t *Table[T]) get(ctx context.Context, i int, key string, probe *T) (*T, readInfo, error) {
 	if !t.cacheable(key) {
-		return t.getMiss(ctx, i, key, probe, Entry{}, errSkipStore)
+		return t.getMiss(ctx, i, key, probe, Entry{}, errSkipStore, nearGen{})
+	}
+	var g nearGen
+	if t.near != nil {
+		if row, err, ok := t.nearGet(key); ok {
+			return row, readInfo{outcome: OutcomeNearHit}, err
+		}
+		g = t.near.gen(key)
 	}
 	// The hot path, kept free of closures: a hit is one store call and
 	// one decode.
@@ -219,6 +299,9 @@ func (t *Table[T]) get(ctx context.Context, i int, probe *T) (*T, readInfo, erro
 			derr := t.decodeRow(key, e.Value, row)
 			if derr == nil {
 				t.stats.hits.Add(1)
+				if t.near != nil {
+					t.nearPut(key, g, Value, e.Value)
+				}
 				return row, readInfo{outcome: OutcomeHit}, nil
 			}
 			t.corrupt(ctx, key, reasonOf(derr), derr)
@@ -226,25 +309,40 @@ func (t *Table[T]) get(ctx context.Context, i int, probe *T) (*T, readInfo, erro
 			e = Entry{}
 		case NotFound:
 			t.stats.hits.Add(1)
+			if t.near != nil {
+				t.nearPut(key, g, NotFound, nil)
+			}
 			return nil, readInfo{outcome: OutcomeHit}, ErrNotFound
 		}
 	}
-	return t.getMiss(ctx, i, key, probe, e, err)
+	return t.getMiss(ctx, i, key, probe, e, err, g)
 }
 
 // getMiss resolves a lookup the store did not answer: e and err are what
-// the store returned (errSkipStore when it was not asked).
-func (t *Table[T]) getMiss(ctx context.Context, i int, key string, probe *T, e Entry, err error) (*T, readInfo, error) {
+// the store returned (errSkipStore when it was not asked), g the near
+// cache's generation of key before it was asked.
+func (t *Table[T]) getMiss(ctx context.Context, i int, key string, probe *T, e Entry, err error, g nearGen) (*T, readInfo, error) {
 	load := func(ctx context.Context) (loaded[T], error) { return t.loadOne(ctx, i, key, probe) }
 	res, err := t.resolve(ctx, key, e, err, load)
 	info := readInfo{outcome: res.outcome, dbTime: res.dbTime}
 	if err != nil {
 		return nil, info, err
 	}
+	// Keep in the near cache only what the store holds: a value it
+	// returned, or one filled into it. A read that bypassed the store (a
+	// writer's lock, a lease it could not wait out) may be older than the
+	// invalidation that will follow it.
+	keep := t.near != nil && (res.outcome == OutcomeHit || !res.filledAt.IsZero())
 	if res.kind == NotFound {
+		if keep {
+			t.nearPut(key, g, NotFound, nil)
+		}
 		return nil, info, ErrNotFound
 	}
 	if res.row != nil { // this caller read the database itself
+		if keep {
+			t.nearPut(key, g, Value, res.data)
+		}
 		return res.row, info, nil
 	}
 	row := new(T)
@@ -260,6 +358,9 @@ func (t *Table[T]) getMiss(ctx context.Context, i int, key string, probe *T, e E
 			return nil, info, ErrNotFound
 		}
 		return res.row, info, nil
+	}
+	if keep {
+		t.nearPut(key, g, Value, res.data)
 	}
 	return row, info, nil
 }
@@ -524,6 +625,12 @@ func (t *Table[T]) discardErr(ctx context.Context, key string) error {
 	if err := t.store.Unlock(ctx, key); err != nil {
 		t.storeFailed(ctx, "unlock", err)
 		return err
+	}
+	if t.near != nil {
+		if err := t.near.announce(ctx, []string{key}); err != nil {
+			t.storeFailed(ctx, "publish", err)
+			return err
+		}
 	}
 	return nil
 }

@@ -169,6 +169,23 @@ func (t *Table[T]) lock(ctx context.Context, keys []string) map[string]bool {
 			failed[k] = true
 		}
 	}
+	if t.near != nil {
+		// Other processes drop their copies now, before the commit: from
+		// here until the release the store answers nobody with a value to
+		// keep. Keys the bus did not take are announced again after commit.
+		if err := t.near.announce(ctx, keys); err != nil {
+			t.storeFailed(ctx, "publish", err)
+			for _, k := range keys {
+				if !failed[k] {
+					t.retries.hold(k)
+					if failed == nil {
+						failed = map[string]bool{}
+					}
+					failed[k] = true
+				}
+			}
+		}
+	}
 	return failed
 }
 
@@ -180,18 +197,36 @@ func (t *Table[T]) release(ctx context.Context, keys []string, lockFailed map[st
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
+	var again []string // keys other processes' near caches must drop again
 	for _, k := range keys {
 		if err := t.store.Unlock(ctx, k); err != nil {
 			t.storeFailed(ctx, "unlock", err)
 			t.invalidationFailed(ctx, k, err, lockFailed[k])
 			continue
 		}
+		t.stats.invalidations.Add(1)
 		// A release deletes whatever the key holds once the commit is
-		// visible, so it invalidates even where the lock had failed.
-		if lockFailed[k] {
+		// visible, so it invalidates even where the lock had failed; with
+		// a near cache, only once the bus has carried it too.
+		switch {
+		case lockFailed[k] && t.near != nil:
+			again = append(again, k)
+		case lockFailed[k]:
 			t.retries.unhold(k)
 		}
-		t.stats.invalidations.Add(1)
+	}
+	if len(again) == 0 {
+		return
+	}
+	if err := t.near.announce(ctx, again); err != nil {
+		t.storeFailed(ctx, "publish", err)
+		for _, k := range again {
+			t.invalidationFailed(ctx, k, err, true)
+		}
+		return
+	}
+	for _, k := range again {
+		t.retries.unhold(k)
 	}
 }
 

@@ -48,10 +48,14 @@ func lowerFirst(s string) string {
 	return string(r)
 }
 
+// reservedNames are names generated methods use for their own variables
+// and packages; a parameter with one of them gets "Value" appended.
+var reservedNames = map[string]bool{"ctx": true, "r": true, "probe": true, "key": true, "runtime": true}
+
 // paramName is the parameter that carries field f in a generated method.
 func paramName(f *gen.Field) string {
 	p := lowerFirst(f.Name)
-	if token.IsKeyword(p) || p == "ctx" || p == "r" || types.Universe.Lookup(p) != nil {
+	if token.IsKeyword(p) || reservedNames[p] || types.Universe.Lookup(p) != nil {
 		p += "Value"
 	}
 	return p
@@ -106,11 +110,16 @@ func (e *emitter) indexParams(fields []*gen.Field) []jen.Code {
 // probe returns &Model{F: f, ...}: the row the runtime takes keys and
 // arguments from.
 func (e *emitter) probe(fields []*gen.Field) *jen.Statement {
+	return jen.Op("&").Add(e.probeValue(fields))
+}
+
+// probeValue is the probe as a value: Model{Field: param, ...}.
+func (e *emitter) probeValue(fields []*gen.Field) *jen.Statement {
 	var items []jen.Code
 	for _, f := range fields {
 		items = append(items, kv(f.Name, jen.Id(paramName(f))))
 	}
-	return jen.Op("&").Id(e.m.Name).Values(items...)
+	return jen.Id(e.m.Name).Values(items...)
 }
 
 // columnList names columns for doc comments: "org_id and handle".

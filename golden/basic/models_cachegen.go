@@ -54,7 +54,9 @@ func (r *OrgRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrgRepo) GetByID(ctx context.Context, id int64) (*Org, error) {
-	return r.t.Get(ctx, 0, &Org{ID: id})
+	probe := Org{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, orgMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByName returns the Org with the given name.
@@ -62,7 +64,9 @@ func (r *OrgRepo) GetByID(ctx context.Context, id int64) (*Org, error) {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrgRepo) GetByName(ctx context.Context, name string) (*Org, error) {
-	return r.t.Get(ctx, 1, &Org{Name: name})
+	probe := Org{Name: name}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 1, orgMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Org with that id, or nil
@@ -245,7 +249,9 @@ func (r *UserRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) GetByID(ctx context.Context, id int64) (*User, error) {
-	return r.t.Get(ctx, 0, &User{ID: id})
+	probe := User{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByEmail returns the User with the given email.
@@ -253,7 +259,9 @@ func (r *UserRepo) GetByID(ctx context.Context, id int64) (*User, error) {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) GetByEmail(ctx context.Context, email string) (*User, error) {
-	return r.t.Get(ctx, 1, &User{Email: email})
+	probe := User{Email: email}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 1, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
 }
 
 // GetByOrgIDHandle returns the User with the given org_id and handle.
@@ -261,7 +269,9 @@ func (r *UserRepo) GetByEmail(ctx context.Context, email string) (*User, error) 
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) GetByOrgIDHandle(ctx context.Context, orgID int64, handle string) (*User, error) {
-	return r.t.Get(ctx, 2, &User{OrgID: orgID, Handle: handle})
+	probe := User{OrgID: orgID, Handle: handle}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 2, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the User with that id, or nil

@@ -50,8 +50,10 @@ func (r *SettingRepo) Stats() runtime.Stats {
 // The cache answers when it holds the row; otherwise the database does and
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
-func (r *SettingRepo) GetByKey(ctx context.Context, key string) (*Setting, error) {
-	return r.t.Get(ctx, 0, &Setting{Key: key})
+func (r *SettingRepo) GetByKey(ctx context.Context, keyValue string) (*Setting, error) {
+	probe := Setting{Key: keyValue}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, settingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByKeys returns, for each of keys, the Setting with that key, or nil
@@ -83,11 +85,11 @@ func (r *SettingRepo) Save(ctx context.Context, row *Setting) error {
 	return r.t.Save(ctx, row)
 }
 
-// Delete deletes the Setting whose key is key and invalidates its cached copies
+// Delete deletes the Setting whose key is keyValue and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
-func (r *SettingRepo) Delete(ctx context.Context, key string) error {
-	return r.t.Delete(ctx, &Setting{Key: key})
+func (r *SettingRepo) Delete(ctx context.Context, keyValue string) error {
+	return r.t.Delete(ctx, &Setting{Key: keyValue})
 }
 
 // WithTx returns the repository working inside tx: reads go to the database
@@ -102,9 +104,9 @@ func (r *SettingRepo) WithTx(tx *runtime.Tx) *SettingRepo {
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *SettingRepo) Invalidate(ctx context.Context, keys ...string) error {
-	probes := make([]*Setting, len(keys))
-	for i, v := range keys {
+func (r *SettingRepo) Invalidate(ctx context.Context, keyValues ...string) error {
+	probes := make([]*Setting, len(keyValues))
+	for i, v := range keyValues {
 		probes[i] = &Setting{Key: v}
 	}
 	return r.t.InvalidateByPK(ctx, probes...)
@@ -213,7 +215,9 @@ func (r *OrderRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrderRepo) GetByID(ctx context.Context, id int64) (*Order, error) {
-	return r.t.Get(ctx, 0, &Order{ID: id})
+	probe := Order{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, orderMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByTypeRange returns the Order with the given type and range.
@@ -221,7 +225,9 @@ func (r *OrderRepo) GetByID(ctx context.Context, id int64) (*Order, error) {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrderRepo) GetByTypeRange(ctx context.Context, typeValue string, rangeValue int32) (*Order, error) {
-	return r.t.Get(ctx, 1, &Order{Type: typeValue, Range: rangeValue})
+	probe := Order{Type: typeValue, Range: rangeValue}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 1, orderMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Order with that id, or nil
@@ -391,7 +397,9 @@ func (r *TagRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *TagRepo) GetByID(ctx context.Context, id int64) (*Tag, error) {
-	return r.t.Get(ctx, 0, &Tag{ID: id})
+	probe := Tag{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, tagMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Tag with that id, or nil

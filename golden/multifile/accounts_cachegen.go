@@ -53,7 +53,9 @@ func (r *AccountRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AccountRepo) GetByID(ctx context.Context, id int64) (*Account, error) {
-	return r.t.Get(ctx, 0, &Account{ID: id})
+	probe := Account{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByLogin returns the Account with the given login.
@@ -61,7 +63,9 @@ func (r *AccountRepo) GetByID(ctx context.Context, id int64) (*Account, error) {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AccountRepo) GetByLogin(ctx context.Context, login string) (*Account, error) {
-	return r.t.Get(ctx, 1, &Account{Login: login})
+	probe := Account{Login: login}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 1, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Account with that id, or nil

@@ -50,7 +50,9 @@ func (r *SessionRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *SessionRepo) GetByToken(ctx context.Context, token string) (*Session, error) {
-	return r.t.Get(ctx, 0, &Session{Token: token})
+	probe := Session{Token: token}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, sessionMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByTokens returns, for each of tokens, the Session with that token, or nil

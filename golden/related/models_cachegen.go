@@ -54,7 +54,9 @@ func (r *AuthorRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AuthorRepo) GetByID(ctx context.Context, id AuthorID) (*Author, error) {
-	return r.t.Get(ctx, 0, &Author{ID: id})
+	probe := Author{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, authorMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByEmail returns the Author with the given email.
@@ -62,7 +64,9 @@ func (r *AuthorRepo) GetByID(ctx context.Context, id AuthorID) (*Author, error) 
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AuthorRepo) GetByEmail(ctx context.Context, email string) (*Author, error) {
-	return r.t.Get(ctx, 1, &Author{Email: email})
+	probe := Author{Email: email}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 1, authorMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Author with that id, or nil
@@ -351,7 +355,9 @@ func (r *ProfileRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *ProfileRepo) GetByID(ctx context.Context, id int64) (*Profile, error) {
-	return r.t.Get(ctx, 0, &Profile{ID: id})
+	probe := Profile{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, profileMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByAuthorID returns the Profile with the given author_id.
@@ -359,7 +365,9 @@ func (r *ProfileRepo) GetByID(ctx context.Context, id int64) (*Profile, error) {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *ProfileRepo) GetByAuthorID(ctx context.Context, authorID AuthorID) (*Profile, error) {
-	return r.t.Get(ctx, 1, &Profile{AuthorID: authorID})
+	probe := Profile{AuthorID: authorID}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 1, profileMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Profile with that id, or nil
@@ -567,7 +575,9 @@ func (r *PostRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PostRepo) GetByID(ctx context.Context, id int64) (*Post, error) {
-	return r.t.Get(ctx, 0, &Post{ID: id})
+	probe := Post{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Post with that id, or nil
@@ -831,7 +841,9 @@ func (r *PreferenceRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PreferenceRepo) GetByAuthorID(ctx context.Context, authorID AuthorID) (*Preference, error) {
-	return r.t.Get(ctx, 0, &Preference{AuthorID: authorID})
+	probe := Preference{AuthorID: authorID}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, preferenceMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByAuthorIDs returns, for each of authorIDs, the Preference with that author_id, or nil
@@ -1020,7 +1032,9 @@ func (r *BadgeRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *BadgeRepo) GetByID(ctx context.Context, id int64) (*Badge, error) {
-	return r.t.Get(ctx, 0, &Badge{ID: id})
+	probe := Badge{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, badgeMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByOwnerID returns the Badge with the given owner_id.
@@ -1028,7 +1042,9 @@ func (r *BadgeRepo) GetByID(ctx context.Context, id int64) (*Badge, error) {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *BadgeRepo) GetByOwnerID(ctx context.Context, ownerID *AuthorID) (*Badge, error) {
-	return r.t.Get(ctx, 1, &Badge{OwnerID: ownerID})
+	probe := Badge{OwnerID: ownerID}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 1, badgeMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Badge with that id, or nil

@@ -58,7 +58,9 @@ func (r *EverythingRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EverythingRepo) GetByID(ctx context.Context, id uint32) (*Everything, error) {
-	return r.t.Get(ctx, 0, &Everything{ID: id})
+	probe := Everything{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByStatusEmail returns the Everything with the given status and email.
@@ -66,7 +68,9 @@ func (r *EverythingRepo) GetByID(ctx context.Context, id uint32) (*Everything, e
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EverythingRepo) GetByStatusEmail(ctx context.Context, status Status, email Email) (*Everything, error) {
-	return r.t.Get(ctx, 1, &Everything{Status: status, Email: email})
+	probe := Everything{Status: status, Email: email}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 1, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
 }
 
 // GetByDigest returns the Everything with the given digest.
@@ -74,7 +78,9 @@ func (r *EverythingRepo) GetByStatusEmail(ctx context.Context, status Status, em
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EverythingRepo) GetByDigest(ctx context.Context, digest Hash) (*Everything, error) {
-	return r.t.Get(ctx, 2, &Everything{Digest: digest})
+	probe := Everything{Digest: digest}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 2, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
 }
 
 // GetByUUID returns the Everything with the given uuid.
@@ -82,7 +88,9 @@ func (r *EverythingRepo) GetByDigest(ctx context.Context, digest Hash) (*Everyth
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EverythingRepo) GetByUUID(ctx context.Context, uuid [16]byte) (*Everything, error) {
-	return r.t.Get(ctx, 3, &Everything{UUID: uuid})
+	probe := Everything{UUID: uuid}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 3, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 3), 3, &probe), probe)
 }
 
 // GetByRatio returns the Everything with the given ratio.
@@ -90,7 +98,9 @@ func (r *EverythingRepo) GetByUUID(ctx context.Context, uuid [16]byte) (*Everyth
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EverythingRepo) GetByRatio(ctx context.Context, ratio float64) (*Everything, error) {
-	return r.t.Get(ctx, 4, &Everything{Ratio: ratio})
+	probe := Everything{Ratio: ratio}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 4, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 4), 4, &probe), probe)
 }
 
 // GetByWhen returns the Everything with the given when_at.
@@ -98,7 +108,9 @@ func (r *EverythingRepo) GetByRatio(ctx context.Context, ratio float64) (*Everyt
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EverythingRepo) GetByWhen(ctx context.Context, when time.Time) (*Everything, error) {
-	return r.t.Get(ctx, 5, &Everything{When: when})
+	probe := Everything{When: when}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 5, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 5), 5, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Everything with that id, or nil

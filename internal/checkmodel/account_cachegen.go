@@ -55,7 +55,9 @@ func (r *AccountRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AccountRepo) GetByID(ctx context.Context, id int64) (*Account, error) {
-	return r.t.Get(ctx, 0, &Account{ID: id})
+	probe := Account{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByEmail returns the Account with the given email.
@@ -63,7 +65,9 @@ func (r *AccountRepo) GetByID(ctx context.Context, id int64) (*Account, error) {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AccountRepo) GetByEmail(ctx context.Context, email string) (*Account, error) {
-	return r.t.Get(ctx, 1, &Account{Email: email})
+	probe := Account{Email: email}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 1, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
 }
 
 // GetByOrgHandle returns the Account with the given org and handle.
@@ -71,7 +75,9 @@ func (r *AccountRepo) GetByEmail(ctx context.Context, email string) (*Account, e
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AccountRepo) GetByOrgHandle(ctx context.Context, org int64, handle string) (*Account, error) {
-	return r.t.Get(ctx, 2, &Account{Org: org, Handle: handle})
+	probe := Account{Org: org, Handle: handle}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 2, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Account with that id, or nil

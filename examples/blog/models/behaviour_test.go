@@ -24,16 +24,21 @@ type env struct {
 	users   *models.UserRepo
 	posts   *models.PostRepo
 	dialect runtime.Dialect
-	prefix  string // of every key, unique to the test
+	prefix  string             // of every key, unique to the test
+	near    *runtime.NearCache // nil unless the pair has one
 }
 
-func newEnv(t *testing.T, db *sqlx.DB, count *dbtest.Counter, store runtime.Store, prefix string) *env {
+// cacheHits counts the reads a cache answered: the store or the near cache.
+func cacheHits(s runtime.Stats) uint64 { return s.Hits + s.NearHits }
+
+func newEnv(t *testing.T, db *sqlx.DB, count *dbtest.Counter, store runtime.Store, prefix string, opts ...runtime.Option) *env {
 	t.Helper()
-	users, err := models.NewUserRepo(db, store, runtime.WithPrefix(prefix))
+	opts = append([]runtime.Option{runtime.WithPrefix(prefix)}, opts...)
+	users, err := models.NewUserRepo(db, store, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	posts, err := models.NewPostRepo(db, store, runtime.WithPrefix(prefix))
+	posts, err := models.NewPostRepo(db, store, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,8 +85,8 @@ func TestReadAfterSave(t *testing.T) {
 			}
 		}
 		s := e.users.Stats()
-		if s.Hits != 1 || s.Misses != 1 || s.Fills != 1 {
-			t.Fatalf("two reads: hits=%d misses=%d fills=%d, want 1 1 1", s.Hits, s.Misses, s.Fills)
+		if cacheHits(s) != 1 || s.Misses != 1 || s.Fills != 1 {
+			t.Fatalf("two reads: hits=%d misses=%d fills=%d, want 1 1 1", cacheHits(s), s.Misses, s.Fills)
 		}
 		u.Name = "renamed"
 		if err := e.users.Save(ctx, u); err != nil {
@@ -220,8 +225,8 @@ func TestCachedNotFoundThenInsert(t *testing.T) {
 		if e.dialect == runtime.MySQL {
 			wantHits, wantReads = 0, 2
 		}
-		if s := e.users.Stats(); s.Hits != wantHits || s.DBReads != wantReads {
-			t.Fatalf("two misses by email: hits=%d db_reads=%d, want %d and %d", s.Hits, s.DBReads, wantHits, wantReads)
+		if s := e.users.Stats(); cacheHits(s) != wantHits || s.DBReads != wantReads {
+			t.Fatalf("two misses by email: hits=%d db_reads=%d, want %d and %d", cacheHits(s), s.DBReads, wantHits, wantReads)
 		}
 		u := mustSaveUser(t, e, "later@x.org", 1, "later")
 		got, err := e.users.GetByEmail(ctx, "later@x.org")
@@ -262,7 +267,7 @@ func TestRelatedNeverCached(t *testing.T) {
 				t.Fatalf("read %d returned a related object", i)
 			}
 		}
-		if e.posts.Stats().Hits != 1 {
+		if cacheHits(e.posts.Stats()) != 1 {
 			t.Fatal("second read was not a hit")
 		}
 		entry, err := e.store.Get(ctx, postKey(t, e, p.ID))
@@ -350,6 +355,11 @@ func TestCorruptValuesAreMisses(t *testing.T) {
 			"bit flip":      flipped,
 		} {
 			plant(t, e.store, key, bad)
+			if e.near != nil {
+				// The store changed behind the bus: a process started now
+				// would not have the good copy.
+				e.near.Clear()
+			}
 			before := e.users.Stats().CorruptValues
 			got, err := e.users.GetByID(ctx, u.ID)
 			if err != nil || got.Email != "c@x.org" {

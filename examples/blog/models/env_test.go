@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/cachegen/cachegen/examples/blog/models"
@@ -42,6 +43,7 @@ var pairs = []pairDef{
 	{"postgres+redis-cluster", pair(openPostgres, newRedisCluster)},
 	{"sqlite+memcached", pair(openSQLite, newMemcached)},
 	{"postgres+memcached", pair(openPostgres, newMemcached)},
+	{"postgres+redis+near", nearPair(openPostgres)},
 }
 
 // pair makes an env on a fresh database and store, with a key prefix of its
@@ -52,6 +54,38 @@ func pair(open func(*testing.T) (*sqlx.DB, *dbtest.Counter), store func(*testing
 		db, count := open(t)
 		prefix := dbtest.UniqueName()
 		return newEnv(t, db, count, store(t, prefix), prefix)
+	}
+}
+
+// nearPair makes an env whose repositories read through a near cache of
+// their own in front of Redis, announcing writes on a channel of the test's.
+func nearPair(open func(*testing.T) (*sqlx.DB, *dbtest.Counter)) func(*testing.T) *env {
+	return func(t *testing.T) *env {
+		t.Helper()
+		db, count := open(t)
+		prefix := dbtest.UniqueName()
+		client := redisClient(t, prefix, []string{testenv.RedisAddr(t)})
+		store, err := cgredis.New(client, cgredis.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bus, err := cgredis.NewBus(client, prefix+":near")
+		if err != nil {
+			t.Fatal(err)
+		}
+		near, err := runtime.NewNearCache(bus, runtime.NearOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { near.Close() })
+		for deadline := time.Now().Add(10 * time.Second); !near.Stats().Fresh; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the near cache's bus never answered a probe")
+			}
+		}
+		e := newEnv(t, db, count, store, prefix, runtime.WithNearCache(near))
+		e.near = near
+		return e
 	}
 }
 
@@ -69,6 +103,16 @@ func newRedisCluster(t *testing.T, prefix string) runtime.Store {
 // keys when it ends.
 func redisStore(t *testing.T, prefix string, addrs []string) runtime.Store {
 	t.Helper()
+	store, err := cgredis.New(redisClient(t, prefix, addrs), cgredis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
+// redisClient connects to addrs and deletes the test's keys when it ends.
+func redisClient(t *testing.T, prefix string, addrs []string) goredis.UniversalClient {
+	t.Helper()
 	client := goredis.NewUniversalClient(&goredis.UniversalOptions{Addrs: addrs})
 	if err := client.Ping(context.Background()).Err(); err != nil {
 		t.Fatalf("redis at %v: %v", addrs, err)
@@ -77,11 +121,7 @@ func redisStore(t *testing.T, prefix string, addrs []string) runtime.Store {
 		dbtest.DeleteRedisKeys(client, prefix+":*")
 		client.Close()
 	})
-	store, err := cgredis.New(client, cgredis.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return store
+	return client
 }
 
 // newMemcached connects to memcached and deletes the test's keys (only

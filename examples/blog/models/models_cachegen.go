@@ -56,7 +56,9 @@ func (r *UserRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) GetByID(ctx context.Context, id int64) (*User, error) {
-	return r.t.Get(ctx, 0, &User{ID: id})
+	probe := User{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetByEmail returns the User with the given email.
@@ -64,7 +66,9 @@ func (r *UserRepo) GetByID(ctx context.Context, id int64) (*User, error) {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) GetByEmail(ctx context.Context, email string) (*User, error) {
-	return r.t.Get(ctx, 1, &User{Email: email})
+	probe := User{Email: email}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 1, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
 }
 
 // GetByOrgIDHandle returns the User with the given org_id and handle.
@@ -72,7 +76,9 @@ func (r *UserRepo) GetByEmail(ctx context.Context, email string) (*User, error) 
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) GetByOrgIDHandle(ctx context.Context, orgID int64, handle string) (*User, error) {
-	return r.t.Get(ctx, 2, &User{OrgID: orgID, Handle: handle})
+	probe := User{OrgID: orgID, Handle: handle}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 2, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the User with that id, or nil
@@ -263,7 +269,9 @@ func (r *PostRepo) Stats() runtime.Stats {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PostRepo) GetByID(ctx context.Context, id int64) (*Post, error) {
-	return r.t.Get(ctx, 0, &Post{ID: id})
+	probe := Post{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
 }
 
 // GetBySlug returns the Post with the given slug.
@@ -271,7 +279,9 @@ func (r *PostRepo) GetByID(ctx context.Context, id int64) (*Post, error) {
 // the cache is filled. When no row matches, the error satisfies errors.Is
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PostRepo) GetBySlug(ctx context.Context, slug string) (*Post, error) {
-	return r.t.Get(ctx, 1, &Post{Slug: slug})
+	probe := Post{Slug: slug}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 1, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Post with that id, or nil

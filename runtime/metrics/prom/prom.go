@@ -84,7 +84,7 @@ type Metrics struct {
 type pair struct{ table, name string }
 
 type readSeries struct {
-	count          [4][2]prometheus.Counter // outcome × not found
+	count          [5][2]prometheus.Counter // outcome × not found
 	errors         prometheus.Counter
 	time, db       prometheus.Observer
 	hitStore, miss prometheus.Observer // store time of hits and of misses
@@ -208,7 +208,7 @@ func (m *Metrics) newReadSeries(k pair) *readSeries {
 		hitStore: m.readStore.WithLabelValues(k.table, k.name, runtime.OutcomeHit.String()),
 		miss:     m.readStore.WithLabelValues(k.table, k.name, runtime.OutcomeMiss.String()),
 	}
-	for _, o := range []runtime.Outcome{runtime.OutcomeHit, runtime.OutcomeMiss, runtime.OutcomeBypass} {
+	for _, o := range []runtime.Outcome{runtime.OutcomeHit, runtime.OutcomeMiss, runtime.OutcomeBypass, runtime.OutcomeNearHit} {
 		for nf, label := range notFoundLabel {
 			if nf == 1 && k.name == "all" { // All answers a list, never not-found
 				continue

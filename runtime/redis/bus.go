@@ -1,0 +1,173 @@
+package redis
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cachegen/cachegen/runtime"
+)
+
+// DefaultChannel is the channel a Bus uses unless told otherwise.
+const DefaultChannel = "cachegen:near"
+
+// Bus carries near-cache invalidations over Redis pub/sub: it implements
+// runtime.Bus. On a Redis Cluster it uses sharded pub/sub (SPUBLISH,
+// SSUBSCRIBE), so that messages and probes meet on one node, in one order;
+// that order is what bounds a near cache's staleness.
+type Bus struct {
+	c       goredis.UniversalClient
+	channel string
+	sharded bool
+	base    time.Time // probes carry their send time as an offset from base
+}
+
+var _ runtime.Bus = (*Bus)(nil)
+
+// NewBus returns a bus on channel (DefaultChannel when empty). Every process
+// whose repositories share a store must use the same channel.
+func NewBus(c goredis.UniversalClient, channel string) (*Bus, error) {
+	if c == nil {
+		return nil, errors.New("redis: NewBus: nil client")
+	}
+	if channel == "" {
+		channel = DefaultChannel
+	}
+	_, sharded := c.(*goredis.ClusterClient)
+	return &Bus{c: c, channel: channel, sharded: sharded, base: time.Now()}, nil
+}
+
+// Publish sends keys in one message. It returns once Redis has queued the
+// message to every subscriber.
+func (b *Bus) Publish(ctx context.Context, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	msg := encodeKeys(keys)
+	var err error
+	if b.sharded {
+		err = b.c.SPublish(ctx, b.channel, msg).Err()
+	} else {
+		err = b.c.Publish(ctx, b.channel, msg).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("redis: publish: %w", err)
+	}
+	return nil
+}
+
+// Listen subscribes to the channel and reports to h until ctx ends: see
+// runtime.Bus. A probe is a PING on the subscribed connection; its reply
+// comes back after every message Redis queued to the connection before it.
+func (b *Bus) Listen(ctx context.Context, interval time.Duration, h runtime.BusHandler) error {
+	if interval <= 0 {
+		return fmt.Errorf("redis: listen: interval %v is not positive", interval)
+	}
+	var ps *goredis.PubSub
+	if b.sharded {
+		ps = b.c.SSubscribe(ctx, b.channel)
+	} else {
+		ps = b.c.Subscribe(ctx, b.channel)
+	}
+	defer ps.Close()
+	// Receive does not watch ctx: closing the subscription ends it.
+	stop := context.AfterFunc(ctx, func() { ps.Close() })
+	defer stop()
+
+	probes := make(chan struct{})
+	defer close(probes)
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-probes:
+				return
+			case <-t.C:
+				// A failed probe needs nothing here: no reply comes back, so
+				// the near cache stops serving when its window ends, and the
+				// receiver sees the broken connection.
+				_ = ps.Ping(ctx, strconv.FormatInt(int64(time.Since(b.base)), 10))
+			}
+		}
+	}()
+
+	pause := 10 * time.Millisecond
+	for {
+		msg, err := ps.Receive(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			// The connection broke: messages sent meanwhile are lost. The
+			// next Receive reconnects and subscribes again.
+			h.Lost()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, time.Second)
+			continue
+		}
+		pause = 10 * time.Millisecond
+		switch m := msg.(type) {
+		case *goredis.Subscription:
+			// A (re)subscription: nothing published before it was seen.
+			if m.Kind == "subscribe" || m.Kind == "ssubscribe" {
+				h.Lost()
+			}
+		case *goredis.Message:
+			keys, err := decodeKeys(m.Payload)
+			if err != nil {
+				h.Lost() // not ours, or damaged: drop everything to be safe
+				continue
+			}
+			h.Invalidated(keys)
+		case *goredis.Pong:
+			ns, err := strconv.ParseInt(m.Payload, 10, 64)
+			if err != nil {
+				continue // a PING that is not ours
+			}
+			h.Synced(b.base.Add(time.Duration(ns)))
+		}
+	}
+}
+
+// A message is the keys, each as a uvarint length and its bytes: keys may
+// hold any byte the caller's prefix does.
+func encodeKeys(keys []string) []byte {
+	n := 0
+	for _, k := range keys {
+		n += len(k) + binary.MaxVarintLen32
+	}
+	b := make([]byte, 0, n)
+	for _, k := range keys {
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+	}
+	return b
+}
+
+func decodeKeys(s string) ([]string, error) {
+	var keys []string
+	for len(s) > 0 {
+		n, w := binary.Uvarint([]byte(s[:min(len(s), binary.MaxVarintLen64)]))
+		if w <= 0 || n > uint64(len(s)-w) {
+			return nil, errors.New("redis: bus message is not a key list")
+		}
+		keys = append(keys, s[w:w+int(n)])
+		s = s[w+int(n):]
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("redis: empty bus message")
+	}
+	return keys, nil
+}
