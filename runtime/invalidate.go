@@ -65,6 +65,13 @@ func (t *Table[T]) InvalidateAll(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("cachegen: InvalidateAll on %s: %w", t.spec.Table, err)
 	}
+	if t.near != nil {
+		// Near caches may hold keys the store no longer lists (expired or
+		// evicted there): they drop the table's whole prefix.
+		if err := t.near.announce(ctx, []string{prefix + "*"}); err != nil {
+			return fmt.Errorf("cachegen: InvalidateAll on %s: announce: %w", t.spec.Table, err)
+		}
+	}
 	return t.invalidate(ctx, append(keys, t.allKey))
 }
 

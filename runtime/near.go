@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -207,11 +208,30 @@ func (n *NearCache) put(key string, g nearGen, b []byte) {
 	}
 }
 
-// drop forgets key in this process.
+// drop forgets key in this process; a key ending in '*' stands for every
+// key it prefixes (a raw '*' never appears in a key's values: it is
+// escaped).
 func (n *NearCache) drop(key string) {
+	if prefix, ok := strings.CutSuffix(key, "*"); ok {
+		n.dropPrefix(prefix)
+		return
+	}
 	n.slot(key).Add(1)
 	if _, ok := n.cache.Invalidate(key); ok {
 		n.drops.Add(1)
+	}
+}
+
+// dropPrefix forgets every key with prefix: for InvalidateAll, which lists
+// the keys the store holds, not the copies processes keep.
+func (n *NearCache) dropPrefix(prefix string) {
+	n.epoch.Add(1)
+	for k := range n.cache.Keys() {
+		if strings.HasPrefix(k, prefix) {
+			if _, ok := n.cache.Invalidate(k); ok {
+				n.drops.Add(1)
+			}
+		}
 	}
 }
 

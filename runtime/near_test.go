@@ -121,6 +121,10 @@ func (s *countingStore) Get(ctx context.Context, key string) (runtime.Entry, err
 	return s.Store.Get(ctx, key)
 }
 
+func (s *countingStore) ScanKeys(ctx context.Context, prefix string, fn func(key string) error) error {
+	return s.Store.(runtime.KeyScanner).ScanKeys(ctx, prefix, fn)
+}
+
 func nearFixture(t *testing.T) (*sqlx.DB, *countingStore, *syncBus) {
 	t.Helper()
 	db, _ := dbtest.OpenSQLite(t)
@@ -356,4 +360,24 @@ func TestNearHitAllocatesOnlyTheRow(t *testing.T) {
 	if p.t.Stats().NearHits < 200 {
 		t.Fatalf("near hits = %d: the reads did not hit the near cache", p.t.Stats().NearHits)
 	}
+}
+
+// TestNearInvalidateAllReachesCopiesTheStoreLost: InvalidateAll lists the
+// keys the store holds; a copy whose store key was evicted meanwhile is
+// dropped all the same.
+func TestNearInvalidateAllReachesCopiesTheStoreLost(t *testing.T) {
+	ctx := context.Background()
+	db, store, bus := nearFixture(t)
+	a, b := newProcess(t, db, store, bus), newProcess(t, db, store, bus)
+	row, err := b.getByID(ctx, 1)
+	wantV(t, "warm", row, err, "first")
+	if err := store.Delete(ctx, b.t.Key(0, &pair{ID: 1})); err != nil { // evicted
+		t.Fatal(err)
+	}
+	db.MustExec(`UPDATE pairs SET v = 'migrated' WHERE id = 1`)
+	if err := a.t.InvalidateAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	row, err = b.getByID(ctx, 1)
+	wantV(t, "after InvalidateAll", row, err, "migrated")
 }
