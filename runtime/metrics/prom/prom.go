@@ -163,6 +163,7 @@ func New(o Options) *Metrics {
 			get:  get,
 		})
 	}
+	stat("near_hits_total", "Reads the near cache answered without asking the store (registered repositories).", func(s *runtime.Stats) uint64 { return s.NearHits })
 	stat("fills_total", "Values and not-founds stored after a miss (registered repositories).", func(s *runtime.Stats) uint64 { return s.Fills })
 	stat("lease_waits_total", "Reads that found another reader's fill lease and waited for its value (registered repositories).", func(s *runtime.Stats) uint64 { return s.LeaseWaits })
 	stat("lock_bypasses_total", "Reads that found a writer's lock and read the database without filling (registered repositories).", func(s *runtime.Stats) uint64 { return s.LockBypasses })
