@@ -241,6 +241,40 @@ func parseCount(b []byte) int {
 // another type.
 func isWrongType(err error) bool { return goredis.HasErrorPrefix(err, "WRONGTYPE") }
 
+// getCmd is one GET in one allocation: the command, its arguments and the
+// key. s.c.Get(ctx, key) makes three (the command, the argument slice, and
+// the key boxed into an interface), on the path of every cache hit.
+type getCmd struct {
+	cmd  goredis.StringCmd
+	args [2]any
+	key  string
+}
+
+// get runs GET key and returns the reply.
+//
+// The key goes in as a *string to g.key, which shares g's allocation:
+// boxing a pointer into an interface costs nothing, boxing a string costs
+// an allocation. go-redis (v9.23) handles a *string argument as the string
+// it points to wherever it reads a key: the RESP writer (WriteArg), the
+// Cluster slot of the command (stringArg) and Name. Two visible
+// differences: cmd.String(), which only hooks and logs call, prints the
+// pointer, not the key; and client-side caching (isWireKeyType) leaves the
+// GET uncached, so it always reaches the server, as the package requires
+// of reads anyway.
+//
+// The command is built by NewStringCmd, the constructor go-redis's own Get
+// uses, and copied into g before anything sees it: NewStringCmd is inlined
+// and its result does not escape, so the copy costs no allocation. g is
+// never reused, so a hook or a client that keeps the command keeps a valid
+// one.
+func (s *Store) get(ctx context.Context, key string) (string, error) {
+	g := &getCmd{key: key}
+	g.args = [2]any{"get", &g.key}
+	g.cmd = *goredis.NewStringCmd(ctx, g.args[:]...)
+	_ = s.c.Process(ctx, &g.cmd) // the error is also the command's
+	return g.cmd.Result()
+}
+
 // Get returns what key holds, with one GET. The Value bytes share memory
 // with go-redis's reply string (as StringCmd.Bytes does): callers must not
 // modify them.
@@ -249,10 +283,13 @@ func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
 	if err != nil {
 		return runtime.Entry{}, err
 	}
-	b, err := s.c.Get(ctx, key).Bytes()
+	v, err := s.get(ctx, key)
 	switch {
 	case err == nil:
-		return decode(b), nil
+		// no copy: v is a string go-redis made for this reply alone and
+		// nobody writes to (strings are immutable), and callers must not
+		// modify the Value (the same aliasing as StringCmd.Bytes and Lease)
+		return decode(unsafe.Slice(unsafe.StringData(v), len(v))), nil
 	case errors.Is(err, goredis.Nil):
 		return runtime.Entry{}, nil
 	case isWrongType(err):
