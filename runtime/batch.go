@@ -69,12 +69,14 @@ type slot[T any] struct {
 	key   string
 	probe *T
 	step  step
-	token string // our fill lease, "" when we hold none
-	found bool   // done: a row answers the key (row and data are set)
-	row   *T     // done: the row, decoded or read
-	data  []byte // done: the row's encoding
-	fill  bool   // loaded: the result may be stored under our lease
-	taken bool   // results: the row itself was handed out; copies decode data
+	token string  // our fill lease, "" when we hold none
+	found bool    // done: a row answers the key (row and data are set)
+	row   *T      // done: the row, decoded or read
+	data  []byte  // done: the row's encoding
+	fill  bool    // loaded: the result may be stored under our lease
+	taken bool    // results: the row itself was handed out; copies decode data
+	gen   nearGen // the near cache's generation of key before the store was asked
+	keep  bool    // the answer is what the store holds: the near cache may keep it
 }
 
 // step is where a slot stands in the protocol.
@@ -127,12 +129,18 @@ func (b *batch[T]) resolve(ctx context.Context) error {
 	t := b.t
 	var asked []*slot[T]
 	for _, s := range b.slots {
-		if t.cacheable(s.key) {
-			asked = append(asked, s)
+		if !t.cacheable(s.key) {
+			t.stats.misses.Add(1)
+			s.step = stepLoad
 			continue
 		}
-		t.stats.misses.Add(1)
-		s.step = stepLoad
+		if t.near != nil {
+			if b.nearHit(s) {
+				continue
+			}
+			s.gen = t.near.gen(s.key)
+		}
+		asked = append(asked, s)
 	}
 	if len(asked) == 0 {
 		return b.load(ctx)
@@ -153,7 +161,40 @@ func (b *batch[T]) resolve(ctx context.Context) error {
 		return err
 	}
 	b.fill(ctx, store)
+	if t.near != nil {
+		for _, s := range asked {
+			switch {
+			case !s.keep:
+			case s.found:
+				t.nearPut(s.key, s.gen, Value, s.data)
+			default:
+				t.nearPut(s.key, s.gen, NotFound, nil)
+			}
+		}
+	}
 	return nil
+}
+
+// nearHit settles s from the near cache if it holds the key.
+func (b *batch[T]) nearHit(s *slot[T]) bool {
+	t := b.t
+	data, ok := t.near.get(s.key)
+	if !ok {
+		return false
+	}
+	if len(data) == 0 {
+		t.stats.nearHits.Add(1)
+		s.step = stepDone
+		return true
+	}
+	row := new(T)
+	if err := t.spec.Mapper.Decode(data[headerLen:], row); err != nil {
+		t.near.drop(s.key) // not expected: the bytes passed their checksum
+		return false
+	}
+	t.stats.nearHits.Add(1)
+	s.step, s.found, s.row, s.data = stepDone, true, row, data
+	return true
 }
 
 // info sums the batch up for observers: a hit when the store answered
@@ -191,10 +232,10 @@ func (b *batch[T]) lookedUp(ctx context.Context, s *slot[T], op GetOp) {
 			return
 		}
 		t.stats.hits.Add(1)
-		s.step, s.found, s.row, s.data = stepDone, true, row, e.Value
+		s.step, s.found, s.row, s.data, s.keep = stepDone, true, row, e.Value, true
 	case NotFound:
 		t.stats.hits.Add(1)
-		s.step = stepDone
+		s.step, s.keep = stepDone, true
 	case Locked:
 		t.stats.misses.Add(1)
 		t.stats.lockBypasses.Add(1)
@@ -215,7 +256,7 @@ func (b *batch[T]) lookedUp(ctx context.Context, s *slot[T], op GetOp) {
 func (b *batch[T]) answer(ctx context.Context, s *slot[T], e Entry) {
 	t := b.t
 	if e.Kind == NotFound {
-		s.step = stepDone
+		s.step, s.keep = stepDone, true
 		return
 	}
 	row := new(T)
@@ -225,7 +266,7 @@ func (b *batch[T]) answer(ctx context.Context, s *slot[T], e Entry) {
 		s.step = stepLoad
 		return
 	}
-	s.step, s.found, s.row, s.data = stepDone, true, row, e.Value
+	s.step, s.found, s.row, s.data, s.keep = stepDone, true, row, e.Value, true
 }
 
 // lease takes a fill lease on every absent key, in one batch. A key that
@@ -479,13 +520,18 @@ func (b *batch[T]) fill(ctx context.Context, store BatchStore) {
 	ctx = context.WithoutCancel(ctx)
 	if len(fills) > 0 {
 		store.FillMany(ctx, fills)
+		filled := map[string]bool{}
 		for _, op := range fills {
 			switch {
 			case op.Err != nil:
 				t.storeFailed(ctx, "fill", op.Err)
 			case op.OK:
 				t.stats.fills.Add(1)
+				filled[op.Key] = true
 			}
+		}
+		for _, s := range b.slots {
+			s.keep = s.keep || filled[s.key]
 		}
 	}
 	b.release(ctx, store, releases)

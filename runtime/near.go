@@ -168,8 +168,8 @@ func (n *NearCache) fresh() bool {
 	return int64(time.Since(n.base)) < n.freshUntil.Load()
 }
 
-// get returns the cached form of key's row (notFoundEntry for a cached
-// not-found). It does not keep key.
+// get returns the sealed value of key's row as the store held it
+// (notFoundEntry for a cached not-found). It does not keep key.
 func (n *NearCache) get(key string) ([]byte, bool) {
 	if !n.fresh() {
 		return nil, false
@@ -194,7 +194,7 @@ func (n *NearCache) gen(key string) nearGen {
 	return nearGen{slot: n.slot(key).Load(), epoch: n.epoch.Load()}
 }
 
-// put keeps b (the payload of a value, or notFoundEntry) under key if no
+// put keeps b (a sealed value, or notFoundEntry) under key if no
 // invalidation of key came since g was taken. An invalidation bumps the
 // generation before it drops the entry, so one that races with the put
 // either finds the entry and drops it, or is seen by the check after it.

@@ -381,3 +381,39 @@ func TestNearInvalidateAllReachesCopiesTheStoreLost(t *testing.T) {
 	row, err = b.getByID(ctx, 1)
 	wantV(t, "after InvalidateAll", row, err, "migrated")
 }
+
+// TestNearBatch: a batch read answers from the near cache what it holds,
+// asks the store for the rest, and keeps what the store answered; a write
+// elsewhere reaches it like a single read.
+func TestNearBatch(t *testing.T) {
+	ctx := context.Background()
+	db, store, bus := nearFixture(t)
+	a, b := newProcess(t, db, store, bus), newProcess(t, db, store, bus)
+	probes := []*pair{{ID: 1}, {ID: 2}, {ID: 99}}
+	for round := range 2 {
+		rows, err := b.t.GetMany(ctx, 0, probes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows[0].V != "first" || rows[1].V != "second" || rows[2] != nil {
+			t.Fatalf("round %d: %+v %+v %+v", round, rows[0], rows[1], rows[2])
+		}
+	}
+	if got := b.t.Stats().NearHits; got != 3 {
+		t.Fatalf("near hits = %d after a repeated batch of 3, want 3", got)
+	}
+	gets := store.gets.Load()
+	if err := a.t.Save(ctx, &pair{ID: 2, A: 2, B: "two", V: "changed"}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := b.t.GetMany(ctx, 0, probes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows[0].V != "first" || rows[1].V != "changed" || rows[2] != nil {
+		t.Fatalf("after the write: %+v %+v %+v", rows[0], rows[1], rows[2])
+	}
+	if store.gets.Load() == gets {
+		t.Fatal("the changed row was not read from the store")
+	}
+}

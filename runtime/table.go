@@ -240,7 +240,7 @@ func (t *Table[T]) nearGet(key string) (*T, error, bool) {
 		return nil, ErrNotFound, true
 	}
 	row := new(T)
-	if err := t.spec.Mapper.Decode(b, row); err != nil {
+	if err := t.spec.Mapper.Decode(b[headerLen:], row); err != nil {
 		// Not expected: the bytes passed their checksum before they were
 		// kept. Forget them (under a copy of key: it is not kept) and ask
 		// the store.
@@ -255,7 +255,7 @@ func (t *Table[T]) nearGet(key string) (*T, error, bool) {
 func (t *Table[T]) nearPut(key string, g nearGen, kind Kind, sealed []byte) {
 	switch kind {
 	case Value:
-		t.near.put(key, g, sealed[headerLen:])
+		t.near.put(key, g, sealed)
 	case NotFound:
 		t.near.put(key, g, notFoundEntry)
 	}
