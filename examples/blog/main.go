@@ -31,6 +31,7 @@ func main() {
 	dbFlag := flag.String("db", os.Getenv("DATABASE_URL"), "database: sqlite:PATH, postgres://… or mysql://… (default: a temporary SQLite file)")
 	redisFlag := flag.String("redis", os.Getenv("REDIS_ADDR"), "Redis address(es), comma-separated for a Cluster (default: the in-memory store)")
 	metricsFlag := flag.String("metrics", "", "serve Prometheus metrics on /metrics at this address (e.g. :9090) until interrupted")
+	nearFlag := flag.Bool("near", false, "put a near cache in front of Redis (needs -redis)")
 	flag.Parse()
 	var tel *telemetry
 	if *metricsFlag != "" {
@@ -42,7 +43,7 @@ func main() {
 		}
 		fmt.Printf("metrics: http://%s/metrics\n", addr)
 	}
-	if err := run(context.Background(), *dbFlag, *redisFlag, tel); err != nil {
+	if err := run(context.Background(), *dbFlag, *redisFlag, *nearFlag, tel); err != nil {
 		fmt.Fprintln(os.Stderr, "blog:", err)
 		os.Exit(1)
 	}
@@ -59,19 +60,19 @@ func main() {
 }
 
 // run is the example. tel, when not nil, observes every repository.
-func run(ctx context.Context, dsn, redisAddrs string, tel *telemetry) error {
+func run(ctx context.Context, dsn, redisAddrs string, near bool, tel *telemetry) error {
 	db, closeDB, err := openDB(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	store, closeStore, err := openStore(ctx, redisAddrs)
+	store, storeOpts, closeStore, err := openStoreNear(ctx, redisAddrs, near)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	fmt.Printf("database: %s, store: %s\n", db.DriverName(), storeName(redisAddrs))
-	opts := []runtime.Option{runtime.WithPrefix(runName)}
+	fmt.Printf("database: %s, store: %s\n", db.DriverName(), storeName(redisAddrs, near))
+	opts := append([]runtime.Option{runtime.WithPrefix(runName)}, storeOpts...)
 	if tel != nil {
 		opts = append(opts, tel.options()...)
 	}
@@ -144,9 +145,12 @@ func run(ctx context.Context, dsn, redisAddrs string, tel *telemetry) error {
 	return nil
 }
 
-func storeName(redisAddrs string) string {
-	if redisAddrs == "" {
+func storeName(redisAddrs string, near bool) string {
+	switch {
+	case redisAddrs == "":
 		return "memory"
+	case near:
+		return "redis " + redisAddrs + " with a near cache"
 	}
 	return "redis " + redisAddrs
 }
@@ -156,7 +160,7 @@ func report(when string, users *models.UserRepo, posts *models.PostRepo) {
 		name string
 		s    runtime.Stats
 	}{{"users", users.Stats()}, {"posts", posts.Stats()}} {
-		fmt.Printf("%s, %s: hits=%d misses=%d fills=%d db_reads=%d db_writes=%d invalidations=%d\n",
-			when, r.name, r.s.Hits, r.s.Misses, r.s.Fills, r.s.DBReads, r.s.DBWrites, r.s.Invalidations)
+		fmt.Printf("%s, %s: hits=%d near_hits=%d misses=%d fills=%d db_reads=%d db_writes=%d invalidations=%d\n",
+			when, r.name, r.s.Hits, r.s.NearHits, r.s.Misses, r.s.Fills, r.s.DBReads, r.s.DBWrites, r.s.Invalidations)
 	}
 }

@@ -172,7 +172,7 @@ func TestMetricsCountTheScript(t *testing.T) {
 			tel := newTelemetry()
 			srv := httptest.NewServer(tel.handler())
 			defer srv.Close()
-			if err := run(context.Background(), dsn, redis, tel); err != nil {
+			if err := run(context.Background(), dsn, redis, false, tel); err != nil {
 				t.Fatal(err)
 			}
 			got := scrape(t, srv.URL+"/metrics")
@@ -223,7 +223,7 @@ func TestMetricsCountTheScript(t *testing.T) {
 
 // Without -metrics the example observes nothing.
 func TestRunWithoutMetrics(t *testing.T) {
-	if err := run(context.Background(), "", "", nil); err != nil {
+	if err := run(context.Background(), "", "", false, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/runtime"
@@ -133,22 +135,32 @@ func adminExec(ctx context.Context, driver, dsn, stmt string) error {
 // openStore returns the in-memory store when addrs is empty, otherwise a
 // Redis store on addrs (several comma-separated addresses: a Cluster).
 func openStore(ctx context.Context, addrs string) (runtime.Store, func(), error) {
+	s, _, cleanup, err := openStoreNear(ctx, addrs, false)
+	return s, cleanup, err
+}
+
+// openStoreNear is openStore, with a near cache in front of Redis when near
+// is set: the options carry it to the repositories.
+func openStoreNear(ctx context.Context, addrs string, near bool) (runtime.Store, []runtime.Option, func(), error) {
 	if addrs == "" {
+		if near {
+			return nil, nil, nil, errors.New("-near needs -redis: the near cache sits in front of a shared store")
+		}
 		s, err := memory.New(memory.Options{})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return s, s.Close, nil
+		return s, nil, s.Close, nil
 	}
 	client := goredis.NewUniversalClient(&goredis.UniversalOptions{Addrs: strings.Split(addrs, ",")})
 	if err := client.Ping(ctx).Err(); err != nil {
 		client.Close()
-		return nil, nil, fmt.Errorf("redis at %s: %w", addrs, err)
+		return nil, nil, nil, fmt.Errorf("redis at %s: %w", addrs, err)
 	}
 	s, err := cgredis.New(client, cgredis.Options{})
 	if err != nil {
 		client.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cleanup := func() {
 		// This run's keys, on every master of a Cluster.
@@ -156,5 +168,26 @@ func openStore(ctx context.Context, addrs string) (runtime.Store, func(), error)
 		_ = s.ScanKeys(ctx, runName+":", func(key string) error { return s.Delete(ctx, key) })
 		client.Close()
 	}
-	return s, cleanup, nil
+	if !near {
+		return s, nil, cleanup, nil
+	}
+	bus, err := cgredis.NewBus(client, runName+":near")
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	nc, err := runtime.NewNearCache(bus, runtime.NearOptions{MaxStaleness: 100 * time.Millisecond})
+	if err != nil {
+		cleanup()
+		return nil, nil, nil, err
+	}
+	// Entries are served once the bus has answered a probe.
+	for deadline := time.Now().Add(5 * time.Second); !nc.Stats().Fresh; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			nc.Close()
+			cleanup()
+			return nil, nil, nil, fmt.Errorf("near cache: no answer on the bus from %s", addrs)
+		}
+	}
+	return s, []runtime.Option{runtime.WithNearCache(nc)}, func() { nc.Close(); cleanup() }, nil
 }
