@@ -49,7 +49,10 @@ type NearOptions struct {
 	// MaxBytes bounds the memory held by entries, keys included (default
 	// 64 MiB).
 	MaxBytes int
-	// TTL bounds how long an entry lives (default one minute).
+	// TTL bounds how long an entry lives (default one minute): the
+	// staleness left when the bus refuses a write's announcements, until
+	// the retry queue delivers them. Keep it at or below the repositories'
+	// TTL.
 	TTL time.Duration
 }
 
@@ -60,8 +63,9 @@ type NearOptions struct {
 // WithNearCache); Close stops it.
 //
 // It stays correct across processes through its Bus. A write announces its
-// keys on the bus after it locks them in the store and before it commits;
-// every process drops its copies when the message arrives, and while a key
+// keys on the bus after it locks them in the store and before it commits,
+// and again after it releases them (for a lock the store lost meanwhile);
+// every process drops its copies when a message arrives, and while a key
 // is locked the store answers no process with a value to keep. A process
 // serves an entry only while a probe it sent at most MaxStaleness ago has
 // come back: the bus delivers in order, so every invalidation published

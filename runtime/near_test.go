@@ -417,3 +417,42 @@ func TestNearBatch(t *testing.T) {
 		t.Fatal("the changed row was not read from the store")
 	}
 }
+
+// forgetfulStore loses every write lock at once, as a flush, a restart or
+// a transaction outliving the lock TTL would.
+type forgetfulStore struct{ runtime.Store }
+
+func (forgetfulStore) Lock(context.Context, string, time.Duration) error { return nil }
+
+// TestNearLostLockIsAnnouncedAgain: when the store lost a write's lock, a
+// process may read the database before the commit and keep the old row;
+// the announcement after the release drops it.
+func TestNearLostLockIsAnnouncedAgain(t *testing.T) {
+	ctx := context.Background()
+	db, store, bus := nearFixture(t)
+	b := newProcess(t, db, store, bus)
+	near, err := runtime.NewNearCache(bus, runtime.NearOptions{MaxStaleness: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer near.Close()
+	a, err := runtime.NewTable(db, forgetfulStore{store}, &pairSpec, runtime.WithNearCache(near))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFresh(t, near)
+	tx, err := runtime.Begin(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WithTx(tx).Save(ctx, &pair{ID: 1, A: 1, B: "one", V: "changed"}); err != nil {
+		t.Fatal(err)
+	}
+	row, err := b.getByID(ctx, 1) // the lock is gone: the database answers, before the commit
+	wantV(t, "read during the write", row, err, "first")
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	row, err = b.getByID(ctx, 1)
+	wantV(t, "read after the write", row, err, "changed")
+}

@@ -197,7 +197,7 @@ func (t *Table[T]) release(ctx context.Context, keys []string, lockFailed map[st
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	var again []string // keys other processes' near caches must drop again
+	var again []string // released keys other processes' near caches must drop again
 	for _, k := range keys {
 		if err := t.store.Unlock(ctx, k); err != nil {
 			t.storeFailed(ctx, "unlock", err)
@@ -209,7 +209,7 @@ func (t *Table[T]) release(ctx context.Context, keys []string, lockFailed map[st
 		// visible, so it invalidates even where the lock had failed; with
 		// a near cache, only once the bus has carried it too.
 		switch {
-		case lockFailed[k] && t.near != nil:
+		case t.near != nil:
 			again = append(again, k)
 		case lockFailed[k]:
 			t.retries.unhold(k)
@@ -218,15 +218,22 @@ func (t *Table[T]) release(ctx context.Context, keys []string, lockFailed map[st
 	if len(again) == 0 {
 		return
 	}
+	// The lock kept other processes from keeping the old row only if the
+	// store held it throughout: a lock that expired (a transaction longer
+	// than the lock TTL) or was lost (a flush, a restart, an eviction)
+	// let one of them read the database before the commit and keep what
+	// it read. So every released key is announced again.
 	if err := t.near.announce(ctx, again); err != nil {
 		t.storeFailed(ctx, "publish", err)
 		for _, k := range again {
-			t.invalidationFailed(ctx, k, err, true)
+			t.invalidationFailed(ctx, k, err, lockFailed[k])
 		}
 		return
 	}
 	for _, k := range again {
-		t.retries.unhold(k)
+		if lockFailed[k] {
+			t.retries.unhold(k)
+		}
 	}
 }
 

@@ -10,9 +10,21 @@
 //   - lost_writes: every acknowledged write is in the database, and a final
 //     read of every key through every runtime agrees with it.
 //
+// With -near D every runtime also has a near cache (runtime.NearCache,
+// MaxStaleness D) in front of the store, on a Redis pub/sub bus through the
+// runtime's own proxy (-store redis only). A read may then miss a write of
+// another runtime acknowledged less than D before it began: such reads are
+// counted apart (near_stale_within_bound, near_max_staleness_ms: the
+// longest time from the ack of the first write such a read missed to its
+// start), and porcupine checks every read a near cache may have served
+// behind the store with its start moved D earlier. A read that misses a
+// write acknowledged D or more before it began, or one of its own
+// runtime's, is stale_after_ack. -near-lossy is the near cache's negative
+// control: the buses swallow every message, and must be caught.
+//
 // It prints its findings, then one line:
 //
-//	consistency: backend=<db>+<store> ops=N stale_after_ack=K linearizability=ok|violated lost_writes=L faults=F max_staleness_ms=M
+//	consistency: backend=<db>+<store>[+near] ops=N stale_after_ack=K linearizability=ok|violated lost_writes=L faults=F max_staleness_ms=M [near_hits=H near_stale_within_bound=W near_max_staleness_ms=X]
 //
 // and exits 1 on any violation (with -expect-violations, the negative
 // control, 1 when it finds none), 2 when it cannot run.
@@ -23,6 +35,8 @@
 //	cachecheck -db postgres://postgres@127.0.0.1:5432/test -store redis
 //	cachecheck -db mysql://root@127.0.0.1:3306/test -store redis
 //	cachecheck -weak -faults=false -expect-violations   # the negative control
+//	cachecheck -db postgres://postgres@127.0.0.1:5432/test -store redis -near 100ms
+//	cachecheck -store redis -near 100ms -near-lossy -faults=false -expect-violations
 //
 // The Redis store runs on a redis-server the checker starts on a free
 // port (flushing and restarting it are among the faults), each runtime
@@ -63,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Weak, "weak", false, "negative control: weaken the protocol to plain get/set/delete (no lease, no lock)")
 	expect := fs.Bool("expect-violations", false, "exit 0 only if violations are found (for the negative control)")
 	fs.BoolVar(&cfg.Herd, "herd", true, "measure the thundering herd first")
+	fs.DurationVar(&cfg.Near, "near", 0, "put a near cache with this MaxStaleness in front of the store in every runtime, its bus on the runtime's Redis connection (0: none; -store redis only)")
+	fs.BoolVar(&cfg.NearLossy, "near-lossy", false, "negative control for -near: the near caches' buses swallow every message")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "random seed (0: a random one, printed)")
 	fs.DurationVar(&cfg.TTL, "ttl", 5*time.Second, "value and not-found TTL: the bound on by-design staleness")
 	fs.DurationVar(&cfg.LockTTL, "lock-ttl", 2*time.Second, "writers' lock TTL")
@@ -125,6 +141,14 @@ func print(w io.Writer, rep *consistency.Report, verbose bool) {
 		r.StaleAfterAck, r.Excused, r.MaxStaleness/1e6, r.Wrong, r.Linearizability, r.PorcupineOps, r.Excluded, r.LostWrites, r.Impaired)
 	if rep.Faults > 0 {
 		fmt.Fprintf(w, "  faults: %s\n", rep.FaultSummary)
+	}
+	if n := rep.Near; n != nil {
+		fmt.Fprintf(w, "  near: max_staleness=%s near_hits=%d near_stale_within_bound=%d near_max_staleness_ms=%d porcupine_reads_modeled=%d drops=%d losses=%d publishes=%d publish_errors=%d",
+			n.MaxStaleness, n.Stats.Hits, r.NearWithinBound, r.NearMaxStaleness/1e6, r.NearModeled, n.Stats.Drops, n.Stats.Losses, n.Publishes, n.PublishErrors)
+		if n.Swallowed > 0 {
+			fmt.Fprintf(w, " swallowed=%d", n.Swallowed)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "  runtime: hits=%d misses=%d fills=%d lease_waits=%d lock_bypasses=%d db_reads=%d db_writes=%d store_errors=%d corrupt_values=%d invalidation_retries=%d invalidations_dropped=%d breaker_opens=%d\n",
 		s.Hits, s.Misses, s.Fills, s.LeaseWaits, s.LockBypasses, s.DBReads, s.DBWrites, s.StoreErrors, s.CorruptValues, s.InvalidationRetries, s.InvalidationsDropped, s.BreakerOpens)

@@ -46,4 +46,9 @@ func TestVerdictAndExitStatus(t *testing.T) {
 	if code := run([]string{"-db", "oracle://x"}, &out, &errs); code != 2 {
 		t.Fatalf("a database it cannot open: exit %d", code)
 	}
+
+	errs.Reset()
+	if code := run([]string{"-q", "-near", "100ms", "-store", "memory"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "-near needs -store redis") {
+		t.Fatalf("-near without Redis: exit %d: %s", code, errs.String())
+	}
 }

@@ -29,6 +29,10 @@ type Input struct {
 	// StaleBound is the longest staleness a by-design stale read may show
 	// (the value TTL plus slack); a longer one is a violation.
 	StaleBound int64
+	// NearBound is the near caches' MaxStaleness (0: no near cache): a read
+	// may miss a write of another runtime acknowledged less than this
+	// before it began (rule N).
+	NearBound int64
 	// Timeout bounds the porcupine check; 0: none.
 	Timeout time.Duration
 }
@@ -56,6 +60,16 @@ type Result struct {
 	Excluded int
 	// PorcupineOps counts the operations porcupine checked.
 	PorcupineOps int
+	// NearWithinBound counts the stale reads rule N allows: every write
+	// they missed ran in another runtime and was acknowledged less than
+	// NearBound before they began. NearMaxStaleness is the longest of
+	// them: how long after the ack of the first write they missed they
+	// began (always under NearBound).
+	NearWithinBound  int
+	NearMaxStaleness int64
+	// NearModeled counts the porcupine reads whose invocation was moved
+	// NearBound earlier (see judge).
+	NearModeled int
 	// Impaired counts the committed writes whose invalidation the store did
 	// not fully take (a lock or a release failed, was skipped, or was lost
 	// in a flush; or the writer died): the only writes rule E can excuse a
@@ -144,8 +158,9 @@ type producer struct {
 	desc        string
 }
 
-// lostInvalidation: the store may still hold what the write replaced after
-// it was acknowledged, until a retry lands or the value's TTL runs out.
+// lostInvalidation: the store (or, with near caches, another process's near
+// cache) may still hold what the write replaced after it was acknowledged,
+// until a retry lands or the value's TTL runs out.
 func (p *producer) lostInvalidation() bool { return p.lostLock && p.lostRelease }
 
 var initial = &producer{call: -1, ret: -1, end: -1, runtime: -1, desc: "initial state"}
@@ -243,15 +258,22 @@ type verdict struct {
 	seen     int   // the latest position with the state read
 	latest   int   // the latest position acknowledged before the read began
 	missed   []int // acknowledged positions after seen, before the read began
-	excused  bool
+	excused  bool  // stale, and every missed write is excused by rule E or rule N
+	nearOK   bool  // stale, and every missed write is excused by rule N alone
 	stale    int64 // excused: how long after the first missed ack the read began
 	affected bool  // a write after seen that lost a lock overlapped the read
+	// overtaken: with near caches, a write of another runtime replaced the
+	// state read and began before the read did, so a near cache may have
+	// served the state after the write took effect (see judge).
+	overtaken bool
 }
 
 func (v *verdict) isStale() bool { return !v.wrong && v.seen < v.latest }
 
-// check judges a read [call, ret] in runtime rt that returned st.
-func (r *register) check(call, ret int64, rt int, st state, bound int64) verdict {
+// check judges a read [call, ret] in runtime rt that returned st. bound is
+// the by-design staleness bound (rule E), near the near caches'
+// MaxStaleness (rule N; 0: no near cache).
+func (r *register) check(call, ret int64, rt int, st state, bound, near int64) verdict {
 	v := verdict{seen: -1}
 	// The read can have seen position i only if every write up to i began
 	// before it ended: commits of one key happen in log order.
@@ -288,17 +310,35 @@ func (r *register) check(call, ret int64, rt int, st state, bound int64) verdict
 	if k := sort.SearchInts(r.lostLocks, earliest+1); k < len(r.lostLocks) && r.lostLocks[k] <= limit {
 		v.affected = true
 	}
+	if near > 0 {
+		for i := v.seen + 1; i < len(r.pos) && r.firstCall[i] < call; i++ {
+			if p := r.pos[i].p; p.runtime != rt || rt < 0 {
+				v.overtaken = true
+				break
+			}
+		}
+	}
 	if !v.isStale() {
 		return v
 	}
 	// Rule E: staleness is by design when every write the read missed lost
 	// its invalidation to a store fault, and ran in another runtime (its own
 	// runtime bypasses the store for the keys it could not invalidate).
-	v.excused = true
+	//
+	// Rule N (near caches): a read may miss a write of another runtime
+	// acknowledged less than the near caches' MaxStaleness before it began.
+	// Never one of its own runtime: a writer drops its own near cache's
+	// entries before it returns.
+	v.excused, v.nearOK = true, near > 0
 	first := int64(math.MaxInt64)
 	for _, i := range v.missed {
 		p := r.pos[i].p
-		if !p.lostInvalidation() || (p.runtime == rt && rt >= 0) {
+		other := p.runtime != rt || rt < 0
+		inWindow := near > 0 && other && call-p.ret < near
+		if !inWindow {
+			v.nearOK = false
+		}
+		if !inWindow && (!p.lostInvalidation() || !other) {
 			v.excused = false
 		}
 		first = min(first, p.ret)
@@ -442,6 +482,18 @@ func (a *analysis) producerOf(op *Op, w *Write, old, new *Row) *producer {
 	p.lostLock = lockErrs > 0 || locked < n || a.lockLost(op.Call, op.Return) ||
 		(a.in.LockTTL > 0 && op.Return-op.Call > a.in.LockTTL)
 	p.lostRelease = unlockErrs > 0 || unlocked < n
+	if w.Trace != nil {
+		// With near caches: the runtime handles a failed announcement
+		// before commit as a failed lock (other processes may keep what
+		// the write replaced), and announces the keys again after commit;
+		// one that fails then is a failed release (queued for a retry). A
+		// lock the store lost (above) is not excused by a release that
+		// went through: nothing drops what another process's near cache
+		// copied meanwhile, unless the write announces its keys again.
+		_, preErrs, _, postErrs := w.Trace.publishes()
+		p.lostLock = p.lostLock || preErrs > 0
+		p.lostRelease = p.lostRelease || postErrs > 0
+	}
 	return p
 }
 
@@ -742,13 +794,14 @@ func (a *analysis) wrong(op *Op, format string, args ...any) {
 }
 
 func (a *analysis) judge(op *Op, subs []subRead) {
-	var stale, excused, wrong bool
-	var staleness int64
+	var stale, excused, wrong, nearOK bool
+	var staleness, nearStaleness int64
 	var first string
 	include := make([]bool, len(subs))
+	widen := make([]bool, len(subs))
 	seen := make([]int, len(subs))
 	for i, s := range subs {
-		v := s.reg.check(op.Call, op.Return, op.Runtime, s.st, a.in.StaleBound)
+		v := s.reg.check(op.Call, op.Return, op.Runtime, s.st, a.in.StaleBound, a.in.NearBound)
 		seen[i] = v.seen
 		switch {
 		case v.wrong:
@@ -760,8 +813,14 @@ func (a *analysis) judge(op *Op, subs []subRead) {
 				if v.stale > a.in.StaleBound && a.in.StaleBound > 0 {
 					first += fmt.Sprintf("staleness %.1fms beyond the bound", ms(v.stale))
 				}
+				if a.in.NearBound > 0 {
+					first += fmt.Sprintf(" (near caches: MaxStaleness %.1fms, the read began %.1fms after the first missed ack)", ms(a.in.NearBound), ms(v.stale))
+				}
 			}
 			stale = true
+		case v.nearOK:
+			nearOK = true
+			nearStaleness = max(nearStaleness, v.stale)
 		case v.isStale():
 			if !excused && len(a.res.ExcusedExamples) < 3 {
 				a.res.ExcusedExamples = append(a.res.ExcusedExamples, fmt.Sprintf("%s: %s", op, s.reg.describe(v)))
@@ -771,7 +830,23 @@ func (a *analysis) judge(op *Op, subs []subRead) {
 		}
 		// Reads a store fault may have let see an older value are left out
 		// of porcupine's check; a stale read no rule excuses stays in.
-		include[i] = !v.wrong && (v.isStale() && !v.excused || !v.affected && !v.isStale())
+		//
+		// With near caches, the reads rule N allows are not left out but
+		// modeled: the guarantee is that a read sees every write of another
+		// runtime acknowledged MaxStaleness before it began, which is
+		// linearizability with the read's invocation moved MaxStaleness
+		// earlier. Excluding only the stale reads would not do: a read may
+		// also return a state that a write not yet acknowledged replaced,
+		// after another runtime's read that ended before it began returned
+		// the new state (the bus had not yet delivered the write's
+		// announcement); strict porcupine rejects that, rule N allows it.
+		// So every read whose state a write of another runtime overtook
+		// before the read began (the only reads a near cache can have
+		// served behind the store) has its invocation moved back, by
+		// MaxStaleness and no more; every other read stays as it was, and
+		// a read rule N does not allow stays in, unmoved.
+		include[i] = !v.wrong && (v.isStale() && !v.excused || !v.affected && (!v.isStale() || v.nearOK))
+		widen[i] = include[i] && v.overtaken && (!v.isStale() || v.nearOK)
 	}
 	switch {
 	case wrong:
@@ -780,9 +855,15 @@ func (a *analysis) judge(op *Op, subs []subRead) {
 	case stale:
 		a.res.StaleAfterAck++
 		a.res.problem("stale after ack: %s: %s", op, first)
-	case excused:
-		a.res.Excused++
-		a.res.MaxStaleness = max(a.res.MaxStaleness, staleness)
+	default:
+		if excused {
+			a.res.Excused++
+			a.res.MaxStaleness = max(a.res.MaxStaleness, staleness)
+		}
+		if nearOK {
+			a.res.NearWithinBound++
+			a.res.NearMaxStaleness = max(a.res.NearMaxStaleness, nearStaleness)
+		}
 	}
 	for i, s := range subs {
 		if s.pk == 0 {
@@ -796,9 +877,14 @@ func (a *analysis) judge(op *Op, subs []subRead) {
 		if s.st.id != 0 && s.st.id != s.pk {
 			out = -1 // a row of another key: never linearizable
 		}
+		call := op.Call
+		if widen[i] {
+			call -= a.in.NearBound
+			a.res.NearModeled++
+		}
 		a.porc = append(a.porc, porcupine.Operation{
 			ClientId: op.Client, Input: pInput{key: s.pk}, Output: out,
-			Call: op.Call, Return: op.Return, Metadata: op.ID,
+			Call: call, Return: op.Return, Metadata: op.ID,
 		})
 		if s.reg.key.index == 0 {
 			a.seen = append(a.seen, seenRead{op: op, pk: s.pk, pos: seen[i], exact: s.st != state{}, st: s.st})

@@ -53,6 +53,21 @@
 // lock followed, and that no write holding its locks replaced before they
 // began. Their number is reported.
 //
+// Near caches (Config.Near). Every runtime then has a runtime.NearCache
+// of MaxStaleness D in front of the store, its bus on the runtime's own
+// Redis client, through the runtime's proxy: the bus suffers the same
+// faults as the store. Each write's Trace also records its Publish calls,
+// before its release began and after. By rule N, a stale read whose missed
+// writes all ran in other runtimes and were acknowledged less than D before
+// it began is allowed, and counted apart with its staleness; a miss of a
+// write of its own runtime, or of one acknowledged D or more before it
+// began, is stale after ack. A failed announcement before commit counts as
+// a lost lock, a failed one after commit as a lost release, for rule E. In
+// porcupine such reads are modeled, not left out: every read whose state a
+// write of another runtime had replaced, or begun to, before the read
+// began has its invocation moved D earlier (the guarantee is
+// linearizability up to D); every other read keeps its span.
+//
 // Lost writes. Every acknowledged write is in the log; the table at the end
 // is the log's last state and one that no later acknowledged write
 // replaced; and a final read of every key through every runtime, after

@@ -114,7 +114,11 @@ func (op *Op) String() string {
 		}
 		if w.Trace != nil {
 			l, u, le, ue := w.Trace.counts()
-			s += fmt.Sprintf("[locked=%d unlocked=%d lock_errors=%d unlock_errors=%d seq=%d]", l, u, le, ue, w.Trace.seq())
+			s += fmt.Sprintf("[locked=%d unlocked=%d lock_errors=%d unlock_errors=%d seq=%d", l, u, le, ue, w.Trace.seq())
+			if pre, preErrs, post, postErrs := w.Trace.publishes(); pre+post > 0 {
+				s += fmt.Sprintf(" published=%d/%d publish_errors=%d/%d", pre, post, preErrs, postErrs)
+			}
+			s += "]"
 		}
 	}
 	if op.Rollback {
@@ -154,6 +158,39 @@ type Trace struct {
 	lockErrs   int
 	unlockErrs int
 	deleteSeq  int64 // a delete: the seq of the log entry its statement wrote (0: none)
+	// With a near cache, the write's Publish calls on the bus: before its
+	// release began (the announcement before commit) and after (the keys
+	// announced again after commit), and how many of each failed.
+	released             bool // an Unlock was tried
+	pubPre, pubPreErrs   int
+	pubPost, pubPostErrs int
+}
+
+// RecordPublish notes the outcome of one Publish of the write's keys on the
+// near caches' bus.
+func (t *Trace) RecordPublish(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case !t.released:
+		t.pubPre++
+		if err != nil {
+			t.pubPreErrs++
+		}
+	default:
+		t.pubPost++
+		if err != nil {
+			t.pubPostErrs++
+		}
+	}
+}
+
+// publishes returns the Publish calls before and after the release began,
+// and the failures of each.
+func (t *Trace) publishes() (pre, preErrs, post, postErrs int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pubPre, t.pubPreErrs, t.pubPost, t.pubPostErrs
 }
 
 // SetDeleteSeq records the log entry a delete's statement wrote, read back
@@ -177,6 +214,9 @@ func (t *Trace) seq() int64 {
 func (t *Trace) Record(unlock bool, key string, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if unlock {
+		t.released = true
+	}
 	switch {
 	case err != nil && unlock:
 		t.unlockErrs++

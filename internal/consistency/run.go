@@ -44,6 +44,14 @@ type Config struct {
 	Weak         bool // the negative control: plain get/set/delete, no lease, no lock
 	Herd         bool // measure the thundering herd first
 
+	// Near puts a near cache (runtime.NearCache) in front of the store in
+	// every runtime, with this MaxStaleness, on a Redis pub/sub bus over the
+	// runtime's own client and proxy (0: none; -store redis only).
+	Near time.Duration
+	// NearLossy is the near cache's negative control: the buses swallow
+	// every Publish, reporting it delivered.
+	NearLossy bool
+
 	Seed    uint64
 	TTL     time.Duration // value and not-found TTL: the bound on by-design staleness
 	LockTTL time.Duration
@@ -94,16 +102,32 @@ type Report struct {
 	Faults       int
 	FaultSummary string
 	Stats        runtime.Stats // summed over the runtimes
+	Near         *NearReport   // with Config.Near: what the near caches and their buses did
 	Herd         *Herd
 	RunTime      time.Duration // the workload
 	CheckTime    time.Duration // the checks
 	LogEntries   int
 }
 
+// NearReport is what the near caches of a run did, summed over the
+// runtimes.
+type NearReport struct {
+	MaxStaleness  time.Duration
+	Stats         runtime.NearStats // Hits, Drops, Losses summed; Entries at the end
+	Publishes     int64             // Publish calls on the buses
+	PublishErrors int64             // of which failed
+	Swallowed     int64             // of which the lossy bus swallowed (NearLossy)
+}
+
 // Line is the one-line verdict.
 func (r *Report) Line() string {
-	return fmt.Sprintf("consistency: backend=%s ops=%d stale_after_ack=%d linearizability=%s lost_writes=%d faults=%d max_staleness_ms=%d",
+	line := fmt.Sprintf("consistency: backend=%s ops=%d stale_after_ack=%d linearizability=%s lost_writes=%d faults=%d max_staleness_ms=%d",
 		r.Backend, r.Result.Ops, r.Result.StaleAfterAck, r.Result.LinearizabilityWord(), r.Result.LostWrites, r.Faults, r.Result.MaxStaleness/int64(time.Millisecond))
+	if r.Near != nil {
+		line += fmt.Sprintf(" near_hits=%d near_stale_within_bound=%d near_max_staleness_ms=%d",
+			r.Near.Stats.Hits, r.Result.NearWithinBound, r.Result.NearMaxStaleness/int64(time.Millisecond))
+	}
+	return line
 }
 
 // instance is one repository instance: its own database handle, its own
@@ -114,6 +138,8 @@ type instance struct {
 	db    *sqlx.DB
 	lower runtime.Store // below the trace: what a crashing writer of this process uses
 	repo  *checkmodel.AccountRepo
+	near  *runtime.NearCache // with Config.Near: this runtime's near cache
+	bus   runtime.Bus        // and its bus (a crashing writer of this process publishes on it)
 }
 
 type orgHandle struct {
@@ -160,6 +186,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Weak {
 		rep.Backend += "(weak)"
 	}
+	switch {
+	case cfg.Near < 0:
+		return nil, fmt.Errorf("-near %s: want a positive MaxStaleness, or 0 for no near cache", cfg.Near)
+	case cfg.Near > 0 && cfg.Store != "redis":
+		return nil, fmt.Errorf("-near needs -store redis: the near caches' bus is Redis pub/sub (got -store %s)", cfg.Store)
+	case cfg.NearLossy && cfg.Near == 0:
+		return nil, errors.New("-near-lossy needs -near")
+	case cfg.Near > 0:
+		rep.Backend += "+near"
+		if cfg.NearLossy {
+			rep.Backend += "(lossy)"
+		}
+	}
 	for i := 1; i <= cfg.Keys; i++ {
 		w.ids = append(w.ids, int64(i))
 	}
@@ -170,6 +209,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	inj := &injector{rng: rand.New(rand.NewPCG(cfg.Seed, 99)), keys: w.keys, undetectable: cfg.Undetectable}
 
 	lowers := make([]runtime.Store, cfg.Runtimes)
+	redisClients := make([]*goredis.Client, cfg.Runtimes) // -store redis: each runtime's, through its proxy
 	switch cfg.Store {
 	case "memory":
 		mem, err := newMemShared()
@@ -212,6 +252,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				MaxRetries:   retries,
 			})
 			defer client.Close()
+			redisClients[i] = client
 			s, err := cgredis.New(client, cgredis.Options{})
 			if err != nil {
 				return nil, err
@@ -239,6 +280,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	w.opts = []runtime.Option{runtime.WithPrefix(prefix), runtime.WithTTL(cfg.TTL), runtime.WithNotFoundTTL(cfg.TTL), runtime.WithLockTTL(cfg.LockTTL)}
+	buses := &busStats{}
 	for i := range cfg.Runtimes {
 		h, err := db.Open(cfg.Jitter, nil, 10)
 		if err != nil {
@@ -249,11 +291,36 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if cfg.Weak {
 			lower = weakStore{lower}
 		}
-		repo, err := checkmodel.NewAccountRepo(h, &traceStore{inner: lower, keys: w.keys}, w.opts...)
-		if err != nil {
+		in := &instance{id: i, db: h, lower: lower}
+		opts := w.opts
+		if cfg.Near > 0 {
+			// A channel of the run's own, on the runtime's own client: the
+			// bus goes through the runtime's proxy, as its store does.
+			rb, err := cgredis.NewBus(redisClients[i], prefix+":near")
+			if err != nil {
+				return nil, err
+			}
+			in.bus = &traceBus{inner: rb, lossy: cfg.NearLossy, stats: buses}
+			if in.near, err = runtime.NewNearCache(in.bus, cfg.nearOptions()); err != nil {
+				return nil, err
+			}
+			defer in.near.Close()
+			opts = append(slices.Clip(opts), runtime.WithNearCache(in.near))
+		}
+		if in.repo, err = checkmodel.NewAccountRepo(h, &traceStore{inner: lower, keys: w.keys}, opts...); err != nil {
 			return nil, err
 		}
-		w.inst = append(w.inst, &instance{id: i, db: h, lower: lower, repo: repo})
+		w.inst = append(w.inst, in)
+	}
+	if cfg.Near > 0 {
+		// Let every near cache see its first probe come back, so that the
+		// tier is in use from the first operation.
+		deadline := time.Now().Add(10 * time.Second)
+		for _, in := range w.inst {
+			for !in.near.Stats().Fresh && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
 	}
 
 	fmt.Fprintf(cfg.Progress, "%s: %d operations, %d clients on %d runtimes, %d keys, faults %v, seed %d\n",
@@ -328,6 +395,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, in := range w.inst {
 		rep.Stats = addStats(rep.Stats, in.repo.Stats())
 	}
+	if cfg.Near > 0 {
+		rep.Near = &NearReport{MaxStaleness: cfg.Near, Publishes: buses.publishes.Load(),
+			PublishErrors: buses.publishErrors.Load(), Swallowed: buses.swallowed.Load()}
+		for _, in := range w.inst {
+			s := in.near.Stats()
+			rep.Near.Stats.Hits += s.Hits
+			rep.Near.Stats.Entries += s.Entries
+			rep.Near.Stats.Drops += s.Drops
+			rep.Near.Stats.Losses += s.Losses
+		}
+	}
 	rep.Faults, rep.FaultSummary = inj.Total(), inj.Summary()
 
 	checkStart := time.Now()
@@ -335,7 +413,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Result = Check(&Input{
 		Ops: ops, Log: log, Final: final, HaveFinal: true, IDs: w.ids,
 		LockLoss: inj.LockLoss(), LockTTL: int64(cfg.LockTTL),
-		StaleBound: int64(cfg.TTL + time.Second), Timeout: 10 * time.Minute,
+		StaleBound: int64(cfg.TTL + time.Second), NearBound: int64(cfg.Near), Timeout: 10 * time.Minute,
 	})
 	rep.CheckTime = time.Since(checkStart)
 	return rep, nil
@@ -409,6 +487,7 @@ func addStats(a, b runtime.Stats) runtime.Stats {
 	a.Misses += b.Misses
 	a.Fills += b.Fills
 	a.LeaseWaits += b.LeaseWaits
+	a.NearHits += b.NearHits
 	a.LockBypasses += b.LockBypasses
 	a.DBReads += b.DBReads
 	a.DBWrites += b.DBWrites
@@ -576,8 +655,24 @@ func (w *workload) delete(ctx context.Context, c int, in *instance, repo *checkm
 
 // crash runs one write on a repository of its own whose releases are all
 // lost: a process that dies between its commit and its invalidation.
+//
+// With a near cache the writer has one of its own (a separate process), on
+// its runtime's bus: it announces its keys before its commit, as any writer
+// does, and publishes nothing once it has died.
 func (w *workload) crash(ctx context.Context, rng *rand.Rand, c int, in *instance, id int64, known map[int64]Row) *Op {
-	repo, err := checkmodel.NewAccountRepo(in.db, crashStore{&traceStore{inner: in.lower, keys: w.keys}}, w.opts...)
+	dead := &atomic.Bool{}
+	opts := w.opts
+	if in.near != nil {
+		nopts := w.cfg.nearOptions()
+		nopts.MaxBytes = 1 << 20 // it holds nothing it could serve
+		near, err := runtime.NewNearCache(crashBus{inner: in.bus, dead: dead}, nopts)
+		if err != nil {
+			panic(err)
+		}
+		defer near.Close()
+		opts = append(slices.Clip(opts), runtime.WithNearCache(near))
+	}
+	repo, err := checkmodel.NewAccountRepo(in.db, crashStore{Store: &traceStore{inner: in.lower, keys: w.keys}, dead: dead}, opts...)
 	if err != nil {
 		panic(err)
 	}

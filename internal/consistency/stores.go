@@ -104,9 +104,20 @@ func (k *keySet) random(r *rand.Rand) string {
 // crashStore is the store of a writer that dies between its commit and its
 // releases: every Unlock (and lease Release) is lost, as if the process had
 // exited. The locks it took stay until their TTL, and no retry ever comes.
-type crashStore struct{ runtime.Store }
+// The first Unlock marks the process dead (dead, when not nil), for its
+// near cache's bus (crashBus).
+type crashStore struct {
+	runtime.Store
+	dead *atomic.Bool
+}
 
-func (crashStore) Unlock(context.Context, string) error          { return nil }
+func (s crashStore) Unlock(context.Context, string) error {
+	if s.dead != nil {
+		s.dead.Store(true)
+	}
+	return nil
+}
+
 func (crashStore) Release(context.Context, string, string) error { return nil }
 
 // weakStore turns the protocol into plain cache-aside, for the negative
