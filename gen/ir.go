@@ -142,3 +142,44 @@ type Codec struct {
 	// NullField names the value field of a CodecNull ("String", "Int64", "V", ...).
 	NullField string
 }
+
+// Flat reports whether every column of m holds a value that shares no
+// memory a caller could write through: numbers, bools, strings, times, and
+// arrays and structs of them. A near cache may then keep one decoded row and
+// hand out shallow copies of it; a row with a slice, a map or a pointer
+// column is decoded for each reader instead. Fields that are not columns
+// (db:"-") are zero in cached rows, so a shallow copy shares nothing
+// through them either.
+func (m *Model) Flat() bool {
+	for _, f := range m.Fields {
+		if !flatType(f.Type, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func flatType(t types.Type, depth int) bool {
+	if depth > 8 {
+		return false // deeply nested: not worth proving
+	}
+	switch t := types.Unalias(t).(type) {
+	case *types.Basic:
+		return t.Kind() != types.UnsafePointer
+	case *types.Named:
+		if obj := t.Obj(); obj.Pkg() != nil && obj.Pkg().Path() == "time" && obj.Name() == "Time" {
+			return true // its *Location is shared, never written through
+		}
+		return flatType(t.Underlying(), depth+1)
+	case *types.Array:
+		return flatType(t.Elem(), depth+1)
+	case *types.Struct:
+		for i := 0; i < t.NumFields(); i++ {
+			if !flatType(t.Field(i).Type(), depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false // pointers, slices, maps, interfaces, channels, functions
+}

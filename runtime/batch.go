@@ -178,22 +178,20 @@ func (b *batch[T]) resolve(ctx context.Context) error {
 // nearHit settles s from the near cache if it holds the key.
 func (b *batch[T]) nearHit(s *slot[T]) bool {
 	t := b.t
-	data, ok := t.near.get(s.key)
+	e, ok := t.near.get(s.key)
 	if !ok {
 		return false
 	}
-	if len(data) == 0 {
-		t.stats.nearHits.Add(1)
-		s.step = stepDone
-		return true
-	}
-	row := new(T)
-	if err := t.spec.Mapper.Decode(data[headerLen:], row); err != nil {
+	row, err := t.nearRow(e)
+	if err != nil {
 		t.near.drop(s.key) // not expected: the bytes passed their checksum
 		return false
 	}
 	t.stats.nearHits.Add(1)
-	s.step, s.found, s.row, s.data = stepDone, true, row, data
+	s.step = stepDone
+	if row != nil {
+		s.found, s.row, s.data = true, row, e.b
+	}
 	return true
 }
 

@@ -76,7 +76,7 @@ type NearOptions struct {
 type NearCache struct {
 	bus        Bus
 	opts       NearOptions
-	cache      *otter.Cache[string, []byte]
+	cache      *otter.Cache[string, nearEntry]
 	seed       maphash.Seed
 	gens       [nearGenSlots]atomic.Uint64 // per key hash: bumped when a key is dropped
 	epoch      atomic.Uint64               // bumped when every entry is dropped
@@ -96,6 +96,15 @@ const nearGenSlots = 1 << 12
 // zero bytes.
 var notFoundEntry = []byte{}
 
+// nearEntry is a kept value and when it was kept. The TTL is checked here,
+// on the clock reading the freshness check takes anyway, rather than by
+// otter, which would read the clock a second time on every hit.
+type nearEntry struct {
+	b   []byte
+	row any   // for a Flat model, the decoded row (a *T nobody writes to); else nil
+	at  int64 // nanoseconds since the cache's base
+}
+
 // NewNearCache starts a near cache listening on bus. Its entries are served
 // once the bus has answered its first probe.
 func NewNearCache(bus Bus, opts NearOptions) (*NearCache, error) {
@@ -111,10 +120,11 @@ func NewNearCache(bus Bus, opts NearOptions) (*NearCache, error) {
 	if opts.TTL <= 0 {
 		opts.TTL = time.Minute
 	}
-	cache, err := otter.New(&otter.Options[string, []byte]{
-		MaximumWeight:    uint64(opts.MaxBytes),
-		Weigher:          func(k string, v []byte) uint32 { return uint32(len(k) + len(v) + 64) },
-		ExpiryCalculator: otter.ExpiryWriting[string, []byte](opts.TTL),
+	// Entries past their TTL are never served; they leave when evicted
+	// for room, or when their key is written again.
+	cache, err := otter.New(&otter.Options[string, nearEntry]{
+		MaximumWeight: uint64(opts.MaxBytes),
+		Weigher:       func(k string, v nearEntry) uint32 { return uint32(len(k) + len(v.b) + 80) },
 	})
 	if err != nil {
 		return nil, err
@@ -168,22 +178,26 @@ func (n *NearCache) Stats() NearStats {
 func (n *NearCache) MaxStaleness() time.Duration { return n.opts.MaxStaleness }
 
 // fresh reports whether entries may be served now.
-func (n *NearCache) fresh() bool {
-	return int64(time.Since(n.base)) < n.freshUntil.Load()
+func (n *NearCache) fresh() bool { return n.now() < n.freshUntil.Load() }
+
+// get returns what is kept under key: the sealed value as the store held
+// it (notFoundEntry for a cached not-found) and, for a Flat model, the
+// decoded row. It does not keep key.
+func (n *NearCache) get(key string) (nearEntry, bool) {
+	now := n.now()
+	if now >= n.freshUntil.Load() {
+		return nearEntry{}, false
+	}
+	e, ok := n.cache.GetIfPresent(key)
+	if !ok || now-e.at >= int64(n.opts.TTL) {
+		return nearEntry{}, false
+	}
+	n.hits.Add(1)
+	return e, true
 }
 
-// get returns the sealed value of key's row as the store held it
-// (notFoundEntry for a cached not-found). It does not keep key.
-func (n *NearCache) get(key string) ([]byte, bool) {
-	if !n.fresh() {
-		return nil, false
-	}
-	b, ok := n.cache.GetIfPresent(key)
-	if ok {
-		n.hits.Add(1)
-	}
-	return b, ok
-}
+// now reads the monotonic clock, as nanoseconds since base.
+func (n *NearCache) now() int64 { return int64(time.Since(n.base)) }
 
 // nearGen is the state of a key's invalidations when a read began: an entry
 // read then may be kept only if no invalidation came since.
@@ -198,15 +212,15 @@ func (n *NearCache) gen(key string) nearGen {
 	return nearGen{slot: n.slot(key).Load(), epoch: n.epoch.Load()}
 }
 
-// put keeps b (a sealed value, or notFoundEntry) under key if no
+// put keeps b (a sealed value, or notFoundEntry) and row under key if no
 // invalidation of key came since g was taken. An invalidation bumps the
 // generation before it drops the entry, so one that races with the put
 // either finds the entry and drops it, or is seen by the check after it.
-func (n *NearCache) put(key string, g nearGen, b []byte) {
+func (n *NearCache) put(key string, g nearGen, b []byte, row any) {
 	if n.gen(key) != g {
 		return
 	}
-	n.cache.Set(key, b)
+	n.cache.Set(key, nearEntry{b: b, row: row, at: n.now()})
 	if n.gen(key) != g {
 		n.cache.Invalidate(key)
 	}

@@ -14,7 +14,11 @@ type Spec[T any] struct {
 	Columns []string      // every column, in the order Mapper.Scan and Mapper.Values use
 	Indexes []Index       // Indexes[0] is the primary key; the rest are unique lookups
 	AutoPK  bool          // the database generates the primary key (an integer)
-	Mapper  Mapper[T]
+	// Flat says every column holds a value sharing no memory a caller could
+	// write through (no slice, map or pointer): a near cache keeps one
+	// decoded row and hands out shallow copies instead of decoding per read.
+	Flat   bool
+	Mapper Mapper[T]
 }
 
 // Index is one lookup that names at most one row.

@@ -201,7 +201,7 @@ func (t *Table[T]) GetKey(ctx context.Context, i int, key []byte, probe T) (*T, 
 		return nil, fmt.Errorf("cachegen: table %s has no index %d", t.spec.Table, i)
 	}
 	if t.near != nil && t.obs == nil && len(key) <= MaxKeyLen {
-		if row, err, ok := t.nearGet(unsafe.String(unsafe.SliceData(key), len(key))); ok {
+		if row, ok, err := t.nearGet(unsafe.String(unsafe.SliceData(key), len(key))); ok {
 			return row, err
 		}
 	}
@@ -227,27 +227,41 @@ func (t *Table[T]) getKey(ctx context.Context, i int, key string, probe *T) (*T,
 
 // nearGet answers key from the near cache, if the table may read the cache
 // and the near cache holds the key. It does not keep key.
-func (t *Table[T]) nearGet(key string) (*T, error, bool) {
+func (t *Table[T]) nearGet(key string) (*T, bool, error) {
 	if t.tx != nil || t.retries.isPending(key) {
-		return nil, nil, false
+		return nil, false, nil
 	}
-	b, ok := t.near.get(key)
+	e, ok := t.near.get(key)
 	if !ok {
-		return nil, nil, false
+		return nil, false, nil
 	}
-	t.stats.nearHits.Add(1)
-	if len(b) == 0 {
-		return nil, ErrNotFound, true
-	}
-	row := new(T)
-	if err := t.spec.Mapper.Decode(b[headerLen:], row); err != nil {
+	row, err := t.nearRow(e)
+	if err != nil {
 		// Not expected: the bytes passed their checksum before they were
 		// kept. Forget them (under a copy of key: it is not kept) and ask
 		// the store.
 		t.near.drop(strings.Clone(key))
-		return nil, nil, false
+		return nil, false, nil
 	}
-	return row, nil, true
+	t.stats.nearHits.Add(1)
+	if row == nil {
+		return nil, true, ErrNotFound
+	}
+	return row, true, nil
+}
+
+// nearRow is a row of the caller's own from a near-cache entry: a copy of
+// the kept row for a Flat model, else decoded; nil for a not-found.
+func (t *Table[T]) nearRow(e nearEntry) (*T, error) {
+	if len(e.b) == 0 {
+		return nil, nil
+	}
+	row := new(T)
+	if kept, ok := e.row.(*T); ok {
+		*row = *kept
+		return row, nil
+	}
+	return row, t.spec.Mapper.Decode(e.b[headerLen:], row)
 }
 
 // nearPut keeps what the store holds for key (the sealed value, or nil for
@@ -255,9 +269,17 @@ func (t *Table[T]) nearGet(key string) (*T, error, bool) {
 func (t *Table[T]) nearPut(key string, g nearGen, kind Kind, sealed []byte) {
 	switch kind {
 	case Value:
-		t.near.put(key, g, sealed)
+		var row any
+		if t.spec.Flat {
+			r := new(T)
+			if t.spec.Mapper.Decode(sealed[headerLen:], r) != nil {
+				return
+			}
+			row = r
+		}
+		t.near.put(key, g, sealed, row)
 	case NotFound:
-		t.near.put(key, g, notFoundEntry)
+		t.near.put(key, g, notFoundEntry, nil)
 	}
 }
 
@@ -284,7 +306,7 @@ func (t *Table[T]) get(ctx context.Context, i int, key string, probe *T) (*T, re
 	}
 	var g nearGen
 	if t.near != nil {
-		if row, err, ok := t.nearGet(key); ok {
+		if row, ok, err := t.nearGet(key); ok {
 			return row, readInfo{outcome: OutcomeNearHit}, err
 		}
 		g = t.near.gen(key)

@@ -44,6 +44,9 @@ func (e *emitter) repo(f *jen.File) {
 	if m.AutoPK {
 		spec = append(spec, kv("AutoPK", jen.True()))
 	}
+	if m.Flat() {
+		spec = append(spec, kv("Flat", jen.True()))
+	}
 	spec = append(spec, kv("Mapper", jen.Id(e.mapper).Values()))
 	f.Var().Id(e.spec).Op("=").Qual(runtimePkg, "Spec").Types(jen.Id(m.Name)).Custom(multiline, spec...)
 	f.Line()

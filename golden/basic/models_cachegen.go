@@ -22,6 +22,7 @@ var orgSpec = runtime.Spec[Org]{
 		{Name: "name", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
 	},
 	AutoPK: true,
+	Flat:   true,
 	Mapper: orgMapper{},
 }
 
@@ -217,6 +218,7 @@ var userSpec = runtime.Spec[User]{
 		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesExceptMySQL},
 	},
 	AutoPK: true,
+	Flat:   true,
 	Mapper: userMapper{},
 }
 

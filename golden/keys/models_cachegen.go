@@ -19,6 +19,7 @@ var settingSpec = runtime.Spec[Setting]{
 	Indexes: []runtime.Index{
 		{Name: "key", Columns: []int{0}, Misses: runtime.CacheMissesExceptMySQL},
 	},
+	Flat:   true,
 	Mapper: settingMapper{},
 }
 
@@ -183,6 +184,7 @@ var orderSpec = runtime.Spec[Order]{
 		{Name: "id", Columns: []int{0}},
 		{Name: "type_range", Columns: []int{1, 2}, Misses: runtime.CacheMissesExceptMySQL},
 	},
+	Flat:   true,
 	Mapper: orderMapper{},
 }
 
@@ -365,6 +367,7 @@ var tagSpec = runtime.Spec[Tag]{
 		{Name: "id", Columns: []int{0}},
 	},
 	AutoPK: true,
+	Flat:   true,
 	Mapper: tagMapper{},
 }
 

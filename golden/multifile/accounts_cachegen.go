@@ -21,6 +21,7 @@ var accountSpec = runtime.Spec[Account]{
 		{Name: "login", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
 	},
 	AutoPK: true,
+	Flat:   true,
 	Mapper: accountMapper{},
 }
 

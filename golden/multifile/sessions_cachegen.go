@@ -18,6 +18,7 @@ var sessionSpec = runtime.Spec[Session]{
 	Indexes: []runtime.Index{
 		{Name: "token", Columns: []int{0}, Misses: runtime.CacheMissesExceptMySQL},
 	},
+	Flat:   true,
 	Mapper: sessionMapper{},
 }
 

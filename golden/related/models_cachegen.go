@@ -22,6 +22,7 @@ var authorSpec = runtime.Spec[Author]{
 		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
 	},
 	AutoPK: true,
+	Flat:   true,
 	Mapper: authorMapper{},
 }
 
@@ -323,6 +324,7 @@ var profileSpec = runtime.Spec[Profile]{
 		{Name: "author_id", Columns: []int{1}},
 	},
 	AutoPK: true,
+	Flat:   true,
 	Mapper: profileMapper{},
 }
 
@@ -809,6 +811,7 @@ var preferenceSpec = runtime.Spec[Preference]{
 	Indexes: []runtime.Index{
 		{Name: "author_id", Columns: []int{0}},
 	},
+	Flat:   true,
 	Mapper: preferenceMapper{},
 }
 

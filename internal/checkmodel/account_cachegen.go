@@ -23,6 +23,7 @@ var accountSpec = runtime.Spec[Account]{
 		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
 		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesExceptMySQL},
 	},
+	Flat:   true,
 	Mapper: accountMapper{},
 }
 

@@ -24,6 +24,7 @@ var userSpec = runtime.Spec[User]{
 		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesExceptMySQL},
 	},
 	AutoPK: true,
+	Flat:   true,
 	Mapper: userMapper{},
 }
 

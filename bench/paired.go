@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/cachegen/cachegen/examples/blog/models"
+)
+
+// A pair is two operations measured call by call in alternation: on a
+// shared, noisy machine a load spike slows both alike, where figures
+// measured one after the other can each catch a different moment.
+type pair struct {
+	name     string // the ratio it gives: time(num) / time(den)
+	num, den func() error
+}
+
+// pairedRatio runs p's operations alternately for d, each call timed on
+// its own (which goes first swaps every iteration), and returns the summed
+// time of num over that of den.
+func pairedRatio(p pair, d time.Duration) (float64, error) {
+	var tn, td time.Duration
+	deadline := time.Now().Add(d)
+	for i := 0; time.Now().Before(deadline); i++ {
+		first, second, tf, ts := p.num, p.den, &tn, &td
+		if i%2 == 1 {
+			first, second, tf, ts = p.den, p.num, &td, &tn
+		}
+		start := time.Now()
+		if err := first(); err != nil {
+			return 0, err
+		}
+		mid := time.Now()
+		if err := second(); err != nil {
+			return 0, err
+		}
+		*tf += mid.Sub(start)
+		*ts += time.Since(mid)
+	}
+	return float64(tn) / float64(td), nil
+}
+
+// pairs are the latency ratios of the performance targets, each against
+// its baseline.
+func (e *env) pairs() []pair {
+	ctx := context.Background()
+	const byID = "SELECT id, email, org_id, handle, name FROM users WHERE id = $1"
+	const byEmail = "SELECT id, email, org_id, handle, name FROM users WHERE email = $1"
+	id, email := e.hot.ID, e.hot.Email
+	pgByID := func() error {
+		var u models.User
+		return e.db.GetContext(ctx, &u, byID, id)
+	}
+	pgByEmail := func() error {
+		var u models.User
+		return e.db.GetContext(ctx, &u, byEmail, email)
+	}
+	hit := func() error {
+		_, err := e.users.GetByID(ctx, id)
+		return err
+	}
+	uniqueHit := func() error {
+		_, err := e.users.GetByEmail(ctx, email)
+		return err
+	}
+	rawGet := func() error { return e.client.Get(ctx, e.hotKey).Err() }
+	gozero := func() error {
+		_, err := e.gz.FindOne(ctx, id)
+		return err
+	}
+	return []pair{
+		{"redis_hit_vs_db", pgByID, hit},
+		{"unique_hit_vs_db", pgByEmail, uniqueHit},
+		{"hit_overhead_vs_raw_redis", hit, rawGet},
+		{"redis_hit_vs_gozero", gozero, hit},
+	}
+}
