@@ -185,7 +185,7 @@ func (t *Table[T]) Get(ctx context.Context, i int, probe *T) (*T, error) {
 	if i < 0 || i >= len(t.spec.Indexes) {
 		return nil, fmt.Errorf("cachegen: table %s has no index %d", t.spec.Table, i)
 	}
-	return t.getKey(ctx, i, t.Key(i, probe), probe)
+	return t.getKey(ctx, i, t.Key(i, probe), *probe)
 }
 
 // KeyPrefix appends the key prefix of index i to b: generated code then
@@ -195,7 +195,8 @@ func (t *Table[T]) KeyPrefix(b []byte, i int) []byte { return append(b, t.prefix
 // GetKey is Get for generated code, which builds the key itself in a buffer
 // of its own (KeyPrefix, then the mapper's AppendKey) and passes the probe
 // by value. Neither escapes on a near-cache hit, which allocates only the
-// row it returns; every other path copies what it keeps.
+// row it returns; a store hit adds the key's copy, and only a miss moves
+// the probe to the heap.
 func (t *Table[T]) GetKey(ctx context.Context, i int, key []byte, probe T) (*T, error) {
 	if i < 0 || i >= len(t.spec.Indexes) {
 		return nil, fmt.Errorf("cachegen: table %s has no index %d", t.spec.Table, i)
@@ -205,16 +206,10 @@ func (t *Table[T]) GetKey(ctx context.Context, i int, key []byte, probe T) (*T, 
 			return row, err
 		}
 	}
-	return t.getCopied(ctx, i, ownKey(key, len(t.prefixes[i])), probe)
+	return t.getKey(ctx, i, ownKey(key, len(t.prefixes[i])), probe)
 }
 
-// getCopied is the rest of GetKey, apart so that only this path moves the
-// probe to the heap.
-func (t *Table[T]) getCopied(ctx context.Context, i int, key string, probe T) (*T, error) {
-	return t.getKey(ctx, i, key, &probe)
-}
-
-func (t *Table[T]) getKey(ctx context.Context, i int, key string, probe *T) (*T, error) {
+func (t *Table[T]) getKey(ctx context.Context, i int, key string, probe T) (*T, error) {
 	if t.obs == nil {
 		row, _, err := t.get(ctx, i, key, probe)
 		return row, err
@@ -300,7 +295,7 @@ func (t *Table[T]) observeRead(ctx context.Context, index string, start time.Tim
 	t.obs.emit(ctx, e)
 }
 
-func (t *Table[T]) get(ctx context.Context, i int, key string, probe *T) (*T, readInfo, error) {
+func (t *Table[T]) get(ctx context.Context, i int, key string, probe T) (*T, readInfo, error) {
 	if !t.cacheable(key) {
 		return t.getMiss(ctx, i, key, probe, Entry{}, errSkipStore, nearGen{})
 	}
@@ -342,9 +337,10 @@ func (t *Table[T]) get(ctx context.Context, i int, key string, probe *T) (*T, re
 
 // getMiss resolves a lookup the store did not answer: e and err are what
 // the store returned (errSkipStore when it was not asked), g the near
-// cache's generation of key before it was asked.
-func (t *Table[T]) getMiss(ctx context.Context, i int, key string, probe *T, e Entry, err error, g nearGen) (*T, readInfo, error) {
-	load := func(ctx context.Context) (loaded[T], error) { return t.loadOne(ctx, i, key, probe) }
+// cache's generation of key before it was asked. The probe comes by value
+// so that only this path moves it to the heap.
+func (t *Table[T]) getMiss(ctx context.Context, i int, key string, probe T, e Entry, err error, g nearGen) (*T, readInfo, error) {
+	load := func(ctx context.Context) (loaded[T], error) { return t.loadOne(ctx, i, key, &probe) }
 	res, err := t.resolve(ctx, key, e, err, load)
 	info := readInfo{outcome: res.outcome, dbTime: res.dbTime}
 	if err != nil {
