@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
@@ -99,10 +98,10 @@ func setup(ctx context.Context, dsn, redisAddr string) (*env, error) {
 	if e.nearUsers, err = models.NewUserRepo(e.db, store, prefix, runtime.WithNearCache(e.near)); err != nil {
 		return nil, err
 	}
-	for deadline := time.Now().Add(10 * time.Second); !e.near.Stats().Fresh; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			return nil, errors.New("the near cache's bus never answered a probe")
-		}
+	readyCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := e.near.Ready(readyCtx); err != nil {
+		return nil, err
 	}
 	if e.gz, err = newGozeroUsers(e.searchPathDSN(e.schema), redisAddr, e.schema); err != nil {
 		return nil, err

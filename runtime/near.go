@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"strings"
 	"sync"
@@ -172,6 +173,23 @@ type NearStats struct {
 func (n *NearCache) Stats() NearStats {
 	return NearStats{Hits: n.hits.Load(), Entries: n.cache.EstimatedSize(), Drops: n.drops.Load(),
 		Losses: n.losses.Load(), Fresh: n.fresh()}
+}
+
+// Ready waits until the bus has answered a probe, so that entries are
+// served, or until ctx ends (its error is returned then). Repositories work
+// either way; a process calls it at startup to use the tier from its first
+// read, and to learn early that its bus cannot reach Redis.
+func (n *NearCache) Ready(ctx context.Context) error {
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for !n.fresh() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cachegen: near cache: no answer on the bus: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+	return nil
 }
 
 // MaxStaleness returns the bound the near cache keeps.

@@ -100,11 +100,10 @@ func newProcessOf(t testing.TB, db *sqlx.DB, store runtime.Store, bus runtime.Bu
 
 func waitFresh(t testing.TB, n *runtime.NearCache) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !n.Stats().Fresh; {
-		if time.Now().After(deadline) {
-			t.Fatal("the near cache never became fresh")
-		}
-		time.Sleep(time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := n.Ready(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -244,6 +243,11 @@ func TestNearNotServedWhenNotFresh(t *testing.T) {
 	}
 	if near.Stats().Fresh {
 		t.Fatal("near cache reports fresh without a probe")
+	}
+	wait, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := near.Ready(wait); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Ready without a probe: %v, want the context's deadline", err)
 	}
 }
 

@@ -182,12 +182,12 @@ func openStoreNear(ctx context.Context, addrs string, near bool) (runtime.Store,
 		return nil, nil, nil, err
 	}
 	// Entries are served once the bus has answered a probe.
-	for deadline := time.Now().Add(5 * time.Second); !nc.Stats().Fresh; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			nc.Close()
-			cleanup()
-			return nil, nil, nil, fmt.Errorf("near cache: no answer on the bus from %s", addrs)
-		}
+	readyCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := nc.Ready(readyCtx); err != nil {
+		nc.Close()
+		cleanup()
+		return nil, nil, nil, fmt.Errorf("redis at %s: %w", addrs, err)
 	}
 	return s, []runtime.Option{runtime.WithNearCache(nc)}, func() { nc.Close(); cleanup() }, nil
 }

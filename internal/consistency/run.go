@@ -315,12 +315,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Near > 0 {
 		// Let every near cache see its first probe come back, so that the
 		// tier is in use from the first operation.
-		deadline := time.Now().Add(10 * time.Second)
+		readyCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		for _, in := range w.inst {
-			for !in.near.Stats().Fresh && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
+			_ = in.near.Ready(readyCtx) // a cache that is not ready yet is still correct
 		}
+		cancel()
 	}
 
 	fmt.Fprintf(cfg.Progress, "%s: %d operations, %d clients on %d runtimes, %d keys, faults %v, seed %d\n",

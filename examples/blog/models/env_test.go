@@ -78,10 +78,10 @@ func nearPair(open func(*testing.T) (*sqlx.DB, *dbtest.Counter)) func(*testing.T
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { near.Close() })
-		for deadline := time.Now().Add(10 * time.Second); !near.Stats().Fresh; time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("the near cache's bus never answered a probe")
-			}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := near.Ready(ctx); err != nil {
+			t.Fatal(err)
 		}
 		e := newEnv(t, db, count, store, prefix, runtime.WithNearCache(near))
 		e.near = near
