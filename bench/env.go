@@ -182,54 +182,82 @@ func (e *env) deleteKeys(pattern string) {
 	}
 }
 
-func (e *env) figures() []figure {
+// readOps are the single reads the figures time, and the paired ratios
+// time against each other.
+type readOps struct {
+	pgByID, pgByEmail, rawGet, hit, uniqueHit, nearHit, memoryHit, gozeroHit func() error
+}
+
+func (e *env) readOps() readOps {
 	ctx := context.Background()
 	const byID = "SELECT id, email, org_id, handle, name FROM users WHERE id = $1"
 	const byEmail = "SELECT id, email, org_id, handle, name FROM users WHERE email = $1"
+	id, email := e.hot.ID, e.hot.Email
+	byIDFrom := func(r *models.UserRepo) func() error {
+		return func() error {
+			_, err := r.GetByID(ctx, id)
+			return err
+		}
+	}
+	return readOps{
+		pgByID: func() error {
+			var u models.User
+			return e.db.GetContext(ctx, &u, byID, id)
+		},
+		pgByEmail: func() error {
+			var u models.User
+			return e.db.GetContext(ctx, &u, byEmail, email)
+		},
+		rawGet: func() error {
+			_, err := e.client.Get(ctx, e.hotKey).Bytes()
+			return err
+		},
+		hit: byIDFrom(e.users),
+		uniqueHit: func() error {
+			_, err := e.users.GetByEmail(ctx, email)
+			return err
+		},
+		nearHit:   byIDFrom(e.nearUsers),
+		memoryHit: byIDFrom(e.memUsers),
+		gozeroHit: func() error {
+			_, err := e.gz.FindOne(ctx, id)
+			return err
+		},
+	}
+}
+
+// timed is the figure of op: one call per iteration.
+func timed(op func() error) func(*testing.B) {
+	return func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := op(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func (e *env) figures() []figure {
+	ctx := context.Background()
 	must := func(b *testing.B, err error) {
 		if err != nil {
 			b.Fatal(err)
 		}
 	}
-	id, email := e.hot.ID, e.hot.Email
+	id := e.hot.ID
 	ids100 := make([]int64, 100)
 	for i := range ids100 {
 		ids100[i] = int64(i + 1)
 	}
 	saved := e.hot
+	ops := e.readOps()
 	return []figure{
-		{"pg_query", func(b *testing.B) {
-			for b.Loop() {
-				var u models.User
-				must(b, e.db.GetContext(ctx, &u, byID, id))
-			}
-		}},
-		{"pg_query_unique", func(b *testing.B) {
-			for b.Loop() {
-				var u models.User
-				must(b, e.db.GetContext(ctx, &u, byEmail, email))
-			}
-		}},
-		{"raw_redis_get", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				_, err := e.client.Get(ctx, e.hotKey).Bytes()
-				must(b, err)
-			}
-		}},
-		{"redis_hit", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				_, err := e.users.GetByID(ctx, id)
-				must(b, err)
-			}
-		}},
-		{"redis_unique_hit", func(b *testing.B) {
-			for b.Loop() {
-				_, err := e.users.GetByEmail(ctx, email)
-				must(b, err)
-			}
-		}},
+		{"pg_query", timed(ops.pgByID)},
+		{"pg_query_unique", timed(ops.pgByEmail)},
+		{"raw_redis_get", timed(ops.rawGet)},
+		{"redis_hit", timed(ops.hit)},
+		{"redis_unique_hit", timed(ops.uniqueHit)},
 		{"redis_miss", func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
@@ -240,22 +268,12 @@ func (e *env) figures() []figure {
 			}
 		}},
 		{"near_hit", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				_, err := e.nearUsers.GetByID(ctx, id)
-				must(b, err)
-			}
+			timed(ops.nearHit)(b)
 			if e.near.Stats().Hits == 0 {
 				b.Fatal("near_hit: the near cache answered nothing")
 			}
 		}},
-		{"memory_hit", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				_, err := e.memUsers.GetByID(ctx, id)
-				must(b, err)
-			}
-		}},
+		{"memory_hit", timed(ops.memoryHit)},
 		{"all_hit_100_rows", func(b *testing.B) {
 			for b.Loop() {
 				_, err := e.posts.All(ctx)
@@ -275,13 +293,7 @@ func (e *env) figures() []figure {
 			_, err := e.users.GetByID(ctx, id) // refill for the hit figures
 			must(b, err)
 		}},
-		{"gozero_hit", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				_, err := e.gz.FindOne(ctx, id)
-				must(b, err)
-			}
-		}},
+		{"gozero_hit", timed(ops.gozeroHit)},
 		{"get_by_ids_100", func(b *testing.B) {
 			for b.Loop() {
 				if _, err := e.users.GetByIDs(ctx, ids100); err != nil {
@@ -297,24 +309,24 @@ func (e *env) figures() []figure {
 				}
 			}
 		}},
-		{"pg_query_parallel", func(b *testing.B) {
-			b.SetParallelism(8) // 16 goroutines on 2 cores
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					var u models.User
-					must(b, e.db.GetContext(ctx, &u, byID, id))
+		{"pg_query_parallel", parallel(ops.pgByID)},
+		{"redis_hit_parallel", parallel(ops.hit)},
+	}
+}
+
+// parallel is the figure of op on 16 goroutines (8 per core).
+func parallel(op func() error) func(*testing.B) {
+	return func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := op(); err != nil {
+					b.Error(err)
+					return
 				}
-			})
-		}},
-		{"redis_hit_parallel", func(b *testing.B) {
-			b.SetParallelism(8)
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					_, err := e.users.GetByID(ctx, id)
-					must(b, err)
-				}
-			})
-		}},
+			}
+		})
 	}
 }
 

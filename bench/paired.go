@@ -1,11 +1,6 @@
 package main
 
-import (
-	"context"
-	"time"
-
-	"github.com/cachegen/cachegen/examples/blog/models"
-)
+import "time"
 
 // A pair is two operations measured call by call in alternation: on a
 // shared, noisy machine a load spike slows both alike, where figures
@@ -43,35 +38,11 @@ func pairedRatio(p pair, d time.Duration) (float64, error) {
 // pairs are the latency ratios of the performance targets, each against
 // its baseline.
 func (e *env) pairs() []pair {
-	ctx := context.Background()
-	const byID = "SELECT id, email, org_id, handle, name FROM users WHERE id = $1"
-	const byEmail = "SELECT id, email, org_id, handle, name FROM users WHERE email = $1"
-	id, email := e.hot.ID, e.hot.Email
-	pgByID := func() error {
-		var u models.User
-		return e.db.GetContext(ctx, &u, byID, id)
-	}
-	pgByEmail := func() error {
-		var u models.User
-		return e.db.GetContext(ctx, &u, byEmail, email)
-	}
-	hit := func() error {
-		_, err := e.users.GetByID(ctx, id)
-		return err
-	}
-	uniqueHit := func() error {
-		_, err := e.users.GetByEmail(ctx, email)
-		return err
-	}
-	rawGet := func() error { return e.client.Get(ctx, e.hotKey).Err() }
-	gozero := func() error {
-		_, err := e.gz.FindOne(ctx, id)
-		return err
-	}
+	ops := e.readOps()
 	return []pair{
-		{"redis_hit_vs_db", pgByID, hit},
-		{"unique_hit_vs_db", pgByEmail, uniqueHit},
-		{"hit_overhead_vs_raw_redis", hit, rawGet},
-		{"redis_hit_vs_gozero", gozero, hit},
+		{"redis_hit_vs_db", ops.pgByID, ops.hit},
+		{"unique_hit_vs_db", ops.pgByEmail, ops.uniqueHit},
+		{"hit_overhead_vs_raw_redis", ops.hit, ops.rawGet},
+		{"redis_hit_vs_gozero", ops.gozeroHit, ops.hit},
 	}
 }
