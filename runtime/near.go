@@ -192,9 +192,6 @@ func (n *NearCache) Ready(ctx context.Context) error {
 	return nil
 }
 
-// MaxStaleness returns the bound the near cache keeps.
-func (n *NearCache) MaxStaleness() time.Duration { return n.opts.MaxStaleness }
-
 // fresh reports whether entries may be served now.
 func (n *NearCache) fresh() bool { return n.now() < n.freshUntil.Load() }
 

@@ -316,12 +316,12 @@ func TestForeignValues(t *testing.T) {
 	for i, tc := range cases {
 		k := fmt.Sprintf("%s%d", p, i)
 		s.put(t, k, []byte(tc.raw))
-		if got, err := s.store.Get(ctx, k); err != nil || !same(got, tc.read) {
-			t.Errorf("%q: Get reports %s, %v, want %s", tc.raw, show(got), err, show(tc.read))
+		if got, err := s.store.Get(ctx, k); err != nil || !storetest.Same(got, tc.read) {
+			t.Errorf("%q: Get reports %s, %v, want %s", tc.raw, storetest.Show(got), err, storetest.Show(tc.read))
 		}
 		ok, cur, err := s.store.Lease(ctx, k, "t", time.Minute)
-		if err != nil || ok || !same(cur, tc.read) {
-			t.Errorf("%q: Lease = %v, %s, %v; want false, %s", tc.raw, ok, show(cur), err, show(tc.read))
+		if err != nil || ok || !storetest.Same(cur, tc.read) {
+			t.Errorf("%q: Lease = %v, %s, %v; want false, %s", tc.raw, ok, storetest.Show(cur), err, storetest.Show(tc.read))
 		}
 		if ok, err := s.store.Fill(ctx, k, "t", val("x"), time.Minute); ok || err != nil {
 			t.Errorf("%q: Fill = %v, %v", tc.raw, ok, err)
@@ -335,16 +335,16 @@ func TestForeignValues(t *testing.T) {
 		if err := s.store.Lock(ctx, k, time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := s.store.Get(ctx, k); err != nil || !same(got, tc.afterLock) {
-			t.Errorf("%q: after Lock the key holds %s, %v, want %s", tc.raw, show(got), err, show(tc.afterLock))
+		if got, err := s.store.Get(ctx, k); err != nil || !storetest.Same(got, tc.afterLock) {
+			t.Errorf("%q: after Lock the key holds %s, %v, want %s", tc.raw, storetest.Show(got), err, storetest.Show(tc.afterLock))
 		}
 		// Unlock from the raw value, not from what Lock made of it
 		s.put(t, k, []byte(tc.raw))
 		if err := s.store.Unlock(ctx, k); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := s.store.Get(ctx, k); err != nil || !same(got, tc.afterUnlck) {
-			t.Errorf("%q: after Unlock the key holds %s, %v, want %s", tc.raw, show(got), err, show(tc.afterUnlck))
+		if got, err := s.store.Get(ctx, k); err != nil || !storetest.Same(got, tc.afterUnlck) {
+			t.Errorf("%q: after Unlock the key holds %s, %v, want %s", tc.raw, storetest.Show(got), err, storetest.Show(tc.afterUnlck))
 		}
 		if _, held := s.raw(t, k); held != (tc.afterUnlck.Kind != runtime.Absent) {
 			t.Errorf("%q: after Unlock memcached still holds an item: %v", tc.raw, held)
@@ -365,7 +365,7 @@ func TestPastDeadline(t *testing.T) {
 			absent := func(what string) {
 				t.Helper()
 				if got, err := s.store.Get(ctx, k); err != nil || got.Kind != runtime.Absent {
-					t.Fatalf("%s: Get reports %s, %v", what, show(got), err)
+					t.Fatalf("%s: Get reports %s, %v", what, storetest.Show(got), err)
 				}
 			}
 			s.put(t, k, []byte(raw))
@@ -380,14 +380,14 @@ func TestPastDeadline(t *testing.T) {
 				t.Fatalf("a failed Fill and Release left %q", got)
 			}
 			if ok, cur, err := s.store.Lease(ctx, k, "t2", time.Minute); !ok || err != nil {
-				t.Fatalf("Lease = %v, %s, %v", ok, show(cur), err)
+				t.Fatalf("Lease = %v, %s, %v", ok, storetest.Show(cur), err)
 			}
 			s.put(t, k, []byte(raw))
 			if err := s.store.Lock(ctx, k, time.Minute); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := s.store.Get(ctx, k); !same(got, runtime.Entry{Kind: runtime.Locked, Locks: 1}) {
-				t.Fatalf("Lock made %s", show(got))
+			if got, _ := s.store.Get(ctx, k); !storetest.Same(got, runtime.Entry{Kind: runtime.Locked, Locks: 1}) {
+				t.Fatalf("Lock made %s", storetest.Show(got))
 			}
 			s.put(t, k, []byte(raw))
 			if err := s.store.Unlock(ctx, k); err != nil {
@@ -411,15 +411,15 @@ func TestUnusualKeys(t *testing.T) {
 	for i, k := range keys {
 		t.Cleanup(func() { s.store.Delete(context.Background(), k) })
 		if ok, cur, err := s.store.Lease(ctx, k, "t", time.Minute); !ok || err != nil {
-			t.Fatalf("Lease(%q) = %v, %s, %v", k, ok, show(cur), err)
+			t.Fatalf("Lease(%q) = %v, %s, %v", k, ok, storetest.Show(cur), err)
 		}
 		if ok, err := s.store.Fill(ctx, k, "t", runtime.Entry{Kind: runtime.Value, Value: []byte{byte(i)}}, time.Minute); !ok || err != nil {
 			t.Fatalf("Fill(%q) = %v, %v", k, ok, err)
 		}
 	}
 	for i, k := range keys {
-		if got, err := s.store.Get(ctx, k); err != nil || !same(got, runtime.Entry{Kind: runtime.Value, Value: []byte{byte(i)}}) {
-			t.Errorf("Get(%q) = %s, %v", k, show(got), err)
+		if got, err := s.store.Get(ctx, k); err != nil || !storetest.Same(got, runtime.Entry{Kind: runtime.Value, Value: []byte{byte(i)}}) {
+			t.Errorf("Get(%q) = %s, %v", k, storetest.Show(got), err)
 		}
 	}
 	// a plain key is the memcached key itself
@@ -582,7 +582,7 @@ func TestLockHeldUntilUnlock(t *testing.T) {
 		t.Errorf("%d times of %d a writer found the key unlocked before its own Unlock", n, writers*rounds)
 	}
 	if got, err := s.store.Get(context.Background(), k); err != nil || got.Kind != runtime.Absent {
-		t.Errorf("after every Unlock the key holds %s, %v", show(got), err)
+		t.Errorf("after every Unlock the key holds %s, %v", storetest.Show(got), err)
 	}
 }
 
@@ -619,8 +619,8 @@ func TestReleaseVersusLock(t *testing.T) {
 		}()
 		close(start)
 		wg.Wait()
-		if got, err := s.store.Get(ctx, k); err != nil || !same(got, runtime.Entry{Kind: runtime.Locked, Locks: 1}) {
-			t.Fatalf("race %d: after Release and Lock the key holds %s, %v", i, show(got), err)
+		if got, err := s.store.Get(ctx, k); err != nil || !storetest.Same(got, runtime.Entry{Kind: runtime.Locked, Locks: 1}) {
+			t.Fatalf("race %d: after Release and Lock the key holds %s, %v", i, storetest.Show(got), err)
 		}
 	}
 }
@@ -639,35 +639,7 @@ func TestTooLarge(t *testing.T) {
 	if ok, err := s.store.Fill(ctx, k, "t", runtime.Entry{Kind: runtime.Value, Value: big}, time.Minute); ok || err == nil {
 		t.Fatalf("Fill of 2 MiB = %v, %v; want an error", ok, err)
 	}
-	if got, err := s.store.Get(ctx, k); err != nil || !same(got, runtime.Entry{Kind: runtime.Leased, Token: "t"}) {
-		t.Fatalf("after the failed Fill the key holds %s, %v", show(got), err)
+	if got, err := s.store.Get(ctx, k); err != nil || !storetest.Same(got, runtime.Entry{Kind: runtime.Leased, Token: "t"}) {
+		t.Fatalf("after the failed Fill the key holds %s, %v", storetest.Show(got), err)
 	}
-}
-
-// same reports whether a and b are the same state.
-func same(a, b runtime.Entry) bool {
-	if a.Kind != b.Kind {
-		return false
-	}
-	switch a.Kind {
-	case runtime.Value:
-		return bytes.Equal(a.Value, b.Value) && a.Value != nil
-	case runtime.Leased:
-		return a.Token == b.Token
-	case runtime.Locked:
-		return a.Locks == b.Locks
-	}
-	return true
-}
-
-func show(e runtime.Entry) string {
-	switch e.Kind {
-	case runtime.Value:
-		return fmt.Sprintf("value(%q)", e.Value)
-	case runtime.Leased:
-		return fmt.Sprintf("leased(%q)", e.Token)
-	case runtime.Locked:
-		return fmt.Sprintf("locked(%d)", e.Locks)
-	}
-	return e.Kind.String()
 }

@@ -10,6 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/storetest"
 )
 
 // countHook counts what a client sends: commands on their own and
@@ -88,8 +89,8 @@ func TestBatchRoundTrips(t *testing.T) {
 			}
 			step("GetMany", func() { s.GetMany(ctx, gets) })
 			for i, op := range gets {
-				if want := (runtime.Entry{Kind: runtime.Value, Value: []byte(fmt.Sprint("row ", i))}); op.Err != nil || !same(op.Entry, want) {
-					t.Fatalf("get %d: %s, %v", i, show(op.Entry), op.Err)
+				if want := (runtime.Entry{Kind: runtime.Value, Value: []byte(fmt.Sprint("row ", i))}); op.Err != nil || !storetest.Same(op.Entry, want) {
+					t.Fatalf("get %d: %s, %v", i, storetest.Show(op.Entry), op.Err)
 				}
 			}
 			releases := make([]runtime.ReleaseOp, n)
@@ -157,8 +158,8 @@ func TestBatchScriptFlush(t *testing.T) {
 				if i >= 4 {
 					want = runtime.Entry{}
 				}
-				if e, err := s.Get(ctx, p+n); err != nil || !same(e, want) {
-					t.Errorf("%s holds %s (%v), want %s", n, show(e), err, show(want))
+				if e, err := s.Get(ctx, p+n); err != nil || !storetest.Same(e, want) {
+					t.Errorf("%s holds %s (%v), want %s", n, storetest.Show(e), err, storetest.Show(want))
 				}
 			}
 		})
@@ -192,8 +193,8 @@ func TestBatchArguments(t *testing.T) {
 	if fills[0].Err == nil || fills[1].Err == nil {
 		t.Errorf("FillMany accepted a lock or a zero TTL: %v, %v", fills[0].Err, fills[1].Err)
 	}
-	if e, _ := s.Get(ctx, p+"good"); !same(e, runtime.Entry{Kind: runtime.Leased, Token: "t"}) {
-		t.Errorf("after refused fills the key holds %s", show(e))
+	if e, _ := s.Get(ctx, p+"good"); !storetest.Same(e, runtime.Entry{Kind: runtime.Leased, Token: "t"}) {
+		t.Errorf("after refused fills the key holds %s", storetest.Show(e))
 	}
 
 	done, cancel := context.WithCancel(ctx)
@@ -215,8 +216,8 @@ func TestBatchArguments(t *testing.T) {
 	if n := c.Exists(ctx, p+"other").Val(); n != 0 {
 		t.Error("a batch on a done ctx wrote a key")
 	}
-	if e, _ := s.Get(ctx, p+"good"); !same(e, runtime.Entry{Kind: runtime.Leased, Token: "t"}) {
-		t.Errorf("a batch on a done ctx changed a key: %s", show(e))
+	if e, _ := s.Get(ctx, p+"good"); !storetest.Same(e, runtime.Entry{Kind: runtime.Leased, Token: "t"}) {
+		t.Errorf("a batch on a done ctx changed a key: %s", storetest.Show(e))
 	}
 }
 
@@ -238,7 +239,7 @@ func TestBatchForeignValues(t *testing.T) {
 	for i, op := range ops {
 		single, err := s.Get(ctx, op.Key)
 		if op.Err != nil || err != nil || op.Entry.Kind != single.Kind || string(op.Entry.Value) != string(single.Value) {
-			t.Errorf("op %d: GetMany %s (%v), Get %s (%v)", i, show(op.Entry), op.Err, show(single), err)
+			t.Errorf("op %d: GetMany %s (%v), Get %s (%v)", i, storetest.Show(op.Entry), op.Err, storetest.Show(single), err)
 		}
 	}
 }

@@ -278,12 +278,12 @@ func TestForeignValues(t *testing.T) {
 			for i, tc := range cases {
 				k := fmt.Sprintf("%s%d", p, i)
 				put(k, tc.raw)
-				if got := get(k); !same(got, tc.read) {
-					t.Errorf("%q: Get reports %s, want %s", tc.raw, show(got), show(tc.read))
+				if got := get(k); !storetest.Same(got, tc.read) {
+					t.Errorf("%q: Get reports %s, want %s", tc.raw, storetest.Show(got), storetest.Show(tc.read))
 				}
 				ok, cur, err := s.Lease(ctx, k, "t", time.Minute)
-				if err != nil || ok || !same(cur, tc.read) {
-					t.Errorf("%q: Lease = %v, %s, %v; want false, %s", tc.raw, ok, show(cur), err, show(tc.read))
+				if err != nil || ok || !storetest.Same(cur, tc.read) {
+					t.Errorf("%q: Lease = %v, %s, %v; want false, %s", tc.raw, ok, storetest.Show(cur), err, storetest.Show(tc.read))
 				}
 				if ok, err := s.Fill(ctx, k, "t", val("x"), time.Minute); ok || err != nil {
 					t.Errorf("%q: Fill = %v, %v", tc.raw, ok, err)
@@ -294,16 +294,16 @@ func TestForeignValues(t *testing.T) {
 				if err := s.Lock(ctx, k, time.Minute); err != nil {
 					t.Fatal(err)
 				}
-				if got := get(k); !same(got, tc.afterLock) {
-					t.Errorf("%q: after Lock the key holds %s, want %s", tc.raw, show(got), show(tc.afterLock))
+				if got := get(k); !storetest.Same(got, tc.afterLock) {
+					t.Errorf("%q: after Lock the key holds %s, want %s", tc.raw, storetest.Show(got), storetest.Show(tc.afterLock))
 				}
 				// Unlock from the raw value, not from what Lock made of it
 				put(k, tc.raw)
 				if err := s.Unlock(ctx, k); err != nil {
 					t.Fatal(err)
 				}
-				if got := get(k); !same(got, tc.afterUnlck) {
-					t.Errorf("%q: after Unlock the key holds %s, want %s", tc.raw, show(got), show(tc.afterUnlck))
+				if got := get(k); !storetest.Same(got, tc.afterUnlck) {
+					t.Errorf("%q: after Unlock the key holds %s, want %s", tc.raw, storetest.Show(got), storetest.Show(tc.afterUnlck))
 				}
 			}
 
@@ -318,12 +318,12 @@ func TestForeignValues(t *testing.T) {
 				if err := mk(k); err != nil {
 					t.Fatal(err)
 				}
-				if got := get(k); !same(got, val("")) {
-					t.Errorf("a %s key: Get reports %s", c.Type(ctx, k).Val(), show(got))
+				if got := get(k); !storetest.Same(got, val("")) {
+					t.Errorf("a %s key: Get reports %s", c.Type(ctx, k).Val(), storetest.Show(got))
 				}
 				ok, cur, err := s.Lease(ctx, k, "t", time.Minute)
-				if err != nil || ok || !same(cur, val("")) {
-					t.Errorf("a %s key: Lease = %v, %s, %v", c.Type(ctx, k).Val(), ok, show(cur), err)
+				if err != nil || ok || !storetest.Same(cur, val("")) {
+					t.Errorf("a %s key: Lease = %v, %s, %v", c.Type(ctx, k).Val(), ok, storetest.Show(cur), err)
 				}
 				if ok, err := s.Fill(ctx, k, "t", val("x"), time.Minute); ok || err != nil {
 					t.Errorf("a %s key: Fill = %v, %v", c.Type(ctx, k).Val(), ok, err)
@@ -331,8 +331,8 @@ func TestForeignValues(t *testing.T) {
 				if err := s.Unlock(ctx, k); err != nil {
 					t.Fatalf("Unlock of a %s key: %v", c.Type(ctx, k).Val(), err)
 				}
-				if got := get(k); !same(got, absent) {
-					t.Errorf("after Unlock the key holds %s", show(got))
+				if got := get(k); !storetest.Same(got, absent) {
+					t.Errorf("after Unlock the key holds %s", storetest.Show(got))
 				}
 				if err := mk(k); err != nil {
 					t.Fatal(err)
@@ -340,8 +340,8 @@ func TestForeignValues(t *testing.T) {
 				if err := s.Lock(ctx, k, time.Minute); err != nil {
 					t.Fatalf("Lock of a %s key: %v", c.Type(ctx, k).Val(), err)
 				}
-				if got := get(k); !same(got, lock(1)) {
-					t.Errorf("after Lock the key holds %s", show(got))
+				if got := get(k); !storetest.Same(got, lock(1)) {
+					t.Errorf("after Lock the key holds %s", storetest.Show(got))
 				}
 			}
 		})
@@ -380,8 +380,8 @@ func TestScriptFlush(t *testing.T) {
 			if err := s.Lock(ctx, p+"a", time.Minute); err != nil {
 				t.Fatalf("Lock after SCRIPT FLUSH: %v", err)
 			}
-			if e, _ := s.Get(ctx, p+"a"); !same(e, runtime.Entry{Kind: runtime.Locked, Locks: 2}) {
-				t.Fatalf("after two Locks the key holds %s", show(e))
+			if e, _ := s.Get(ctx, p+"a"); !storetest.Same(e, runtime.Entry{Kind: runtime.Locked, Locks: 2}) {
+				t.Fatalf("after two Locks the key holds %s", storetest.Show(e))
 			}
 			flush()
 			if err := s.Unlock(ctx, p+"a"); err != nil {
@@ -396,7 +396,7 @@ func TestScriptFlush(t *testing.T) {
 				t.Fatalf("Fill after SCRIPT FLUSH: %v, %v", ok, err)
 			}
 			if e, _ := s.Get(ctx, p+"b"); e.Kind != runtime.NotFound {
-				t.Fatalf("after Fill the key holds %s", show(e))
+				t.Fatalf("after Fill the key holds %s", storetest.Show(e))
 			}
 			// and concurrently, as when a failover brings up a node that
 			// never saw the scripts
@@ -410,8 +410,8 @@ func TestScriptFlush(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			if e, _ := s.Get(ctx, p+"a"); !same(e, runtime.Entry{Kind: runtime.Locked, Locks: 21}) {
-				t.Fatalf("after 21 Locks the key holds %s", show(e))
+			if e, _ := s.Get(ctx, p+"a"); !storetest.Same(e, runtime.Entry{Kind: runtime.Locked, Locks: 21}) {
+				t.Fatalf("after 21 Locks the key holds %s", storetest.Show(e))
 			}
 		})
 	}
@@ -445,13 +445,13 @@ func TestClusterSpread(t *testing.T) {
 		}
 		ok, cur, err := s.Lease(ctx, k, "tok", time.Minute)
 		if err != nil || !ok {
-			t.Fatalf("Lease(%q) = %v, %s, %v", k, ok, show(cur), err)
+			t.Fatalf("Lease(%q) = %v, %s, %v", k, ok, storetest.Show(cur), err)
 		}
 		if ok, err := s.Fill(ctx, k, "tok", runtime.Entry{Kind: runtime.Value, Value: value}, time.Minute); err != nil || !ok {
 			t.Fatalf("Fill(%q) = %v, %v", k, ok, err)
 		}
 		if e, err := s.Get(ctx, k); err != nil || !bytes.Equal(e.Value, value) {
-			t.Fatalf("Get(%q) = %s, %v", k, show(e), err)
+			t.Fatalf("Get(%q) = %s, %v", k, storetest.Show(e), err)
 		}
 		if err := s.Lock(ctx, k, time.Minute); err != nil {
 			t.Fatalf("Lock(%q): %v", k, err)
@@ -511,8 +511,8 @@ func TestClusterSpread(t *testing.T) {
 	}
 	// every key still holds the last lock
 	for _, k := range keys {
-		if e, err := s.Get(ctx, k); err != nil || !same(e, runtime.Entry{Kind: runtime.Locked, Locks: 1}) {
-			t.Fatalf("Get(%q) = %s, %v", k, show(e), err)
+		if e, err := s.Get(ctx, k); err != nil || !storetest.Same(e, runtime.Entry{Kind: runtime.Locked, Locks: 1}) {
+			t.Fatalf("Get(%q) = %s, %v", k, storetest.Show(e), err)
 		}
 		if err := s.Unlock(ctx, k); err != nil {
 			t.Fatalf("Unlock(%q): %v", k, err)
@@ -527,31 +527,4 @@ func deleteAll(c goredis.UniversalClient, prefix string, names ...string) {
 	for _, n := range names {
 		c.Del(context.Background(), prefix+n)
 	}
-}
-
-func same(a, b runtime.Entry) bool {
-	if a.Kind != b.Kind {
-		return false
-	}
-	switch a.Kind {
-	case runtime.Value:
-		return bytes.Equal(a.Value, b.Value) && a.Value != nil
-	case runtime.Leased:
-		return a.Token == b.Token
-	case runtime.Locked:
-		return a.Locks == b.Locks
-	}
-	return true
-}
-
-func show(e runtime.Entry) string {
-	switch e.Kind {
-	case runtime.Value:
-		return fmt.Sprintf("value(%q)", e.Value)
-	case runtime.Leased:
-		return fmt.Sprintf("leased(%q)", e.Token)
-	case runtime.Locked:
-		return fmt.Sprintf("locked(%d)", e.Locks)
-	}
-	return e.Kind.String()
 }

@@ -27,10 +27,10 @@ func batchTests() []testCase {
 			runtime.Batch(h.s).GetMany(h.ctx(), ops)
 			for i, op := range ops {
 				if op.Err != nil {
-					h.t.Fatalf("GetMany op %d (%s): %v", i, show(entries[i]), op.Err)
+					h.t.Fatalf("GetMany op %d (%s): %v", i, Show(entries[i]), op.Err)
 				}
-				if !same(op.Entry, entries[i]) {
-					h.t.Errorf("GetMany op %d: %s, want %s", i, show(op.Entry), show(entries[i]))
+				if !Same(op.Entry, entries[i]) {
+					h.t.Errorf("GetMany op %d: %s, want %s", i, Show(op.Entry), Show(entries[i]))
 				}
 			}
 		}},
@@ -50,19 +50,19 @@ func batchTests() []testCase {
 			runtime.Batch(h.s).LeaseMany(h.ctx(), ops)
 			for i, op := range ops {
 				if op.Err != nil {
-					h.t.Fatalf("LeaseMany op %d (%s): %v", i, show(entries[i]), op.Err)
+					h.t.Fatalf("LeaseMany op %d (%s): %v", i, Show(entries[i]), op.Err)
 				}
 				if entries[i].Kind == runtime.Absent {
 					if !op.OK {
-						h.t.Errorf("LeaseMany op %d on an absent key failed, reporting %s", i, show(op.Cur))
+						h.t.Errorf("LeaseMany op %d on an absent key failed, reporting %s", i, Show(op.Cur))
 					}
 					h.want(keys[i], runtime.Entry{Kind: runtime.Leased, Token: op.Token})
 					continue
 				}
 				if op.OK {
-					h.t.Errorf("LeaseMany op %d on %s succeeded", i, show(entries[i]))
-				} else if !same(op.Cur, entries[i]) {
-					h.t.Errorf("LeaseMany op %d on %s reported %s", i, show(entries[i]), show(op.Cur))
+					h.t.Errorf("LeaseMany op %d on %s succeeded", i, Show(entries[i]))
+				} else if !Same(op.Cur, entries[i]) {
+					h.t.Errorf("LeaseMany op %d on %s reported %s", i, Show(entries[i]), Show(op.Cur))
 				}
 				h.want(keys[i], entries[i])
 			}
@@ -79,7 +79,7 @@ func batchTests() []testCase {
 			copy(v, "mutate")
 			for i, op := range ops {
 				if op.Err != nil {
-					h.t.Fatalf("FillMany op %d (%s): %v", i, show(entries[i]), op.Err)
+					h.t.Fatalf("FillMany op %d (%s): %v", i, Show(entries[i]), op.Err)
 				}
 				if entries[i].Kind == runtime.Leased {
 					if !op.OK {
@@ -89,7 +89,7 @@ func batchTests() []testCase {
 					continue
 				}
 				if op.OK {
-					h.t.Errorf("FillMany op %d on %s succeeded", i, show(entries[i]))
+					h.t.Errorf("FillMany op %d on %s succeeded", i, Show(entries[i]))
 				}
 				h.want(keys[i], entries[i])
 			}
@@ -201,8 +201,8 @@ func batchTests() []testCase {
 				if i < batchKeys/2 {
 					want = runtime.Entry{Kind: runtime.Value, Value: []byte(fmt.Sprint("v", i))}
 				}
-				if op.Err != nil || !same(op.Entry, want) {
-					h.t.Fatalf("GetMany op %d: %s, %v; want %s", i, show(op.Entry), op.Err, show(want))
+				if op.Err != nil || !Same(op.Entry, want) {
+					h.t.Fatalf("GetMany op %d: %s, %v; want %s", i, Show(op.Entry), op.Err, Show(want))
 				}
 			}
 		}},

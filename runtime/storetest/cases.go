@@ -39,7 +39,7 @@ func fillTests() []testCase {
 			for _, e := range []runtime.Entry{absent, leased, locked} {
 				ok, err := h.s.Fill(h.ctx(), k, leased.Token, e, longTTL)
 				if ok && err == nil {
-					h.t.Errorf("Fill of %s succeeded", show(e))
+					h.t.Errorf("Fill of %s succeeded", Show(e))
 				}
 				h.want(k, leased)
 			}
@@ -69,7 +69,7 @@ func fillTests() []testCase {
 				h.t.Fatal("Fill failed")
 			}
 			if got := h.get(k); got.Kind != runtime.Value || len(got.Value) != 0 {
-				h.t.Errorf("key holds %s, want an empty value", show(got))
+				h.t.Errorf("key holds %s, want an empty value", Show(got))
 			}
 		}},
 		{"sets-longer-ttl", func(h *harness) {
@@ -109,7 +109,7 @@ func fillTests() []testCase {
 				k := h.key(token)
 				h.set(k, st.e, longTTL)
 				if h.fill(k, token, runtime.Entry{Kind: runtime.Value, Value: []byte("other")}, longTTL) {
-					h.t.Errorf("Fill(%q) on %s succeeded", token, show(st.e))
+					h.t.Errorf("Fill(%q) on %s succeeded", token, Show(st.e))
 				}
 				h.want(k, st.e)
 			}
@@ -188,8 +188,8 @@ func unlockTests() []testCase {
 				if !inTime(start) {
 					return false
 				}
-				if !same(got, locked1) {
-					h.t.Fatalf("after 2 locks and 1 unlock the key holds %s", show(got))
+				if !Same(got, locked1) {
+					h.t.Fatalf("after 2 locks and 1 unlock the key holds %s", Show(got))
 				}
 				time.Sleep(pastShort)
 				h.want(k, absent)
@@ -224,7 +224,7 @@ func deleteTests() []testCase {
 			h.want(k, absent)
 			// a deleted key is absent to Lease too
 			if ok, cur := h.lease(k, "t", longTTL); !ok {
-				h.t.Errorf("Lease after Delete failed, key holds %s", show(cur))
+				h.t.Errorf("Lease after Delete failed, key holds %s", Show(cur))
 			}
 		}})
 	}
@@ -240,7 +240,7 @@ func expiryTests() []testCase {
 			time.Sleep(pastShort)
 			h.want(k, absent)
 			if ok, cur := h.lease(k, "t2", longTTL); !ok {
-				h.t.Errorf("Lease after the value expired failed, key holds %s", show(cur))
+				h.t.Errorf("Lease after the value expired failed, key holds %s", Show(cur))
 			}
 		}},
 		{"not-found", func(h *harness) {
@@ -249,7 +249,7 @@ func expiryTests() []testCase {
 			time.Sleep(pastShort)
 			h.want(k, absent)
 			if ok, cur := h.lease(k, "t2", longTTL); !ok {
-				h.t.Errorf("Lease after the not-found expired failed, key holds %s", show(cur))
+				h.t.Errorf("Lease after the not-found expired failed, key holds %s", Show(cur))
 			}
 		}},
 		{"lease", func(h *harness) {
@@ -262,7 +262,7 @@ func expiryTests() []testCase {
 			}
 			h.want(k, absent)
 			if ok, cur := h.lease(k, "t2", longTTL); !ok {
-				h.t.Errorf("Lease after the lease expired failed, key holds %s", show(cur))
+				h.t.Errorf("Lease after the lease expired failed, key holds %s", Show(cur))
 			}
 			h.want(k, runtime.Entry{Kind: runtime.Leased, Token: "t2"})
 		}},

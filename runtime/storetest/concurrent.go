@@ -60,8 +60,8 @@ func concurrentTests() []testCase {
 			}
 			want := runtime.Entry{Kind: runtime.Leased, Token: fmt.Sprint("token-", winner)}
 			for i, r := range results {
-				if !r.ok && !same(r.cur, want) {
-					h.t.Errorf("the Lease of token-%d reported %s, want %s", i, show(r.cur), show(want))
+				if !r.ok && !Same(r.cur, want) {
+					h.t.Errorf("the Lease of token-%d reported %s, want %s", i, Show(r.cur), Show(want))
 				}
 			}
 			h.want(k, want)
@@ -122,8 +122,8 @@ func concurrentTests() []testCase {
 				if h.t.Failed() {
 					return
 				}
-				if !same(afterLock, locked1) {
-					h.t.Fatalf("race %d: right after Lock the key holds %s", i, show(afterLock))
+				if !Same(afterLock, locked1) {
+					h.t.Fatalf("race %d: right after Lock the key holds %s", i, Show(afterLock))
 				}
 				h.want(k, locked1)
 				if filled {

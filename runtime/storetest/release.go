@@ -8,7 +8,7 @@ func releaseTests() []testCase {
 			h.release(k, leased.Token)
 			h.want(k, absent)
 			if ok, cur := h.lease(k, "token-b", longTTL); !ok {
-				h.t.Fatalf("Lease after Release failed, key holds %s", show(cur))
+				h.t.Fatalf("Lease after Release failed, key holds %s", Show(cur))
 			}
 		}},
 		{"absent", func(h *harness) {

@@ -116,7 +116,7 @@ func (h *harness) fill(key, token string, e runtime.Entry, ttl time.Duration) bo
 	h.t.Helper()
 	ok, err := h.s.Fill(h.ctx(), key, token, e, ttl)
 	if err != nil {
-		h.t.Fatalf("Fill(%q, %q, %s): %v", key, token, show(e), err)
+		h.t.Fatalf("Fill(%q, %q, %s): %v", key, token, Show(e), err)
 	}
 	return ok
 }
@@ -152,8 +152,8 @@ func (h *harness) del(key string) {
 // want fails the test unless key holds e.
 func (h *harness) want(key string, e runtime.Entry) {
 	h.t.Helper()
-	if got := h.get(key); !same(got, e) {
-		h.t.Fatalf("%q holds %s, want %s", key, show(got), show(e))
+	if got := h.get(key); !Same(got, e) {
+		h.t.Fatalf("%q holds %s, want %s", key, Show(got), Show(e))
 	}
 }
 
@@ -169,14 +169,14 @@ func (h *harness) set(key string, e runtime.Entry, ttl time.Duration) {
 	case runtime.Absent:
 	case runtime.Value, runtime.NotFound:
 		if ok, cur := h.lease(key, setupToken, ttl); !ok {
-			h.t.Fatalf("setup: Lease(%q) on a fresh key failed, key holds %s", key, show(cur))
+			h.t.Fatalf("setup: Lease(%q) on a fresh key failed, key holds %s", key, Show(cur))
 		}
 		if !h.fill(key, setupToken, e, ttl) {
 			h.t.Fatalf("setup: Fill(%q) of our own lease failed", key)
 		}
 	case runtime.Leased:
 		if ok, cur := h.lease(key, e.Token, ttl); !ok {
-			h.t.Fatalf("setup: Lease(%q) on a fresh key failed, key holds %s", key, show(cur))
+			h.t.Fatalf("setup: Lease(%q) on a fresh key failed, key holds %s", key, Show(cur))
 		}
 	case runtime.Locked:
 		for range e.Locks {
@@ -184,8 +184,8 @@ func (h *harness) set(key string, e runtime.Entry, ttl time.Duration) {
 		}
 	}
 	if ttl >= longTTL {
-		if got := h.get(key); !same(got, e) {
-			h.t.Fatalf("setup: %q holds %s, want %s", key, show(got), show(e))
+		if got := h.get(key); !Same(got, e) {
+			h.t.Fatalf("setup: %q holds %s, want %s", key, Show(got), Show(e))
 		}
 	}
 }
@@ -228,15 +228,18 @@ var states = []struct {
 	{"lock", locked},
 }
 
-// same reports whether a and b are the same state; fields that do not
-// belong to the kind are ignored.
-func same(a, b runtime.Entry) bool {
+// Same reports whether a store returned the state want: got is of the same
+// kind, a value holds bytes (never nil) equal to want's, a lease the same
+// token, a lock the same count; fields that do not belong to the kind are
+// ignored. Tests of a store's own behaviour use it beside the suite.
+func Same(got, want runtime.Entry) bool {
+	a, b := got, want
 	if a.Kind != b.Kind {
 		return false
 	}
 	switch a.Kind {
 	case runtime.Value:
-		return bytes.Equal(a.Value, b.Value)
+		return a.Value != nil && bytes.Equal(a.Value, b.Value)
 	case runtime.Leased:
 		return a.Token == b.Token
 	case runtime.Locked:
@@ -245,8 +248,8 @@ func same(a, b runtime.Entry) bool {
 	return true
 }
 
-// show describes e for failure messages.
-func show(e runtime.Entry) string {
+// Show describes e for failure messages.
+func Show(e runtime.Entry) string {
 	switch e.Kind {
 	case runtime.Value:
 		if len(e.Value) > 32 {
@@ -272,7 +275,7 @@ func leaseTests() []testCase {
 		{"absent", func(h *harness) {
 			k := h.key("k")
 			if ok, cur := h.lease(k, "t1", longTTL); !ok {
-				h.t.Fatalf("Lease on an absent key failed, reporting %s", show(cur))
+				h.t.Fatalf("Lease on an absent key failed, reporting %s", Show(cur))
 			}
 			h.want(k, runtime.Entry{Kind: runtime.Leased, Token: "t1"})
 		}},
@@ -292,10 +295,10 @@ func leaseReports(e runtime.Entry, token string) func(h *harness) {
 		h.set(k, e, longTTL)
 		ok, cur := h.lease(k, token, longTTL)
 		if ok {
-			h.t.Fatalf("Lease(%q) on %s succeeded", token, show(e))
+			h.t.Fatalf("Lease(%q) on %s succeeded", token, Show(e))
 		}
-		if !same(cur, e) {
-			h.t.Errorf("Lease(%q) on %s reported %s", token, show(e), show(cur))
+		if !Same(cur, e) {
+			h.t.Errorf("Lease(%q) on %s reported %s", token, Show(e), Show(cur))
 		}
 		h.want(k, e)
 	}
