@@ -2,6 +2,7 @@ package consistency
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -892,20 +893,23 @@ func (a *analysis) judge(op *Op, subs []subRead) {
 	}
 }
 
-// inversions finds pairs of reads the porcupine check includes where the
-// second began after the first ended yet returned a state the database
-// replaced before the one the first returned: a new value, then an old one.
-func (a *analysis) inversions(limit int) []string {
+// seenByKey groups the reads the porcupine check includes by primary key,
+// and lists the keys in order.
+func (a *analysis) seenByKey() (map[int64][]seenRead, []int64) {
 	byKey := map[int64][]seenRead{}
 	for _, r := range a.seen {
 		byKey[r.pk] = append(byKey[r.pk], r)
 	}
+	keys := slices.Sorted(maps.Keys(byKey))
+	return byKey, keys
+}
+
+// inversions finds pairs of reads the porcupine check includes where the
+// second began after the first ended yet returned a state the database
+// replaced before the one the first returned: a new value, then an old one.
+func (a *analysis) inversions(limit int) []string {
+	byKey, keys := a.seenByKey()
 	var out []string
-	keys := make([]int64, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	for _, k := range keys {
 		reads := byKey[k]
 		byRet := slices.Clone(reads)
@@ -1241,16 +1245,8 @@ func describeIllegal(parts [][]porcupine.Operation, info porcupine.Linearization
 // reads that cannot (for reads of absence, those that fit no absent span
 // even at the latest points).
 func (a *analysis) commitOrderDiagnosis(limit int) []string {
-	byKey := map[int64][]seenRead{}
-	for _, r := range a.seen {
-		byKey[r.pk] = append(byKey[r.pk], r)
-	}
+	byKey, keys := a.seenByKey()
 	var out []string
-	keys := make([]int64, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	for _, k := range keys {
 		reg := a.regs[regKey{0, k, ""}]
 		if reg == nil {

@@ -113,20 +113,7 @@ func TestBatchScriptFlush(t *testing.T) {
 			p := prefix(t)
 			names := []string{"a", "b", "c", "d", "e", "f", "g", "h"}
 			t.Cleanup(func() { deleteAll(c, p, names...) })
-			flush := func() {
-				t.Helper()
-				var err error
-				if cc, ok := c.(*goredis.ClusterClient); ok {
-					err = cc.ForEachMaster(ctx, func(ctx context.Context, n *goredis.Client) error {
-						return n.ScriptFlush(ctx).Err()
-					})
-				} else {
-					err = c.ScriptFlush(ctx).Err()
-				}
-				if err != nil {
-					t.Fatalf("SCRIPT FLUSH: %v", err)
-				}
-			}
+			flush := func() { flushScripts(t, c) }
 			flush()
 			leases := make([]runtime.LeaseOp, len(names))
 			for i, n := range names {

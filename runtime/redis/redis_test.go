@@ -358,20 +358,7 @@ func TestScriptFlush(t *testing.T) {
 			ctx := t.Context()
 			p := prefix(t)
 			t.Cleanup(func() { deleteAll(c, p, "a", "b") })
-			flush := func() {
-				t.Helper()
-				var err error
-				if cc, ok := c.(*goredis.ClusterClient); ok {
-					err = cc.ForEachMaster(ctx, func(ctx context.Context, n *goredis.Client) error {
-						return n.ScriptFlush(ctx).Err()
-					})
-				} else {
-					err = c.ScriptFlush(ctx).Err()
-				}
-				if err != nil {
-					t.Fatalf("SCRIPT FLUSH: %v", err)
-				}
-			}
+			flush := func() { flushScripts(t, c) }
 			// a lock's script in the cache, then flushed
 			if err := s.Lock(ctx, p+"a", time.Minute); err != nil {
 				t.Fatal(err)
@@ -526,5 +513,23 @@ func TestClusterSpread(t *testing.T) {
 func deleteAll(c goredis.UniversalClient, prefix string, names ...string) {
 	for _, n := range names {
 		c.Del(context.Background(), prefix+n)
+	}
+}
+
+// flushScripts empties the script cache of every master c talks to, as a
+// server restart or a failover to a fresh node would.
+func flushScripts(t *testing.T, c goredis.UniversalClient) {
+	t.Helper()
+	ctx := t.Context()
+	var err error
+	if cc, ok := c.(*goredis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, n *goredis.Client) error {
+			return n.ScriptFlush(ctx).Err()
+		})
+	} else {
+		err = c.ScriptFlush(ctx).Err()
+	}
+	if err != nil {
+		t.Fatalf("SCRIPT FLUSH: %v", err)
 	}
 }
