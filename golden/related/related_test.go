@@ -12,6 +12,7 @@ import (
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/memory"
+	"github.com/jmoiron/sqlx"
 )
 
 var schemas = map[string][]string{
@@ -41,6 +42,22 @@ var schemas = map[string][]string{
 	},
 }
 
+// open makes the package's tables on a fresh database of the dialect name
+// (opened by openDB), and an in-memory store closed when the test ends.
+func open(t *testing.T, name string, openDB func(testing.TB) (*sqlx.DB, *dbtest.Counter)) (*sqlx.DB, *memory.Store) {
+	t.Helper()
+	db, _ := openDB(t)
+	for _, stmt := range schemas[name] {
+		db.MustExec(stmt)
+	}
+	store, err := memory.New(memory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	return db, store
+}
+
 // TestLoaders runs every shape of relation on every dialect: forward, to
 // another package through a shared registry, nullable, to the own model,
 // and the reverse loaders of unique fks.
@@ -48,15 +65,7 @@ func TestLoaders(t *testing.T) {
 	for _, d := range dbtest.Dialects {
 		t.Run(d.Name, func(t *testing.T) {
 			ctx := context.Background()
-			db, _ := d.Open(t)
-			for _, stmt := range schemas[d.Name] {
-				db.MustExec(stmt)
-			}
-			store, err := memory.New(memory.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
+			db, store := open(t, d.Name, d.Open)
 			reg := runtime.NewRegistry()
 			other, err := basic.NewRepos(db, store, runtime.WithRegistry(reg))
 			if err != nil {
@@ -155,15 +164,7 @@ func TestLoaders(t *testing.T) {
 // and one registry refuses a second repository of a type.
 func TestRegistryErrors(t *testing.T) {
 	ctx := context.Background()
-	db, _ := dbtest.OpenSQLite(t)
-	for _, stmt := range schemas["sqlite"] {
-		db.MustExec(stmt)
-	}
-	store, err := memory.New(memory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	db, store := open(t, "sqlite", dbtest.OpenSQLite)
 
 	alone, err := NewPostRepo(db, store)
 	if err != nil {
@@ -215,15 +216,7 @@ func TestRelatedNeverCached(t *testing.T) {
 		t.Fatalf("the encoding of a Post holds a related object: %q, %v", b, err)
 	}
 
-	db, _ := dbtest.OpenSQLite(t)
-	for _, stmt := range schemas["sqlite"] {
-		db.MustExec(stmt)
-	}
-	store, err := memory.New(memory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	db, store := open(t, "sqlite", dbtest.OpenSQLite)
 	rs, err := NewRepos(db, store)
 	if err != nil {
 		t.Fatal(err)
