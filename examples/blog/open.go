@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/examples/blog/models"
+	"github.com/cachegen/cachegen/internal/dburl"
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/memory"
 	cgredis "github.com/cachegen/cachegen/runtime/redis"
-	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 	goredis "github.com/redis/go-redis/v9"
@@ -79,7 +79,7 @@ func openDB(ctx context.Context, dsn string) (*sqlx.DB, func(), error) {
 		return db, func() { db.Close(); drop() }, nil
 
 	case strings.HasPrefix(dsn, "mysql://"):
-		cfg, err := mysqlConfig(dsn)
+		cfg, err := dburl.MySQLConfig(dsn)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -104,20 +104,6 @@ func openDB(ctx context.Context, dsn string) (*sqlx.DB, func(), error) {
 		return db, func() { db.Close(); drop() }, nil
 	}
 	return nil, nil, fmt.Errorf("-db %q: want sqlite:PATH, postgres://… or mysql://…", dsn)
-}
-
-// mysqlConfig turns mysql://user:pass@host:port/db into the driver's config.
-func mysqlConfig(dsn string) (*mysql.Config, error) {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return nil, err
-	}
-	cfg := mysql.NewConfig()
-	cfg.User = u.User.Username()
-	cfg.Passwd, _ = u.User.Password()
-	cfg.Net, cfg.Addr = "tcp", u.Host
-	cfg.DBName = strings.TrimPrefix(u.Path, "/")
-	return cfg, nil
 }
 
 func adminExec(ctx context.Context, driver, dsn, stmt string) error {
