@@ -20,6 +20,7 @@ type options struct {
 	observers   []Observer
 	registry    *Registry  // where loaders find related repositories (WithRegistry)
 	near        *NearCache // the in-process tier in front of the store (WithNearCache)
+	verify      bool       // check the table against the database when made (WithVerify)
 }
 
 func defaultOptions() options {

@@ -12,6 +12,7 @@ type Spec[T any] struct {
 	Schema  string        // hash of the columns and their types (hex); part of every key and value
 	TTL     time.Duration // cached row lifetime; 0 means the runtime default
 	Columns []string      // every column, in the order Mapper.Scan and Mapper.Values use
+	Types   []GoType      // the Go type of each column, in Columns order (for WithVerify)
 	Indexes []Index       // Indexes[0] is the primary key; the rest are unique lookups
 	AutoPK  bool          // the database generates the primary key (an integer)
 	// Flat says every column holds a value sharing no memory a caller could

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cachegen/cachegen/internal/catalog"
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/sync/singleflight"
 )
@@ -44,6 +45,9 @@ type state[T any] struct {
 	stats    counters
 	obs      observers  // nil: nobody observes
 	near     *NearCache // nil: no near cache
+	// keyColumns are the text key columns and their collations, read by
+	// WithVerify (nil without it).
+	keyColumns []catalog.KeyColumn
 }
 
 // Cached values start with a format version, the schema hash and a
@@ -104,6 +108,11 @@ func NewTable[T any](db *sqlx.DB, store Store, spec *Spec[T], opts ...Option) (*
 			return nil, err
 		}
 		t.dialect = d
+	}
+	if t.opts.verify {
+		if err := t.verify(); err != nil {
+			return nil, err
+		}
 	}
 	schema, err := hex.DecodeString(spec.Schema)
 	if err != nil || len(schema) != 4 {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/gen"
+	"github.com/cachegen/cachegen/internal/catalog"
 	"github.com/dave/jennifer/jen"
 )
 
@@ -12,10 +13,11 @@ import (
 func (e *emitter) repo(f *jen.File) {
 	m := e.m
 	pos := map[*gen.Field]int{}
-	var cols []jen.Code
+	var cols, goTypes []jen.Code
 	for i, fl := range m.Fields {
 		pos[fl] = i
 		cols = append(cols, jen.Lit(fl.Column))
+		goTypes = append(goTypes, goTypeCode(fl.GoType()))
 	}
 	index := func(name string, fields []*gen.Field) jen.Code {
 		var idx []jen.Code
@@ -40,6 +42,7 @@ func (e *emitter) repo(f *jen.File) {
 	}
 	spec = append(spec,
 		kv("Columns", jen.Index().String().Values(cols...)),
+		kv("Types", jen.Index().Qual(runtimePkg, "GoType").Values(goTypes...)),
 		kv("Indexes", jen.Index().Qual(runtimePkg, "Index").Custom(multiline, indexes...)))
 	if m.AutoPK {
 		spec = append(spec, kv("AutoPK", jen.True()))
@@ -98,6 +101,21 @@ func missPolicy(fields []*gen.Field) string {
 		}
 	}
 	return policy
+}
+
+// goTypeNames are the runtime's names of the catalog's kinds, in their
+// order.
+var goTypeNames = [...]string{"GoOther", "GoInt8", "GoInt16", "GoInt32", "GoInt64", "GoUint8", "GoUint16",
+	"GoUint32", "GoUint64", "GoFloat32", "GoFloat64", "GoBool", "GoString", "GoBytes", "GoByteArray", "GoTime"}
+
+// goTypeCode writes a field's runtime.GoType: runtime.GoString, or
+// runtime.GoTime | runtime.GoNullable.
+func goTypeCode(t catalog.GoType) jen.Code {
+	c := jen.Qual(runtimePkg, goTypeNames[t.Kind])
+	if t.Nullable {
+		c = c.Op("|").Qual(runtimePkg, "GoNullable")
+	}
+	return c
 }
 
 // durationCode writes d as a readable constant expression: 10 * time.Minute.

@@ -17,6 +17,7 @@ var orgSpec = runtime.Spec[Org]{
 	Table:   "orgs",
 	Schema:  "66cd8b72",
 	Columns: []string{"id", "name"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "name", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
@@ -212,6 +213,7 @@ var userSpec = runtime.Spec[User]{
 	Schema:  "05bf620a",
 	TTL:     10 * time.Minute,
 	Columns: []string{"id", "email", "org_id", "handle"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},

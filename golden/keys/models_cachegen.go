@@ -16,6 +16,7 @@ var settingSpec = runtime.Spec[Setting]{
 	Table:   "settings",
 	Schema:  "b05817bb",
 	Columns: []string{"key", "value"},
+	Types:   []runtime.GoType{runtime.GoString, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "key", Columns: []int{0}, Misses: runtime.CacheMissesExceptMySQL},
 	},
@@ -180,6 +181,7 @@ var orderSpec = runtime.Spec[Order]{
 	Table:   "orders",
 	Schema:  "879d1a61",
 	Columns: []string{"id", "type", "range", "order"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt32, runtime.GoInt32},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "type_range", Columns: []int{1, 2}, Misses: runtime.CacheMissesExceptMySQL},
@@ -363,6 +365,7 @@ var tagSpec = runtime.Spec[Tag]{
 	Table:   "tags",
 	Schema:  "693e0f2d",
 	Columns: []string{"id"},
+	Types:   []runtime.GoType{runtime.GoInt64},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 	},

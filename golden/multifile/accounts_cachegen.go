@@ -16,6 +16,7 @@ var accountSpec = runtime.Spec[Account]{
 	Table:   "accounts",
 	Schema:  "007b46d9",
 	Columns: []string{"id", "login"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "login", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},

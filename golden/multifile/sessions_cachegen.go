@@ -15,6 +15,7 @@ var sessionSpec = runtime.Spec[Session]{
 	Table:   "sessions",
 	Schema:  "7e8e5b53",
 	Columns: []string{"token", "account_id"},
+	Types:   []runtime.GoType{runtime.GoString, runtime.GoInt64},
 	Indexes: []runtime.Index{
 		{Name: "token", Columns: []int{0}, Misses: runtime.CacheMissesExceptMySQL},
 	},

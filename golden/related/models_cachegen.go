@@ -17,6 +17,7 @@ var authorSpec = runtime.Spec[Author]{
 	Table:   "authors",
 	Schema:  "76097c1a",
 	Columns: []string{"id", "email", "org_id"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
@@ -319,6 +320,7 @@ var profileSpec = runtime.Spec[Profile]{
 	Table:   "profiles",
 	Schema:  "993dd492",
 	Columns: []string{"id", "author_id", "bio"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoInt64, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "author_id", Columns: []int{1}},
@@ -541,6 +543,7 @@ var postSpec = runtime.Spec[Post]{
 	Table:   "posts",
 	Schema:  "dfe1e538",
 	Columns: []string{"id", "author_id", "editor_id", "parent_id", "title"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoInt64, runtime.GoInt32 | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 	},
@@ -808,6 +811,7 @@ var preferenceSpec = runtime.Spec[Preference]{
 	Table:   "preferences",
 	Schema:  "1702f5c0",
 	Columns: []string{"author_id", "theme"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "author_id", Columns: []int{0}},
 	},
@@ -998,6 +1002,7 @@ var badgeSpec = runtime.Spec[Badge]{
 	Table:   "badges",
 	Schema:  "8bc1259c",
 	Columns: []string{"id", "owner_id", "name"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoInt64 | runtime.GoNullable, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "owner_id", Columns: []int{1}},

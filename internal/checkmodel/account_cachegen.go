@@ -18,6 +18,7 @@ var accountSpec = runtime.Spec[Account]{
 	Schema:  "e42e796e",
 	TTL:     5 * time.Second,
 	Columns: []string{"id", "email", "org", "handle", "version"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString, runtime.GoInt64},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},

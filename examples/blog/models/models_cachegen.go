@@ -18,6 +18,7 @@ var userSpec = runtime.Spec[User]{
 	Schema:  "87ffccaf",
 	TTL:     10 * time.Minute,
 	Columns: []string{"id", "email", "org_id", "handle", "name"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
@@ -233,6 +234,7 @@ var postSpec = runtime.Spec[Post]{
 	Table:   "posts",
 	Schema:  "b69f8cca",
 	Columns: []string{"id", "author_id", "slug", "title", "body", "published_at"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoInt64, runtime.GoString, runtime.GoString, runtime.GoString, runtime.GoTime | runtime.GoNullable},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "slug", Columns: []int{2}, Misses: runtime.CacheMissesExceptMySQL},
