@@ -14,6 +14,12 @@
 //
 //	-check    write nothing; exit 1 listing every stale, missing or orphaned
 //	          generated file with a short diff, 0 when all are fresh
+//	-verify   with -db: write nothing; check every model's table against the
+//	          live database (tables, columns, types, the primary key, a
+//	          unique index behind every unique tag) and exit 1 listing every
+//	          problem with the DDL that fixes it, 0 when all match
+//	-db       the database of -verify: postgres://…, mysql://user@host:port/db,
+//	          or a SQLite file path (sqlite:PATH)
 //	-version  print the version and exit
 //
 // Errors in the models are printed as file:line:col: message, with a hint,
@@ -52,6 +58,8 @@ func run(args []string, dir string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("cachegen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	check := fs.Bool("check", false, "write nothing; exit 1 if a generated file is stale, missing or orphaned")
+	verifyDB := fs.Bool("verify", false, "write nothing; check the models' tables against the database of -db: exit 1 listing every problem")
+	dbAddr := fs.String("db", "", "the database of -verify: postgres://…, mysql://user@host:port/db, or a SQLite file path")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
@@ -67,6 +75,17 @@ func run(args []string, dir string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "cachegen", version())
 		return 0
 	}
+	switch {
+	case *verifyDB && *dbAddr == "":
+		fmt.Fprintln(stderr, "cachegen: -verify needs -db: the database to check the models against")
+		return 2
+	case *dbAddr != "" && !*verifyDB:
+		fmt.Fprintln(stderr, "cachegen: -db is only used by -verify")
+		return 2
+	case *verifyDB && *check:
+		fmt.Fprintln(stderr, "cachegen: -verify and -check are separate runs")
+		return 2
+	}
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
 		fmt.Fprintln(stderr, "cachegen:", err)
@@ -76,6 +95,9 @@ func run(args []string, dir string, stdout, stderr io.Writer) int {
 	if err != nil {
 		printErrors(stderr, absDir, err)
 		return 2
+	}
+	if *verifyDB {
+		return verify(pkgs, *dbAddr, absDir, stdout, stderr)
 	}
 
 	g := &generator{dir: absDir, check: *check, stdout: stdout, stderr: stderr}

@@ -32,21 +32,34 @@ func UniqueName() string { return "cg_test_" + strings.ToLower(rand.Text()[:12])
 // OpenSQLite opens a new SQLite file in the test's temporary directory.
 func OpenSQLite(t testing.TB) (*sqlx.DB, *Counter) {
 	t.Helper()
+	db, count, _ := openSQLite(t)
+	return db, count
+}
+
+func openSQLite(t testing.TB) (*sqlx.DB, *Counter, string) {
+	t.Helper()
 	count := &Counter{}
-	dsn := "file:" + filepath.Join(t.TempDir(), "test.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
+	path := filepath.Join(t.TempDir(), "test.db")
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
 	raw, err := Open("sqlite", dsn, count)
 	if err != nil {
 		t.Fatal(err)
 	}
 	db := sqlx.NewDb(raw, "sqlite")
 	t.Cleanup(func() { db.Close() })
-	return db, count
+	return db, count, path
 }
 
 // OpenPostgres creates a schema of its own on the server named by
 // CACHEGEN_PG_DSN, opens it as the search path, and drops it when the test
 // ends.
 func OpenPostgres(t testing.TB) (*sqlx.DB, *Counter) {
+	t.Helper()
+	db, count, _ := openPostgres(t)
+	return db, count
+}
+
+func openPostgres(t testing.TB) (*sqlx.DB, *Counter, string) {
 	t.Helper()
 	dsn := testenv.PostgresDSN(t)
 	schema := UniqueName()
@@ -77,12 +90,18 @@ func OpenPostgres(t testing.TB) (*sqlx.DB, *Counter) {
 	}
 	db := sqlx.NewDb(raw, "pgx")
 	t.Cleanup(func() { db.Close() })
-	return db, count
+	return db, count, u.String()
 }
 
 // OpenMySQL creates a database of its own on the server named by
 // CACHEGEN_MYSQL_DSN, opens it, and drops it when the test ends.
 func OpenMySQL(t testing.TB) (*sqlx.DB, *Counter) {
+	t.Helper()
+	db, count, _ := openMySQL(t)
+	return db, count
+}
+
+func openMySQL(t testing.TB) (*sqlx.DB, *Counter, string) {
 	t.Helper()
 	cfg, err := mysql.ParseDSN(testenv.MySQLDSN(t))
 	if err != nil {
@@ -112,5 +131,9 @@ func OpenMySQL(t testing.TB) (*sqlx.DB, *Counter) {
 	}
 	db := sqlx.NewDb(raw, "mysql")
 	t.Cleanup(func() { db.Close() })
-	return db, count
+	u := url.URL{Scheme: "mysql", User: url.UserPassword(cfg.User, cfg.Passwd), Host: cfg.Addr, Path: "/" + name}
+	if cfg.Passwd == "" {
+		u.User = url.User(cfg.User)
+	}
+	return db, count, u.String()
 }
