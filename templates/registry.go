@@ -30,20 +30,26 @@ func registry(f *jen.File, pkg *gen.Package) {
 	body := []jen.Code{
 		jen.List(jen.Id("reg"), jen.Id("opts")).Op(":=").Qual(runtimePkg, "RegistryOf").Call(jen.Id("opts")),
 		jen.Var().Id("rs").Id("Repos"),
-		jen.Var().Err().Error(),
+		jen.Var().Id("errs").Index(jen.Lit(len(models))).Error(),
 	}
 	var provide []jen.Code
-	for _, m := range models {
+	for i, m := range models {
 		field := jen.Id("rs").Dot(m.Plural)
-		body = append(body, jen.If(
-			jen.List(field.Clone(), jen.Err()).Op("=").Id("New"+m.Name+"Repo").Call(jen.Id("db"), jen.Id("store"), jen.Id("opts").Op("...")),
-			jen.Err().Op("!=").Nil(),
-		).Block(jen.Return(jen.Nil(), jen.Err())))
+		body = append(body, jen.List(field.Clone(), jen.Id("errs").Index(jen.Lit(i))).Op("=").
+			Id("New"+m.Name+"Repo").Call(jen.Id("db"), jen.Id("store"), jen.Id("opts").Op("...")))
 		provide = append(provide, jen.Qual(runtimePkg, "Provide").Call(jen.Id("reg"), field))
 	}
 	body = append(body,
+		jen.Comment("Every repository is made before an error is returned, so that"),
+		jen.Comment("runtime.WithVerify reports the problems of every table at once."),
 		jen.If(
-			jen.Err().Op("=").Qual("errors", "Join").Custom(multilineCall, provide...),
+			jen.Err().Op(":=").Qual("errors", "Join").Call(jen.Id("errs").Index(jen.Op(":")).Op("...")),
+			jen.Err().Op("!=").Nil(),
+		).Block(jen.Return(jen.Nil(), jen.Err())),
+	)
+	body = append(body,
+		jen.If(
+			jen.Err().Op(":=").Qual("errors", "Join").Custom(multilineCall, provide...),
 			jen.Err().Op("!=").Nil(),
 		).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Return(jen.Op("&").Id("rs"), jen.Nil()),

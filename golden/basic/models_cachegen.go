@@ -464,14 +464,15 @@ type Repos struct {
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
 	reg, opts := runtime.RegistryOf(opts)
 	var rs Repos
-	var err error
-	if rs.Orgs, err = NewOrgRepo(db, store, opts...); err != nil {
+	var errs [2]error
+	rs.Orgs, errs[0] = NewOrgRepo(db, store, opts...)
+	rs.Users, errs[1] = NewUserRepo(db, store, opts...)
+	// Every repository is made before an error is returned, so that
+	// runtime.WithVerify reports the problems of every table at once.
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	if rs.Users, err = NewUserRepo(db, store, opts...); err != nil {
-		return nil, err
-	}
-	if err = errors.Join(
+	if err := errors.Join(
 		runtime.Provide(reg, rs.Orgs),
 		runtime.Provide(reg, rs.Users),
 	); err != nil {

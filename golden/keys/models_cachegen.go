@@ -544,17 +544,16 @@ type Repos struct {
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
 	reg, opts := runtime.RegistryOf(opts)
 	var rs Repos
-	var err error
-	if rs.Settings, err = NewSettingRepo(db, store, opts...); err != nil {
+	var errs [3]error
+	rs.Settings, errs[0] = NewSettingRepo(db, store, opts...)
+	rs.Orders, errs[1] = NewOrderRepo(db, store, opts...)
+	rs.Tags, errs[2] = NewTagRepo(db, store, opts...)
+	// Every repository is made before an error is returned, so that
+	// runtime.WithVerify reports the problems of every table at once.
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	if rs.Orders, err = NewOrderRepo(db, store, opts...); err != nil {
-		return nil, err
-	}
-	if rs.Tags, err = NewTagRepo(db, store, opts...); err != nil {
-		return nil, err
-	}
-	if err = errors.Join(
+	if err := errors.Join(
 		runtime.Provide(reg, rs.Settings),
 		runtime.Provide(reg, rs.Orders),
 		runtime.Provide(reg, rs.Tags),

@@ -222,14 +222,15 @@ type Repos struct {
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
 	reg, opts := runtime.RegistryOf(opts)
 	var rs Repos
-	var err error
-	if rs.Accounts, err = NewAccountRepo(db, store, opts...); err != nil {
+	var errs [2]error
+	rs.Accounts, errs[0] = NewAccountRepo(db, store, opts...)
+	rs.Sessions, errs[1] = NewSessionRepo(db, store, opts...)
+	// Every repository is made before an error is returned, so that
+	// runtime.WithVerify reports the problems of every table at once.
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	if rs.Sessions, err = NewSessionRepo(db, store, opts...); err != nil {
-		return nil, err
-	}
-	if err = errors.Join(
+	if err := errors.Join(
 		runtime.Provide(reg, rs.Accounts),
 		runtime.Provide(reg, rs.Sessions),
 	); err != nil {

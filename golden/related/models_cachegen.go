@@ -1254,23 +1254,18 @@ type Repos struct {
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
 	reg, opts := runtime.RegistryOf(opts)
 	var rs Repos
-	var err error
-	if rs.Authors, err = NewAuthorRepo(db, store, opts...); err != nil {
+	var errs [5]error
+	rs.Authors, errs[0] = NewAuthorRepo(db, store, opts...)
+	rs.Profiles, errs[1] = NewProfileRepo(db, store, opts...)
+	rs.Posts, errs[2] = NewPostRepo(db, store, opts...)
+	rs.Preferences, errs[3] = NewPreferenceRepo(db, store, opts...)
+	rs.Badges, errs[4] = NewBadgeRepo(db, store, opts...)
+	// Every repository is made before an error is returned, so that
+	// runtime.WithVerify reports the problems of every table at once.
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	if rs.Profiles, err = NewProfileRepo(db, store, opts...); err != nil {
-		return nil, err
-	}
-	if rs.Posts, err = NewPostRepo(db, store, opts...); err != nil {
-		return nil, err
-	}
-	if rs.Preferences, err = NewPreferenceRepo(db, store, opts...); err != nil {
-		return nil, err
-	}
-	if rs.Badges, err = NewBadgeRepo(db, store, opts...); err != nil {
-		return nil, err
-	}
-	if err = errors.Join(
+	if err := errors.Join(
 		runtime.Provide(reg, rs.Authors),
 		runtime.Provide(reg, rs.Profiles),
 		runtime.Provide(reg, rs.Posts),

@@ -240,11 +240,14 @@ type Repos struct {
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
 	reg, opts := runtime.RegistryOf(opts)
 	var rs Repos
-	var err error
-	if rs.Accounts, err = NewAccountRepo(db, store, opts...); err != nil {
+	var errs [1]error
+	rs.Accounts, errs[0] = NewAccountRepo(db, store, opts...)
+	// Every repository is made before an error is returned, so that
+	// runtime.WithVerify reports the problems of every table at once.
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	if err = errors.Join(
+	if err := errors.Join(
 		runtime.Provide(reg, rs.Accounts),
 	); err != nil {
 		return nil, err

@@ -12,7 +12,7 @@ import (
 )
 
 // TestWithVerify: repositories made WithVerify start on the example's
-// schema on every database, and refuse a users table whose email has no
+// schema on every database, and refuse tables whose email and slug have no
 // unique constraint (lookups by email could then answer any of several
 // rows), naming the column and the DDL that fixes it. Without the option
 // the same table is accepted: the check is opt-in.
@@ -35,12 +35,10 @@ func TestWithVerify(t *testing.T) {
 			}
 
 			broken, _ := s.open(t)
-			var stmts []string
 			for _, stmt := range s.schema {
-				// The first UNIQUE column of the schema is users.email.
-				stmts = append(stmts, strings.Replace(stmt, "NOT NULL UNIQUE,", "NOT NULL,", 1))
+				// users.email and posts.slug lose their UNIQUE.
+				mustExec(t, broken, strings.ReplaceAll(stmt, "NOT NULL UNIQUE,", "NOT NULL,"))
 			}
-			mustExec(t, broken, stmts[0])
 			_, err := models.NewUserRepo(broken, nil, runtime.WithVerify())
 			if !errors.Is(err, runtime.ErrSchemaMismatch) {
 				t.Fatalf("email without a unique constraint: %v, want ErrSchemaMismatch", err)
@@ -52,6 +50,14 @@ func TestWithVerify(t *testing.T) {
 			}
 			if _, err := models.NewUserRepo(broken, nil); err != nil {
 				t.Fatalf("without WithVerify: %v", err)
+			}
+			// NewRepos makes every repository before it fails: the problems
+			// of both tables are reported at once.
+			_, err = models.NewRepos(broken, nil, runtime.WithVerify())
+			for _, want := range []string{"users.email: unique tag", "posts.slug: unique tag"} {
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("NewRepos: %v\ndoes not say %q", err, want)
+				}
 			}
 		})
 	}
