@@ -119,8 +119,8 @@ func (v *verifier) rebuild(what string) string {
 func (v *verifier) retype(mc ModelColumn, c *Column, ct colType) string {
 	goFix := ""
 	if ct.fam == famInt {
-		if _, unsigned := mc.Type.Kind.bits(); unsigned && v.d == Postgres {
-			return "declare the field as a signed integer (int64): " + v.d.String() + " has no unsigned integer column"
+		if noColumnType(v.d, mc.Type.Kind) {
+			return "declare the field as " + goIntFor(ct) + ": " + v.d.String() + " has no column type of " + mc.Type.Kind.String() + "'s range"
 		}
 		goFix = "; or declare the field as " + goIntFor(ct)
 	}

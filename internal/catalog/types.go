@@ -228,7 +228,9 @@ func classifySQLite(t string) colType {
 		return colType{fam: famText}
 	case strings.Contains(t, "blob"):
 		return colType{fam: famBytes}
-	case strings.Contains(t, "real"), strings.Contains(t, "floa"), strings.Contains(t, "doub"):
+	case strings.Contains(t, "floa"):
+		return colType{fam: famFloat, bits: 32} // stored in 8 bytes; declared single
+	case strings.Contains(t, "real"), strings.Contains(t, "doub"):
 		return colType{fam: famFloat, bits: 64}
 	case strings.HasPrefix(t, "bool"):
 		return colType{fam: famBool}
@@ -289,7 +291,16 @@ func fits(d Dialect, k Kind, c colType) (ok bool, why string) {
 	return true, ""
 }
 
-// sqlType is the column type that fits k in dialect d, for the DDL of a fix.
+// noColumnType reports that dialect d has no column type whose range is
+// kind k's: PostgreSQL has no unsigned and no one-byte integer. The fix is
+// then the field's type.
+func noColumnType(d Dialect, k Kind) bool {
+	_, unsigned := k.bits()
+	return d == Postgres && (unsigned || k == Int8)
+}
+
+// sqlType is the column type that fits k in dialect d, for the DDL of a fix
+// (for a kind with noColumnType, the nearest wider one).
 func sqlType(d Dialect, k Kind) string {
 	switch d {
 	case Postgres:
@@ -362,7 +373,9 @@ func sqlType(d Dialect, k Kind) string {
 		return "INT UNSIGNED"
 	case Uint64:
 		return "BIGINT UNSIGNED"
-	case Float32, Float64:
+	case Float32:
+		return "FLOAT"
+	case Float64:
 		return "REAL"
 	case Bool:
 		return "BOOLEAN"
