@@ -72,7 +72,10 @@ func run(ctx context.Context, dsn, redisAddrs string, near bool, tel *telemetry)
 	}
 	defer closeStore()
 	fmt.Printf("database: %s, store: %s\n", db.DriverName(), storeName(redisAddrs, near))
-	opts := append([]runtime.Option{runtime.WithPrefix(runName)}, storeOpts...)
+	// WithVerify checks each table against the models' tags before the
+	// first query: a unique tag without a unique index fails here, not
+	// with a wrong answer later.
+	opts := append([]runtime.Option{runtime.WithPrefix(runName), runtime.WithVerify()}, storeOpts...)
 	if tel != nil {
 		opts = append(opts, tel.options()...)
 	}
