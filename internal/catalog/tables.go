@@ -106,10 +106,10 @@ func SplitName(qualified string) (schema, name string) {
 	return "", qualified
 }
 
-// ReadTable reads table name from the schema schema, or from the
-// connection's current schema (PostgreSQL's search path, MySQL's current
-// database, SQLite's main) when schema is "". It returns nil and no error
-// when there is no such table.
+// ReadTable reads table name from the schema schema or, when schema is "",
+// from where the connection resolves an unqualified name (PostgreSQL's
+// search path, MySQL's current database, SQLite's temp, main, then attached
+// databases). It returns nil and no error when there is no such table.
 func ReadTable(ctx context.Context, q Querier, d Dialect, schema, name string) (*Table, error) {
 	var t *Table
 	var err error
@@ -179,12 +179,13 @@ func (b *indexBuilder) part(name string, unique bool, column string, expression 
 	return ix
 }
 
+// An unqualified name is resolved through the search path, as the
+// repository's own statements resolve it.
 const pgTable = `
 SELECT c.oid::bigint, n.nspname, c.relname
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = COALESCE(NULLIF($1, ''), current_schema())
-  AND c.relname = $2
+WHERE c.oid = to_regclass(CASE WHEN $1 = '' THEN quote_ident($2) ELSE quote_ident($1) || '.' || quote_ident($2) END)
   AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`
 
 // A domain is reported as its base type: what the driver returns.
@@ -312,21 +313,24 @@ func readMySQL(ctx context.Context, q Querier, schema, name string) (*Table, err
 	return t, err
 }
 
-// SQLite's pragma functions take the object's name, then the schema.
+// SQLite's pragma functions take the object's name, then the schema. An
+// unqualified name is looked up as SQLite resolves it: temp, main, then
+// the attached databases.
 const (
-	liteTable   = `SELECT schema, name, wr FROM pragma_table_list WHERE schema = ? AND name = ? COLLATE NOCASE AND type IN ('table', 'view')`
+	liteTable = `
+SELECT schema, name, wr FROM pragma_table_list
+WHERE (schema = ? OR ? = '') AND name = ? COLLATE NOCASE AND type IN ('table', 'view')
+ORDER BY CASE schema WHEN 'temp' THEN 0 WHEN 'main' THEN 1 ELSE 2 END
+LIMIT 1`
 	liteColumns = `SELECT name, type, "notnull", pk FROM pragma_table_info(?, ?) ORDER BY cid`
 	liteIndexes = `SELECT name, "unique", origin, partial FROM pragma_index_list(?, ?)`
 	liteIndex   = `SELECT COALESCE(name, '') FROM pragma_index_info(?, ?) ORDER BY seqno`
 )
 
 func readSQLite(ctx context.Context, q Querier, schema, name string) (*Table, error) {
-	if schema == "" {
-		schema = "main"
-	}
 	t := &Table{}
 	var withoutRowID bool
-	err := scanAll(ctx, q, liteTable, []any{schema, name}, func(r *sql.Rows) error {
+	err := scanAll(ctx, q, liteTable, []any{schema, schema, name}, func(r *sql.Rows) error {
 		return r.Scan(&t.Schema, &t.Name, &withoutRowID)
 	})
 	if err != nil {

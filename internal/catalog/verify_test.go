@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -341,4 +342,30 @@ func TestVerifySchemaQualified(t *testing.T) {
 			checkProblems(t, r.Problems, []want{{"", `^cg_no_such_schema\.users: table does not exist in schema cg_no_such_schema\n\tfix: CREATE TABLE cg_no_such_schema\.users \(`}})
 		})
 	}
+}
+
+// TestVerifySQLiteAttached: on SQLite, schema.table names an attached
+// database, and a plain name is found where SQLite resolves it.
+func TestVerifySQLiteAttached(t *testing.T) {
+	db, _ := dbtest.OpenSQLite(t)
+	db.SetMaxOpenConns(1) // ATTACH holds for one connection
+	if _, err := db.Exec("ATTACH DATABASE ? AS other", filepath.Join(t.TempDir(), "other.db")); err != nil {
+		t.Fatal(err)
+	}
+	s := dialects[0].good()
+	for _, stmt := range s.statements() {
+		if _, err := db.Exec(strings.Replace(stmt, "CREATE TABLE users", "CREATE TABLE other.users", 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, table := range []string{"other.users", "users"} {
+		m := userModel()
+		m.Table = table
+		if err := verify(t, db, catalog.SQLite, m).Err(); err != nil {
+			t.Errorf("%s: %v", table, err)
+		}
+	}
+	m := userModel()
+	m.Table = "main.users"
+	checkProblems(t, verify(t, db, catalog.SQLite, m).Problems, []want{{"", `^main\.users: table does not exist in schema main\n`}})
 }
