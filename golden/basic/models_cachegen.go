@@ -19,7 +19,7 @@ var orgSpec = runtime.Spec[Org]{
 	Columns: []string{"id", "name"},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "name", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "name", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -214,8 +214,8 @@ var userSpec = runtime.Spec[User]{
 	Columns: []string{"id", "email", "org_id", "handle"},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
 	},
 	AutoPK: true,
 	Flat:   true,

@@ -17,7 +17,7 @@ var settingSpec = runtime.Spec[Setting]{
 	Schema:  "b05817bb",
 	Columns: []string{"key", "value"},
 	Indexes: []runtime.Index{
-		{Name: "key", Columns: []int{0}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "key", Columns: []int{0}, Misses: runtime.CacheMissesIfExact, Text: []int{0}},
 	},
 	Flat:   true,
 	Mapper: settingMapper{},
@@ -182,7 +182,7 @@ var orderSpec = runtime.Spec[Order]{
 	Columns: []string{"id", "type", "range", "order"},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "type_range", Columns: []int{1, 2}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "type_range", Columns: []int{1, 2}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
 	},
 	Flat:   true,
 	Mapper: orderMapper{},

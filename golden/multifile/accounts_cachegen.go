@@ -18,7 +18,7 @@ var accountSpec = runtime.Spec[Account]{
 	Columns: []string{"id", "login"},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "login", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "login", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
 	},
 	AutoPK: true,
 	Flat:   true,

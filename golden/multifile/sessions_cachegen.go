@@ -16,7 +16,7 @@ var sessionSpec = runtime.Spec[Session]{
 	Schema:  "7e8e5b53",
 	Columns: []string{"token", "account_id"},
 	Indexes: []runtime.Index{
-		{Name: "token", Columns: []int{0}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "token", Columns: []int{0}, Misses: runtime.CacheMissesIfExact, Text: []int{0}},
 	},
 	Flat:   true,
 	Mapper: sessionMapper{},

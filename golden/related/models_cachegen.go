@@ -19,7 +19,7 @@ var authorSpec = runtime.Spec[Author]{
 	Columns: []string{"id", "email", "org_id"},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
 	},
 	AutoPK: true,
 	Flat:   true,

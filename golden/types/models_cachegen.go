@@ -19,9 +19,9 @@ var everythingSpec = runtime.Spec[Everything]{
 	Columns: []string{"id", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u64", "f32", "f64", "flag", "text", "blob", "at", "nick", "count", "seen", "bio", "score", "left_at", "level", "status", "email", "raw", "digest", "uuid", "addr", "version", "maybe_hash", "ratio", "when_at"},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "status_email", Columns: []int{23, 24}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "digest", Columns: []int{26}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "uuid", Columns: []int{27}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "status_email", Columns: []int{23, 24}, Misses: runtime.CacheMissesIfExact, Text: []int{24}},
+		{Name: "digest", Columns: []int{26}, Misses: runtime.CacheMissesIfExact, Text: []int{26}},
+		{Name: "uuid", Columns: []int{27}, Misses: runtime.CacheMissesIfExact, Text: []int{27}},
 		{Name: "ratio", Columns: []int{31}, Misses: runtime.NeverCacheMisses},
 		{Name: "when_at", Columns: []int{32}, Misses: runtime.NeverCacheMisses},
 	},

@@ -20,8 +20,8 @@ var accountSpec = runtime.Spec[Account]{
 	Columns: []string{"id", "email", "org", "handle", "version"},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
 	},
 	Flat:   true,
 	Mapper: accountMapper{},

@@ -20,8 +20,8 @@ var userSpec = runtime.Spec[User]{
 	Columns: []string{"id", "email", "org_id", "handle", "name"},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -235,7 +235,7 @@ var postSpec = runtime.Spec[Post]{
 	Columns: []string{"id", "author_id", "slug", "title", "body", "published_at"},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "slug", Columns: []int{2}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "slug", Columns: []int{2}, Misses: runtime.CacheMissesIfExact, Text: []int{2}},
 	},
 	AutoPK: true,
 	Mapper: postMapper{},
