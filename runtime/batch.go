@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // maxBatchParams bounds the values bound to one batch query: SQLite's
@@ -364,10 +367,12 @@ func (b *batch[T]) await(ctx context.Context, store BatchStore) {
 }
 
 // load reads every slot at stepLoad from the database. Where the index's
-// equality is the database's (its misses may be cached), a key no row
-// answers is a confirmed miss; elsewhere such a key is read again on its
-// own, as Get would, since the database may match it by a looser equality
-// than the key's.
+// equality is the key's (its misses may be cached), one WHERE c IN (…)
+// reads them all, and a key no row has is a confirmed miss. Elsewhere the
+// database may match a lookup by a looser equality than the key's (a _ci
+// collation, PAD SPACE, citext, a normalising Valuer): each lookup is then
+// answered by the single lookup's own WHERE, in one statement for the lot,
+// so that a batch answers what Get answers.
 func (b *batch[T]) load(ctx context.Context) error {
 	t := b.t
 	slots := b.pending(stepLoad)
@@ -381,34 +386,29 @@ func (b *batch[T]) load(ctx context.Context) error {
 			b.bypassed = true
 		}
 	}
+	per := max(1, maxBatchParams/len(t.spec.Indexes[b.index].Columns))
+	if !t.missCacheable(ctx, b.index) {
+		per = min(per, maxEachBranches)
+		for start := 0; start < len(slots); start += per {
+			if err := b.queryEach(ctx, slots[start:min(start+per, len(slots))]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	byKey := make(map[string]*slot[T], len(slots))
 	for _, s := range slots {
 		byKey[s.key] = s
 	}
-	per := max(1, maxBatchParams/len(t.spec.Indexes[b.index].Columns))
 	for start := 0; start < len(slots); start += per {
 		chunk := slots[start:min(start+per, len(slots))]
 		if err := b.query(ctx, chunk, byKey); err != nil {
 			return err
 		}
 	}
-	exact := t.missCacheable(b.index)
 	for _, s := range slots {
-		if s.step == stepDone {
-			continue
-		}
-		if exact {
-			s.step, s.fill = stepDone, true
-			continue
-		}
-		res, err := t.loadOne(ctx, b.index, s.key, s.probe)
-		b.dbTime += res.dbTime
-		if err != nil {
-			return err
-		}
-		s.step, s.fill = stepDone, res.fillable
-		if res.kind == Value {
-			s.found, s.row, s.data = true, res.row, res.data
+		if s.step != stepDone {
+			s.step, s.fill = stepDone, true // a confirmed miss
 		}
 	}
 	return nil
@@ -434,7 +434,7 @@ func (b *batch[T]) query(ctx context.Context, chunk []*slot[T], byKey map[string
 		}
 		s := byKey[t.Key(b.index, row)]
 		if s == nil || s.step == stepDone {
-			continue // matched by a looser equality than the key's
+			continue
 		}
 		data, err := t.encodeRow(s.key, row)
 		if err != nil {
@@ -446,6 +446,93 @@ func (b *batch[T]) query(ctx context.Context, chunk []*slot[T], byKey map[string
 		return fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[b.index].Name, err)
 	}
 	return nil
+}
+
+// maxEachBranches bounds the lookups of one selectEach statement: SQLite
+// allows 500 SELECTs in a compound one.
+const maxEachBranches = 200
+
+// queryEach settles every slot of chunk with the database's own answer to
+// its single lookup: one statement runs each slot's WHERE and tags its rows
+// with the slot's position. A row is filled under the slot's key only when
+// it is the row's own key (fills only on an exact match); a lookup no row
+// answers is not cached.
+func (b *batch[T]) queryEach(ctx context.Context, chunk []*slot[T]) error {
+	t := b.t
+	query, args := t.selectEach(b.index, chunk)
+	t.stats.dbReads.Add(1)
+	start := time.Now()
+	defer func() { b.dbTime += time.Since(start) }()
+	for _, s := range chunk {
+		s.step, s.fill = stepDone, false
+	}
+	rs, err := t.querier().QueryxContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[b.index].Name, err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var pos int
+		row := new(T)
+		if err := t.spec.Mapper.Scan(tagged{rs, &pos}, row); err != nil {
+			return fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[b.index].Name, err)
+		}
+		if pos < 0 || pos >= len(chunk) || chunk[pos].found {
+			continue // as QueryRow, the first row answers
+		}
+		s := chunk[pos]
+		data, err := t.encodeRow(s.key, row)
+		if err != nil {
+			return err
+		}
+		s.fill, s.found, s.row, s.data = t.Key(b.index, row) == s.key, true, row, data
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[b.index].Name, err)
+	}
+	return nil
+}
+
+// tagged scans a row of selectEach: its slot position, then the columns.
+type tagged struct {
+	rs  *sqlx.Rows
+	pos *int
+}
+
+func (s tagged) Scan(dest ...any) error { return s.rs.Scan(append([]any{s.pos}, dest...)...) }
+
+// selectEach returns the statement and arguments that read, for each slot,
+// the row the single lookup by index i reads: its SELECT once per slot,
+// tagged with the slot's position, joined with UNION ALL.
+func (t *Table[T]) selectEach(i int, slots []*slot[T]) (string, []any) {
+	d := t.dialect
+	cols := t.spec.Indexes[i].Columns
+	var list strings.Builder
+	for _, c := range t.spec.Columns {
+		list.WriteString(", ")
+		list.WriteString(d.quote(c))
+	}
+	from := list.String() + " FROM " + d.quote(t.spec.Table) + " WHERE "
+	var q strings.Builder
+	args := make([]any, 0, len(slots)*len(cols))
+	for k, s := range slots {
+		if k > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		q.WriteString("SELECT ")
+		q.WriteString(strconv.Itoa(k))
+		q.WriteString(from)
+		for j, c := range cols {
+			if j > 0 {
+				q.WriteString(" AND ")
+			}
+			q.WriteString(d.quote(t.spec.Columns[c]))
+			q.WriteString(" = ")
+			q.WriteString(d.placeholder(len(args) + j + 1))
+		}
+		args = append(args, t.args(i, s.probe)...)
+	}
+	return q.String(), args
 }
 
 // selectMany returns the statement and arguments that read the rows of

@@ -58,7 +58,7 @@ var pairSpec = runtime.Spec[pair]{
 	Columns: []string{"id", "a", "b", "v"},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "ab", Columns: []int{1, 2}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "ab", Columns: []int{1, 2}, Misses: runtime.CacheMissesIfExact, Text: []int{2}},
 	},
 	AutoPK: true,
 	Mapper: pairMapper{},
@@ -128,8 +128,10 @@ func TestGetManyLargeAndGrouped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := count.Queries(); n != 3 {
-		t.Errorf("1,001 pairs: %d queries, want 3", n)
+	// 3 statements, and the catalog read that the table's first miss on
+	// a text index makes (b's collation decides whether misses are cached)
+	if n := count.Queries(); n != 4 {
+		t.Errorf("1,001 pairs: %d queries, want 4", n)
 	}
 	for i := range 1000 {
 		if got[i] == nil || got[i].ID != int64(i+1) {

@@ -27,22 +27,35 @@ type Index struct {
 	Name    string     // the key segment: the pk or unique column, or the unique_together group
 	Columns []int      // positions in Spec.Columns
 	Misses  MissPolicy // whether a confirmed miss may be cached
+	// Text lists the Columns that hold text or bytes (positions in
+	// Spec.Columns), whose comparison depends on the database column: under
+	// CacheMissesIfExact a miss is cached only when the database compares
+	// every one of them byte for byte.
+	Text []int
 }
 
-// MissPolicy says when a lookup the database answers with no row may be
-// cached as not-found. A cached not-found is invalidated through the key of
-// the row that later appears; that is only sound when the database finds a
-// row exactly when its key equals the lookup's key.
+// MissPolicy says what the generator knows about how the database compares
+// an index's values, and so when a lookup the database answers with no row
+// may be cached as not-found. A cached not-found is invalidated through the
+// key of the row that later appears; that is only sound when the database
+// finds a row exactly when the row's own key is the lookup's key.
 type MissPolicy uint8
 
 const (
-	// CacheMisses: integers and bools compare exactly on every dialect.
+	// CacheMisses: every column is an integer or a bool, which every
+	// database compares exactly.
 	CacheMisses MissPolicy = iota
-	// CacheMissesExceptMySQL: text compares exactly on SQLite and PostgreSQL,
-	// but MySQL's default collations ignore case and trailing spaces.
-	CacheMissesExceptMySQL
-	// NeverCacheMisses: floats, times and custom types, whose database
-	// equality may differ from their key.
+	// CacheMissesIfExact: some columns hold text or bytes (Index.Text), the
+	// rest integers or bools. Whether the database compares them exactly
+	// depends on the column's type and collation (a _ci or PAD SPACE
+	// collation, citext, NOCASE, char(n) do not): the runtime reads that
+	// from the database's catalog, once per table, and caches misses only
+	// when every text column of the index is exact. A catalog it cannot
+	// read counts as not exact.
+	CacheMissesIfExact
+	// NeverCacheMisses: a float, a time, a custom type, or a type with a
+	// driver.Valuer, which may bind another value than the key is built
+	// from (a Valuer that lower-cases, say).
 	NeverCacheMisses
 )
 

@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -48,6 +51,7 @@ type state[T any] struct {
 	// keyColumns are the text key columns and their collations, read by
 	// WithVerify (nil without it).
 	keyColumns []catalog.KeyColumn
+	exact    exactness  // what the catalog says of the text indexes
 }
 
 // Cached values start with a format version, the schema hash and a
@@ -146,6 +150,14 @@ func (t *Table[T]) checkSpec() error {
 		for _, c := range ix.Columns {
 			if c < 0 || c >= len(s.Columns) {
 				return fmt.Errorf("cachegen: table %s: index %s names column %d of %d", s.Table, ix.Name, c, len(s.Columns))
+			}
+		}
+		if ix.Misses == CacheMissesIfExact && len(ix.Text) == 0 {
+			return fmt.Errorf("cachegen: table %s: index %s caches misses if its text columns compare exactly, but names none", s.Table, ix.Name)
+		}
+		for _, c := range ix.Text {
+			if !slices.Contains(ix.Columns, c) {
+				return fmt.Errorf("cachegen: table %s: index %s: text column %d is not one of its columns", s.Table, ix.Name, c)
 			}
 		}
 	}
@@ -682,7 +694,7 @@ func (t *Table[T]) loadOne(ctx context.Context, i int, key string, probe *T) (lo
 	err := t.spec.Mapper.Scan(t.querier().QueryRowxContext(ctx, t.sql.selectBy[i], t.args(i, probe)...), row)
 	dbTime := time.Since(start)
 	if errors.Is(err, sql.ErrNoRows) {
-		return loaded[T]{kind: NotFound, fillable: t.missCacheable(i), dbTime: dbTime, readAt: start}, nil
+		return loaded[T]{kind: NotFound, fillable: t.missCacheable(ctx, i), dbTime: dbTime, readAt: start}, nil
 	}
 	if err != nil {
 		return loaded[T]{}, fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[i].Name, err)
@@ -698,14 +710,76 @@ func (t *Table[T]) loadOne(ctx context.Context, i int, key string, probe *T) (lo
 	return loaded[T]{kind: Value, data: data, fillable: t.Key(i, row) == key, row: row, dbTime: dbTime, readAt: start}, nil
 }
 
-func (t *Table[T]) missCacheable(i int) bool {
+// missCacheable reports whether the database finds a row for a lookup on
+// index i exactly when the row's key is the lookup's key: then a confirmed
+// miss may be cached, and a batch may take a lookup that no row's key
+// matched for a miss. For text indexes it asks the catalog, at the first
+// miss that needs it; inside a transaction it does not (the pool may have
+// no connection to spare) and answers false until another read has asked.
+func (t *Table[T]) missCacheable(ctx context.Context, i int) bool {
 	switch t.spec.Indexes[i].Misses {
 	case CacheMisses:
 		return true
-	case CacheMissesExceptMySQL:
-		return t.dialect != MySQL
+	case CacheMissesIfExact:
+		if known := t.exact.known.Load(); known != nil {
+			return (*known)[i]
+		}
+		if t.tx != nil {
+			return false
+		}
+		return t.readExactness(ctx)[i]
 	}
 	return false
+}
+
+// catalogRetry is how long a table waits to read the catalog again after a
+// read failed; meanwhile its text indexes cache no misses.
+const catalogRetry = time.Minute
+
+// exactness is what the catalog said of a table's indexes: per index,
+// whether a confirmed miss may be cached (see missCacheable).
+type exactness struct {
+	known atomic.Pointer[[]bool] // nil until the catalog was read
+	mu    sync.Mutex             // one catalog read at a time
+	retry time.Time              // after a failed read: not before then
+}
+
+// readExactness reads the table's columns from the catalog and works out,
+// per index, whether its misses may be cached. A read that fails leaves
+// every text index loose until catalogRetry has passed.
+func (t *Table[T]) readExactness(ctx context.Context) []bool {
+	t.exact.mu.Lock()
+	defer t.exact.mu.Unlock()
+	if known := t.exact.known.Load(); known != nil {
+		return *known
+	}
+	per := make([]bool, len(t.spec.Indexes))
+	for k, ix := range t.spec.Indexes {
+		per[k] = ix.Misses == CacheMisses
+	}
+	if time.Now().Before(t.exact.retry) {
+		return per
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.opts.fillTimeout)
+	defer cancel()
+	cs, err := catalog.Comparisons(ctx, t.db, t.dialect.String(), "", t.spec.Table)
+	if err != nil {
+		t.exact.retry = time.Now().Add(catalogRetry)
+		return per
+	}
+	for k, ix := range t.spec.Indexes {
+		if ix.Misses != CacheMissesIfExact {
+			continue
+		}
+		per[k] = true
+		for _, c := range ix.Text {
+			if cmp, ok := catalog.Find(cs, t.spec.Columns[c]); !ok || !cmp.Exact {
+				per[k] = false
+			}
+		}
+	}
+	t.exact.known.Store(&per)
+	return per
 }
 
 func (t *Table[T]) loadAll(ctx context.Context) (loaded[T], error) {

@@ -1,6 +1,7 @@
 package templates
 
 import (
+	"go/types"
 	"time"
 
 	"github.com/cachegen/cachegen/gen"
@@ -20,13 +21,20 @@ func (e *emitter) repo(f *jen.File) {
 		goTypes = append(goTypes, goTypeCode(fl.GoType()))
 	}
 	index := func(name string, fields []*gen.Field) jen.Code {
-		var idx []jen.Code
+		var idx, text []jen.Code
 		for _, fl := range fields {
 			idx = append(idx, jen.Lit(pos[fl]))
 		}
 		items := []jen.Code{kv("Name", jen.Lit(name)), kv("Columns", jen.Index().Int().Values(idx...))}
-		if p := missPolicy(fields); p != "CacheMisses" {
-			items = append(items, kv("Misses", jen.Qual(runtimePkg, p)))
+		policy, texts := missPolicy(fields)
+		if policy != "CacheMisses" {
+			items = append(items, kv("Misses", jen.Qual(runtimePkg, policy)))
+		}
+		if policy == "CacheMissesIfExact" {
+			for _, fl := range texts {
+				text = append(text, jen.Lit(pos[fl]))
+			}
+			items = append(items, kv("Text", jen.Index().Int().Values(text...)))
 		}
 		return jen.Values(items...)
 	}
@@ -83,24 +91,52 @@ func (e *emitter) repo(f *jen.File) {
 	f.Line()
 }
 
-// missPolicy names the runtime.MissPolicy of a lookup on fields: a cached
-// not-found is sound only where the database's equality is the key's.
-func missPolicy(fields []*gen.Field) string {
-	policy := "CacheMisses"
+// missPolicy names the runtime.MissPolicy of a lookup on fields, and the
+// fields that hold text or bytes: a cached not-found is sound only where the
+// database's equality is the key's. Integers and bools compare exactly;
+// whether text and bytes do depends on the column's collation, which the
+// runtime reads from the catalog; floats, times, custom types and any type
+// with a driver.Valuer (which may bind another value than the key is built
+// from) never do.
+func missPolicy(fields []*gen.Field) (string, []*gen.Field) {
+	var texts []*gen.Field
 	for _, f := range fields {
 		c := f.Codec
+		if hasValuer(c.Type) {
+			return "NeverCacheMisses", nil
+		}
 		for c.Kind == gen.CodecPointer || c.Kind == gen.CodecNull {
 			c = c.Elem
+			if hasValuer(c.Type) {
+				return "NeverCacheMisses", nil
+			}
 		}
 		switch c.Kind {
 		case gen.CodecInt, gen.CodecUint, gen.CodecBool:
 		case gen.CodecString, gen.CodecBytes, gen.CodecByteArray:
-			policy = "CacheMissesExceptMySQL"
+			texts = append(texts, f)
 		default:
-			return "NeverCacheMisses"
+			return "NeverCacheMisses", nil
 		}
 	}
-	return policy
+	if len(texts) > 0 {
+		return "CacheMissesIfExact", texts
+	}
+	return "CacheMisses", nil
+}
+
+// hasValuer reports whether t or *t has a Value method, other than the
+// database/sql Null types' own (which bind their value unchanged).
+func hasValuer(t types.Type) bool {
+	if n, ok := types.Unalias(t).(*types.Named); ok {
+		if obj := n.Origin().Obj(); obj.Pkg() != nil && obj.Pkg().Path() == "database/sql" {
+			return false
+		}
+	}
+	if _, ok := types.Unalias(t).(*types.Pointer); ok {
+		return hasMethod(t, "Value")
+	}
+	return hasMethod(t, "Value") || hasMethod(types.NewPointer(t), "Value")
 }
 
 // goTypeNames are the runtime's names of the catalog's kinds, in their

@@ -20,7 +20,7 @@ var orgSpec = runtime.Spec[Org]{
 	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "name", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "name", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -216,8 +216,8 @@ var userSpec = runtime.Spec[User]{
 	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
 	},
 	AutoPK: true,
 	Flat:   true,

@@ -18,7 +18,7 @@ var settingSpec = runtime.Spec[Setting]{
 	Columns: []string{"key", "value"},
 	Types:   []runtime.GoType{runtime.GoString, runtime.GoString},
 	Indexes: []runtime.Index{
-		{Name: "key", Columns: []int{0}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "key", Columns: []int{0}, Misses: runtime.CacheMissesIfExact, Text: []int{0}},
 	},
 	Flat:   true,
 	Mapper: settingMapper{},
@@ -184,7 +184,7 @@ var orderSpec = runtime.Spec[Order]{
 	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt32, runtime.GoInt32},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "type_range", Columns: []int{1, 2}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "type_range", Columns: []int{1, 2}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
 	},
 	Flat:   true,
 	Mapper: orderMapper{},

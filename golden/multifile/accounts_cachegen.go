@@ -19,7 +19,7 @@ var accountSpec = runtime.Spec[Account]{
 	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "login", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "login", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
 	},
 	AutoPK: true,
 	Flat:   true,

@@ -17,7 +17,7 @@ var sessionSpec = runtime.Spec[Session]{
 	Columns: []string{"token", "account_id"},
 	Types:   []runtime.GoType{runtime.GoString, runtime.GoInt64},
 	Indexes: []runtime.Index{
-		{Name: "token", Columns: []int{0}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "token", Columns: []int{0}, Misses: runtime.CacheMissesIfExact, Text: []int{0}},
 	},
 	Flat:   true,
 	Mapper: sessionMapper{},

@@ -20,7 +20,7 @@ var authorSpec = runtime.Spec[Author]{
 	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
 	},
 	AutoPK: true,
 	Flat:   true,

@@ -20,9 +20,9 @@ var everythingSpec = runtime.Spec[Everything]{
 	Types:   []runtime.GoType{runtime.GoUint32, runtime.GoInt64, runtime.GoInt8, runtime.GoInt16, runtime.GoInt32, runtime.GoInt64, runtime.GoUint64, runtime.GoUint8, runtime.GoUint16, runtime.GoUint64, runtime.GoFloat32, runtime.GoFloat64, runtime.GoBool, runtime.GoString, runtime.GoBytes | runtime.GoNullable, runtime.GoTime, runtime.GoString | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoTime | runtime.GoNullable, runtime.GoString | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoTime | runtime.GoNullable, runtime.GoInt32 | runtime.GoNullable, runtime.GoInt8, runtime.GoString, runtime.GoBytes | runtime.GoNullable, runtime.GoByteArray, runtime.GoByteArray, runtime.GoOther, runtime.GoOther, runtime.GoByteArray | runtime.GoNullable, runtime.GoFloat64, runtime.GoTime},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "status_email", Columns: []int{23, 24}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "digest", Columns: []int{26}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "uuid", Columns: []int{27}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "status_email", Columns: []int{23, 24}, Misses: runtime.CacheMissesIfExact, Text: []int{24}},
+		{Name: "digest", Columns: []int{26}, Misses: runtime.CacheMissesIfExact, Text: []int{26}},
+		{Name: "uuid", Columns: []int{27}, Misses: runtime.CacheMissesIfExact, Text: []int{27}},
 		{Name: "ratio", Columns: []int{31}, Misses: runtime.NeverCacheMisses},
 		{Name: "when_at", Columns: []int{32}, Misses: runtime.NeverCacheMisses},
 	},

@@ -21,8 +21,8 @@ var accountSpec = runtime.Spec[Account]{
 	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString, runtime.GoInt64},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
 	},
 	Flat:   true,
 	Mapper: accountMapper{},

@@ -21,8 +21,8 @@ var userSpec = runtime.Spec[User]{
 	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -237,7 +237,7 @@ var postSpec = runtime.Spec[Post]{
 	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoInt64, runtime.GoString, runtime.GoString, runtime.GoString, runtime.GoTime | runtime.GoNullable},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "slug", Columns: []int{2}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "slug", Columns: []int{2}, Misses: runtime.CacheMissesIfExact, Text: []int{2}},
 	},
 	AutoPK: true,
 	Mapper: postMapper{},
