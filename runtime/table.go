@@ -51,7 +51,7 @@ type state[T any] struct {
 	// keyColumns are the text key columns and their collations, read by
 	// WithVerify (nil without it).
 	keyColumns []catalog.KeyColumn
-	exact    exactness  // what the catalog says of the text indexes
+	exact      exactness // what the catalog says of the text indexes
 }
 
 // Cached values start with a format version, the schema hash and a
