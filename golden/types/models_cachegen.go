@@ -15,7 +15,7 @@ import (
 // everythingSpec describes Everything to the cachegen runtime: its table, columns and lookups.
 var everythingSpec = runtime.Spec[Everything]{
 	Table:   "everything",
-	Schema:  "131555d6",
+	Schema:  "d8e49b89",
 	Columns: []string{"id", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u64", "f32", "f64", "flag", "text", "blob", "at", "nick", "count", "seen", "bio", "score", "left_at", "level", "status", "email", "raw", "digest", "uuid", "addr", "version", "maybe_hash", "ratio", "when_at"},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
