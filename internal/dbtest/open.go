@@ -10,7 +10,8 @@ import (
 
 	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/go-sql-driver/mysql"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // registers "sqlite"
 )
@@ -32,8 +33,18 @@ func UniqueName() string { return "cg_test_" + strings.ToLower(rand.Text()[:12])
 // OpenSQLite opens a new SQLite file in the test's temporary directory.
 func OpenSQLite(t testing.TB) (*sqlx.DB, *Counter) {
 	t.Helper()
+	return OpenSQLiteWith(t, nil)
+}
+
+// OpenSQLiteWith is OpenSQLite with params added to the DSN's query (such
+// as _timezone).
+func OpenSQLiteWith(t testing.TB, params url.Values) (*sqlx.DB, *Counter) {
+	t.Helper()
 	count := &Counter{}
 	dsn := "file:" + filepath.Join(t.TempDir(), "test.db") + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
+	if len(params) > 0 {
+		dsn += "&" + params.Encode()
+	}
 	raw, err := Open("sqlite", dsn, count)
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +58,14 @@ func OpenSQLite(t testing.TB) (*sqlx.DB, *Counter) {
 // CACHEGEN_PG_DSN, opens it as the search path, and drops it when the test
 // ends.
 func OpenPostgres(t testing.TB) (*sqlx.DB, *Counter) {
+	t.Helper()
+	return OpenPostgresWith(t, nil)
+}
+
+// OpenPostgresWith is OpenPostgres with params added to the DSN (runtime
+// parameters such as timezone) and pgx's options on every connection
+// (such as stdlib.OptionAfterConnect).
+func OpenPostgresWith(t testing.TB, params url.Values, opts ...stdlib.OptionOpenDB) (*sqlx.DB, *Counter) {
 	t.Helper()
 	dsn := testenv.PostgresDSN(t)
 	schema := UniqueName()
@@ -69,13 +88,16 @@ func OpenPostgres(t testing.TB) (*sqlx.DB, *Counter) {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	count := &Counter{}
-	raw, err := Open("pgx", u.String(), count)
-	if err != nil {
-		t.Fatal(err)
+	for k, vs := range params {
+		q[k] = vs
 	}
-	db := sqlx.NewDb(raw, "pgx")
+	u.RawQuery = q.Encode()
+	cfg, err := pgx.ParseConfig(u.String())
+	if err != nil {
+		t.Fatalf("%s: %v", testenv.PostgresVar, err)
+	}
+	count := &Counter{}
+	db := sqlx.NewDb(OpenConnector(stdlib.GetConnector(*cfg, opts...), count), "pgx")
 	t.Cleanup(func() { db.Close() })
 	return db, count
 }
@@ -83,6 +105,13 @@ func OpenPostgres(t testing.TB) (*sqlx.DB, *Counter) {
 // OpenMySQL creates a database of its own on the server named by
 // CACHEGEN_MYSQL_DSN, opens it, and drops it when the test ends.
 func OpenMySQL(t testing.TB) (*sqlx.DB, *Counter) {
+	t.Helper()
+	return OpenMySQLWith(t, nil)
+}
+
+// OpenMySQLWith is OpenMySQL with edit, when not nil, applied to the
+// driver's configuration (such as Loc, the zone of DATETIME values).
+func OpenMySQLWith(t testing.TB, edit func(*mysql.Config)) (*sqlx.DB, *Counter) {
 	t.Helper()
 	cfg, err := mysql.ParseDSN(testenv.MySQLDSN(t))
 	if err != nil {
@@ -105,6 +134,9 @@ func OpenMySQL(t testing.TB) (*sqlx.DB, *Counter) {
 	cfg = cfg.Clone()
 	cfg.DBName = name
 	cfg.ParseTime = true
+	if edit != nil {
+		edit(cfg)
+	}
 	count := &Counter{}
 	raw, err := Open("mysql", cfg.FormatDSN(), count)
 	if err != nil {

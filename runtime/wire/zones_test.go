@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/timecheck"
 )
 
 // zoneCases are times in every kind of location, on both sides of daylight
@@ -46,43 +48,6 @@ func zoneCases(t testing.TB) []time.Time {
 	return out
 }
 
-// sameTime fails unless got behaves like want: the same instant, the same
-// location (the same pointer for UTC and Local; the same name otherwise, a
-// fixed zone staying fixed), the same Format output, and the same results
-// of date arithmetic across daylight saving changes.
-func sameTime(t testing.TB, what string, got, want time.Time) {
-	t.Helper()
-	const layout = "2006-01-02 15:04:05.999999999 MST -07:00"
-	if !got.Equal(want) {
-		t.Errorf("%s: instant %v, want %v", what, got, want)
-		return
-	}
-	gl, wl := got.Location(), want.Location()
-	if (wl == time.UTC || wl == time.Local || gl == time.UTC || gl == time.Local) && gl != wl {
-		t.Errorf("%s: location %p %q, want %p %q", what, gl, gl, wl, wl)
-	}
-	if gl.String() != wl.String() {
-		t.Errorf("%s: location %q, want %q", what, gl, wl)
-	}
-	if g, w := got.Format(layout), want.Format(layout); g != w {
-		t.Errorf("%s: formats as %q, want %q", what, g, w)
-	}
-	if got.IsDST() != want.IsDST() {
-		t.Errorf("%s: IsDST %t, want %t", what, got.IsDST(), want.IsDST())
-	}
-	for _, m := range []int{1, 4, 6, 8} {
-		g, w := got.AddDate(0, m, 0), want.AddDate(0, m, 0)
-		if !g.Equal(w) || g.Format(layout) != w.Format(layout) {
-			t.Errorf("%s: AddDate(0, %d, 0) = %s, want %s", what, m, g.Format(layout), w.Format(layout))
-		}
-	}
-	gs, ge := got.ZoneBounds()
-	ws, we := want.ZoneBounds()
-	if !gs.Equal(ws) || !ge.Equal(we) {
-		t.Errorf("%s: zone bounds [%v, %v), want [%v, %v)", what, gs, ge, ws, we)
-	}
-}
-
 func TestTimeKeepsLocationBehaviour(t *testing.T) {
 	for _, want := range zoneCases(t) {
 		what := want.Location().String() + " " + want.UTC().Format(time.RFC3339Nano)
@@ -93,7 +58,7 @@ func TestTimeKeepsLocationBehaviour(t *testing.T) {
 			t.Errorf("%s: %v", what, err)
 			continue
 		}
-		sameTime(t, what, got, want)
+		timecheck.Same(t, what, got, want)
 		if again := AppendTime(nil, got); !bytes.Equal(again, b) {
 			t.Errorf("%s: re-encodes as %x, want %x", what, again, b)
 		}
