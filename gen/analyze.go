@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -227,6 +228,34 @@ func (a *analyzer) typeSpec(ts *ast.TypeSpec, dirs []*ast.Comment, source string
 	a.byName[c.name] = c
 }
 
+// tableNameProblem says what is wrong with a //cachegen:table name, or
+// returns "" for a valid one: table or schema.table, each part an
+// identifier the statements can quote as it is.
+func tableNameProblem(name string) string {
+	parts := strings.Split(name, ".")
+	if len(parts) > 2 {
+		return "more than one dot"
+	}
+	for i, p := range parts {
+		what := "table"
+		if i == 0 && len(parts) == 2 {
+			what = "schema"
+		}
+		if p == "" {
+			return "empty " + what + " name"
+		}
+		if !columnRe.MatchString(p) {
+			for _, r := range p {
+				if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+					return fmt.Sprintf("%q is not allowed in a %s name", r, what)
+				}
+			}
+			return what + " name starts with a digit"
+		}
+	}
+	return ""
+}
+
 // directive parses one //cachegen: comment of candidate c. Anything after
 // a "//" inside the directive is a comment and ignored.
 func (a *analyzer) directive(c *candidate, d *ast.Comment) {
@@ -254,9 +283,9 @@ func (a *analyzer) directive(c *candidate, d *ast.Comment) {
 		a.errorf(pos, directiveUsage, "//cachegen:table needs a table name")
 		return
 	}
-	if !tableRe.MatchString(args[0]) {
-		a.errorf(pos, "a table name matches ^[A-Za-z_][A-Za-z0-9_]*$, optionally with a schema: schema.table",
-			"invalid table name %q", args[0])
+	if problem := tableNameProblem(args[0]); problem != "" {
+		a.errorf(pos, "name a table as table or schema.table (a PostgreSQL schema, a MySQL database, an attached SQLite database); each part matches ^[A-Za-z_][A-Za-z0-9_]*$",
+			"invalid table name %q: %s", args[0], problem)
 	} else {
 		c.table = args[0]
 	}

@@ -268,6 +268,11 @@ func (c *Codec) describe(b *strings.Builder) {
 		return
 	}
 	fmt.Fprintf(b, "%s{type=%s named=%t len=%d null=%s", c.Kind, types.TypeString(c.Type, nil), c.Named, c.Len, c.NullField)
+	if c.Kind == CodecTime {
+		// the wire form keeps named zones (wire format of times, v2): a
+		// deploy never reads the fixed offsets older builds wrote
+		b.WriteString(" zones=v2")
+	}
 	if c.Elem != nil {
 		b.WriteString(" elem=")
 		c.Elem.describe(b)

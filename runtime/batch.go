@@ -550,7 +550,7 @@ func (t *Table[T]) selectMany(i int, slots []*slot[T]) (string, []any) {
 		q.WriteString(d.quote(c))
 	}
 	q.WriteString(" FROM ")
-	q.WriteString(d.quote(t.spec.Table))
+	q.WriteString(d.quoteTable(t.spec.Table))
 	q.WriteString(" WHERE ")
 	args := make([]any, 0, len(slots)*len(cols))
 	if len(cols) == 1 {

@@ -43,11 +43,41 @@ func DialectOf(driverName string) (Dialect, error) {
 	return 0, fmt.Errorf("cachegen: unknown database driver %q: pass runtime.WithDialect", driverName)
 }
 
+// quote quotes one identifier so that the database reads it as a name and
+// nothing else: a column the table lacks is an error on every dialect.
+// SQLite takes backticks: it reads a double-quoted name it cannot resolve
+// as a string literal, so "note" of a table without that column would
+// select the text 'note'.
 func (d Dialect) quote(ident string) string {
-	if d == MySQL {
-		return "`" + strings.ReplaceAll(ident, "`", "``") + "`"
+	if d == Postgres {
+		return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"`
 	}
-	return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"`
+	return "`" + strings.ReplaceAll(ident, "`", "``") + "`"
+}
+
+// quoteTable quotes a table name, which may be qualified by a schema (a
+// PostgreSQL schema, a MySQL database, an attached SQLite database):
+// schema.table becomes two quoted identifiers.
+func (d Dialect) quoteTable(name string) string {
+	if schema, table, ok := strings.Cut(name, "."); ok {
+		return d.quote(schema) + "." + d.quote(table)
+	}
+	return d.quote(name)
+}
+
+// checkTableName reports a table name the statements cannot quote: empty,
+// or with an empty part or more than one dot.
+func checkTableName(name string) error {
+	parts := strings.Split(name, ".")
+	if len(parts) > 2 {
+		return fmt.Errorf("cachegen: table name %q has more than one dot: name a table as table or schema.table", name)
+	}
+	for _, p := range parts {
+		if p == "" {
+			return fmt.Errorf("cachegen: table name %q has an empty part: name a table as table or schema.table", name)
+		}
+	}
+	return nil
 }
 
 // placeholder returns the n-th (1-based) bind parameter.
@@ -77,7 +107,7 @@ func buildStatements(d Dialect, table string, columns []string, indexes []Index,
 	for i, c := range columns {
 		cols[i] = q(c)
 	}
-	tbl := q(table)
+	tbl := d.quoteTable(table)
 	selectList := strings.Join(cols, ", ")
 	where := func(idx []int, first int) string {
 		parts := make([]string, len(idx))

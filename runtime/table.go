@@ -140,6 +140,9 @@ func (t *Table[T]) checkSpec() error {
 	if s.Table == "" || len(s.Columns) == 0 || len(s.Indexes) == 0 {
 		return fmt.Errorf("cachegen: spec of table %q needs columns and a primary key index", s.Table)
 	}
+	if err := checkTableName(s.Table); err != nil {
+		return err
+	}
 	if len(s.Indexes[0].Columns) != 1 {
 		return fmt.Errorf("cachegen: table %s: the primary key index must have one column", s.Table)
 	}

@@ -15,7 +15,7 @@ import (
 // everythingSpec describes Everything to the cachegen runtime: its table, columns and lookups.
 var everythingSpec = runtime.Spec[Everything]{
 	Table:   "everything",
-	Schema:  "131555d6",
+	Schema:  "d8e49b89",
 	Columns: []string{"id", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u64", "f32", "f64", "flag", "text", "blob", "at", "nick", "count", "seen", "bio", "score", "left_at", "level", "status", "email", "raw", "digest", "uuid", "addr", "version", "maybe_hash", "ratio", "when_at"},
 	Types:   []runtime.GoType{runtime.GoUint32, runtime.GoInt64, runtime.GoInt8, runtime.GoInt16, runtime.GoInt32, runtime.GoInt64, runtime.GoUint64, runtime.GoUint8, runtime.GoUint16, runtime.GoUint64, runtime.GoFloat32, runtime.GoFloat64, runtime.GoBool, runtime.GoString, runtime.GoBytes | runtime.GoNullable, runtime.GoTime, runtime.GoString | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoTime | runtime.GoNullable, runtime.GoString | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoTime | runtime.GoNullable, runtime.GoInt32 | runtime.GoNullable, runtime.GoInt8, runtime.GoString, runtime.GoBytes | runtime.GoNullable, runtime.GoByteArray, runtime.GoByteArray, runtime.GoOther, runtime.GoOther, runtime.GoByteArray | runtime.GoNullable, runtime.GoFloat64, runtime.GoTime},
 	Indexes: []runtime.Index{

@@ -37,16 +37,26 @@ func Open(driverName, dsn string, c *Counter) (*sql.DB, error) {
 	return sql.OpenDB(&connector{dsn: dsn, drv: drv, c: c}), nil
 }
 
+// OpenConnector opens a database on a driver's own connector (one that
+// carries options a DSN cannot, such as pgx's AfterConnect), counting
+// every statement in c.
+func OpenConnector(inner driver.Connector, c *Counter) *sql.DB {
+	return sql.OpenDB(&connector{inner: inner, drv: inner.Driver(), c: c})
+}
+
 type connector struct {
-	dsn string
-	drv driver.Driver
-	c   *Counter
+	dsn   string
+	inner driver.Connector // when set, used instead of drv and dsn
+	drv   driver.Driver
+	c     *Counter
 }
 
 func (k *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	var cn driver.Conn
 	var err error
-	if dc, ok := k.drv.(driver.DriverContext); ok {
+	if k.inner != nil {
+		cn, err = k.inner.Connect(ctx)
+	} else if dc, ok := k.drv.(driver.DriverContext); ok {
 		var inner driver.Connector
 		if inner, err = dc.OpenConnector(k.dsn); err != nil {
 			return nil, err

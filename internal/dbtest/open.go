@@ -10,7 +10,8 @@ import (
 
 	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/go-sql-driver/mysql"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/jmoiron/sqlx"
 	_ "modernc.org/sqlite" // registers "sqlite"
 )
@@ -32,15 +33,26 @@ func UniqueName() string { return "cg_test_" + strings.ToLower(rand.Text()[:12])
 // OpenSQLite opens a new SQLite file in the test's temporary directory.
 func OpenSQLite(t testing.TB) (*sqlx.DB, *Counter) {
 	t.Helper()
-	db, count, _ := openSQLite(t)
+	return OpenSQLiteWith(t, nil)
+}
+
+// OpenSQLiteWith is OpenSQLite with params added to the DSN's query (such
+// as _timezone).
+func OpenSQLiteWith(t testing.TB, params url.Values) (*sqlx.DB, *Counter) {
+	t.Helper()
+	db, count, _ := openSQLite(t, params)
 	return db, count
 }
 
-func openSQLite(t testing.TB) (*sqlx.DB, *Counter, string) {
+// openSQLite is OpenSQLiteWith that also returns the file's path.
+func openSQLite(t testing.TB, params url.Values) (*sqlx.DB, *Counter, string) {
 	t.Helper()
 	count := &Counter{}
 	path := filepath.Join(t.TempDir(), "test.db")
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
+	if len(params) > 0 {
+		dsn += "&" + params.Encode()
+	}
 	raw, err := Open("sqlite", dsn, count)
 	if err != nil {
 		t.Fatal(err)
@@ -55,11 +67,20 @@ func openSQLite(t testing.TB) (*sqlx.DB, *Counter, string) {
 // ends.
 func OpenPostgres(t testing.TB) (*sqlx.DB, *Counter) {
 	t.Helper()
-	db, count, _ := openPostgres(t)
+	return OpenPostgresWith(t, nil)
+}
+
+// OpenPostgresWith is OpenPostgres with params added to the DSN (runtime
+// parameters such as timezone) and pgx's options on every connection
+// (such as stdlib.OptionAfterConnect).
+func OpenPostgresWith(t testing.TB, params url.Values, opts ...stdlib.OptionOpenDB) (*sqlx.DB, *Counter) {
+	t.Helper()
+	db, count, _ := openPostgres(t, params, opts...)
 	return db, count
 }
 
-func openPostgres(t testing.TB) (*sqlx.DB, *Counter, string) {
+// openPostgres is OpenPostgresWith that also returns the schema's address.
+func openPostgres(t testing.TB, params url.Values, opts ...stdlib.OptionOpenDB) (*sqlx.DB, *Counter, string) {
 	t.Helper()
 	dsn := testenv.PostgresDSN(t)
 	schema := UniqueName()
@@ -82,13 +103,16 @@ func openPostgres(t testing.TB) (*sqlx.DB, *Counter, string) {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	count := &Counter{}
-	raw, err := Open("pgx", u.String(), count)
-	if err != nil {
-		t.Fatal(err)
+	for k, vs := range params {
+		q[k] = vs
 	}
-	db := sqlx.NewDb(raw, "pgx")
+	u.RawQuery = q.Encode()
+	cfg, err := pgx.ParseConfig(u.String())
+	if err != nil {
+		t.Fatalf("%s: %v", testenv.PostgresVar, err)
+	}
+	count := &Counter{}
+	db := sqlx.NewDb(OpenConnector(stdlib.GetConnector(*cfg, opts...), count), "pgx")
 	t.Cleanup(func() { db.Close() })
 	return db, count, u.String()
 }
@@ -97,11 +121,19 @@ func openPostgres(t testing.TB) (*sqlx.DB, *Counter, string) {
 // CACHEGEN_MYSQL_DSN, opens it, and drops it when the test ends.
 func OpenMySQL(t testing.TB) (*sqlx.DB, *Counter) {
 	t.Helper()
-	db, count, _ := openMySQL(t)
+	return OpenMySQLWith(t, nil)
+}
+
+// OpenMySQLWith is OpenMySQL with edit, when not nil, applied to the
+// driver's configuration (such as Loc, the zone of DATETIME values).
+func OpenMySQLWith(t testing.TB, edit func(*mysql.Config)) (*sqlx.DB, *Counter) {
+	t.Helper()
+	db, count, _ := openMySQL(t, edit)
 	return db, count
 }
 
-func openMySQL(t testing.TB) (*sqlx.DB, *Counter, string) {
+// openMySQL is OpenMySQLWith that also returns the database's address.
+func openMySQL(t testing.TB, edit func(*mysql.Config)) (*sqlx.DB, *Counter, string) {
 	t.Helper()
 	cfg, err := mysql.ParseDSN(testenv.MySQLDSN(t))
 	if err != nil {
@@ -124,6 +156,9 @@ func openMySQL(t testing.TB) (*sqlx.DB, *Counter, string) {
 	cfg = cfg.Clone()
 	cfg.DBName = name
 	cfg.ParseTime = true
+	if edit != nil {
+		edit(cfg)
+	}
 	count := &Counter{}
 	raw, err := Open("mysql", cfg.FormatDSN(), count)
 	if err != nil {
@@ -131,7 +166,7 @@ func openMySQL(t testing.TB) (*sqlx.DB, *Counter, string) {
 	}
 	db := sqlx.NewDb(raw, "mysql")
 	t.Cleanup(func() { db.Close() })
-	u := url.URL{Scheme: "mysql", User: url.UserPassword(cfg.User, cfg.Passwd), Host: cfg.Addr, Path: "/" + name}
+	u := url.URL{Scheme: "mysql", User: url.UserPassword(cfg.User, cfg.Passwd), Host: cfg.Addr, Path: "/" + cfg.DBName}
 	if cfg.Passwd == "" {
 		u.User = url.User(cfg.User)
 	}

@@ -16,11 +16,11 @@ func OpenURL(t testing.TB, name string) (*sqlx.DB, string) {
 	var addr string
 	switch name {
 	case "sqlite":
-		db, _, addr = openSQLite(t)
+		db, _, addr = openSQLite(t, nil)
 	case "postgres":
-		db, _, addr = openPostgres(t)
+		db, _, addr = openPostgres(t, nil)
 	case "mysql":
-		db, _, addr = openMySQL(t)
+		db, _, addr = openMySQL(t, nil)
 	default:
 		t.Fatalf("dbtest.OpenURL: no database %q", name)
 	}

@@ -25,7 +25,13 @@ var ErrCorrupt = errors.New("wire: corrupt or truncated value")
 const (
 	zoneUTC   = 0
 	zoneLocal = 1
-	zoneFixed = 2
+	// zoneLegacy was written for every other location before named zones
+	// were kept: a fixed offset, even for America/New_York. Such bytes may
+	// stand for a named zone the decoder can no longer tell, so they are
+	// rejected as corrupt (a cache miss), never decoded into a fixed zone.
+	zoneLegacy = 2
+	zoneFixed  = 3 // offset, name: a time.FixedZone
+	zoneNamed  = 4 // location name, offset, abbreviation: a loaded location
 )
 
 // AppendInt appends v as a zigzag varint.
@@ -70,25 +76,48 @@ func AppendBytes(b []byte, p []byte) []byte {
 }
 
 // AppendTime appends the instant of t (Unix seconds as a varint, then
-// nanoseconds as a uvarint) and its zone: one byte 0 for UTC, 1 for
-// time.Local, or 2 followed by the offset in seconds (varint) and the zone
-// name (string) for any other location. A named location such as
-// America/New_York therefore comes back as a fixed zone with the name and
-// offset it had at that instant. The monotonic reading is dropped.
+// nanoseconds as a uvarint) and its location, so that the decoded time
+// behaves like t: same Format output, same zone after AddDate across a
+// daylight saving change. The location is one byte 0 for time.UTC, 1 for
+// time.Local; 3 followed by the offset in seconds (varint) and the name
+// (string) for a fixed zone (one offset and name for all time, as
+// time.FixedZone makes); or 4 followed by the location's name (string),
+// then the offset (varint) and abbreviation (string) at t, for any other
+// location, such as America/New_York loaded by a driver. The decoder
+// loads that location by name and checks the offset and abbreviation
+// against it. The monotonic reading is dropped.
 func AppendTime(b []byte, t time.Time) []byte {
 	b = binary.AppendVarint(b, t.Unix())
 	b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
-	switch loc := t.Location(); loc {
+	loc := t.Location()
+	switch loc {
 	case time.UTC:
 		return append(b, zoneUTC)
 	case time.Local:
 		return append(b, zoneLocal)
-	default:
-		name, offset := t.Zone()
+	}
+	abbr, offset := t.Zone()
+	if isFixed(t, loc, abbr) {
 		b = append(b, zoneFixed)
 		b = binary.AppendVarint(b, int64(offset))
-		return AppendString(b, name)
+		return AppendString(b, abbr)
 	}
+	b = append(b, zoneNamed)
+	b = AppendString(b, loc.String())
+	b = binary.AppendVarint(b, int64(offset))
+	return AppendString(b, abbr)
+}
+
+// isFixed reports whether loc, the location of t, behaves exactly like
+// time.FixedZone(abbr, offset): one zone for all time (no bounds around
+// t), not daylight saving time, and a location name that is the zone's
+// abbreviation, as FixedZone makes it.
+func isFixed(t time.Time, loc *time.Location, abbr string) bool {
+	if t.IsDST() || loc.String() != abbr {
+		return false
+	}
+	start, end := t.ZoneBounds()
+	return start.IsZero() && end.IsZero()
 }
 
 // AppendRaw appends p as it is, without a length: for fixed-size arrays,
@@ -246,8 +275,14 @@ func (d *Decoder) Bytes() []byte {
 	return append([]byte{}, p...)
 }
 
-// Time reads a value written by AppendTime, in UTC, time.Local, or a
-// time.FixedZone with the written name and offset.
+// Time reads a value written by AppendTime: in time.UTC, time.Local, a
+// time.FixedZone with the written name and offset, or the location loaded
+// by its name (cached: loaded once per process). A named location this
+// process cannot load, or whose offset or abbreviation at that instant
+// differs from the written ones (another tzdata), is an error wrapping
+// ErrCorrupt: a cache miss, never a time in the wrong zone. So is the zone
+// kind older versions wrote for every other location, which could not tell
+// a named zone from a fixed one.
 func (d *Decoder) Time() time.Time {
 	sec, _ := d.varint("time seconds")
 	nsec, _ := d.uvarint("time nanoseconds")
@@ -276,9 +311,43 @@ func (d *Decoder) Time() time.Time {
 			return time.Time{}
 		}
 		return t.In(time.FixedZone(name, int(offset)))
+	case zoneNamed:
+		return d.namedZone(t)
+	case zoneLegacy:
+		d.fail("time zone of an older format (a named zone may have been kept as a fixed offset)")
+		return time.Time{}
 	}
 	d.fail("bad time zone kind")
 	return time.Time{}
+}
+
+// namedZone reads the rest of a zoneNamed time whose instant is t.
+func (d *Decoder) namedZone(t time.Time) time.Time {
+	n, _ := d.uvarint("time zone name length")
+	name, _ := d.take(n, "time zone name")
+	offset, _ := d.varint("time zone offset")
+	n, _ = d.uvarint("time zone abbreviation length")
+	abbr, _ := d.take(n, "time zone abbreviation")
+	if d.err != nil {
+		return time.Time{}
+	}
+	loc := location(name)
+	if loc == nil {
+		d.fail(fmt.Sprintf("time zone %q is unknown here", name))
+		return time.Time{}
+	}
+	t = t.In(loc)
+	gotAbbr, gotOffset := t.Zone()
+	if int64(gotOffset) != offset || gotAbbr != string(abbr) {
+		d.fail(fmt.Sprintf("time zone %q is %s%+d here at that instant, not %s%+d", name, gotAbbr, gotOffset, abbr, offset))
+		return time.Time{}
+	}
+	// canonical: the location is what AppendTime writes as a named zone
+	if loc == time.UTC || loc == time.Local || loc.String() != string(name) || isFixed(t, loc, gotAbbr) {
+		d.fail(fmt.Sprintf("time zone %q is not a named zone", name))
+		return time.Time{}
+	}
+	return t
 }
 
 // Raw fills dst with the next len(dst) bytes, as written by AppendRaw. On

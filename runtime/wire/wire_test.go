@@ -159,6 +159,9 @@ func TestTimeRoundTrip(t *testing.T) {
 				t.Errorf("%s: location %v, want %v", tc.name, got.Location(), tc.t.Location())
 			}
 		}
+		if got.Location().String() != tc.t.Location().String() {
+			t.Errorf("%s: location %q, want %q", tc.name, got.Location(), tc.t.Location())
+		}
 		if got != got.Round(0) {
 			t.Errorf("%s: monotonic reading kept", tc.name)
 		}
@@ -197,7 +200,7 @@ func TestTimeExtremeSecondsAreCanonical(t *testing.T) {
 func TestTimeRejectsBadForms(t *testing.T) {
 	for name, b := range map[string][]byte{
 		"nanoseconds": AppendUint(AppendInt(nil, 0), 1e9),
-		"zone kind":   append(AppendUint(AppendInt(nil, 0), 0), 3),
+		"zone kind":   append(AppendUint(AppendInt(nil, 0), 0), 5),
 		"no zone":     AppendUint(AppendInt(nil, 0), 0),
 		"no name":     AppendInt(append(AppendUint(AppendInt(nil, 0), 0), zoneFixed), 3600),
 	} {

@@ -232,7 +232,7 @@ func (userMapper) Decode(b []byte, u *User) error {
 // postSpec describes Post to the cachegen runtime: its table, columns and lookups.
 var postSpec = runtime.Spec[Post]{
 	Table:   "posts",
-	Schema:  "b69f8cca",
+	Schema:  "412de755",
 	Columns: []string{"id", "author_id", "slug", "title", "body", "published_at"},
 	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoInt64, runtime.GoString, runtime.GoString, runtime.GoString, runtime.GoTime | runtime.GoNullable},
 	Indexes: []runtime.Index{

@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/DATA-DOG/go-sqlmock"
@@ -19,7 +20,7 @@ type dialectCase struct {
 }
 
 var dialects = []dialectCase{
-	{"sqlite", dq, question},
+	{"sqlite", bq, question}, // never double quotes: SQLite reads an unknown "name" as a string
 	{"pgx", dq, dollar},
 	{"mysql", bq, question},
 }
@@ -27,7 +28,7 @@ var dialects = []dialectCase{
 func dq(s string) string  { return `"` + s + `"` }
 func bq(s string) string  { return "`" + s + "`" }
 func question(int) string { return "?" }
-func dollar(n int) string { return "$" + string(rune('0'+n)) }
+func dollar(n int) string { return "$" + strconv.Itoa(n) }
 func cols(q func(string) string) string {
 	return q("id") + ", " + q("email") + ", " + q("org_id") + ", " + q("handle") + ", " + q("name")
 }
