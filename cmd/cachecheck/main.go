@@ -1,7 +1,9 @@
 // Command cachecheck checks cachegen's consistency promise on a real
 // database and store: concurrent clients on several repository instances
-// sharing one store issue random reads and writes on a small hot key set
-// while faults are injected, and the recorded history is checked:
+// sharing one store issue random reads (single, batch and through the
+// loaders) and writes on a small hot key set while faults are injected, and
+// the recorded history is checked, each position of a batch read as the
+// single read of its key:
 //
 //   - stale_after_ack: no read that began after a write was acknowledged
 //     returns data older than that write (the database's change log gives
@@ -22,6 +24,12 @@
 // runtime's, is stale_after_ack. -near-lossy is the near cache's negative
 // control: the buses swallow every message, and must be caught.
 //
+// With -two-builds the odd runtimes run a second generated version of the
+// model (internal/checkmodel/v2, the same table with a nullable column
+// more), as during a rolling deploy that adds a column. -weak-batch fill
+// and -weak-batch snapshot are the batch reads' negative controls: the
+// batch calls alone are weakened, and must be caught.
+//
 // It prints its findings, then one line:
 //
 //	consistency: backend=<db>+<store>[+near] ops=N stale_after_ack=K linearizability=ok|violated lost_writes=L faults=F max_staleness_ms=M [near_hits=H near_stale_within_bound=W near_max_staleness_ms=X]
@@ -37,6 +45,8 @@
 //	cachecheck -weak -faults=false -expect-violations   # the negative control
 //	cachecheck -db postgres://postgres@127.0.0.1:5432/test -store redis -near 100ms
 //	cachecheck -store redis -near 100ms -near-lossy -faults=false -expect-violations
+//	cachecheck -db postgres://postgres@127.0.0.1:5432/test -store redis -two-builds
+//	cachecheck -weak-batch fill -faults=false -expect-violations
 //
 // The Redis store runs on a redis-server the checker starts on a free
 // port (flushing and restarting it are among the faults), each runtime
