@@ -1,7 +1,9 @@
 // Command cachecheck checks cachegen's consistency promise on a real
 // database and store: concurrent clients on several repository instances
-// sharing one store issue random reads and writes on a small hot key set
-// while faults are injected, and the recorded history is checked:
+// sharing one store issue random reads (single, batch and through the
+// loaders) and writes on a small hot key set while faults are injected, and
+// the recorded history is checked, each position of a batch read as the
+// single read of its key:
 //
 //   - stale_after_ack: no read that began after a write was acknowledged
 //     returns data older than that write (the database's change log gives
@@ -22,6 +24,12 @@
 // runtime's, is stale_after_ack. -near-lossy is the near cache's negative
 // control: the buses swallow every message, and must be caught.
 //
+// With -two-builds the odd runtimes run a second generated version of the
+// model (internal/checkmodel/v2, the same table with a nullable column
+// more), as during a rolling deploy that adds a column. -weak-batch fill
+// and -weak-batch snapshot are the batch reads' negative controls: the
+// batch calls alone are weakened, and must be caught.
+//
 // It prints its findings, then one line:
 //
 //	consistency: backend=<db>+<store>[+near] ops=N stale_after_ack=K linearizability=ok|violated lost_writes=L faults=F max_staleness_ms=M [near_hits=H near_stale_within_bound=W near_max_staleness_ms=X]
@@ -37,6 +45,8 @@
 //	cachecheck -weak -faults=false -expect-violations   # the negative control
 //	cachecheck -db postgres://postgres@127.0.0.1:5432/test -store redis -near 100ms
 //	cachecheck -store redis -near 100ms -near-lossy -faults=false -expect-violations
+//	cachecheck -db postgres://postgres@127.0.0.1:5432/test -store redis -two-builds
+//	cachecheck -weak-batch fill -faults=false -expect-violations
 //
 // The Redis store runs on a redis-server the checker starts on a free
 // port (flushing and restarting it are among the faults), each runtime
@@ -49,8 +59,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"time"
 
 	"github.com/cachegen/cachegen/internal/consistency"
@@ -75,6 +87,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Faults, "faults", true, "inject faults")
 	fs.BoolVar(&cfg.Undetectable, "undetectable", false, "also corrupt values in ways no header can catch (bit flips in the row, another key's value)")
 	fs.BoolVar(&cfg.Weak, "weak", false, "negative control: weaken the protocol to plain get/set/delete (no lease, no lock)")
+	fs.StringVar(&cfg.WeakBatch, "weak-batch", "", "negative control for the batch reads: fill (batch leases always succeed, batch fills are plain sets) or snapshot (batch reads answer from the last value they saw under each key)")
+	fs.BoolVar(&cfg.TwoBuilds, "two-builds", false, "run the odd runtimes on the second build of the model (checkmodel/v2: the same table with a column more), as during a rolling deploy")
 	expect := fs.Bool("expect-violations", false, "exit 0 only if violations are found (for the negative control)")
 	fs.BoolVar(&cfg.Herd, "herd", true, "measure the thundering herd first")
 	fs.DurationVar(&cfg.Near, "near", 0, "put a near cache with this MaxStaleness in front of the store in every runtime, its bus on the runtime's Redis connection (0: none; -store redis only)")
@@ -139,6 +153,13 @@ func print(w io.Writer, rep *consistency.Report, verbose bool) {
 		r.Reads, r.Writes, r.Failed, rep.LogEntries, rep.RunTime.Round(time.Millisecond), rep.CheckTime.Round(time.Millisecond))
 	fmt.Fprintf(w, "  checks: stale_after_ack=%d excused_stale=%d (max %dms) wrong_answers=%d porcupine=%s on %d operations (%d reads left out as fault-affected) lost_writes=%d impaired_writes=%d\n",
 		r.StaleAfterAck, r.Excused, r.MaxStaleness/1e6, r.Wrong, r.Linearizability, r.PorcupineOps, r.Excluded, r.LostWrites, r.Impaired)
+	if len(r.StaleByKind) > 0 {
+		fmt.Fprint(w, "  stale_after_ack by read:")
+		for _, k := range slices.Sorted(maps.Keys(r.StaleByKind)) {
+			fmt.Fprintf(w, " %s=%d", k, r.StaleByKind[k])
+		}
+		fmt.Fprintln(w)
+	}
 	if rep.Faults > 0 {
 		fmt.Fprintf(w, "  faults: %s\n", rep.FaultSummary)
 	}

@@ -51,4 +51,9 @@ func TestVerdictAndExitStatus(t *testing.T) {
 	if code := run([]string{"-q", "-near", "100ms", "-store", "memory"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), "-near needs -store redis") {
 		t.Fatalf("-near without Redis: exit %d: %s", code, errs.String())
 	}
+
+	errs.Reset()
+	if code := run([]string{"-q", "-weak-batch", "sometimes"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), `-weak-batch "sometimes"`) {
+		t.Fatalf("an unknown -weak-batch: exit %d: %s", code, errs.String())
+	}
 }

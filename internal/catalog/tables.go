@@ -44,11 +44,6 @@ func DialectOf(driverName string) (Dialect, error) {
 	return 0, fmt.Errorf("unknown database driver %q", driverName)
 }
 
-// Querier runs catalog queries: *sql.DB, *sql.Conn and *sql.Tx implement it.
-type Querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // Table is what the database says about one table.
 type Table struct {
 	Schema  string   // the schema (MySQL: database; SQLite: main or an attached name) it was found in

@@ -225,11 +225,204 @@ func (accountMapper) Decode(b []byte, a *Account) error {
 	return d.Finish()
 }
 
+// sessionSpec describes Session to the cachegen runtime: its table, columns and lookups.
+var sessionSpec = runtime.Spec[Session]{
+	Table:   "sessions",
+	Schema:  "764f49c7",
+	TTL:     5 * time.Second,
+	Columns: []string{"id", "account_id"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoInt64},
+	Indexes: []runtime.Index{
+		{Name: "id", Columns: []int{0}},
+	},
+	Flat:   true,
+	Mapper: sessionMapper{},
+}
+
+// SessionRepo reads Session rows (table sessions) through a cache and invalidates
+// exactly the keys a write changes. Cached copies hold the row's own columns,
+// never related objects. It is safe for concurrent use.
+type SessionRepo struct {
+	t *runtime.Table[Session]
+}
+
+// NewSessionRepo returns the repository of Session rows on db, caching in store; a
+// nil store sends every read to the database. It fails when the SQL dialect
+// of db is unknown (see runtime.WithDialect).
+func NewSessionRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*SessionRepo, error) {
+	t, err := runtime.NewTable(db, store, &sessionSpec, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &SessionRepo{t: t}, nil
+}
+
+// Stats returns what the repository did since it was made: hits, misses,
+// fills, invalidations, store errors and database queries.
+func (r *SessionRepo) Stats() runtime.Stats {
+	return r.t.Stats()
+}
+
+// GetByID returns the Session with the given id.
+// The cache answers when it holds the row; otherwise the database does and
+// the cache is filled. When no row matches, the error satisfies errors.Is
+// with runtime.ErrNotFound and sql.ErrNoRows.
+func (r *SessionRepo) GetByID(ctx context.Context, id int64) (*Session, error) {
+	probe := Session{ID: id}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 0, sessionMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+}
+
+// GetByIDs returns, for each of ids, the Session with that id, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByID would. A repeated value is read once; each position gets its own
+// copy.
+func (r *SessionRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Session, error) {
+	probes := make([]*Session, len(ids))
+	for i := range ids {
+		probes[i] = &Session{ID: ids[i]}
+	}
+	return r.t.GetMany(ctx, 0, probes)
+}
+
+// All returns every Session ordered by id. The list is cached under one key that
+// every write to sessions invalidates; a table over the row cap (runtime.WithAllCap)
+// is read from the database each time.
+func (r *SessionRepo) All(ctx context.Context) ([]Session, error) {
+	return r.t.All(ctx)
+}
+
+// Save updates the row with the ID of row, or inserts it when there is none.
+// Before the write commits it locks the cached copies of the row under its old
+// and new keys and the All list; they are invalidated once it has committed.
+// On error row is left unchanged. Related fields (db:"-") are neither
+// written nor cached.
+func (r *SessionRepo) Save(ctx context.Context, row *Session) error {
+	return r.t.Save(ctx, row)
+}
+
+// Delete deletes the Session whose id is id and invalidates its cached copies
+// under every key and the All list. When there is no such row the error
+// satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
+func (r *SessionRepo) Delete(ctx context.Context, id int64) error {
+	return r.t.Delete(ctx, &Session{ID: id})
+}
+
+// WithTx returns the repository working inside tx: reads go to the database
+// through tx and see its uncommitted rows, never the cache; writes lock the
+// keys they change at once and release them when tx commits or rolls back.
+func (r *SessionRepo) WithTx(tx *runtime.Tx) *SessionRepo {
+	return &SessionRepo{t: r.t.WithTx(tx)}
+}
+
+// Invalidate drops the cached copies of the sessions rows with the given ids, under
+// every key of the row as the database holds it now, and the All list. Call it
+// after changing rows with SQL this repository did not run (hand-written
+// statements, migrations, other services). A unique value the row no longer
+// holds can only be found from the row as it was: pass that to InvalidateRows.
+func (r *SessionRepo) Invalidate(ctx context.Context, ids ...int64) error {
+	probes := make([]*Session, len(ids))
+	for i, v := range ids {
+		probes[i] = &Session{ID: v}
+	}
+	return r.t.InvalidateByPK(ctx, probes...)
+}
+
+// InvalidateRows drops the cached copies of rows under the primary key and every
+// unique key of the values they hold, and the All list: pass rows as they were
+// before a change made outside the repository, and as they are after it.
+func (r *SessionRepo) InvalidateRows(ctx context.Context, rows ...*Session) error {
+	return r.t.Invalidate(ctx, rows...)
+}
+
+// InvalidateAll drops every cached Session of this repository's key prefix. It
+// costs a step per cached key, so it is for migrations and bulk changes.
+func (r *SessionRepo) InvalidateAll(ctx context.Context) error {
+	return r.t.InvalidateAll(ctx)
+}
+
+// LoadAccount returns the Account that row.AccountID references, read through
+// the Account repository and its cache: a cached Session never holds it. When
+// there is no such Account, the error satisfies errors.Is with
+// runtime.ErrNotFound.
+func (r *SessionRepo) LoadAccount(ctx context.Context, row *Session) (*Account, error) {
+	accounts, err := runtime.Related[*AccountRepo](r.t)
+	if err != nil {
+		return nil, err
+	}
+	return accounts.GetByID(ctx, row.AccountID)
+}
+
+// LoadAccounts returns the Account that each of sessions references through
+// AccountID, aligned with sessions: nil where it references no row.
+// One batch reads them all through the Account repository: one read of its
+// cache, and at most one database query for the rows it misses.
+func (r *SessionRepo) LoadAccounts(ctx context.Context, sessions []*Session) ([]*Account, error) {
+	accounts, err := runtime.Related[*AccountRepo](r.t)
+	if err != nil {
+		return nil, err
+	}
+	return runtime.LoadMany(ctx, sessions, accounts.GetByIDs, func(row *Session) (int64, bool) {
+		return row.AccountID, true
+	})
+}
+
+// sessionMapper is the generated glue between Session and the runtime: it scans rows,
+// lists bind values, writes cache keys and encodes cached copies. Related
+// fields (db:"-") appear in none of them.
+type sessionMapper struct{}
+
+// Scan reads one row whose columns are in spec order.
+func (sessionMapper) Scan(s runtime.Scanner, row *Session) error {
+	return s.Scan(&row.ID, &row.AccountID)
+}
+
+// Values returns the column values in spec order.
+func (sessionMapper) Values(row *Session) []any {
+	return []any{row.ID, row.AccountID}
+}
+
+// AppendKey appends the key values of index i: 0 is the primary key, then the
+// unique lookups in spec order.
+func (sessionMapper) AppendKey(b []byte, i int, row *Session) []byte {
+	switch i {
+	case 0:
+		b = runtime.AppendKeyInt(b, row.ID)
+	}
+	return b
+}
+
+// PKIsZero reports whether the primary key is unset.
+func (sessionMapper) PKIsZero(row *Session) bool {
+	return row.ID == 0
+}
+
+// SetPK does nothing: the application assigns the primary key.
+func (sessionMapper) SetPK(*Session, int64) {}
+
+// Encode appends the cached form of the row's columns to b.
+func (sessionMapper) Encode(b []byte, row *Session) ([]byte, error) {
+	b = wire.AppendInt(b, row.ID)
+	b = wire.AppendInt(b, row.AccountID)
+	return b, nil
+}
+
+// Decode reads what Encode wrote; other bytes are an error, never a panic.
+// Strings in the row share b's memory, which the runtime never changes.
+func (sessionMapper) Decode(b []byte, row *Session) error {
+	d := wire.NewSharedDecoder(b)
+	row.ID = d.Int()
+	row.AccountID = d.Int()
+	return d.Finish()
+}
+
 // Repos holds the repository of every model of package checkmodel. NewRepos
 // builds them together and wires them through one runtime.Registry, so that
 // each loader reads the rows it relates through their own repository and cache.
 type Repos struct {
 	Accounts *AccountRepo // table accounts
+	Sessions *SessionRepo // table sessions
 }
 
 // NewRepos returns the repository of every model of this package on db,
@@ -240,8 +433,9 @@ type Repos struct {
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
 	reg, opts := runtime.RegistryOf(opts)
 	var rs Repos
-	var errs [1]error
+	var errs [2]error
 	rs.Accounts, errs[0] = NewAccountRepo(db, store, opts...)
+	rs.Sessions, errs[1] = NewSessionRepo(db, store, opts...)
 	// Every repository is made before an error is returned, so that
 	// runtime.WithVerify reports the problems of every table at once.
 	if err := errors.Join(errs[:]...); err != nil {
@@ -249,6 +443,7 @@ func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos,
 	}
 	if err := errors.Join(
 		runtime.Provide(reg, rs.Accounts),
+		runtime.Provide(reg, rs.Sessions),
 	); err != nil {
 		return nil, err
 	}

@@ -43,8 +43,10 @@ type Result struct {
 	Ops, Reads, Writes, Failed int
 
 	// StaleAfterAck counts reads that returned data older than a write
-	// acknowledged before they started, that no by-design rule excuses.
+	// acknowledged before they started, that no by-design rule excuses;
+	// StaleByKind splits them by the kind of read.
 	StaleAfterAck int
+	StaleByKind   map[Kind]int
 	// Excused counts stale reads the by-design rule excuses (the write they
 	// missed lost its invalidation to a store fault, in another runtime),
 	// and MaxStaleness is the longest of them: how long after the ack of the
@@ -553,7 +555,7 @@ func (a *analysis) buildRegisters() {
 			continue
 		}
 		w := a.writeOf[e.Row.Version]
-		if !sameRow(w.Row, e.Row) {
+		if !sameRow(w.Row, e.Row, op.Wide) {
 			a.res.LostWrites++
 			a.res.problem("the log holds %v but %s wrote %v", e.Row, op, w.Row)
 		}
@@ -688,7 +690,7 @@ func (a *analysis) checkReads() {
 		}
 		var subs []subRead
 		switch op.Kind {
-		case GetByID, GetByEmail, GetByOrgHandle:
+		case GetByID, GetByEmail, GetByOrgHandle, LoadAccount:
 			var row *Row
 			if op.Outcome == OK {
 				if len(op.Rows) != 1 {
@@ -696,31 +698,37 @@ func (a *analysis) checkReads() {
 					continue
 				}
 				row = &op.Rows[0]
-				if msg := a.rowProblem(op, *row); msg != "" {
-					a.wrong(op, "%s", msg)
-					continue
-				}
 			}
-			st := state{}
-			if row != nil {
-				st = state{row.ID, row.Version}
-			}
-			var k regKey
-			switch op.Kind {
-			case GetByID:
-				k = regKey{0, op.Lookup.ID, ""}
-			case GetByEmail:
-				k = regKey{1, 0, op.Lookup.Email}
-			default:
-				k = regKey{2, op.Lookup.Org, op.Lookup.Handle}
-			}
-			sub := subRead{reg: a.lookup(k), st: st}
-			if row != nil {
-				sub.pk = row.ID
-			} else if op.Kind == GetByID {
-				sub.pk = op.Lookup.ID
+			sub, msg := a.position(op, op.Kind.single(), op.Lookup, row)
+			if msg != "" {
+				a.wrong(op, "%s", msg)
+				continue
 			}
 			subs = append(subs, sub)
+		case GetByIDs, GetByEmails, LoadAccounts:
+			// Each position is a read of its own key, judged as the single
+			// read would be, over the span of the whole batch.
+			if len(op.Rows) != len(op.Lookups) {
+				a.wrong(op, "a batch read of %d keys returned %d positions", len(op.Lookups), len(op.Rows))
+				continue
+			}
+			bad := ""
+			for i := range op.Lookups {
+				var row *Row
+				if op.Rows[i] != (Row{}) {
+					row = &op.Rows[i]
+				}
+				sub, msg := a.position(op, op.Kind.single(), op.Lookups[i], row)
+				if msg != "" {
+					bad = fmt.Sprintf("position %d: %s", i, msg)
+					break
+				}
+				subs = append(subs, sub)
+			}
+			if bad != "" {
+				a.wrong(op, "%s", bad)
+				continue
+			}
 		case All:
 			have := map[int64]Row{}
 			bad := ""
@@ -728,7 +736,7 @@ func (a *analysis) checkReads() {
 				if i > 0 && row.ID <= op.Rows[i-1].ID {
 					bad = "All is not ordered by id"
 				}
-				if msg := a.rowProblem(op, row); msg != "" {
+				if msg := a.rowProblem(op, All, Row{}, row); msg != "" {
 					bad = msg
 				}
 				have[row.ID] = row
@@ -761,29 +769,60 @@ func (a *analysis) checkReads() {
 	}
 }
 
-// rowProblem says what is wrong with a row a read returned: a version no
-// committed write produced, values that version never had, or a row that
-// does not answer the lookup.
-func (a *analysis) rowProblem(op *Op, row Row) string {
+// position returns the register a single lookup (kind GetByID, GetByEmail
+// or GetByOrgHandle; of a single read or of one position of a batch) says
+// something about, and the state it read (row nil: no row), or what is
+// wrong with the row.
+func (a *analysis) position(op *Op, kind Kind, lookup Row, row *Row) (subRead, string) {
+	st := state{}
+	if row != nil {
+		if msg := a.rowProblem(op, kind, lookup, *row); msg != "" {
+			return subRead{}, msg
+		}
+		st = state{row.ID, row.Version}
+	}
+	var k regKey
+	switch kind {
+	case GetByID:
+		k = regKey{0, lookup.ID, ""}
+	case GetByEmail:
+		k = regKey{1, 0, lookup.Email}
+	default:
+		k = regKey{2, lookup.Org, lookup.Handle}
+	}
+	sub := subRead{reg: a.lookup(k), st: st}
+	if row != nil {
+		sub.pk = row.ID
+	} else if kind == GetByID {
+		sub.pk = lookup.ID
+	}
+	return sub, ""
+}
+
+// rowProblem says what is wrong with a row a read returned for lookup
+// (kind: the single lookup it is, or All): a version no committed write
+// produced, values that version never had (the nickname too, for a read of
+// the build that maps it), or a row that does not answer the lookup.
+func (a *analysis) rowProblem(op *Op, kind Kind, lookup, row Row) string {
 	logged, ok := a.logged[row.Version]
 	switch {
 	case !ok:
 		return fmt.Sprintf("returned %v, a version that never committed", row)
-	case !sameRow(logged, row):
+	case !sameRow(logged, row, op.Wide):
 		return fmt.Sprintf("returned %v, but that version is %v", row, logged)
 	}
-	switch op.Kind {
+	switch kind {
 	case GetByID:
-		if row.ID != op.Lookup.ID {
-			return fmt.Sprintf("returned %v for id %d", row, op.Lookup.ID)
+		if row.ID != lookup.ID {
+			return fmt.Sprintf("returned %v for id %d", row, lookup.ID)
 		}
 	case GetByEmail:
-		if row.Email != op.Lookup.Email {
-			return fmt.Sprintf("returned %v for email %s", row, op.Lookup.Email)
+		if row.Email != lookup.Email {
+			return fmt.Sprintf("returned %v for email %s", row, lookup.Email)
 		}
 	case GetByOrgHandle:
-		if row.Org != op.Lookup.Org || row.Handle != op.Lookup.Handle {
-			return fmt.Sprintf("returned %v for org %d handle %s", row, op.Lookup.Org, op.Lookup.Handle)
+		if row.Org != lookup.Org || row.Handle != lookup.Handle {
+			return fmt.Sprintf("returned %v for org %d handle %s", row, lookup.Org, lookup.Handle)
 		}
 	}
 	return ""
@@ -855,6 +894,10 @@ func (a *analysis) judge(op *Op, subs []subRead) {
 		return
 	case stale:
 		a.res.StaleAfterAck++
+		if a.res.StaleByKind == nil {
+			a.res.StaleByKind = map[Kind]int{}
+		}
+		a.res.StaleByKind[op.Kind]++
 		a.res.problem("stale after ack: %s: %s", op, first)
 	default:
 		if excused {
@@ -866,9 +909,20 @@ func (a *analysis) judge(op *Op, subs []subRead) {
 			a.res.NearMaxStaleness = max(a.res.NearMaxStaleness, nearStaleness)
 		}
 	}
+	type pread struct {
+		pk    int64
+		st    state
+		widen bool
+	}
+	added := map[pread]bool{} // a batch may read one key twice: porcupine needs one of two equal reads
 	for i, s := range subs {
 		if s.pk == 0 {
 			continue
+		}
+		if pr := (pread{s.pk, s.st, widen[i]}); include[i] && added[pr] {
+			continue
+		} else if include[i] {
+			added[pr] = true
 		}
 		if !include[i] {
 			a.res.Excluded++
@@ -981,7 +1035,7 @@ func (a *analysis) checkLost() {
 	for _, id := range ids {
 		row, ok := final[id]
 		last := a.last[id]
-		if ok != (last != nil) || (ok && !sameRow(row, *last)) {
+		if ok != (last != nil) || (ok && !sameRow(row, *last, true)) {
 			a.res.LostWrites++
 			a.res.problem("the table holds %v for id %d, the log's last entry is %v", row, id, last)
 			continue
@@ -1062,25 +1116,30 @@ func (a *analysis) notMaximal(id int64, present bool, row Row) string {
 }
 
 func finalMismatch(op *Op, final []Row) string {
-	var want []Row
-	for _, r := range final {
-		switch op.Kind {
-		case GetByID:
-			if r.ID == op.Lookup.ID {
-				want = append(want, r)
-			}
-		case GetByEmail:
-			if r.Email == op.Lookup.Email {
-				want = append(want, r)
-			}
-		case GetByOrgHandle:
-			if r.Org == op.Lookup.Org && r.Handle == op.Lookup.Handle {
-				want = append(want, r)
-			}
-		case All:
-			want = append(want, r)
+	if !op.Wide {
+		// The first build does not map the nickname.
+		final = slices.Clone(final)
+		for i := range final {
+			final[i].Nick = ""
 		}
 	}
+	if op.Kind.IsBatch() {
+		for i, l := range op.Lookups {
+			want := finalRows(op.Kind.single(), l, final)
+			got := Row{}
+			if i < len(op.Rows) {
+				got = op.Rows[i]
+			}
+			switch {
+			case len(want) == 0 && got != (Row{}):
+				return fmt.Sprintf("position %d: the database holds no row", i)
+			case len(want) > 0 && got != want[0]:
+				return fmt.Sprintf("position %d: the database holds %v", i, want[0])
+			}
+		}
+		return ""
+	}
+	want := finalRows(op.Kind.single(), op.Lookup, final)
 	sort.Slice(want, func(i, j int) bool { return want[i].ID < want[j].ID })
 	got := op.Rows
 	if op.Outcome == NotFound {
@@ -1090,6 +1149,31 @@ func finalMismatch(op *Op, final []Row) string {
 		return fmt.Sprintf("the database holds %v", want)
 	}
 	return ""
+}
+
+// finalRows returns the rows of final that answer a lookup of kind
+// (GetByID, GetByEmail, GetByOrgHandle; All: every row).
+func finalRows(kind Kind, lookup Row, final []Row) []Row {
+	var want []Row
+	for _, r := range final {
+		switch kind {
+		case GetByID:
+			if r.ID == lookup.ID {
+				want = append(want, r)
+			}
+		case GetByEmail:
+			if r.Email == lookup.Email {
+				want = append(want, r)
+			}
+		case GetByOrgHandle:
+			if r.Org == lookup.Org && r.Handle == lookup.Handle {
+				want = append(want, r)
+			}
+		case All:
+			want = append(want, r)
+		}
+	}
+	return want
 }
 
 // pInput is a porcupine input: a write of value to the register of key,

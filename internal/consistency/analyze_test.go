@@ -417,3 +417,89 @@ func TestProblemsNameTheRead(t *testing.T) {
 		t.Fatalf("problems: %q", res.Problems)
 	}
 }
+
+// batch adds a batch read whose positions look up lookups and returned
+// got (a zero Row: no row), aligned.
+func (h *hist) batch(rt int, kind Kind, call, ret int64, lookups, got []Row) *Op {
+	return h.add(&Op{Runtime: rt, Kind: kind, Call: call, Return: ret, Outcome: OK, Lookups: lookups, Rows: got})
+}
+
+// TestBatchPositionsAreCheckedOneByOne: each position of a batch read
+// (GetByIDs, GetByEmails, LoadAccounts) is judged as the single read of its
+// key would be, repeated keys and keys with no row included; one stale or
+// wrong position makes the batch stale or wrong.
+func TestBatchPositionsAreCheckedOneByOne(t *testing.T) {
+	base := func() *hist {
+		h := newHist()
+		h.save(0, 0, 10, a1, true, nil)
+		h.save(0, 20, 30, b3, true, nil)
+		h.save(1, 40, 50, c4, true, nil)
+		return h
+	}
+	none := Row{}
+	h := base()
+	h.batch(2, GetByIDs, 60, 70, []Row{{ID: 2}, {ID: 1}, {ID: 2}, {ID: 9}}, []Row{c4, b3, c4, none})
+	h.batch(3, LoadAccounts, 60, 70, []Row{{ID: 1}, {ID: 1}}, []Row{b3, b3})
+	h.batch(2, GetByEmails, 60, 70, []Row{{Email: "a"}, {Email: "b"}, {Email: "zz"}, {Email: "a"}}, []Row{c4, b3, none, c4})
+	h.add(&Op{Runtime: 1, Kind: LoadAccount, Call: 60, Return: 70, Outcome: OK, Lookup: Row{ID: 2}, Rows: []Row{c4}})
+	h.in.HaveFinal, h.in.Final = true, []Row{b3, c4}
+	h.batch(2, GetByIDs, 80, 90, []Row{{ID: 1}, {ID: 2}, {ID: 9}}, []Row{b3, c4, none}).Final = true
+	want(t, h.check(t), 0, 0, 0, 0, "ok")
+
+	for name, got := range map[string][]Row{
+		"a stale position":            {c4, a1, c4, none},
+		"a row read as absent":        {c4, none, c4, none},
+		"a repeated key, once absent": {c4, b3, none, none},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := base()
+			h.batch(2, GetByIDs, 60, 70, []Row{{ID: 2}, {ID: 1}, {ID: 2}, {ID: 9}}, got)
+			want(t, h.check(t), 1, 0, 0, 0, "violated")
+		})
+	}
+	h = base()
+	h.batch(2, GetByEmails, 60, 70, []Row{{Email: "b"}, {Email: "a"}}, []Row{b3, none}) // row 2 took a before
+	want(t, h.check(t), 1, 0, 0, 0, "ok")                                               // porcupine checks primary keys only
+	h = base()
+	h.batch(3, LoadAccounts, 60, 70, []Row{{ID: 1}, {ID: 1}}, []Row{b3, a1})
+	want(t, h.check(t), 1, 0, 0, 0, "violated")
+	h = base()
+	h.batch(2, GetByEmails, 60, 70, []Row{{Email: "b"}, {Email: "a"}}, []Row{b3, b3}) // a row that is not the email's
+	want(t, h.check(t), 0, 1, 0, 0, "violated")
+	h = base()
+	h.batch(2, GetByIDs, 60, 70, []Row{{ID: 1}, {ID: 2}}, []Row{b3}) // a position missing
+	want(t, h.check(t), 0, 1, 0, 0, "violated")
+	h = base()
+	h.in.HaveFinal, h.in.Final = true, []Row{b3, c4}
+	h.batch(2, GetByIDs, 80, 90, []Row{{ID: 1}, {ID: 2}}, []Row{b3, a1}).Final = true
+	res := h.check(t)
+	if res.LostWrites != 1 {
+		t.Fatalf("a final batch read that disagrees with the table: lost_writes=%d", res.LostWrites)
+	}
+}
+
+// TestNicknameIsCheckedForTheSecondBuild: a read of the build that maps
+// the nickname must return the nickname its version has in the log; a
+// read of the first build says nothing of it, and a write of the first
+// build leaves the nickname the row had.
+func TestNicknameIsCheckedForTheSecondBuild(t *testing.T) {
+	wide := Row{ID: 1, Email: "a", Org: 1, Handle: "x", Version: 1, Nick: "n1"}
+	narrow := Row{ID: 1, Email: "b", Org: 1, Handle: "x", Version: 2} // written by the first build
+	logged := narrow
+	logged.Nick = "n1" // the nickname the first build's update left
+	base := func() *hist {
+		h := newHist()
+		h.save(0, 0, 10, wide, true, nil).Wide = true
+		h.save(1, 20, 30, narrow, false, nil)
+		h.logRow(logged, false)
+		return h
+	}
+	h := base()
+	h.read(1, GetByID, 40, 50, Row{ID: 1}, narrow)
+	h.read(0, GetByID, 40, 50, Row{ID: 1}, logged).Wide = true
+	want(t, h.check(t), 0, 0, 0, 0, "ok")
+
+	h = base()
+	h.read(0, GetByID, 40, 50, Row{ID: 1}, narrow).Wide = true // the nickname lost on the way
+	want(t, h.check(t), 0, 1, 0, 0, "violated")
+}

@@ -176,7 +176,7 @@ func (d *Database) Open(jitter time.Duration, queries *atomic.Int64, maxConns in
 
 // Reset empties the tables and the log.
 func (d *Database) Reset(ctx context.Context) error {
-	for _, s := range []string{"DELETE FROM accounts", "DELETE FROM account_log"} {
+	for _, s := range []string{"DELETE FROM accounts", "DELETE FROM account_log", "DELETE FROM sessions"} {
 		if _, err := d.admin.ExecContext(ctx, s); err != nil {
 			return err
 		}
@@ -186,7 +186,7 @@ func (d *Database) Reset(ctx context.Context) error {
 
 // ReadLog returns account_log in seq order.
 func (d *Database) ReadLog(ctx context.Context) ([]LogEntry, error) {
-	rows, err := d.admin.QueryContext(ctx, "SELECT seq, id, version, email, org, handle, deleted FROM account_log ORDER BY seq")
+	rows, err := d.admin.QueryContext(ctx, "SELECT seq, id, version, email, org, handle, nickname, deleted FROM account_log ORDER BY seq")
 	if err != nil {
 		return nil, err
 	}
@@ -194,9 +194,11 @@ func (d *Database) ReadLog(ctx context.Context) ([]LogEntry, error) {
 	var out []LogEntry
 	for rows.Next() {
 		var e LogEntry
-		if err := rows.Scan(&e.Seq, &e.Row.ID, &e.Row.Version, &e.Row.Email, &e.Row.Org, &e.Row.Handle, &e.Deleted); err != nil {
+		var nick sql.NullString
+		if err := rows.Scan(&e.Seq, &e.Row.ID, &e.Row.Version, &e.Row.Email, &e.Row.Org, &e.Row.Handle, &nick, &e.Deleted); err != nil {
 			return nil, err
 		}
+		e.Row.Nick = nick.String
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -204,7 +206,7 @@ func (d *Database) ReadLog(ctx context.Context) ([]LogEntry, error) {
 
 // ReadTable returns the accounts rows by id, straight from the database.
 func (d *Database) ReadTable(ctx context.Context) ([]Row, error) {
-	rows, err := d.admin.QueryContext(ctx, "SELECT id, email, org, handle, version FROM accounts ORDER BY id")
+	rows, err := d.admin.QueryContext(ctx, "SELECT id, email, org, handle, version, nickname FROM accounts ORDER BY id")
 	if err != nil {
 		return nil, err
 	}
@@ -212,9 +214,11 @@ func (d *Database) ReadTable(ctx context.Context) ([]Row, error) {
 	var out []Row
 	for rows.Next() {
 		var r Row
-		if err := rows.Scan(&r.ID, &r.Email, &r.Org, &r.Handle, &r.Version); err != nil {
+		var nick sql.NullString
+		if err := rows.Scan(&r.ID, &r.Email, &r.Org, &r.Handle, &r.Version, &nick); err != nil {
 			return nil, err
 		}
+		r.Nick = nick.String
 		out = append(out, r)
 	}
 	return out, rows.Err()

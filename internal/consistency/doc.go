@@ -28,10 +28,14 @@
 // time alone this is: the write of s happened before a write W, which
 // happened before R; the log also orders overlapping writes.) All is
 // checked against every primary key's register, a unique lookup against
-// its unique value's register, a not-found like any other state. A read
-// whose state no write that began before it ended produced, or whose row
-// is not the key's, or differs from what its version wrote, is a wrong
-// answer, never excused.
+// its unique value's register, a not-found like any other state. Each
+// position of a batch read (GetByIDs, GetByEmails, the batch loader
+// LoadAccounts) is checked as the single read of its key, over the span
+// of the whole batch; a loader's read (LoadAccount) as a read by primary
+// key. A read whose state no write that began before it ended produced,
+// or whose row is not the key's, or differs from what its version wrote
+// (with two builds, the nickname too, for a read of the build that maps
+// it), is a wrong answer, never excused.
 //
 // By design (rule E). A stale read is excused, and counted apart with its
 // staleness, when every write it missed (positions after I, acknowledged

@@ -13,14 +13,29 @@ type Row struct {
 	Org     int64
 	Handle  string
 	Version int64
+	// Nick is the nickname column, which only the second build of the
+	// model (checkmodel/v2) maps; "" is NULL (that build never writes "").
+	// What an operation of the first build read or wrote says nothing of it
+	// (Op.Wide false).
+	Nick string
 }
 
 func (r Row) String() string {
-	return fmt.Sprintf("{id=%d email=%s org=%d handle=%s v=%d}", r.ID, r.Email, r.Org, r.Handle, r.Version)
+	s := fmt.Sprintf("{id=%d email=%s org=%d handle=%s v=%d", r.ID, r.Email, r.Org, r.Handle, r.Version)
+	if r.Nick != "" {
+		s += " nick=" + r.Nick
+	}
+	return s + "}"
 }
 
-// sameRow reports whether a and b hold the same values.
-func sameRow(a, b Row) bool { return a == b }
+// sameRow reports whether a and b hold the same values: with nick, the
+// nickname too.
+func sameRow(a, b Row, nick bool) bool {
+	if !nick {
+		a.Nick, b.Nick = "", ""
+	}
+	return a == b
+}
 
 // Kind is what an operation did.
 type Kind uint8
@@ -31,13 +46,17 @@ const (
 	GetByEmail                     // a read by the unique email
 	GetByOrgHandle                 // a read by the unique (org, handle)
 	All                            // every row
+	GetByIDs                       // a batch read by primary key: one position per Lookups entry
+	GetByEmails                    // a batch read by the unique email: one position per Lookups entry
+	LoadAccount                    // the loader of a Session's account: a read by primary key through the registry
+	LoadAccounts                   // the batch loader of sessions' accounts: one position per Lookups entry
 	Save                           // an insert or an update, Writes[0]
 	Delete                         // a delete, Writes[0]; NotFound: there was no row (a read of absence)
 	Tx                             // Writes in one runtime.Tx that commits, or rolls back (Rollback)
 	OOB                            // a hand-written UPDATE in a runtime.Tx, invalidated with InvalidateRows
 )
 
-var kindNames = [...]string{"?", "GetByID", "GetByEmail", "GetByOrgHandle", "All", "Save", "Delete", "Tx", "OOB"}
+var kindNames = [...]string{"?", "GetByID", "GetByEmail", "GetByOrgHandle", "All", "GetByIDs", "GetByEmails", "LoadAccount", "LoadAccounts", "Save", "Delete", "Tx", "OOB"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -47,7 +66,22 @@ func (k Kind) String() string {
 }
 
 // IsRead reports whether k reads through the cache.
-func (k Kind) IsRead() bool { return k >= GetByID && k <= All }
+func (k Kind) IsRead() bool { return k >= GetByID && k <= LoadAccounts }
+
+// IsBatch reports whether k reads many keys at once, one position each.
+func (k Kind) IsBatch() bool { return k == GetByIDs || k == GetByEmails || k == LoadAccounts }
+
+// single returns the single read each position of k is: GetByID for a
+// read by primary key, GetByEmail for one by email.
+func (k Kind) single() Kind {
+	switch k {
+	case GetByIDs, LoadAccount, LoadAccounts:
+		return GetByID
+	case GetByEmails:
+		return GetByEmail
+	}
+	return k
+}
 
 // Outcome is how an operation returned.
 type Outcome uint8
@@ -74,8 +108,15 @@ type Op struct {
 	Outcome Outcome
 	Err     string // Failed: the error
 
-	Lookup Row   // GetByID and Delete: ID; GetByEmail: Email; GetByOrgHandle: Org and Handle
-	Rows   []Row // what a read returned (All: the list)
+	Lookup Row   // GetByID, LoadAccount and Delete: ID; GetByEmail: Email; GetByOrgHandle: Org and Handle
+	Rows   []Row // what a read returned (All: the list; a batch: one per position, a zero Row where no row answered)
+	// Lookups are a batch read's positions, in order (GetByIDs,
+	// LoadAccounts: ID; GetByEmails: Email); a key may be repeated, and
+	// may name no row.
+	Lookups []Row
+	// Wide: the operation ran on the second build, whose rows carry the
+	// nickname (Row.Nick).
+	Wide bool
 
 	Writes   []Write
 	Rollback bool // Tx: rolled back on purpose; none of its writes may ever be visible
@@ -86,9 +127,28 @@ type Op struct {
 
 func (op *Op) String() string {
 	s := fmt.Sprintf("op %d %s client=%d runtime=%d [%.3fms, %s]", op.ID, op.Kind, op.Client, op.Runtime, ms(op.Call), fmtTime(op.Return))
+	if op.Wide {
+		s += " build=2"
+	}
 	switch op.Kind {
-	case GetByID, Delete:
+	case GetByID, LoadAccount, Delete:
 		s += fmt.Sprintf(" id=%d", op.Lookup.ID)
+	case GetByIDs, LoadAccounts:
+		s += " ids="
+		for i, l := range op.Lookups {
+			if i > 0 {
+				s += ","
+			}
+			s += fmt.Sprint(l.ID)
+		}
+	case GetByEmails:
+		s += " emails="
+		for i, l := range op.Lookups {
+			if i > 0 {
+				s += ","
+			}
+			s += l.Email
+		}
 	case GetByEmail:
 		s += " email=" + op.Lookup.Email
 	case GetByOrgHandle:
@@ -96,9 +156,23 @@ func (op *Op) String() string {
 	}
 	switch op.Outcome {
 	case OK:
-		if op.Kind.IsRead() {
+		switch {
+		case op.Kind.IsBatch():
+			s += " -> ["
+			for i, r := range op.Rows {
+				if i > 0 {
+					s += " "
+				}
+				if r == (Row{}) {
+					s += "none"
+				} else {
+					s += r.String()
+				}
+			}
+			s += "]"
+		case op.Kind.IsRead():
 			s += fmt.Sprintf(" -> %v", op.Rows)
-		} else {
+		default:
 			s += " -> ok"
 		}
 	case NotFound:

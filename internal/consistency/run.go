@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cachegen/cachegen/internal/checkmodel"
 	"github.com/cachegen/cachegen/runtime"
 	cgredis "github.com/cachegen/cachegen/runtime/redis"
 	"github.com/jmoiron/sqlx"
@@ -43,6 +42,14 @@ type Config struct {
 	Undetectable bool // corrupt values in ways no header catches too (bit flips, another key's value)
 	Weak         bool // the negative control: plain get/set/delete, no lease, no lock
 	Herd         bool // measure the thundering herd first
+
+	// WeakBatch is the batch reads' negative control: WeakBatchFill or
+	// WeakBatchSnapshot weakens the batch calls alone ("": none).
+	WeakBatch string
+	// TwoBuilds runs half the runtimes (the odd ones) on the second build
+	// of the model, checkmodel/v2, which maps the same table with a column
+	// more: a rolling deploy that adds a column, in one history.
+	TwoBuilds bool
 
 	// Near puts a near cache (runtime.NearCache) in front of the store in
 	// every runtime, with this MaxStaleness, on a Redis pub/sub bus over the
@@ -137,7 +144,8 @@ type instance struct {
 	id    int
 	db    *sqlx.DB
 	lower runtime.Store // below the trace: what a crashing writer of this process uses
-	repo  *checkmodel.AccountRepo
+	build build         // the generated version of the model it runs
+	repo  accounts
 	near  *runtime.NearCache // with Config.Near: this runtime's near cache
 	bus   runtime.Bus        // and its bus (a crashing writer of this process publishes on it)
 }
@@ -185,6 +193,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Backend: db.Name + "+" + cfg.Store, Config: cfg}
 	if cfg.Weak {
 		rep.Backend += "(weak)"
+	}
+	if err := checkWeakBatch(cfg.WeakBatch); err != nil {
+		return nil, err
+	}
+	if cfg.WeakBatch != "" {
+		rep.Backend += "(weak-batch=" + cfg.WeakBatch + ")"
+	}
+	if cfg.TwoBuilds {
+		rep.Backend += "+two-builds"
 	}
 	switch {
 	case cfg.Near < 0:
@@ -291,7 +308,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if cfg.Weak {
 			lower = weakStore{lower}
 		}
-		in := &instance{id: i, db: h, lower: lower}
+		if cfg.WeakBatch != "" {
+			lower = &weakBatchStore{Store: lower, mode: cfg.WeakBatch}
+		}
+		in := &instance{id: i, db: h, lower: lower, build: builds[0]}
+		if cfg.TwoBuilds {
+			in.build = builds[i%2]
+		}
 		opts := w.opts
 		if cfg.Near > 0 {
 			// A channel of the run's own, on the runtime's own client: the
@@ -307,7 +330,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			defer in.near.Close()
 			opts = append(slices.Clip(opts), runtime.WithNearCache(in.near))
 		}
-		if in.repo, err = checkmodel.NewAccountRepo(h, &traceStore{inner: lower, keys: w.keys}, opts...); err != nil {
+		if in.repo, err = in.build.open(h, &traceStore{inner: lower, keys: w.keys}, opts...); err != nil {
 			return nil, err
 		}
 		w.inst = append(w.inst, in)
@@ -324,6 +347,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	fmt.Fprintf(cfg.Progress, "%s: %d operations, %d clients on %d runtimes, %d keys, faults %v, seed %d\n",
 		rep.Backend, cfg.Ops, cfg.Clients, cfg.Runtimes, cfg.Keys, cfg.Faults, cfg.Seed)
+	if cfg.TwoBuilds {
+		fmt.Fprintf(cfg.Progress, "%s: even runtimes run %s, odd ones %s\n", rep.Backend, builds[0].name, builds[1].name)
+	}
 	w.start = time.Now()
 	inj.start = w.start
 	fctx, stopFaults := context.WithCancel(ctx)
@@ -477,6 +503,13 @@ func (w *workload) sweep(ctx context.Context, final bool) []*Op {
 			add(w.getByOrgHandle(ctx, -1, in, oh))
 		}
 		add(w.all(ctx, -1, in))
+		// The batch reads and the loaders, every key at once, with a
+		// repeated key and one that names no row.
+		ids := append(slices.Clone(w.ids), w.ids[0], w.absentID())
+		add(w.getByIDs(ctx, -1, in, ids))
+		add(w.loadAccounts(ctx, -1, in, ids))
+		add(w.loadAccount(ctx, -1, in, w.ids[len(w.ids)-1]))
+		add(w.getByEmails(ctx, -1, in, append(slices.Clone(w.emails), w.emails[0], w.absentEmail())))
 	}
 	return ops
 }
@@ -511,7 +544,9 @@ func (w *workload) client(ctx context.Context, c int) []*Op {
 		op := w.step(ctx, rng, c, in, known)
 		if op.Outcome == OK && op.Kind.IsRead() {
 			for _, r := range op.Rows {
-				known[r.ID] = r
+				if r.ID != 0 { // a batch position no row answered
+					known[r.ID] = r
+				}
 			}
 		}
 		ops = append(ops, op)
@@ -528,12 +563,20 @@ func (w *workload) step(ctx context.Context, rng *rand.Rand, c int, in *instance
 		return w.crash(ctx, rng, c, in, id, known)
 	}
 	switch {
-	case r < 32:
+	case r < 22:
 		return w.getByID(ctx, c, in, id)
-	case r < 46:
+	case r < 26:
+		return w.loadAccount(ctx, c, in, id)
+	case r < 36:
 		return w.getByEmail(ctx, c, in, w.emails[rng.IntN(len(w.emails))])
-	case r < 58:
+	case r < 46:
 		return w.getByOrgHandle(ctx, c, in, w.handles[rng.IntN(len(w.handles))])
+	case r < 50:
+		return w.getByIDs(ctx, c, in, w.batchIDs(rng))
+	case r < 54:
+		return w.loadAccounts(ctx, c, in, w.batchIDs(rng))
+	case r < 58:
+		return w.getByEmails(ctx, c, in, w.batchEmails(rng))
 	case r < 62:
 		return w.all(ctx, c, in)
 	case r < 75:
@@ -569,19 +612,51 @@ func (w *workload) newRow(rng *rand.Rand, id int64, known map[int64]Row, change 
 	return row
 }
 
-func toRow(a *checkmodel.Account) Row {
-	return Row{ID: a.ID, Email: a.Email, Org: a.Org, Handle: a.Handle, Version: a.Version}
+// batchIDs draws the keys of a batch read by primary key: two to six
+// positions from the key set, some repeated, now and then one that names
+// no row ever.
+func (w *workload) batchIDs(rng *rand.Rand) []int64 {
+	ids := make([]int64, 2+rng.IntN(5))
+	for i := range ids {
+		switch r := rng.IntN(8); {
+		case r == 0 && i > 0:
+			ids[i] = ids[rng.IntN(i)]
+		case r == 1:
+			ids[i] = w.absentID()
+		default:
+			ids[i] = w.ids[rng.IntN(len(w.ids))]
+		}
+	}
+	return ids
 }
 
-func toAccount(r Row) checkmodel.Account {
-	return checkmodel.Account{ID: r.ID, Email: r.Email, Org: r.Org, Handle: r.Handle, Version: r.Version}
+// batchEmails draws the keys of a batch read by email, as batchIDs does:
+// half the pool belongs to no row at any time.
+func (w *workload) batchEmails(rng *rand.Rand) []string {
+	emails := make([]string, 2+rng.IntN(5))
+	for i := range emails {
+		switch r := rng.IntN(8); {
+		case r == 0 && i > 0:
+			emails[i] = emails[rng.IntN(i)]
+		case r == 1:
+			emails[i] = w.absentEmail()
+		default:
+			emails[i] = w.emails[rng.IntN(len(w.emails))]
+		}
+	}
+	return emails
 }
 
-func (w *workload) readOne(op *Op, a *checkmodel.Account, err error) *Op {
+// absentID and absentEmail name no row the run ever writes.
+func (w *workload) absentID() int64 { return int64(len(w.ids)) + 1000 }
+
+func (w *workload) absentEmail() string { return "nobody@x.org" }
+
+func (w *workload) readOne(op *Op, a *Row, err error) *Op {
 	op.Return = w.now()
 	switch {
 	case err == nil:
-		op.Outcome, op.Rows = OK, []Row{toRow(a)}
+		op.Outcome, op.Rows = OK, []Row{*a}
 	case errors.Is(err, runtime.ErrNotFound):
 		op.Outcome = NotFound
 	default:
@@ -590,36 +665,85 @@ func (w *workload) readOne(op *Op, a *checkmodel.Account, err error) *Op {
 	return op
 }
 
+// readMany records a batch read's result, one position per lookup.
+func (w *workload) readMany(op *Op, rows []*Row, err error) *Op {
+	op.Return = w.now()
+	switch {
+	case err != nil:
+		op.Outcome, op.Err = Failed, err.Error()
+	case len(rows) != len(op.Lookups):
+		op.Outcome, op.Err = Failed, fmt.Sprintf("a batch read of %d keys returned %d positions", len(op.Lookups), len(rows))
+	default:
+		op.Outcome, op.Rows = OK, make([]Row, len(rows))
+		for i, r := range rows {
+			if r != nil {
+				op.Rows[i] = *r
+			}
+		}
+	}
+	return op
+}
+
+func (w *workload) getByIDs(ctx context.Context, c int, in *instance, ids []int64) *Op {
+	op := &Op{Client: c, Runtime: in.id, Kind: GetByIDs, Wide: in.repo.Wide(), Call: w.now()}
+	for _, id := range ids {
+		op.Lookups = append(op.Lookups, Row{ID: id})
+	}
+	rows, err := in.repo.GetByIDs(ctx, ids)
+	return w.readMany(op, rows, err)
+}
+
+func (w *workload) loadAccounts(ctx context.Context, c int, in *instance, ids []int64) *Op {
+	op := &Op{Client: c, Runtime: in.id, Kind: LoadAccounts, Wide: in.repo.Wide(), Call: w.now()}
+	for _, id := range ids {
+		op.Lookups = append(op.Lookups, Row{ID: id})
+	}
+	rows, err := in.repo.LoadAccounts(ctx, ids)
+	return w.readMany(op, rows, err)
+}
+
+func (w *workload) getByEmails(ctx context.Context, c int, in *instance, emails []string) *Op {
+	op := &Op{Client: c, Runtime: in.id, Kind: GetByEmails, Wide: in.repo.Wide(), Call: w.now()}
+	for _, e := range emails {
+		op.Lookups = append(op.Lookups, Row{Email: e})
+	}
+	rows, err := in.repo.GetByEmails(ctx, emails)
+	return w.readMany(op, rows, err)
+}
+
+func (w *workload) loadAccount(ctx context.Context, c int, in *instance, id int64) *Op {
+	op := &Op{Client: c, Runtime: in.id, Kind: LoadAccount, Wide: in.repo.Wide(), Lookup: Row{ID: id}, Call: w.now()}
+	a, err := in.repo.LoadAccount(ctx, id)
+	return w.readOne(op, a, err)
+}
+
 func (w *workload) getByID(ctx context.Context, c int, in *instance, id int64) *Op {
-	op := &Op{Client: c, Runtime: in.id, Kind: GetByID, Lookup: Row{ID: id}, Call: w.now()}
+	op := &Op{Client: c, Runtime: in.id, Kind: GetByID, Wide: in.repo.Wide(), Lookup: Row{ID: id}, Call: w.now()}
 	a, err := in.repo.GetByID(ctx, id)
 	return w.readOne(op, a, err)
 }
 
 func (w *workload) getByEmail(ctx context.Context, c int, in *instance, email string) *Op {
-	op := &Op{Client: c, Runtime: in.id, Kind: GetByEmail, Lookup: Row{Email: email}, Call: w.now()}
+	op := &Op{Client: c, Runtime: in.id, Kind: GetByEmail, Wide: in.repo.Wide(), Lookup: Row{Email: email}, Call: w.now()}
 	a, err := in.repo.GetByEmail(ctx, email)
 	return w.readOne(op, a, err)
 }
 
 func (w *workload) getByOrgHandle(ctx context.Context, c int, in *instance, oh orgHandle) *Op {
-	op := &Op{Client: c, Runtime: in.id, Kind: GetByOrgHandle, Lookup: Row{Org: oh.org, Handle: oh.handle}, Call: w.now()}
+	op := &Op{Client: c, Runtime: in.id, Kind: GetByOrgHandle, Wide: in.repo.Wide(), Lookup: Row{Org: oh.org, Handle: oh.handle}, Call: w.now()}
 	a, err := in.repo.GetByOrgHandle(ctx, oh.org, oh.handle)
 	return w.readOne(op, a, err)
 }
 
 func (w *workload) all(ctx context.Context, c int, in *instance) *Op {
-	op := &Op{Client: c, Runtime: in.id, Kind: All, Call: w.now()}
+	op := &Op{Client: c, Runtime: in.id, Kind: All, Wide: in.repo.Wide(), Call: w.now()}
 	list, err := in.repo.All(ctx)
 	op.Return = w.now()
 	if err != nil {
 		op.Outcome, op.Err = Failed, err.Error()
 		return op
 	}
-	op.Outcome = OK
-	for i := range list {
-		op.Rows = append(op.Rows, toRow(&list[i]))
-	}
+	op.Outcome, op.Rows = OK, list
 	return op
 }
 
@@ -636,20 +760,22 @@ func (w *workload) writeOutcome(op *Op, err error) *Op {
 	return op
 }
 
-func (w *workload) save(ctx context.Context, c int, in *instance, repo *checkmodel.AccountRepo, row Row, known map[int64]Row) *Op {
+func (w *workload) save(ctx context.Context, c int, in *instance, repo accounts, row Row, known map[int64]Row) *Op {
+	if repo.Wide() {
+		row.Nick = nick(row.Version)
+	}
 	tr := &Trace{}
-	op := &Op{Client: c, Runtime: in.id, Kind: Save, Writes: []Write{{Row: row, Trace: tr}}, Call: w.now()}
-	a := toAccount(row)
-	w.writeOutcome(op, repo.Save(withTrace(ctx, tr), &a))
+	op := &Op{Client: c, Runtime: in.id, Kind: Save, Wide: repo.Wide(), Writes: []Write{{Row: row, Trace: tr}}, Call: w.now()}
+	w.writeOutcome(op, repo.Save(withTrace(ctx, tr), row))
 	if op.Outcome == OK {
 		known[row.ID] = row
 	}
 	return op
 }
 
-func (w *workload) delete(ctx context.Context, c int, in *instance, repo *checkmodel.AccountRepo, id int64) *Op {
+func (w *workload) delete(ctx context.Context, c int, in *instance, repo accounts, id int64) *Op {
 	tr := &Trace{}
-	op := &Op{Client: c, Runtime: in.id, Kind: Delete, Lookup: Row{ID: id}, Writes: []Write{{Delete: true, Row: Row{ID: id}, Trace: tr}}, Call: w.now()}
+	op := &Op{Client: c, Runtime: in.id, Kind: Delete, Wide: repo.Wide(), Lookup: Row{ID: id}, Writes: []Write{{Delete: true, Row: Row{ID: id}, Trace: tr}}, Call: w.now()}
 	return w.writeOutcome(op, repo.Delete(withTrace(ctx, tr), id))
 }
 
@@ -672,12 +798,12 @@ func (w *workload) crash(ctx context.Context, rng *rand.Rand, c int, in *instanc
 		defer near.Close()
 		opts = append(slices.Clip(opts), runtime.WithNearCache(near))
 	}
-	repo, err := checkmodel.NewAccountRepo(in.db, crashStore{Store: &traceStore{inner: in.lower, keys: w.keys}, dead: dead}, opts...)
+	repo, err := in.build.open(in.db, crashStore{Store: &traceStore{inner: in.lower, keys: w.keys}, dead: dead}, opts...)
 	if err != nil {
 		panic(err)
 	}
 	n := int(w.crashes.Add(1))
-	fake := &instance{id: 1000 + n, db: in.db}
+	fake := &instance{id: 1000 + n, db: in.db, build: in.build, repo: repo}
 	var op *Op
 	if rng.IntN(4) == 0 {
 		op = w.delete(ctx, c, fake, repo, id)
@@ -691,7 +817,7 @@ func (w *workload) crash(ctx context.Context, rng *rand.Rand, c int, in *instanc
 // tx runs one to three writes of distinct keys in a runtime.Tx, then
 // commits it, or rolls it back (rollback, or a write failed).
 func (w *workload) tx(ctx context.Context, rng *rand.Rand, c int, in *instance, known map[int64]Row, rollback bool) *Op {
-	op := &Op{Client: c, Runtime: in.id, Kind: Tx, Call: w.now()}
+	op := &Op{Client: c, Runtime: in.id, Kind: Tx, Wide: in.repo.Wide(), Call: w.now()}
 	n := 1 + rng.IntN(3)
 	perm := rng.Perm(len(w.ids))[:n]
 	slices.Sort(perm) // one lock order for every transaction
@@ -715,9 +841,11 @@ func (w *workload) tx(ctx context.Context, rng *rand.Rand, c int, in *instance, 
 			failed = err
 		} else {
 			row := w.newRow(rng, id, known, rng.IntN(6) == 0)
-			a := toAccount(row)
+			if repo.Wide() {
+				row.Nick = nick(row.Version)
+			}
 			op.Writes = append(op.Writes, Write{Row: row, Trace: tr})
-			failed = repo.Save(withTrace(ctx, tr), &a)
+			failed = repo.Save(withTrace(ctx, tr), row)
 		}
 		if failed != nil {
 			break
@@ -788,8 +916,7 @@ func (w *workload) oob(ctx context.Context, rng *rand.Rand, c int, in *instance,
 		nw.Email, nw.Org, nw.Handle, nw.Version, nw.ID); err != nil {
 		return fail(err)
 	}
-	oldA, newA := toAccount(old), toAccount(nw)
-	if err := in.repo.WithTx(tx).InvalidateRows(withTrace(ctx, tr), &oldA, &newA); err != nil {
+	if err := in.repo.WithTx(tx).InvalidateRows(withTrace(ctx, tr), old, nw); err != nil {
 		return fail(err)
 	}
 	return w.writeOutcome(op, tx.Commit())

@@ -2,6 +2,7 @@ package consistency
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,5 +125,56 @@ func TestRunCatchesTheWeakProtocol(t *testing.T) {
 	t.Log(rep.Line())
 	if rep.Result.StaleAfterAck == 0 || rep.Result.Linearizable() {
 		t.Fatalf("the weakened protocol passed: %s", rep.Line())
+	}
+}
+
+// TestRunCatchesWeakBatchReads is the negative control of the batch reads
+// and the batch loader: with the single-key protocol intact, weakening the
+// batch calls alone must be caught. A snapshot served to batch reads makes
+// only batch positions stale, so every stale read it finds must be one: the
+// positions are judged, not only the single reads after them.
+func TestRunCatchesWeakBatchReads(t *testing.T) {
+	for _, mode := range []string{WeakBatchFill, WeakBatchSnapshot} {
+		t.Run(mode, func(t *testing.T) {
+			rep, err := Run(context.Background(), quick(Config{Ops: 4000, WeakBatch: mode}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Log(rep.Line())
+			r := rep.Result
+			if !r.Violations() || r.StaleAfterAck == 0 {
+				t.Fatalf("the weakened batch path passed: %s", rep.Line())
+			}
+			batch := 0
+			for k, n := range r.StaleByKind {
+				if k.IsBatch() {
+					batch += n
+				}
+			}
+			if batch == 0 || mode == WeakBatchSnapshot && batch != r.StaleAfterAck {
+				t.Fatalf("stale reads by kind %v: want batch reads among them (snapshot: only batch reads)", r.StaleByKind)
+			}
+		})
+	}
+}
+
+// TestRunIssuesEveryReadPath: the workload issues every read the
+// generated repositories offer, batches and loaders included, and the
+// checks see their positions.
+func TestRunIssuesEveryReadPath(t *testing.T) {
+	var dump strings.Builder
+	cfg := quick(Config{Ops: 1500})
+	cfg.Dump = &dump
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Result.Violations() {
+		t.Fatal(rep.Line())
+	}
+	for _, k := range []Kind{GetByID, GetByEmail, GetByOrgHandle, All, GetByIDs, GetByEmails, LoadAccount, LoadAccounts} {
+		if !strings.Contains(dump.String(), " "+k.String()+" client=") {
+			t.Errorf("no %s in the history", k)
+		}
 	}
 }

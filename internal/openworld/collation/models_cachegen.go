@@ -16,6 +16,7 @@ var memberSpec = runtime.Spec[Member]{
 	Table:   "members",
 	Schema:  "bd2185e8",
 	Columns: []string{"id", "email", "org", "handle"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
@@ -225,6 +226,7 @@ var loginSpec = runtime.Spec[Login]{
 	Table:   "logins",
 	Schema:  "10b5143d",
 	Columns: []string{"name", "note"},
+	Types:   []runtime.GoType{runtime.GoString, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "name", Columns: []int{0}, Misses: runtime.CacheMissesIfExact, Text: []int{0}},
 	},
@@ -389,6 +391,7 @@ var postSpec = runtime.Spec[Post]{
 	Table:   "posts",
 	Schema:  "062c6ceb",
 	Columns: []string{"id", "login"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 	},
@@ -579,6 +582,7 @@ var foldedSpec = runtime.Spec[Folded]{
 	Table:   "folded",
 	Schema:  "ad718523",
 	Columns: []string{"id", "email"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "email", Columns: []int{1}, Misses: runtime.NeverCacheMisses},
@@ -782,20 +786,17 @@ type Repos struct {
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
 	reg, opts := runtime.RegistryOf(opts)
 	var rs Repos
-	var err error
-	if rs.Members, err = NewMemberRepo(db, store, opts...); err != nil {
+	var errs [4]error
+	rs.Members, errs[0] = NewMemberRepo(db, store, opts...)
+	rs.Logins, errs[1] = NewLoginRepo(db, store, opts...)
+	rs.Posts, errs[2] = NewPostRepo(db, store, opts...)
+	rs.Foldeds, errs[3] = NewFoldedRepo(db, store, opts...)
+	// Every repository is made before an error is returned, so that
+	// runtime.WithVerify reports the problems of every table at once.
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	if rs.Logins, err = NewLoginRepo(db, store, opts...); err != nil {
-		return nil, err
-	}
-	if rs.Posts, err = NewPostRepo(db, store, opts...); err != nil {
-		return nil, err
-	}
-	if rs.Foldeds, err = NewFoldedRepo(db, store, opts...); err != nil {
-		return nil, err
-	}
-	if err = errors.Join(
+	if err := errors.Join(
 		runtime.Provide(reg, rs.Members),
 		runtime.Provide(reg, rs.Logins),
 		runtime.Provide(reg, rs.Posts),

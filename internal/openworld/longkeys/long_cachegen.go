@@ -16,10 +16,11 @@ var longSpec = runtime.Spec[Long]{
 	Table:   "long_table_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_",
 	Schema:  "7c5b671e",
 	Columns: []string{"id", "long_unique_column_a_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_", "long_group_column_b_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x", "long_group_column_c_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoString, runtime.GoInt64},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "long_unique_column_a_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "pair", Columns: []int{2, 3}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "long_unique_column_a_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "pair", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{2}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -239,11 +240,14 @@ type Repos struct {
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
 	reg, opts := runtime.RegistryOf(opts)
 	var rs Repos
-	var err error
-	if rs.Longs, err = NewLongRepo(db, store, opts...); err != nil {
+	var errs [1]error
+	rs.Longs, errs[0] = NewLongRepo(db, store, opts...)
+	// Every repository is made before an error is returned, so that
+	// runtime.WithVerify reports the problems of every table at once.
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	if err = errors.Join(
+	if err := errors.Join(
 		runtime.Provide(reg, rs.Longs),
 	); err != nil {
 		return nil, err

@@ -16,9 +16,10 @@ var noteSpec = runtime.Spec[Note]{
 	Table:   "notes",
 	Schema:  "a5a26aee",
 	Columns: []string{"id", "slug", "body"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoString},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "slug", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "slug", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -212,10 +213,11 @@ var widgetASpec = runtime.Spec[WidgetA]{
 	Table:   "cg_openworld_a.widgets",
 	Schema:  "c7c89fff",
 	Columns: []string{"id", "code", "shop", "name", "owner"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString, runtime.GoInt64 | runtime.GoNullable},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "code", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "shop_name", Columns: []int{2, 3}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "code", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "shop_name", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
 		{Name: "owner", Columns: []int{4}},
 	},
 	AutoPK: true,
@@ -506,10 +508,11 @@ var widgetBSpec = runtime.Spec[WidgetB]{
 	Table:   "cg_openworld_b.widgets",
 	Schema:  "0b5bc4b6",
 	Columns: []string{"id", "code", "shop", "name", "owner"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString, runtime.GoInt64 | runtime.GoNullable},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "code", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "shop_name", Columns: []int{2, 3}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "code", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "shop_name", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
 		{Name: "owner", Columns: []int{4}},
 	},
 	AutoPK: true,
@@ -768,17 +771,16 @@ type Repos struct {
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
 	reg, opts := runtime.RegistryOf(opts)
 	var rs Repos
-	var err error
-	if rs.Notes, err = NewNoteRepo(db, store, opts...); err != nil {
+	var errs [3]error
+	rs.Notes, errs[0] = NewNoteRepo(db, store, opts...)
+	rs.WidgetAs, errs[1] = NewWidgetARepo(db, store, opts...)
+	rs.WidgetBs, errs[2] = NewWidgetBRepo(db, store, opts...)
+	// Every repository is made before an error is returned, so that
+	// runtime.WithVerify reports the problems of every table at once.
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	if rs.WidgetAs, err = NewWidgetARepo(db, store, opts...); err != nil {
-		return nil, err
-	}
-	if rs.WidgetBs, err = NewWidgetBRepo(db, store, opts...); err != nil {
-		return nil, err
-	}
-	if err = errors.Join(
+	if err := errors.Join(
 		runtime.Provide(reg, rs.Notes),
 		runtime.Provide(reg, rs.WidgetAs),
 		runtime.Provide(reg, rs.WidgetBs),

@@ -17,9 +17,10 @@ var eventSpec = runtime.Spec[Event]{
 	Table:   "events",
 	Schema:  "bf9ba37c",
 	Columns: []string{"id", "name", "at", "wall", "maybe", "null_at"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoTime, runtime.GoTime, runtime.GoTime | runtime.GoNullable, runtime.GoTime | runtime.GoNullable},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "name", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "name", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
 	},
 	Mapper: eventMapper{},
 }
@@ -236,11 +237,14 @@ type Repos struct {
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
 	reg, opts := runtime.RegistryOf(opts)
 	var rs Repos
-	var err error
-	if rs.Events, err = NewEventRepo(db, store, opts...); err != nil {
+	var errs [1]error
+	rs.Events, errs[0] = NewEventRepo(db, store, opts...)
+	// Every repository is made before an error is returned, so that
+	// runtime.WithVerify reports the problems of every table at once.
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	if err = errors.Join(
+	if err := errors.Join(
 		runtime.Provide(reg, rs.Events),
 	); err != nil {
 		return nil, err

@@ -16,10 +16,11 @@ var accountSpec = runtime.Spec[Account]{
 	Table:   "accounts",
 	Schema:  "9bb48904",
 	Columns: []string{"id", "email", "org", "handle", "balance"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString, runtime.GoInt64},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -241,11 +242,14 @@ type Repos struct {
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
 	reg, opts := runtime.RegistryOf(opts)
 	var rs Repos
-	var err error
-	if rs.Accounts, err = NewAccountRepo(db, store, opts...); err != nil {
+	var errs [1]error
+	rs.Accounts, errs[0] = NewAccountRepo(db, store, opts...)
+	// Every repository is made before an error is returned, so that
+	// runtime.WithVerify reports the problems of every table at once.
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	if err = errors.Join(
+	if err := errors.Join(
 		runtime.Provide(reg, rs.Accounts),
 	); err != nil {
 		return nil, err

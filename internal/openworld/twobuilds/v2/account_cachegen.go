@@ -16,10 +16,11 @@ var accountSpec = runtime.Spec[Account]{
 	Table:   "accounts",
 	Schema:  "684e9c6e",
 	Columns: []string{"id", "email", "note", "org", "handle", "balance"},
+	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoString | runtime.GoNullable, runtime.GoInt64, runtime.GoString, runtime.GoInt64},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
-		{Name: "handle_in_org", Columns: []int{3, 4}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "handle_in_org", Columns: []int{3, 4}, Misses: runtime.CacheMissesIfExact, Text: []int{4}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -249,11 +250,14 @@ type Repos struct {
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
 	reg, opts := runtime.RegistryOf(opts)
 	var rs Repos
-	var err error
-	if rs.Accounts, err = NewAccountRepo(db, store, opts...); err != nil {
+	var errs [1]error
+	rs.Accounts, errs[0] = NewAccountRepo(db, store, opts...)
+	// Every repository is made before an error is returned, so that
+	// runtime.WithVerify reports the problems of every table at once.
+	if err := errors.Join(errs[:]...); err != nil {
 		return nil, err
 	}
-	if err = errors.Join(
+	if err := errors.Join(
 		runtime.Provide(reg, rs.Accounts),
 	); err != nil {
 		return nil, err

@@ -1,0 +1,115 @@
+package consistency
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/cachegen/cachegen/runtime"
+)
+
+// traceStore is a runtime.BatchStore, so that batch reads (GetBy…s and
+// the batch loaders) reach the store below as batches: the Redis store's
+// pipelined scripts, and the negative control weakBatchStore.
+
+func (s *traceStore) GetMany(ctx context.Context, ops []runtime.GetOp) {
+	for i := range ops {
+		s.keys.add(ops[i].Key)
+	}
+	runtime.Batch(s.inner).GetMany(ctx, ops)
+}
+
+func (s *traceStore) LeaseMany(ctx context.Context, ops []runtime.LeaseOp) {
+	runtime.Batch(s.inner).LeaseMany(ctx, ops)
+}
+
+func (s *traceStore) FillMany(ctx context.Context, ops []runtime.FillOp) {
+	runtime.Batch(s.inner).FillMany(ctx, ops)
+}
+
+func (s *traceStore) ReleaseMany(ctx context.Context, ops []runtime.ReleaseOp) {
+	runtime.Batch(s.inner).ReleaseMany(ctx, ops)
+}
+
+// The negative controls of the batch read path (Config.WeakBatch). Single
+// reads and writes keep the whole protocol; only the batch calls, which
+// GetBy…s and the batch loaders make, are weakened.
+const (
+	// WeakBatchFill: a batch lease always succeeds without storing
+	// anything and a batch fill is a plain set, over a writer's lock too,
+	// so a batch read that read the database before a write committed
+	// writes the old row back after the write's invalidation.
+	WeakBatchFill = "fill"
+	// WeakBatchSnapshot: a batch read answers from the last value it saw
+	// under each key, whatever replaced or invalidated it since: the batch
+	// path serves a stale snapshot while the single reads stay right.
+	WeakBatchSnapshot = "snapshot"
+)
+
+func checkWeakBatch(mode string) error {
+	switch mode {
+	case "", WeakBatchFill, WeakBatchSnapshot:
+		return nil
+	}
+	return fmt.Errorf("-weak-batch %q: want %s or %s", mode, WeakBatchFill, WeakBatchSnapshot)
+}
+
+// weakBatchStore weakens the batch calls of the store below it (see
+// WeakBatchFill and WeakBatchSnapshot); its single-key calls are the
+// store's own.
+type weakBatchStore struct {
+	runtime.Store
+	mode string
+	mu   sync.Mutex
+	seen map[string]runtime.Entry // snapshot: the last value batch reads saw under each key
+}
+
+func (s *weakBatchStore) GetMany(ctx context.Context, ops []runtime.GetOp) {
+	runtime.Batch(s.Store).GetMany(ctx, ops)
+	if s.mode != WeakBatchSnapshot {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen == nil {
+		s.seen = map[string]runtime.Entry{}
+	}
+	for i := range ops {
+		op := &ops[i]
+		if op.Err != nil {
+			continue
+		}
+		if op.Entry.Kind == runtime.Value {
+			s.seen[op.Key] = runtime.Entry{Kind: runtime.Value, Value: append([]byte(nil), op.Entry.Value...)}
+		} else if old, ok := s.seen[op.Key]; ok {
+			op.Entry = old
+		}
+	}
+}
+
+func (s *weakBatchStore) LeaseMany(ctx context.Context, ops []runtime.LeaseOp) {
+	if s.mode != WeakBatchFill {
+		runtime.Batch(s.Store).LeaseMany(ctx, ops)
+		return
+	}
+	for i := range ops {
+		ops[i].OK, ops[i].Cur, ops[i].Err = true, runtime.Entry{}, nil
+	}
+}
+
+func (s *weakBatchStore) FillMany(ctx context.Context, ops []runtime.FillOp) {
+	if s.mode != WeakBatchFill {
+		runtime.Batch(s.Store).FillMany(ctx, ops)
+		return
+	}
+	for i := range ops {
+		op := &ops[i]
+		op.OK, op.Err = weakStore{s.Store}.Fill(ctx, op.Key, op.Token, op.Entry, op.TTL)
+	}
+}
+
+func (s *weakBatchStore) ReleaseMany(ctx context.Context, ops []runtime.ReleaseOp) {
+	if s.mode != WeakBatchFill {
+		runtime.Batch(s.Store).ReleaseMany(ctx, ops)
+	}
+}
