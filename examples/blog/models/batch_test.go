@@ -131,7 +131,16 @@ func TestGetManyWaitsForLeases(t *testing.T) {
 		lease("other")
 		done := make(chan error, 1)
 		go func() {
-			time.Sleep(20 * time.Millisecond)
+			// Fill once the batch has seen the lease and waits for it (it
+			// counts the wait before waiting): a fill before that would
+			// turn the wait into a plain hit.
+			for deadline := time.Now().Add(10 * time.Second); waiting.Stats().LeaseWaits == 0; {
+				if time.Now().After(deadline) {
+					done <- errors.New("the batch never waited for the lease")
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
 			_, err := e.store.Fill(ctx, key, "other", runtime.Entry{Kind: runtime.Value, Value: row}, time.Minute)
 			done <- err
 		}()
