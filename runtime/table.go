@@ -781,7 +781,11 @@ func (t *Table[T]) readExactness(ctx context.Context) []bool {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.opts.fillTimeout)
 	defer cancel()
-	cs, err := catalog.Comparisons(ctx, t.db, t.dialect.String(), "", t.spec.Table)
+	schema, table, ok := strings.Cut(t.spec.Table, ".")
+	if !ok {
+		schema, table = "", t.spec.Table
+	}
+	cs, err := catalog.Comparisons(ctx, t.db, t.dialect.String(), schema, table)
 	if err != nil {
 		t.exact.retry = time.Now().Add(catalogRetry)
 		return per

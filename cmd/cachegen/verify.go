@@ -86,9 +86,13 @@ func verify(pkgs []*gen.Package, addr, dir string, stdout, stderr io.Writer) int
 	for _, k := range r.Keys {
 		coll := k.Collation
 		if coll == "" {
-			coll = "(not read)"
+			coll = "(none)"
 		}
-		fmt.Fprintf(stdout, "%s.%s: text key column (%s), collation %s\n", k.Table, k.Column, k.Type, coll)
+		cmp := "compares exactly: confirmed misses are cached"
+		if !k.Exact {
+			cmp = "compares loosely (" + k.Loose + "): confirmed misses are not cached"
+		}
+		fmt.Fprintf(stdout, "%s.%s: text key column (%s), collation %s, %s\n", k.Table, k.Column, k.Type, coll, cmp)
 	}
 	if n := len(r.Problems); n > 0 {
 		fmt.Fprintf(stderr, "cachegen: %d schema problem(s) in %s\n", n, d)

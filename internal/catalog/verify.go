@@ -59,8 +59,13 @@ type KeyColumn struct {
 	Table, Column string
 	Type          string // the column's database type
 	// Collation is the collation the database compares the column under
-	// ("" when it was not read).
+	// ("" when its type has none).
 	Collation string
+	// Exact reports that the database finds a row exactly when the lookup's
+	// bytes are the column's (see Comparison): only then are confirmed
+	// misses of the index cached. Loose says why not, when it is not.
+	Exact bool
+	Loose string
 }
 
 // Report is the outcome of a check: every problem found, in model order,
@@ -105,20 +110,26 @@ func Verify(ctx context.Context, q Querier, d Dialect, models ...*Model) (*Repor
 		v.run()
 		for _, col := range v.textKeys() {
 			k := KeyColumn{Table: m.Table, Column: col.Name, Type: col.Type}
-			if k.Collation, err = keyCollation(ctx, q, d, t, col.Name); err != nil {
+			c, err := keyComparison(ctx, q, d, t, col.Name)
+			if err != nil {
 				return nil, err
 			}
+			k.Collation, k.Exact, k.Loose = c.Collation, c.Exact, c.Loose
 			r.Keys = append(r.Keys, k)
 		}
 	}
 	return r, nil
 }
 
-// keyCollation returns the collation the database compares column of t
-// under. This is the one place the collation reader of this package plugs
-// in; until it does, collations are reported as not read ("").
-func keyCollation(ctx context.Context, q Querier, d Dialect, t *Table, column string) (string, error) {
-	return "", nil
+// keyComparison returns how the database compares column of t with a
+// lookup value: its collation, and whether that is exact.
+func keyComparison(ctx context.Context, q Querier, d Dialect, t *Table, column string) (Comparison, error) {
+	cs, err := Comparisons(ctx, q, d.String(), t.Schema, t.Name)
+	if err != nil {
+		return Comparison{}, err
+	}
+	c, _ := Find(cs, column)
+	return c, nil
 }
 
 type verifier struct {

@@ -230,6 +230,15 @@ func TestVerifyCleanSchema(t *testing.T) {
 			if !slices.Equal(keys, []string{"email", "handle"}) {
 				t.Fatalf("text key columns: %v, want [email handle]", keys)
 			}
+			// and how it compares: the server's defaults are exact on SQLite
+			// (BINARY) and PostgreSQL (a deterministic collation), loose on
+			// MariaDB (utf8mb4_general_ci ignores case).
+			wantExact := dl.name != "mysql"
+			for _, k := range r.Keys {
+				if k.Exact != wantExact || k.Exact == (k.Loose != "") || (dl.name != "sqlite" && k.Collation == "") {
+					t.Errorf("%s: collation %q exact %v (%s), want exact %v with a collation named", k.Column, k.Collation, k.Exact, k.Loose, wantExact)
+				}
+			}
 		})
 	}
 }
