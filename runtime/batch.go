@@ -62,6 +62,10 @@ type batch[T any] struct {
 	// read from it under a lease (miss) or without one (bypass)
 	dbTime           time.Duration
 	missed, bypassed bool
+	// a row the batch query returned had no slot's key: the database
+	// matched it by a looser equality, or the driver returned its value
+	// changed (SQLite's empty blob comes back nil)
+	unmatched bool
 }
 
 // slot is one distinct key of a batch.
@@ -364,10 +368,10 @@ func (b *batch[T]) await(ctx context.Context, store BatchStore) {
 }
 
 // load reads every slot at stepLoad from the database. Where the index's
-// equality is the database's (its misses may be cached), a key no row
-// answers is a confirmed miss; elsewhere such a key is read again on its
-// own, as Get would, since the database may match it by a looser equality
-// than the key's.
+// equality is the database's (its misses may be cached) and every row
+// returned had a slot's key, a key no row answers is a confirmed miss;
+// otherwise such a key is read again on its own, as Get would, since the
+// row the database matched may be its own under another key.
 func (b *batch[T]) load(ctx context.Context) error {
 	t := b.t
 	slots := b.pending(stepLoad)
@@ -392,7 +396,7 @@ func (b *batch[T]) load(ctx context.Context) error {
 			return err
 		}
 	}
-	exact := t.missCacheable(b.index)
+	exact := t.missCacheable(b.index) && !b.unmatched
 	for _, s := range slots {
 		if s.step == stepDone {
 			continue
@@ -434,6 +438,7 @@ func (b *batch[T]) query(ctx context.Context, chunk []*slot[T], byKey map[string
 		}
 		s := byKey[t.Key(b.index, row)]
 		if s == nil || s.step == stepDone {
+			b.unmatched = b.unmatched || s == nil
 			continue // matched by a looser equality than the key's
 		}
 		data, err := t.encodeRow(s.key, row)
