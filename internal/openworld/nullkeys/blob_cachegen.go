@@ -15,14 +15,15 @@ import (
 // blobSpec describes Blob to the cachegen runtime: its table, columns and lookups.
 var blobSpec = runtime.Spec[Blob]{
 	Table:   "blobs",
-	Schema:  "6ffa2d45",
-	Columns: []string{"id", "data", "raw", "opt", "nick"},
+	Schema:  "feb7dcd6",
+	Columns: []string{"id", "data", "raw", "opt", "nick", "tag"},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "data", Columns: []int{1}, Misses: runtime.CacheMissesExceptMySQL},
 		{Name: "raw", Columns: []int{2}, Misses: runtime.CacheMissesExceptMySQL},
 		{Name: "opt", Columns: []int{3}, Misses: runtime.CacheMissesExceptMySQL},
 		{Name: "nick", Columns: []int{4}, Misses: runtime.CacheMissesExceptMySQL},
+		{Name: "tag", Columns: []int{5}, Misses: runtime.NeverCacheMisses},
 	},
 	AutoPK: true,
 	Mapper: blobMapper{},
@@ -102,6 +103,16 @@ func (r *BlobRepo) GetByNick(ctx context.Context, nick *string) (*Blob, error) {
 	return r.t.GetKey(ctx, 4, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 4), 4, &probe), probe)
 }
 
+// GetByTag returns the Blob with the given tag.
+// The cache answers when it holds the row; otherwise the database does and
+// the cache is filled. When no row matches, the error satisfies errors.Is
+// with runtime.ErrNotFound and sql.ErrNoRows.
+func (r *BlobRepo) GetByTag(ctx context.Context, tag Tag) (*Blob, error) {
+	probe := Blob{Tag: tag}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 5, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 5), 5, &probe), probe)
+}
+
 // GetByIDs returns, for each of ids, the Blob with that id, or nil
 // where there is none. The cache answers for the rows it holds and the
 // misses it has confirmed; the rest are read with one query and cached, as
@@ -165,6 +176,19 @@ func (r *BlobRepo) GetByNicks(ctx context.Context, nicks []*string) ([]*Blob, er
 		probes[i] = &Blob{Nick: nicks[i]}
 	}
 	return r.t.GetMany(ctx, 4, probes)
+}
+
+// GetByTags returns, for each of tags, the Blob with that tag, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByTag would. A repeated value is read once; each position gets its own
+// copy.
+func (r *BlobRepo) GetByTags(ctx context.Context, tags []Tag) ([]*Blob, error) {
+	probes := make([]*Blob, len(tags))
+	for i := range tags {
+		probes[i] = &Blob{Tag: tags[i]}
+	}
+	return r.t.GetMany(ctx, 5, probes)
 }
 
 // All returns every Blob ordered by id. The list is cached under one key that
@@ -231,12 +255,12 @@ type blobMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
 func (blobMapper) Scan(s runtime.Scanner, row *Blob) error {
-	return s.Scan(&row.ID, &row.Data, (*[]byte)(&row.Raw), &row.Opt, &row.Nick)
+	return s.Scan(&row.ID, &row.Data, (*[]byte)(&row.Raw), &row.Opt, &row.Nick, &row.Tag)
 }
 
 // Values returns the column values in spec order.
 func (blobMapper) Values(row *Blob) []any {
-	return []any{row.ID, row.Data, row.Raw, row.Opt, row.Nick}
+	return []any{row.ID, row.Data, row.Raw, row.Opt, row.Nick, row.Tag}
 }
 
 // AppendKey appends the key values of index i: 0 is the primary key, then the
@@ -261,6 +285,8 @@ func (blobMapper) AppendKey(b []byte, i int, row *Blob) []byte {
 		} else {
 			b = runtime.AppendKeyNull(b)
 		}
+	case 5:
+		b = runtime.AppendKeyMarshaler(b, row.Tag)
 	}
 	return b
 }
@@ -277,6 +303,7 @@ func (blobMapper) SetPK(row *Blob, id int64) {
 
 // Encode appends the cached form of the row's columns to b.
 func (blobMapper) Encode(b []byte, row *Blob) ([]byte, error) {
+	var err error
 	b = wire.AppendInt(b, row.ID)
 	b = wire.AppendBytes(b, row.Data)
 	b = wire.AppendBytes(b, []byte(row.Raw))
@@ -287,6 +314,9 @@ func (blobMapper) Encode(b []byte, row *Blob) ([]byte, error) {
 	b = wire.AppendBool(b, row.Nick != nil)
 	if row.Nick != nil {
 		b = wire.AppendString(b, *row.Nick)
+	}
+	if b, err = wire.AppendMarshaler(b, row.Tag); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -306,6 +336,7 @@ func (blobMapper) Decode(b []byte, row *Blob) error {
 		row.Nick = new(string)
 		*row.Nick = d.String()
 	}
+	d.Unmarshal(&row.Tag)
 	return d.Finish()
 }
 

@@ -22,7 +22,8 @@ func sem(p []byte) string {
 }
 
 func blobOf(p []byte, valid bool) Blob {
-	b := Blob{Data: nullable(p), Raw: Raw(nullable(p)), Opt: sql.Null[[]byte]{V: nullable(p), Valid: valid}}
+	b := Blob{Data: nullable(p), Raw: Raw(nullable(p)), Opt: sql.Null[[]byte]{V: nullable(p), Valid: valid},
+		Tag: Tag{B: nullable(p), Valid: valid}}
 	if valid {
 		s := string(p)
 		b.Nick = &s
@@ -30,7 +31,7 @@ func blobOf(p []byte, valid bool) Blob {
 	return b
 }
 
-// semantics is, per unique index of Blob (1 to 4), what the database
+// semantics is, per unique index of Blob (1 to 5), what the database
 // compares for the row's value.
 func semantics(b *Blob) []string {
 	opt := "NULL"
@@ -41,7 +42,11 @@ func semantics(b *Blob) []string {
 	if b.Nick != nil {
 		nick = "v" + *b.Nick
 	}
-	return []string{"", sem(b.Data), sem(b.Raw), opt, nick}
+	tag := "NULL"
+	if b.Tag.Valid {
+		tag = "v" + string(b.Tag.B) // Value binds a valid nil as empty
+	}
+	return []string{"", sem(b.Data), sem(b.Raw), opt, nick, tag}
 }
 
 // FuzzBlobKeysInjective checks the generated AppendKey of each nullable
@@ -57,7 +62,7 @@ func FuzzBlobKeysInjective(f *testing.F) {
 		a, b := blobOf(p, pv), blobOf(q, qv)
 		sa, sb := semantics(&a), semantics(&b)
 		var m blobMapper
-		for i := 1; i <= 4; i++ {
+		for i := 1; i <= 5; i++ {
 			ka, kb := m.AppendKey(nil, i, &a), m.AppendKey(nil, i, &b)
 			if (sa[i] == sb[i]) != (string(ka) == string(kb)) {
 				t.Fatalf("index %d: values %q and %q give keys %q and %q", i, sa[i], sb[i], ka, kb)

@@ -17,11 +17,11 @@ import (
 
 var schemas = map[string]string{
 	"sqlite": `CREATE TABLE blobs (id INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB UNIQUE, raw BLOB UNIQUE,
-		opt BLOB UNIQUE, nick TEXT UNIQUE)`,
+		opt BLOB UNIQUE, nick TEXT UNIQUE, tag BLOB UNIQUE)`,
 	"postgres": `CREATE TABLE blobs (id BIGSERIAL PRIMARY KEY, data BYTEA UNIQUE, raw BYTEA UNIQUE,
-		opt BYTEA UNIQUE, nick TEXT UNIQUE)`,
+		opt BYTEA UNIQUE, nick TEXT UNIQUE, tag BYTEA UNIQUE)`,
 	"mysql": `CREATE TABLE blobs (id BIGINT AUTO_INCREMENT PRIMARY KEY, data VARBINARY(64) UNIQUE, raw VARBINARY(64) UNIQUE,
-		opt VARBINARY(64) UNIQUE, nick VARCHAR(64) UNIQUE)`,
+		opt VARBINARY(64) UNIQUE, nick VARCHAR(64) UNIQUE, tag VARBINARY(64) UNIQUE)`,
 }
 
 // lookup is one unique lookup: its column, the Go value the database is
@@ -83,6 +83,16 @@ func lookups() []lookup {
 				return r.GetByNicks(ctx, repeat(v.p, n))
 			}})
 	}
+	for _, v := range []struct {
+		name string
+		tag  nullkeys.Tag
+	}{{"invalid", nullkeys.Tag{}}, {"empty", nullkeys.Tag{B: []byte{}, Valid: true}}, {"x", nullkeys.Tag{B: []byte("x"), Valid: true}}} {
+		out = append(out, lookup{"tag=" + v.name, "tag", v.tag,
+			func(ctx context.Context, r *nullkeys.BlobRepo) (*nullkeys.Blob, error) { return r.GetByTag(ctx, v.tag) },
+			func(ctx context.Context, r *nullkeys.BlobRepo, n int) ([]*nullkeys.Blob, error) {
+				return r.GetByTags(ctx, repeat(v.tag, n))
+			}})
+	}
 	return out
 }
 
@@ -115,7 +125,8 @@ func TestNullAndEmptyAreDifferentKeys(t *testing.T) {
 			}
 			ctx := context.Background()
 			null := &nullkeys.Blob{}
-			empty := &nullkeys.Blob{Data: []byte{}, Raw: nullkeys.Raw{}, Opt: sql.Null[[]byte]{V: []byte{}, Valid: true}, Nick: str("")}
+			empty := &nullkeys.Blob{Data: []byte{}, Raw: nullkeys.Raw{}, Opt: sql.Null[[]byte]{V: []byte{}, Valid: true}, Nick: str(""),
+				Tag: nullkeys.Tag{B: []byte{}, Valid: true}}
 			for _, r := range []*nullkeys.Blob{null, empty} {
 				if err := cached.Save(ctx, r); err != nil {
 					t.Fatal(err)
@@ -125,11 +136,13 @@ func TestNullAndEmptyAreDifferentKeys(t *testing.T) {
 			agree(t, "read again", db, cached, direct)
 
 			// The empty row takes the values x; the NULL row becomes empty.
-			*empty = nullkeys.Blob{ID: empty.ID, Data: []byte("x"), Raw: nullkeys.Raw("x"), Opt: sql.Null[[]byte]{V: []byte("x"), Valid: true}, Nick: str("x")}
+			*empty = nullkeys.Blob{ID: empty.ID, Data: []byte("x"), Raw: nullkeys.Raw("x"), Opt: sql.Null[[]byte]{V: []byte("x"), Valid: true}, Nick: str("x"),
+				Tag: nullkeys.Tag{B: []byte("x"), Valid: true}}
 			if err := cached.Save(ctx, empty); err != nil {
 				t.Fatal(err)
 			}
-			*null = nullkeys.Blob{ID: null.ID, Data: []byte{}, Raw: nullkeys.Raw{}, Opt: sql.Null[[]byte]{V: []byte{}, Valid: true}, Nick: str("")}
+			*null = nullkeys.Blob{ID: null.ID, Data: []byte{}, Raw: nullkeys.Raw{}, Opt: sql.Null[[]byte]{V: []byte{}, Valid: true}, Nick: str(""),
+				Tag: nullkeys.Tag{B: []byte{}, Valid: true}}
 			if err := cached.Save(ctx, null); err != nil {
 				t.Fatal(err)
 			}
@@ -145,6 +158,24 @@ func TestNullAndEmptyAreDifferentKeys(t *testing.T) {
 func agree(t *testing.T, step string, db *sqlx.DB, cached, direct *nullkeys.BlobRepo) {
 	t.Helper()
 	ctx := context.Background()
+	// Every row, read by primary key and in All, comes out of the cache
+	// as the driver returns it.
+	want, err := direct.All(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		for _, w := range want {
+			got, err := cached.GetByID(ctx, w.ID)
+			if err != nil || !reflect.DeepEqual(*got, w) {
+				t.Fatalf("%s: cached GetByID(%d) (read %d) = %s, %v; the database holds %s", step, w.ID, round+1, show(got), err, show(&w))
+			}
+		}
+		all, err := cached.All(ctx)
+		if err != nil || !reflect.DeepEqual(all, want) {
+			t.Fatalf("%s: cached All (read %d) = %v, %v; the database holds %v", step, round+1, all, err, want)
+		}
+	}
 	for _, l := range lookups() {
 		var ids []int64
 		if err := db.Select(&ids, db.Rebind(`SELECT id FROM blobs WHERE `+l.column+` = ?`), l.arg); err != nil {
@@ -194,7 +225,8 @@ func show(b *nullkeys.Blob) string {
 	if b.Nick != nil {
 		nick = fmt.Sprintf("%q", *b.Nick)
 	}
-	return fmt.Sprintf("{ID:%d Data:%s Raw:%s Opt:%v/%s Nick:%s}", b.ID, bytesOf(b.Data), bytesOf(b.Raw), b.Opt.Valid, bytesOf(b.Opt.V), nick)
+	return fmt.Sprintf("{ID:%d Data:%s Raw:%s Opt:%v/%s Nick:%s Tag:%v/%s}", b.ID, bytesOf(b.Data), bytesOf(b.Raw), b.Opt.Valid, bytesOf(b.Opt.V), nick,
+		b.Tag.Valid, bytesOf(b.Tag.B))
 }
 
 func bytesOf(p []byte) string {
