@@ -50,6 +50,7 @@ bench-go:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecoder -fuzztime 30s ./runtime/wire
 	$(GO) test -run '^$$' -fuzz FuzzKeyGroupsInjective -fuzztime 30s ./runtime
+	$(GO) test -run '^$$' -fuzz FuzzBlobKeysInjective -fuzztime 30s ./internal/openworld/nullkeys
 
 CONSISTENCY_OPS ?= 200000
 NEGATIVE_OPS    ?= 20000

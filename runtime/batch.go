@@ -65,6 +65,10 @@ type batch[T any] struct {
 	// read from it under a lease (miss) or without one (bypass)
 	dbTime           time.Duration
 	missed, bypassed bool
+	// a row the batch query returned had no slot's key: the database
+	// matched it by a looser equality, or the driver returned its value
+	// changed (SQLite's empty blob comes back nil)
+	unmatched bool
 }
 
 // slot is one distinct key of a batch.
@@ -372,7 +376,10 @@ func (b *batch[T]) await(ctx context.Context, store BatchStore) {
 // database may match a lookup by a looser equality than the key's (a _ci
 // collation, PAD SPACE, citext, a normalising Valuer): each lookup is then
 // answered by the single lookup's own WHERE, in one statement for the lot,
-// so that a batch answers what Get answers.
+// so that a batch answers what Get answers. So are the lookups an IN left
+// unanswered when one of its rows had no lookup's key: the database's
+// equality was looser than the key's there (modernc's SQLite returns an
+// empty BLOB as nil), and a miss is confirmed only where they agree.
 func (b *batch[T]) load(ctx context.Context) error {
 	t := b.t
 	slots := b.pending(stepLoad)
@@ -406,9 +413,21 @@ func (b *batch[T]) load(ctx context.Context) error {
 			return err
 		}
 	}
+	var rest []*slot[T]
 	for _, s := range slots {
 		if s.step != stepDone {
+			rest = append(rest, s)
+		}
+	}
+	if !b.unmatched {
+		for _, s := range rest {
 			s.step, s.fill = stepDone, true // a confirmed miss
+		}
+		return nil
+	}
+	for start := 0; start < len(rest); start += maxEachBranches {
+		if err := b.queryEach(ctx, rest[start:min(start+maxEachBranches, len(rest))]); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -434,7 +453,8 @@ func (b *batch[T]) query(ctx context.Context, chunk []*slot[T], byKey map[string
 		}
 		s := byKey[t.Key(b.index, row)]
 		if s == nil || s.step == stepDone {
-			continue
+			b.unmatched = b.unmatched || s == nil
+			continue // matched by a looser equality than the key's, or settled
 		}
 		data, err := t.encodeRow(s.key, row)
 		if err != nil {

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"crypto/sha256"
+	"database/sql/driver"
 	"encoding"
 	"encoding/base64"
 	"math"
@@ -86,8 +87,17 @@ func AppendKeyString(b []byte, s string) []byte {
 	return b
 }
 
-// AppendKeyBytes appends p to a key, escaped like a string.
+// AppendKeyBytes appends p to a key, escaped like a string. A nil p is
+// NULL to every driver (and finds no row), an empty one is not: nil gets
+// the NULL marker, so the two never share a key.
 func AppendKeyBytes(b []byte, p []byte) []byte {
+	if p == nil {
+		return AppendKeyNull(b)
+	}
+	return appendKeyEscaped(b, p)
+}
+
+func appendKeyEscaped(b []byte, p []byte) []byte {
 	for _, c := range p {
 		if safeKeyByte[c] {
 			b = append(b, c)
@@ -130,15 +140,22 @@ func AppendKeyTime(b []byte, t time.Time) []byte {
 	return AppendKeyString(b, t.UTC().Format(time.RFC3339Nano))
 }
 
-// AppendKeyMarshaler appends the binary form of m to a key. A value that
-// cannot be marshaled gets a key no row can have (it starts with '!e'), so a
-// lookup with it simply misses.
+// AppendKeyMarshaler appends the binary form of m to a key. A value the
+// database sees as NULL (a driver.Valuer whose Value is nil, such as an
+// invalid uuid.NullUUID) gets the NULL marker, whatever MarshalBinary
+// writes for it. A value that cannot be marshaled gets a key no row can
+// have (it starts with '!e'), so a lookup with it simply misses.
 func AppendKeyMarshaler(b []byte, m encoding.BinaryMarshaler) []byte {
+	if v, ok := m.(driver.Valuer); ok {
+		if dv, err := v.Value(); err == nil && dv == nil {
+			return AppendKeyNull(b)
+		}
+	}
 	p, err := m.MarshalBinary()
 	if err != nil {
 		return AppendKeyString(append(b, "!e"...), err.Error())
 	}
-	return AppendKeyBytes(b, p)
+	return appendKeyEscaped(b, p)
 }
 
 // AppendKeyNull appends the marker of a NULL value (a nil pointer, an

@@ -9,7 +9,7 @@ import (
 // model; the runtime builds the SQL, the keys and the protocol from it.
 type Spec[T any] struct {
 	Table   string        // SQL table name
-	Schema  string        // hash of the columns and their types (hex); part of every key and value
+	Schema  string        // hash of the columns and their types (hex); in every cached value's header, never in keys
 	TTL     time.Duration // cached row lifetime; 0 means the runtime default
 	Columns []string      // every column, in the order Mapper.Scan and Mapper.Values use
 	Types   []GoType      // the Go type of each column, in Columns order (for WithVerify)
@@ -24,7 +24,7 @@ type Spec[T any] struct {
 
 // Index is one lookup that names at most one row.
 type Index struct {
-	Name    string     // the key segment: the pk or unique column, or the unique_together group
+	Name    string     // the pk or unique column, or the unique_together group, for events and errors (keys name the columns)
 	Columns []int      // positions in Spec.Columns
 	Misses  MissPolicy // whether a confirmed miss may be cached
 	// Text lists the Columns that hold text or bytes (positions in

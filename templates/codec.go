@@ -327,10 +327,15 @@ func (e *emitter) isZero(f *gen.Field) jen.Code {
 }
 
 // scanDest is the Scan destination of a field: its address, or for a byte
-// array without its own sql.Scanner, an adapter that fills it.
+// array without its own sql.Scanner, an adapter that fills it. A named
+// []byte without one is scanned as a *[]byte: database/sql stores NULL
+// (as nil) only into that, and fails on a named slice.
 func (e *emitter) scanDest(f *gen.Field) jen.Code {
 	if f.Codec.Kind == gen.CodecByteArray && !hasMethod(types.NewPointer(f.Type), "Scan") {
 		return jen.Qual(runtimePkg, "ScanBytes").Call(e.field(f).Index(jen.Empty(), jen.Empty()))
+	}
+	if f.Codec.Kind == gen.CodecBytes && !types.Identical(f.Type, tBytes) && !hasMethod(types.NewPointer(f.Type), "Scan") {
+		return jen.Parens(jen.Op("*").Index().Byte()).Call(jen.Op("&").Add(e.field(f)))
 	}
 	return jen.Op("&").Add(e.field(f))
 }

@@ -243,7 +243,7 @@ type everythingMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
 func (everythingMapper) Scan(s runtime.Scanner, e *Everything) error {
-	return s.Scan(&e.ID, &e.I, &e.I8, &e.I16, &e.I32, &e.I64, &e.U, &e.U8, &e.U16, &e.U64, &e.F32, &e.F64, &e.Flag, &e.Text, &e.Blob, &e.At, &e.Nick, &e.Count, &e.Seen, &e.Bio, &e.Score, &e.Left, &e.Level, &e.Status, &e.Email, &e.Raw, runtime.ScanBytes(e.Digest[:]), runtime.ScanBytes(e.UUID[:]), &e.Addr, &e.Version, &e.MaybeHash, &e.Ratio, &e.When)
+	return s.Scan(&e.ID, &e.I, &e.I8, &e.I16, &e.I32, &e.I64, &e.U, &e.U8, &e.U16, &e.U64, &e.F32, &e.F64, &e.Flag, &e.Text, &e.Blob, &e.At, &e.Nick, &e.Count, &e.Seen, &e.Bio, &e.Score, &e.Left, &e.Level, &e.Status, &e.Email, (*[]byte)(&e.Raw), runtime.ScanBytes(e.Digest[:]), runtime.ScanBytes(e.UUID[:]), &e.Addr, &e.Version, &e.MaybeHash, &e.Ratio, &e.When)
 }
 
 // Values returns the column values in spec order.

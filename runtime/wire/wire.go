@@ -8,6 +8,7 @@
 package wire
 
 import (
+	"database/sql/driver"
 	"encoding"
 	"encoding/binary"
 	"errors"
@@ -124,18 +125,29 @@ func isFixed(t time.Time, loc *time.Location, abbr string) bool {
 // AppendRaw(b, v[:]).
 func AppendRaw(b []byte, p []byte) []byte { return append(b, p...) }
 
-// AppendMarshaler appends the length of m's MarshalBinary output as a
-// uvarint, then the output. It returns b unchanged and the error if
-// MarshalBinary fails.
+// AppendMarshaler appends m so that NULL and empty stay apart: a value the
+// database sees as NULL (a driver.Valuer whose Value is nil, such as an
+// invalid uuid.NullUUID) is the uvarint 0; any other is the uvarint
+// len(p)+1 followed by p, m's MarshalBinary output. It returns b unchanged
+// and the error if Value or MarshalBinary fails.
 func AppendMarshaler(b []byte, m encoding.BinaryMarshaler) ([]byte, error) {
 	if m == nil {
 		return b, errors.New("wire: nil BinaryMarshaler")
+	}
+	if v, ok := m.(driver.Valuer); ok {
+		dv, err := v.Value()
+		if err != nil {
+			return b, err
+		}
+		if dv == nil {
+			return binary.AppendUvarint(b, 0), nil
+		}
 	}
 	p, err := m.MarshalBinary()
 	if err != nil {
 		return b, err
 	}
-	b = binary.AppendUvarint(b, uint64(len(p)))
+	b = binary.AppendUvarint(b, uint64(len(p))+1)
 	return append(b, p...), nil
 }
 
@@ -362,15 +374,28 @@ func (d *Decoder) Raw(dst []byte) {
 }
 
 // Unmarshal reads a value written by AppendMarshaler and hands a copy of its
-// bytes to u.UnmarshalBinary. An error from u becomes the Decoder's error,
-// wrapping both ErrCorrupt and the original error.
+// bytes to u.UnmarshalBinary. NULL is handed to u's Scan(nil), as
+// database/sql does, when u has one; otherwise u is left as it is. An error
+// from u becomes the Decoder's error, wrapping both ErrCorrupt and the
+// original error.
 func (d *Decoder) Unmarshal(u encoding.BinaryUnmarshaler) {
 	if u == nil {
 		d.fail("nil BinaryUnmarshaler")
 		return
 	}
-	n, _ := d.uvarint("marshaled length")
-	p, ok := d.take(n, "marshaled value")
+	n, ok := d.uvarint("marshaled length")
+	if !ok {
+		return
+	}
+	if n == 0 {
+		if s, ok := u.(interface{ Scan(src any) error }); ok {
+			if err := s.Scan(nil); err != nil {
+				d.err = fmt.Errorf("%w: scan NULL at offset %d: %w", ErrCorrupt, d.n-len(d.b), err)
+			}
+		}
+		return
+	}
+	p, ok := d.take(n-1, "marshaled value")
 	if !ok {
 		return
 	}

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"database/sql/driver"
 	"errors"
 	"math"
 	"runtime"
@@ -265,7 +266,7 @@ func TestMarshaler(t *testing.T) {
 		t.Errorf("marshal error: got %v, %v", out, err)
 	}
 
-	d = NewDecoder(AppendString(AppendString(nil, "abc"), "x"))
+	d = NewDecoder(AppendString(AppendBytes(nil, []byte("abc")), "x"))
 	d.Unmarshal(&failing{})
 	if err := d.Err(); !errors.Is(err, ErrCorrupt) || !errors.Is(err, errRefused) {
 		t.Errorf("unmarshal error: %v", err)
@@ -275,10 +276,53 @@ func TestMarshaler(t *testing.T) {
 	}
 
 	// a payload point cannot decode: its own ErrCorrupt is wrapped too
-	d = NewDecoder(AppendString(nil, "abc"))
+	d = NewDecoder(AppendBytes(nil, []byte("abc")))
 	d.Unmarshal(&p)
 	if !errors.Is(d.Err(), ErrCorrupt) {
 		t.Errorf("bad payload: %v", d.Err())
+	}
+}
+
+// tag is a nullable marshaler in the manner of uuid.NullUUID: NULL
+// marshals to nothing, and a valid tag may be empty.
+type tag struct {
+	b     []byte
+	valid bool
+}
+
+func (t tag) MarshalBinary() ([]byte, error) { return t.b, nil }
+
+func (t *tag) UnmarshalBinary(b []byte) error { *t = tag{b, true}; return nil }
+
+func (t tag) Value() (driver.Value, error) {
+	if !t.valid {
+		return nil, nil
+	}
+	return t.b, nil
+}
+
+func (t *tag) Scan(src any) error {
+	if src != nil {
+		return errRefused
+	}
+	*t = tag{}
+	return nil
+}
+
+// TestMarshalerNull: a marshaler the database sees as NULL comes back NULL
+// (through its Scan), never as a valid empty value.
+func TestMarshalerNull(t *testing.T) {
+	for _, in := range []tag{{}, {[]byte{}, true}, {[]byte("x"), true}} {
+		b, err := AppendMarshaler(nil, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := tag{[]byte("stale"), true}
+		d := NewDecoder(b)
+		d.Unmarshal(&out)
+		if err := d.Finish(); err != nil || out.valid != in.valid || string(out.b) != string(in.b) {
+			t.Errorf("%+v came back as %+v, %v", in, out, err)
+		}
 	}
 }
 
