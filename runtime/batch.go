@@ -532,7 +532,7 @@ func (t *Table[T]) selectEach(i int, slots []*slot[T]) (string, []any) {
 		list.WriteString(", ")
 		list.WriteString(d.quote(c))
 	}
-	from := list.String() + " FROM " + d.quote(t.spec.Table) + " WHERE "
+	from := list.String() + " FROM " + d.quoteTable(t.spec.Table) + " WHERE "
 	var q strings.Builder
 	args := make([]any, 0, len(slots)*len(cols))
 	for k, s := range slots {
