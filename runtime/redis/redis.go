@@ -6,6 +6,8 @@
 // unchanged on a Cluster and never meets CROSSSLOT. Get is a plain GET; the
 // writes are short scripts, sent as EVALSHA with a fallback to EVAL when the
 // server does not know the script (a fresh node, a failover, SCRIPT FLUSH).
+// A write's locks and releases go in one pipeline per phase, each command
+// sent once and the call bounded by its context's deadline (see LockMany).
 //
 // # Encoding
 //
@@ -146,17 +148,25 @@ return 1
 `)
 
 	// lockScript: ARGV[1] = TTL in ms. It returns the new lock count.
-	lockScript = goredis.NewScript(lockCount + `
+	lockScript = goredis.NewScript(lockSrc)
+
+	// unlockScript returns the lock count left, 0 when it deleted the key.
+	unlockScript = goredis.NewScript(unlockSrc)
+)
+
+// The sources of the write phases' scripts, which are sent as EVAL when a
+// server does not know them (see runOnce).
+const (
+	lockSrc = lockCount + `
 local n = 0
 local cur = redis.pcall('GET', KEYS[1])
 if type(cur) == 'string' and string.byte(cur, 1) == 119 then n = lockCount(cur) end
 if n < 999999999999999 then n = n + 1 end
 redis.call('SET', KEYS[1], 'w' .. string.format('%d', n), 'PX', ARGV[1])
 return n
-`)
+`
 
-	// unlockScript returns the lock count left, 0 when it deleted the key.
-	unlockScript = goredis.NewScript(lockCount + `
+	unlockSrc = lockCount + `
 local cur = redis.pcall('GET', KEYS[1])
 if cur == false then return 0 end
 if type(cur) == 'string' and string.byte(cur, 1) == 119 then
@@ -168,7 +178,7 @@ if type(cur) == 'string' and string.byte(cur, 1) == 119 then
 end
 redis.call('DEL', KEYS[1])
 return 0
-`)
+`
 )
 
 // check returns the error of a done ctx, and tolerates a nil one.
@@ -361,29 +371,21 @@ func (s *Store) Release(ctx context.Context, key, token string) error {
 	return nil
 }
 
-// Lock adds a writer's lock to key and sets its TTL to ttl.
+// Lock adds a writer's lock to key and sets its TTL to ttl. It is sent
+// once, and returns by ctx's deadline (see LockMany).
 func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) error {
-	ctx, ms, err := checkTTL(ctx, ttl)
-	if err != nil {
-		return err
-	}
-	if err := lockScript.Run(ctx, s.c, []string{key}, ms).Err(); err != nil {
-		return fmt.Errorf("redis: lock: %w", err)
-	}
-	return nil
+	ops := []runtime.LockOp{{Key: key, TTL: ttl}}
+	s.LockMany(ctx, ops)
+	return ops[0].Err
 }
 
 // Unlock removes a writer's lock from key: a count above 1 is decremented,
-// keeping the TTL; anything else is deleted.
+// keeping the TTL; anything else is deleted. It is sent once, and returns
+// by ctx's deadline (see UnlockMany).
 func (s *Store) Unlock(ctx context.Context, key string) error {
-	ctx, err := check(ctx)
-	if err != nil {
-		return err
-	}
-	if err := unlockScript.Run(ctx, s.c, []string{key}).Err(); err != nil {
-		return fmt.Errorf("redis: unlock: %w", err)
-	}
-	return nil
+	ops := []runtime.UnlockOp{{Key: key}}
+	s.UnlockMany(ctx, ops)
+	return ops[0].Err
 }
 
 // Delete removes whatever key holds, with one DEL.
