@@ -190,7 +190,9 @@ func TestSaveDeadStoreHung(t *testing.T) {
 	repo, other := openAccounts(t, store)
 
 	saved := make(chan error, 1)
-	go func() { saved <- repo.Save(context.Background(), &checkmodel.Account{ID: 1, Email: "a@x", Org: 1, Handle: "a", Version: 2}) }()
+	go func() {
+		saved <- repo.Save(context.Background(), &checkmodel.Account{ID: 1, Email: "a@x", Org: 1, Handle: "a", Version: 2})
+	}()
 	select {
 	case <-h.first: // the lock phase reached the store: Save holds the row lock
 	case err := <-saved:
@@ -256,7 +258,9 @@ func TestSaveDeadStoreRefused(t *testing.T) {
 	repo, other := openAccounts(t, store)
 
 	saved := make(chan error, 1)
-	go func() { saved <- repo.Save(context.Background(), &checkmodel.Account{ID: 1, Email: "a@x", Org: 1, Handle: "a", Version: 2}) }()
+	go func() {
+		saved <- repo.Save(context.Background(), &checkmodel.Account{ID: 1, Email: "a@x", Org: 1, Handle: "a", Version: 2})
+	}()
 	select {
 	case err := <-saved:
 		if err != nil {
