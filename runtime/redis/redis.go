@@ -13,7 +13,8 @@
 //
 // A key holds one Redis string whose first byte tags what it is:
 //
-//	"v" + bytes     Value (the bytes may be empty)
+//	"v" + tag + bytes  Value (the bytes may be empty); tag: 8 bytes of the
+//	                   run_id of the master it was written to (see fence.go)
 //	"n"             NotFound (exactly this one byte)
 //	"l" + token     Leased
 //	"w" + count     Locked; count is decimal ASCII digits
@@ -41,6 +42,7 @@ package redis
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -61,7 +63,8 @@ type Options struct{}
 // Store is a runtime.Store on Redis. It is safe for concurrent use, holds no
 // state of its own besides the client, and never closes the client.
 type Store struct {
-	c goredis.UniversalClient
+	c     goredis.UniversalClient
+	fence fence
 }
 
 var _ runtime.Store = (*Store)(nil)
@@ -77,7 +80,18 @@ func New(client goredis.UniversalClient, opts Options) (*Store, error) {
 			return nil, errors.New("redis: the ClusterClient reads from replicas (ReadOnly, RouteByLatency or RouteRandomly), which can return values older than an acknowledged write")
 		}
 	}
-	return &Store{c: client}, nil
+	s := &Store{c: client}
+	s.fence.init()
+	s.watch(client)
+	if cc, ok := client.(*goredis.ClusterClient); ok {
+		// nodes the client made already: those made from now on get the
+		// hook as they are made
+		_ = cc.ForEachShard(context.Background(), func(_ context.Context, n *goredis.Client) error {
+			n.AddHook(dialWatch{&s.fence})
+			return nil
+		})
+	}
+	return s, nil
 }
 
 // isNil reports whether c is nil or an interface holding a nil pointer.
@@ -206,12 +220,16 @@ func checkTTL(ctx context.Context, ttl time.Duration) (context.Context, int64, e
 	return ctx, ms, nil
 }
 
-// decode reads what a key holds. The Value bytes alias b.
-func decode(b []byte) runtime.Entry {
+// decode reads what a key holds. The Value bytes alias b. A value whose
+// server tag names no master the store talks to now (written before a
+// restart or a failover: see fence.go) reads as a foreign value.
+func (s *Store) decode(b []byte) runtime.Entry {
 	if len(b) > 0 {
 		switch b[0] {
 		case tagValue:
-			return runtime.Entry{Kind: runtime.Value, Value: b[1:]}
+			if len(b) > tagLen && s.fence.knows(binary.LittleEndian.Uint64(b[1:1+tagLen])) {
+				return runtime.Entry{Kind: runtime.Value, Value: b[1+tagLen:]}
+			}
 		case tagNotFound:
 			if len(b) == 1 {
 				return runtime.Entry{Kind: runtime.NotFound}
@@ -294,16 +312,23 @@ func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
 		return runtime.Entry{}, err
 	}
 	v, err := s.get(ctx, key)
+	if s.fence.stale() {
+		// a connection was made since the servers' identities were read:
+		// maybe for this very GET, to a server that came back with old data
+		if lerr := s.learn(ctx); lerr != nil {
+			return runtime.Entry{}, lerr
+		}
+	}
 	switch {
 	case err == nil:
 		// no copy: v is a string go-redis made for this reply alone and
 		// nobody writes to (strings are immutable), and callers must not
 		// modify the Value (the same aliasing as StringCmd.Bytes and Lease)
-		return decode(unsafe.Slice(unsafe.StringData(v), len(v))), nil
+		return s.decode(unsafe.Slice(unsafe.StringData(v), len(v))), nil
 	case errors.Is(err, goredis.Nil):
 		return runtime.Entry{}, nil
 	case isWrongType(err):
-		return decode(nil), nil // someone else's key, of another type
+		return s.decode(nil), nil // someone else's key, of another type
 	}
 	return runtime.Entry{}, fmt.Errorf("redis: get: %w", err)
 }
@@ -320,6 +345,11 @@ func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration)
 		return false, runtime.Entry{}, err
 	}
 	cur, err := leaseScript.Run(ctx, s.c, []string{key}, leaseArg(token), ms).Text()
+	if s.fence.stale() {
+		if lerr := s.learn(ctx); lerr != nil {
+			return false, runtime.Entry{}, lerr
+		}
+	}
 	switch {
 	case errors.Is(err, goredis.Nil):
 		return true, runtime.Entry{}, nil
@@ -327,7 +357,17 @@ func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration)
 		return false, runtime.Entry{}, fmt.Errorf("redis: lease: %w", err)
 	}
 	// no copy: cur is immutable, and callers must not modify the Value
-	return false, decode(unsafe.Slice(unsafe.StringData(cur), len(cur))), nil
+	return false, s.decode(unsafe.Slice(unsafe.StringData(cur), len(cur))), nil
+}
+
+// encodeValue is what a key holding the value v written to the server of
+// tag holds.
+func encodeValue(tag uint64, v []byte) []byte {
+	enc := make([]byte, 1+tagLen+len(v))
+	enc[0] = tagValue
+	binary.LittleEndian.PutUint64(enc[1:], tag)
+	copy(enc[1+tagLen:], v)
+	return enc
 }
 
 // leaseArg is what a key holding a lease with token holds.
@@ -344,9 +384,11 @@ func (s *Store) Fill(ctx context.Context, key, token string, e runtime.Entry, tt
 	var enc []byte
 	switch e.Kind {
 	case runtime.Value:
-		enc = make([]byte, 1+len(e.Value))
-		enc[0] = tagValue
-		copy(enc[1:], e.Value)
+		tag, err := s.tagFor(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		enc = encodeValue(tag, e.Value)
 	case runtime.NotFound:
 		enc = []byte{tagNotFound}
 	default:
