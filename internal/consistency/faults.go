@@ -33,6 +33,7 @@ type injector struct {
 
 	keys         *keySet
 	undetectable bool
+	snapshot     bool // Redis restarts come back from an older snapshot
 
 	mu       sync.Mutex
 	counts   map[string]int
@@ -221,6 +222,10 @@ func (f *injector) oneRedis(ctx context.Context) {
 		cancel()
 		f.lost(Interval{from, f.now()})
 	default:
+		if f.snapshot {
+			f.restartFromSnapshot(ctx)
+			return
+		}
 		f.count("restart", 1)
 		from := f.now()
 		if err := f.server.Restart(time.Duration(20+f.rng.IntN(300)) * time.Millisecond); err != nil {

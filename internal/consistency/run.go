@@ -41,6 +41,10 @@ type Config struct {
 
 	Faults       bool // inject faults
 	Undetectable bool // corrupt values in ways no header catches too (bit flips, another key's value)
+	// RestartFromSnapshot makes the Redis server's restarts come back from
+	// a snapshot (SAVE) taken a while before, with the values of every
+	// write acknowledged since (see snapshot.go).
+	RestartFromSnapshot bool
 	Weak         bool // the negative control: plain get/set/delete, no lease, no lock
 	Herd         bool // measure the thundering herd first
 
@@ -206,7 +210,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		w.emails = append(w.emails, fmt.Sprintf("u%d@x.org", i))
 		w.handles = append(w.handles, orgHandle{int64(1 + i%2), fmt.Sprintf("h%d", i/2)})
 	}
-	inj := &injector{rng: rand.New(rand.NewPCG(cfg.Seed, 99)), keys: w.keys, undetectable: cfg.Undetectable}
+	inj := &injector{rng: rand.New(rand.NewPCG(cfg.Seed, 99)), keys: w.keys, undetectable: cfg.Undetectable, snapshot: cfg.RestartFromSnapshot}
 
 	lowers := make([]runtime.Store, cfg.Runtimes)
 	redisClients := make([]*goredis.Client, cfg.Runtimes) // -store redis: each runtime's, through its proxy

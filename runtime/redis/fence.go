@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -220,4 +221,27 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 	return 255
+}
+
+// persistenceCheck returns the learning hook that warns through l, once per
+// server address, when persistence is on.
+func persistenceCheck(l *slog.Logger) func(ctx context.Context, c *goredis.Client) {
+	var warned sync.Map
+	return func(ctx context.Context, c *goredis.Client) {
+		addr := c.Options().Addr
+		if _, done := warned.Load(addr); done {
+			return
+		}
+		cfg, err := c.ConfigGet(ctx, "save").Result()
+		if err != nil {
+			return // CONFIG renamed away: nothing to tell
+		}
+		aof, _ := c.ConfigGet(ctx, "appendonly").Result()
+		if cfg["save"] == "" && aof["appendonly"] != "yes" {
+			return
+		}
+		warned.Store(addr, true)
+		l.WarnContext(ctx, "cachegen: Redis persists its data (RDB save points or AOF): a restart comes back with values older than acknowledged writes; they are fenced (never served), and the cache starts cold after each restart",
+			"addr", addr, "save", cfg["save"], "appendonly", aof["appendonly"])
+	}
 }

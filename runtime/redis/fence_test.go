@@ -2,7 +2,9 @@ package redis_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/cachegen/cachegen/internal/consistency"
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/redis"
 )
 
 // A store that comes back with old data (a restart from a snapshot taken
@@ -135,5 +138,26 @@ func TestFailoverToStaleReplica(t *testing.T) {
 	}
 	if a.Version != 2 {
 		t.Errorf("after a failover to a replica that missed the Save's release, GetByID returned version %d, the database holds 2", a.Version)
+	}
+}
+
+// TestPersistenceWarned: a store on a server that saves snapshots says so,
+// once, through its logger.
+func TestPersistenceWarned(t *testing.T) {
+	srv := startRedis(t, "--save", "3600 1")
+	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	t.Cleanup(func() { c.Close() })
+	var log strings.Builder
+	s, err := redis.New(c, redis.Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.Get(context.Background(), "k"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := strings.Count(log.String(), "Redis persists its data"); n != 1 {
+		t.Errorf("the store warned %d times about persistence, want once:\n%s", n, log.String())
 	}
 }

@@ -45,6 +45,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"reflect"
 	"time"
@@ -55,10 +56,14 @@ import (
 	"github.com/cachegen/cachegen/runtime"
 )
 
-// Options configures a Store. It has no fields yet; its zero value is the
-// only configuration, and it is kept so that options can be added without
-// changing New.
-type Options struct{}
+// Options configures a Store. The zero value is a working configuration.
+type Options struct {
+	// Logger, when set, is told once per server when the store finds
+	// persistence (RDB save points or AOF) turned on: a restart then comes
+	// back with old values, which the store fences (see fence.go) at the
+	// cost of a cold cache after each restart.
+	Logger *slog.Logger
+}
 
 // Store is a runtime.Store on Redis. It is safe for concurrent use, holds no
 // state of its own besides the client, and never closes the client.
@@ -82,6 +87,9 @@ func New(client goredis.UniversalClient, opts Options) (*Store, error) {
 	}
 	s := &Store{c: client}
 	s.fence.init()
+	if opts.Logger != nil {
+		s.fence.onLearn = persistenceCheck(opts.Logger)
+	}
 	s.watch(client)
 	if cc, ok := client.(*goredis.ClusterClient); ok {
 		// nodes the client made already: those made from now on get the
