@@ -168,6 +168,10 @@ func (f *injector) crasher(ctx context.Context, rng *rand.Rand) {
 // one injects one fault and lifts it.
 func (f *injector) one(ctx context.Context) {
 	if f.server != nil {
+		if f.snapshot && f.rng.IntN(3) == 0 {
+			f.restartFromSnapshot(ctx) // a third of the faults, besides the restarts of oneRedis
+			return
+		}
 		f.oneRedis(ctx)
 	} else {
 		f.oneMemory(ctx)

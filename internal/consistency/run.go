@@ -187,6 +187,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	w := &workload{cfg: cfg, db: db, dialect: dialect, keys: &keySet{}}
 	rep := &Report{Backend: db.Name + "+" + cfg.Store, Config: cfg}
+	if cfg.RestartFromSnapshot {
+		rep.Backend += "+snapshot"
+	}
 	if cfg.Weak {
 		rep.Backend += "(weak)"
 	}
@@ -197,6 +200,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("-near needs -store redis: the near caches' bus is Redis pub/sub (got -store %s)", cfg.Store)
 	case cfg.NearLossy && cfg.Near == 0:
 		return nil, errors.New("-near-lossy needs -near")
+	case cfg.RestartFromSnapshot && (cfg.Store != "redis" || !cfg.Faults):
+		return nil, errors.New("-restart-from-snapshot needs -store redis and -faults")
 	case cfg.Near > 0:
 		rep.Backend += "+near"
 		if cfg.NearLossy {
