@@ -45,8 +45,12 @@ type Config struct {
 	// a snapshot (SAVE) taken a while before, with the values of every
 	// write acknowledged since (see snapshot.go).
 	RestartFromSnapshot bool
-	Weak         bool // the negative control: plain get/set/delete, no lease, no lock
-	Herd         bool // measure the thundering herd first
+	// Failover gives the Redis server a replica, and fails over to it now
+	// and then after promoting it early, so that it missed the releases of
+	// writes acknowledged meanwhile (see failover.go).
+	Failover bool
+	Weak     bool // the negative control: plain get/set/delete, no lease, no lock
+	Herd     bool // measure the thundering herd first
 
 	// Near puts a near cache (runtime.NearCache) in front of the store in
 	// every runtime, with this MaxStaleness, on a Redis pub/sub bus over the
@@ -190,6 +194,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.RestartFromSnapshot {
 		rep.Backend += "+snapshot"
 	}
+	if cfg.Failover {
+		rep.Backend += "+failover"
+	}
 	if cfg.Weak {
 		rep.Backend += "(weak)"
 	}
@@ -200,8 +207,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("-near needs -store redis: the near caches' bus is Redis pub/sub (got -store %s)", cfg.Store)
 	case cfg.NearLossy && cfg.Near == 0:
 		return nil, errors.New("-near-lossy needs -near")
-	case cfg.RestartFromSnapshot && (cfg.Store != "redis" || !cfg.Faults):
-		return nil, errors.New("-restart-from-snapshot needs -store redis and -faults")
+	case (cfg.RestartFromSnapshot || cfg.Failover) && (cfg.Store != "redis" || !cfg.Faults):
+		return nil, errors.New("-restart-from-snapshot and -failover need -store redis and -faults")
 	case cfg.Near > 0:
 		rep.Backend += "+near"
 		if cfg.NearLossy {
@@ -241,6 +248,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		inj.server = server
 		inj.direct = goredis.NewClient(&goredis.Options{Addr: server.Addr(), MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: time.Second})
 		defer inj.direct.Close()
+		if cfg.Failover {
+			stop, err := inj.startReplica(cfg.RedisBin)
+			if err != nil {
+				return nil, err
+			}
+			defer stop()
+		}
 		for i := range lowers {
 			p, err := NewProxy(server.Addr())
 			if err != nil {
