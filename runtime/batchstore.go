@@ -26,6 +26,11 @@ type BatchStore interface {
 	FillMany(ctx context.Context, ops []FillOp)
 	// ReleaseMany does Release for each op.
 	ReleaseMany(ctx context.Context, ops []ReleaseOp)
+	// LockMany does Lock for each op: a write's locks, all in one round
+	// trip where the store can.
+	LockMany(ctx context.Context, ops []LockOp)
+	// UnlockMany does Unlock for each op: a write's releases after commit.
+	UnlockMany(ctx context.Context, ops []UnlockOp)
 }
 
 // GetOp is one Get of a batch: Key in, Entry and Err out.
@@ -62,6 +67,19 @@ type ReleaseOp struct {
 	Key   string
 	Token string
 	Err   error
+}
+
+// LockOp is one Lock of a batch: Key and TTL in, Err out.
+type LockOp struct {
+	Key string
+	TTL time.Duration
+	Err error
+}
+
+// UnlockOp is one Unlock of a batch: Key in, Err out.
+type UnlockOp struct {
+	Key string
+	Err error
 }
 
 // Batch returns s as a BatchStore: s itself when it implements one, or else
@@ -105,5 +123,27 @@ func (s oneByOne) ReleaseMany(ctx context.Context, ops []ReleaseOp) {
 	for i := range ops {
 		op := &ops[i]
 		op.Err = s.Release(ctx, op.Key, op.Token)
+	}
+}
+
+// A write's phases end at their deadline: the locks and releases still to
+// send once ctx is done fail with its error instead of waiting on a store
+// that may not answer.
+
+func (s oneByOne) LockMany(ctx context.Context, ops []LockOp) {
+	for i := range ops {
+		op := &ops[i]
+		if op.Err = ctx.Err(); op.Err == nil {
+			op.Err = s.Lock(ctx, op.Key, op.TTL)
+		}
+	}
+}
+
+func (s oneByOne) UnlockMany(ctx context.Context, ops []UnlockOp) {
+	for i := range ops {
+		op := &ops[i]
+		if op.Err = ctx.Err(); op.Err == nil {
+			op.Err = s.Unlock(ctx, op.Key)
+		}
 	}
 }

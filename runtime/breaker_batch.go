@@ -1,6 +1,9 @@
 package runtime
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 var _ BatchStore = (*breaker)(nil)
 
@@ -64,6 +67,55 @@ func (b *breaker) ReleaseMany(ctx context.Context, ops []ReleaseOp) {
 	Batch(b.inner).ReleaseMany(ctx, ops)
 	b.done(batchErr(len(ops), func(i int) error { return ops[i].Err }))
 }
+
+func (b *breaker) LockMany(ctx context.Context, ops []LockOp) {
+	if len(ops) == 0 {
+		return
+	}
+	if !b.allow() {
+		for i := range ops {
+			ops[i].Err = errBreakerOpen
+		}
+		return
+	}
+	Batch(b.inner).LockMany(ctx, ops)
+	b.done(phaseErr(ctx, batchErr(len(ops), func(i int) error { return ops[i].Err })))
+}
+
+func (b *breaker) UnlockMany(ctx context.Context, ops []UnlockOp) {
+	if len(ops) == 0 {
+		return
+	}
+	if !b.allow() {
+		for i := range ops {
+			ops[i].Err = errBreakerOpen
+		}
+		return
+	}
+	Batch(b.inner).UnlockMany(ctx, ops)
+	b.done(phaseErr(ctx, batchErr(len(ops), func(i int) error { return ops[i].Err })))
+}
+
+// phaseErr is what a write phase that failed tells the breaker. The
+// phase's deadline is the runtime's own (a write never passes its caller's
+// context to the store): a store that did not answer within it counts as a
+// failing store, so that a dead one opens the breaker and later writes skip
+// it at once instead of each waiting out the deadline.
+func phaseErr(ctx context.Context, err error) error {
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return phaseTimeout{err}
+	}
+	return err
+}
+
+// phaseTimeout is a write phase's deadline passing: a store timeout.
+type phaseTimeout struct{ err error }
+
+func (e phaseTimeout) Error() string {
+	return "cachegen: the store did not answer within the write phase's deadline: " + e.err.Error()
+}
+func (e phaseTimeout) Unwrap() error { return e.err }
+func (phaseTimeout) Timeout() bool   { return true }
 
 // batchErr is what a batch of n ops tells the breaker: nil when any op
 // succeeded, else the first error.

@@ -8,31 +8,33 @@ import "time"
 type Option func(*options)
 
 type options struct {
-	prefix      string
-	ttl         time.Duration
-	notFoundTTL time.Duration
-	leaseTTL    time.Duration
-	leaseWait   time.Duration
-	lockTTL     time.Duration
-	fillTimeout time.Duration
-	allCap      int
-	dialect     Dialect
-	observers   []Observer
-	registry    *Registry  // where loaders find related repositories (WithRegistry)
-	near        *NearCache // the in-process tier in front of the store (WithNearCache)
-	verify      bool       // check the table against the database when made (WithVerify)
+	prefix       string
+	ttl          time.Duration
+	notFoundTTL  time.Duration
+	leaseTTL     time.Duration
+	leaseWait    time.Duration
+	lockTTL      time.Duration
+	phaseTimeout time.Duration
+	fillTimeout  time.Duration
+	allCap       int
+	dialect      Dialect
+	observers    []Observer
+	registry     *Registry  // where loaders find related repositories (WithRegistry)
+	near         *NearCache // the in-process tier in front of the store (WithNearCache)
+	verify       bool       // check the table against the database when made (WithVerify)
 }
 
 func defaultOptions() options {
 	return options{
-		prefix:      "cg",
-		ttl:         10 * time.Minute,
-		notFoundTTL: 30 * time.Second,
-		leaseTTL:    5 * time.Second,
-		leaseWait:   50 * time.Millisecond,
-		lockTTL:     30 * time.Second,
-		fillTimeout: 30 * time.Second,
-		allCap:      10000,
+		prefix:       "cg",
+		ttl:          10 * time.Minute,
+		notFoundTTL:  30 * time.Second,
+		leaseTTL:     5 * time.Second,
+		leaseWait:    50 * time.Millisecond,
+		lockTTL:      30 * time.Second,
+		phaseTimeout: 50 * time.Millisecond,
+		fillTimeout:  30 * time.Second,
+		allCap:       10000,
 	}
 }
 
@@ -94,6 +96,23 @@ func WithLockTTL(d time.Duration) Option {
 	return func(o *options) {
 		if d > 0 {
 			o.lockTTL = d
+		}
+	}
+}
+
+// WithPhaseTimeout sets how long each store phase of a write may take
+// (default 50ms): taking the write's locks before commit, while the
+// database holds its row locks, and releasing them after. A phase is one
+// attempt, never retried; a store that has not answered by then fails the
+// phase: the write commits all the same, and its keys wait for the retry
+// queue (reads of them in this process skip the store until it lands).
+// Set it well above the store's round trip under load: every phase that
+// runs out costs those keys their cached copies for a while, and a store
+// that keeps running out opens the circuit breaker.
+func WithPhaseTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.phaseTimeout = d
 		}
 	}
 }

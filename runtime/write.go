@@ -153,27 +153,39 @@ func (t *Table[T]) writeKeys(rows []*T) []string {
 // lock takes a write lock on every key and returns the keys it could not
 // lock. A store that fails does not stop the write (the cache is never a
 // dependency of a write): those keys are invalidated again after commit.
+//
+// It is one phase: every lock in one call (one round trip on a store that
+// batches), one attempt, bounded by the phase timeout, so a dead or hung
+// store never keeps the transaction, and the row locks it holds, open for
+// longer than that.
 func (t *Table[T]) lock(ctx context.Context, keys []string) map[string]bool {
 	if t.store == nil {
 		return nil
 	}
 	ctx = context.WithoutCancel(ctx)
+	pctx, cancel := context.WithTimeout(ctx, t.opts.phaseTimeout)
+	defer cancel()
+	ops := make([]LockOp, len(keys))
+	for i, k := range keys {
+		ops[i] = LockOp{Key: k, TTL: t.opts.lockTTL}
+	}
+	Batch(t.store).LockMany(pctx, ops)
 	var failed map[string]bool
-	for _, k := range keys {
-		if err := t.store.Lock(ctx, k, t.opts.lockTTL); err != nil {
-			t.storeFailed(ctx, "lock", err)
-			t.retries.hold(k)
+	for _, op := range ops {
+		if op.Err != nil {
+			t.storeFailed(ctx, "lock", op.Err)
+			t.retries.hold(op.Key)
 			if failed == nil {
 				failed = map[string]bool{}
 			}
-			failed[k] = true
+			failed[op.Key] = true
 		}
 	}
 	if t.near != nil {
 		// Other processes drop their copies now, before the commit: from
 		// here until the release the store answers nobody with a value to
 		// keep. Keys the bus did not take are announced again after commit.
-		if err := t.near.announce(ctx, keys); err != nil {
+		if err := t.near.announce(pctx, keys); err != nil {
 			t.storeFailed(ctx, "publish", err)
 			for _, k := range keys {
 				if !failed[k] {
@@ -189,19 +201,28 @@ func (t *Table[T]) lock(ctx context.Context, keys []string) map[string]bool {
 	return failed
 }
 
-// release drops the write locks after commit. A key whose lock or release
-// failed may still hold the old value, so it goes to the retry queue, which
-// invalidates it once the store answers again.
+// release drops the write locks after commit, in one phase bounded like
+// lock's. A key whose lock or release failed may still hold the old value,
+// so it goes to the retry queue, which invalidates it once the store
+// answers again.
 func (t *Table[T]) release(ctx context.Context, keys []string, lockFailed map[string]bool) {
 	if t.store == nil {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
+	pctx, cancel := context.WithTimeout(ctx, t.opts.phaseTimeout)
+	defer cancel()
+	ops := make([]UnlockOp, len(keys))
+	for i, k := range keys {
+		ops[i].Key = k
+	}
+	Batch(t.store).UnlockMany(pctx, ops)
 	var again []string // released keys other processes' near caches must drop again
-	for _, k := range keys {
-		if err := t.store.Unlock(ctx, k); err != nil {
-			t.storeFailed(ctx, "unlock", err)
-			t.invalidationFailed(ctx, k, err, lockFailed[k])
+	for _, op := range ops {
+		k := op.Key
+		if op.Err != nil {
+			t.storeFailed(ctx, "unlock", op.Err)
+			t.invalidationFailed(ctx, k, op.Err, lockFailed[k])
 			continue
 		}
 		t.stats.invalidations.Add(1)
@@ -223,7 +244,7 @@ func (t *Table[T]) release(ctx context.Context, keys []string, lockFailed map[st
 	// than the lock TTL) or was lost (a flush, a restart, an eviction)
 	// let one of them read the database before the commit and keep what
 	// it read. So every released key is announced again.
-	if err := t.near.announce(ctx, again); err != nil {
+	if err := t.near.announce(pctx, again); err != nil {
 		t.storeFailed(ctx, "publish", err)
 		for _, k := range again {
 			t.invalidationFailed(ctx, k, err, lockFailed[k])

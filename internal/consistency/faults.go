@@ -31,8 +31,12 @@ type injector struct {
 	links []*memFault
 	mem   *memShared
 
-	keys         *keySet
-	undetectable bool
+	keys          *keySet
+	undetectable  bool
+	snapshot      bool         // Redis restarts come back from an older snapshot
+	replica       *RedisServer // -failover: the server's replica
+	replicaDirect *goredis.Client
+	masterAddr    atomic.Value // -failover: where direct dials (the corrupter's, the flushes')
 
 	mu       sync.Mutex
 	counts   map[string]int
@@ -167,6 +171,14 @@ func (f *injector) crasher(ctx context.Context, rng *rand.Rand) {
 // one injects one fault and lifts it.
 func (f *injector) one(ctx context.Context) {
 	if f.server != nil {
+		if f.replica != nil && f.rng.IntN(3) == 0 {
+			f.failover(ctx) // a third of the faults
+			return
+		}
+		if f.snapshot && f.rng.IntN(3) == 0 {
+			f.restartFromSnapshot(ctx) // a third of the faults, besides the restarts of oneRedis
+			return
+		}
 		f.oneRedis(ctx)
 	} else {
 		f.oneMemory(ctx)
@@ -221,6 +233,10 @@ func (f *injector) oneRedis(ctx context.Context) {
 		cancel()
 		f.lost(Interval{from, f.now()})
 	default:
+		if f.snapshot {
+			f.restartFromSnapshot(ctx)
+			return
+		}
 		f.count("restart", 1)
 		from := f.now()
 		if err := f.server.Restart(time.Duration(20+f.rng.IntN(300)) * time.Millisecond); err != nil {

@@ -69,6 +69,13 @@ func (p *Proxy) Close() {
 }
 
 // Drop closes every connection, with a reset.
+// SetUpstream sends the connections made from now on to addr (a failover).
+func (p *Proxy) SetUpstream(addr string) {
+	p.mu.Lock()
+	p.upstream = addr
+	p.mu.Unlock()
+}
+
 func (p *Proxy) Drop() {
 	p.mu.Lock()
 	conns := make([]*proxyConn, 0, len(p.conns))
@@ -132,7 +139,10 @@ func (p *Proxy) accept() {
 			_ = client.Close()
 			continue
 		}
-		server, err := net.DialTimeout("tcp", p.upstream, time.Second)
+		p.mu.Lock()
+		upstream := p.upstream
+		p.mu.Unlock()
+		server, err := net.DialTimeout("tcp", upstream, time.Second)
 		if err != nil {
 			_ = client.Close()
 			continue

@@ -19,12 +19,14 @@ type RedisServer struct {
 	bin  string
 	port int
 	dir  string
+	args []string // more redis-server arguments
 	cmd  *exec.Cmd
 	wait chan error
 }
 
-// StartRedis starts bin (redis-server when empty) on a free port.
-func StartRedis(bin string) (*RedisServer, error) {
+// StartRedis starts bin (redis-server when empty) on a free port, with
+// args added to its command line (--replicaof, say).
+func StartRedis(bin string, args ...string) (*RedisServer, error) {
 	if bin == "" {
 		bin = "redis-server"
 	}
@@ -42,7 +44,7 @@ func StartRedis(bin string) (*RedisServer, error) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	_ = ln.Close()
-	s := &RedisServer{bin: path, port: port, dir: dir}
+	s := &RedisServer{bin: path, port: port, dir: dir, args: args}
 	if err := s.start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -57,6 +59,7 @@ func (s *RedisServer) start() error {
 	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", s.dir, "--logfile", "",
 		"--maxmemory-policy", "noeviction")
+	s.cmd.Args = append(s.cmd.Args, s.args...)
 	dieWithParent(s.cmd)
 	if err := s.cmd.Start(); err != nil {
 		return err
@@ -89,7 +92,8 @@ func (s *RedisServer) kill() {
 	}
 }
 
-// Restart kills the server and, after down, starts it again, empty.
+// Restart kills the server and, after down, starts it again: empty, or
+// from the snapshot a SAVE left in its directory.
 func (s *RedisServer) Restart(down time.Duration) error {
 	s.kill()
 	time.Sleep(down)

@@ -40,8 +40,16 @@ type Config struct {
 
 	Faults       bool // inject faults
 	Undetectable bool // corrupt values in ways no header catches too (bit flips, another key's value)
-	Weak         bool // the negative control: plain get/set/delete, no lease, no lock
-	Herd         bool // measure the thundering herd first
+	// RestartFromSnapshot makes the Redis server's restarts come back from
+	// a snapshot (SAVE) taken a while before, with the values of every
+	// write acknowledged since (see snapshot.go).
+	RestartFromSnapshot bool
+	// Failover gives the Redis server a replica, and fails over to it now
+	// and then after promoting it early, so that it missed the releases of
+	// writes acknowledged meanwhile (see failover.go).
+	Failover bool
+	Weak     bool // the negative control: plain get/set/delete, no lease, no lock
+	Herd     bool // measure the thundering herd first
 
 	// WeakBatch is the batch reads' negative control: WeakBatchFill or
 	// WeakBatchSnapshot weakens the batch calls alone ("": none).
@@ -191,6 +199,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	w := &workload{cfg: cfg, db: db, dialect: dialect, keys: &keySet{}}
 	rep := &Report{Backend: db.Name + "+" + cfg.Store, Config: cfg}
+	if cfg.RestartFromSnapshot {
+		rep.Backend += "+snapshot"
+	}
+	if cfg.Failover {
+		rep.Backend += "+failover"
+	}
 	if cfg.Weak {
 		rep.Backend += "(weak)"
 	}
@@ -210,6 +224,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("-near needs -store redis: the near caches' bus is Redis pub/sub (got -store %s)", cfg.Store)
 	case cfg.NearLossy && cfg.Near == 0:
 		return nil, errors.New("-near-lossy needs -near")
+	case (cfg.RestartFromSnapshot || cfg.Failover) && (cfg.Store != "redis" || !cfg.Faults):
+		return nil, errors.New("-restart-from-snapshot and -failover need -store redis and -faults")
 	case cfg.Near > 0:
 		rep.Backend += "+near"
 		if cfg.NearLossy {
@@ -223,7 +239,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		w.emails = append(w.emails, fmt.Sprintf("u%d@x.org", i))
 		w.handles = append(w.handles, orgHandle{int64(1 + i%2), fmt.Sprintf("h%d", i/2)})
 	}
-	inj := &injector{rng: rand.New(rand.NewPCG(cfg.Seed, 99)), keys: w.keys, undetectable: cfg.Undetectable}
+	inj := &injector{rng: rand.New(rand.NewPCG(cfg.Seed, 99)), keys: w.keys, undetectable: cfg.Undetectable, snapshot: cfg.RestartFromSnapshot}
 
 	lowers := make([]runtime.Store, cfg.Runtimes)
 	redisClients := make([]*goredis.Client, cfg.Runtimes) // -store redis: each runtime's, through its proxy
@@ -249,6 +265,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		inj.server = server
 		inj.direct = goredis.NewClient(&goredis.Options{Addr: server.Addr(), MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: time.Second})
 		defer inj.direct.Close()
+		if cfg.Failover {
+			stop, err := inj.startReplica(cfg.RedisBin)
+			if err != nil {
+				return nil, err
+			}
+			defer stop()
+		}
 		for i := range lowers {
 			p, err := NewProxy(server.Addr())
 			if err != nil {

@@ -42,3 +42,19 @@ func (s *Store) ReleaseMany(ctx context.Context, ops []runtime.ReleaseOp) {
 		op.Err = s.Release(ctx, op.Key, op.Token)
 	}
 }
+
+// LockMany does Lock for each op.
+func (s *Store) LockMany(ctx context.Context, ops []runtime.LockOp) {
+	for i := range ops {
+		op := &ops[i]
+		op.Err = s.Lock(ctx, op.Key, op.TTL)
+	}
+}
+
+// UnlockMany does Unlock for each op.
+func (s *Store) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
+	for i := range ops {
+		op := &ops[i]
+		op.Err = s.Unlock(ctx, op.Key)
+	}
+}

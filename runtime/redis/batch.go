@@ -36,16 +36,24 @@ func (s *Store) GetMany(ctx context.Context, ops []runtime.GetOp) {
 		cmds[i] = pipe.Get(ctx, ops[i].Key)
 	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error
+	if s.fence.stale() {  // see Get
+		if err := s.learn(ctx); err != nil {
+			for i := range ops {
+				ops[i].Entry, ops[i].Err = runtime.Entry{}, err
+			}
+			return
+		}
+	}
 	for i, cmd := range cmds {
 		op := &ops[i]
 		b, err := cmd.Bytes()
 		switch {
 		case err == nil:
-			op.Entry, op.Err = decode(b), nil
+			op.Entry, op.Err = s.decode(b), nil
 		case errors.Is(err, goredis.Nil):
 			op.Entry, op.Err = runtime.Entry{}, nil
 		case isWrongType(err):
-			op.Entry, op.Err = decode(nil), nil
+			op.Entry, op.Err = s.decode(nil), nil
 		default:
 			op.Entry, op.Err = runtime.Entry{}, fmt.Errorf("redis: get: %w", err)
 		}
@@ -69,11 +77,20 @@ func (s *Store) LeaseMany(ctx context.Context, ops []runtime.LeaseOp) {
 		}
 		calls[i] = scriptCall{key: op.Key, args: []any{leaseArg(op.Token), ms}}
 	}
-	for i, cmd := range s.runScripts(ctx, leaseScript, calls) {
+	cmds := s.runScripts(ctx, leaseScript, calls)
+	var lerr error
+	if s.fence.stale() { // see Get
+		lerr = s.learn(ctx)
+	}
+	for i, cmd := range cmds {
 		if cmd == nil {
 			continue
 		}
 		op := &ops[i]
+		if lerr != nil {
+			op.Err = lerr
+			continue
+		}
 		cur, err := cmd.Text()
 		switch {
 		case errors.Is(err, goredis.Nil):
@@ -82,7 +99,7 @@ func (s *Store) LeaseMany(ctx context.Context, ops []runtime.LeaseOp) {
 			op.Err = fmt.Errorf("redis: lease: %w", err)
 		default:
 			// no copy: cur is immutable, and callers must not modify the Value
-			op.Cur = decode(unsafe.Slice(unsafe.StringData(cur), len(cur)))
+			op.Cur = s.decode(unsafe.Slice(unsafe.StringData(cur), len(cur)))
 		}
 	}
 }
@@ -107,9 +124,12 @@ func (s *Store) FillMany(ctx context.Context, ops []runtime.FillOp) {
 		var enc []byte
 		switch op.Entry.Kind {
 		case runtime.Value:
-			enc = make([]byte, 1+len(op.Entry.Value))
-			enc[0] = tagValue
-			copy(enc[1:], op.Entry.Value)
+			tag, err := s.tagFor(ctx, op.Key)
+			if err != nil {
+				op.Err = err
+				continue
+			}
+			enc = encodeValue(tag, op.Entry.Value)
 		case runtime.NotFound:
 			enc = []byte{tagNotFound}
 		default:

@@ -43,17 +43,24 @@ func NewBus(c goredis.UniversalClient, channel string) (*Bus, error) {
 }
 
 // Publish sends keys in one message. It returns once Redis has queued the
-// message to every subscriber.
+// message to every subscriber, or by ctx's deadline (a write's phase
+// publishes, and must not wait on a server that does not answer: see
+// LockMany).
 func (b *Bus) Publish(ctx context.Context, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	msg := encodeKeys(keys)
-	var err error
-	if b.sharded {
-		err = b.c.SPublish(ctx, b.channel, msg).Err()
-	} else {
-		err = b.c.Publish(ctx, b.channel, msg).Err()
+	var perr error // written by the call, read only once it is done
+	err := bounded(ctx, func() {
+		if b.sharded {
+			perr = b.c.SPublish(ctx, b.channel, msg).Err()
+		} else {
+			perr = b.c.Publish(ctx, b.channel, msg).Err()
+		}
+	})
+	if err == nil {
+		err = perr
 	}
 	if err != nil {
 		return fmt.Errorf("redis: publish: %w", err)

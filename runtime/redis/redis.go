@@ -6,12 +6,15 @@
 // unchanged on a Cluster and never meets CROSSSLOT. Get is a plain GET; the
 // writes are short scripts, sent as EVALSHA with a fallback to EVAL when the
 // server does not know the script (a fresh node, a failover, SCRIPT FLUSH).
+// A write's locks and releases go in one pipeline per phase, each command
+// sent once and the call bounded by its context's deadline (see LockMany).
 //
 // # Encoding
 //
 // A key holds one Redis string whose first byte tags what it is:
 //
-//	"v" + bytes     Value (the bytes may be empty)
+//	"v" + tag + bytes  Value (the bytes may be empty); tag: 8 bytes of the
+//	                   run_id of the master it was written to (see fence.go)
 //	"n"             NotFound (exactly this one byte)
 //	"l" + token     Leased
 //	"w" + count     Locked; count is decimal ASCII digits
@@ -39,8 +42,10 @@ package redis
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"reflect"
 	"time"
@@ -51,15 +56,20 @@ import (
 	"github.com/cachegen/cachegen/runtime"
 )
 
-// Options configures a Store. It has no fields yet; its zero value is the
-// only configuration, and it is kept so that options can be added without
-// changing New.
-type Options struct{}
+// Options configures a Store. The zero value is a working configuration.
+type Options struct {
+	// Logger, when set, is told once per server when the store finds
+	// persistence (RDB save points or AOF) turned on: a restart then comes
+	// back with old values, which the store fences (see fence.go) at the
+	// cost of a cold cache after each restart.
+	Logger *slog.Logger
+}
 
 // Store is a runtime.Store on Redis. It is safe for concurrent use, holds no
 // state of its own besides the client, and never closes the client.
 type Store struct {
-	c goredis.UniversalClient
+	c     goredis.UniversalClient
+	fence fence
 }
 
 var _ runtime.Store = (*Store)(nil)
@@ -75,7 +85,21 @@ func New(client goredis.UniversalClient, opts Options) (*Store, error) {
 			return nil, errors.New("redis: the ClusterClient reads from replicas (ReadOnly, RouteByLatency or RouteRandomly), which can return values older than an acknowledged write")
 		}
 	}
-	return &Store{c: client}, nil
+	s := &Store{c: client}
+	s.fence.init()
+	if opts.Logger != nil {
+		s.fence.onLearn = persistenceCheck(opts.Logger)
+	}
+	s.watch(client)
+	if cc, ok := client.(*goredis.ClusterClient); ok {
+		// nodes the client made already: those made from now on get the
+		// hook as they are made
+		_ = cc.ForEachShard(context.Background(), func(_ context.Context, n *goredis.Client) error {
+			n.AddHook(dialWatch{&s.fence})
+			return nil
+		})
+	}
+	return s, nil
 }
 
 // isNil reports whether c is nil or an interface holding a nil pointer.
@@ -146,17 +170,25 @@ return 1
 `)
 
 	// lockScript: ARGV[1] = TTL in ms. It returns the new lock count.
-	lockScript = goredis.NewScript(lockCount + `
+	lockScript = goredis.NewScript(lockSrc)
+
+	// unlockScript returns the lock count left, 0 when it deleted the key.
+	unlockScript = goredis.NewScript(unlockSrc)
+)
+
+// The sources of the write phases' scripts, which are sent as EVAL when a
+// server does not know them (see runOnce).
+const (
+	lockSrc = lockCount + `
 local n = 0
 local cur = redis.pcall('GET', KEYS[1])
 if type(cur) == 'string' and string.byte(cur, 1) == 119 then n = lockCount(cur) end
 if n < 999999999999999 then n = n + 1 end
 redis.call('SET', KEYS[1], 'w' .. string.format('%d', n), 'PX', ARGV[1])
 return n
-`)
+`
 
-	// unlockScript returns the lock count left, 0 when it deleted the key.
-	unlockScript = goredis.NewScript(lockCount + `
+	unlockSrc = lockCount + `
 local cur = redis.pcall('GET', KEYS[1])
 if cur == false then return 0 end
 if type(cur) == 'string' and string.byte(cur, 1) == 119 then
@@ -168,7 +200,7 @@ if type(cur) == 'string' and string.byte(cur, 1) == 119 then
 end
 redis.call('DEL', KEYS[1])
 return 0
-`)
+`
 )
 
 // check returns the error of a done ctx, and tolerates a nil one.
@@ -196,12 +228,16 @@ func checkTTL(ctx context.Context, ttl time.Duration) (context.Context, int64, e
 	return ctx, ms, nil
 }
 
-// decode reads what a key holds. The Value bytes alias b.
-func decode(b []byte) runtime.Entry {
+// decode reads what a key holds. The Value bytes alias b. A value whose
+// server tag names no master the store talks to now (written before a
+// restart or a failover: see fence.go) reads as a foreign value.
+func (s *Store) decode(b []byte) runtime.Entry {
 	if len(b) > 0 {
 		switch b[0] {
 		case tagValue:
-			return runtime.Entry{Kind: runtime.Value, Value: b[1:]}
+			if len(b) > tagLen && s.fence.knows(binary.LittleEndian.Uint64(b[1:1+tagLen])) {
+				return runtime.Entry{Kind: runtime.Value, Value: b[1+tagLen:]}
+			}
 		case tagNotFound:
 			if len(b) == 1 {
 				return runtime.Entry{Kind: runtime.NotFound}
@@ -284,16 +320,23 @@ func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
 		return runtime.Entry{}, err
 	}
 	v, err := s.get(ctx, key)
+	if s.fence.stale() {
+		// a connection was made since the servers' identities were read:
+		// maybe for this very GET, to a server that came back with old data
+		if lerr := s.learn(ctx); lerr != nil {
+			return runtime.Entry{}, lerr
+		}
+	}
 	switch {
 	case err == nil:
 		// no copy: v is a string go-redis made for this reply alone and
 		// nobody writes to (strings are immutable), and callers must not
 		// modify the Value (the same aliasing as StringCmd.Bytes and Lease)
-		return decode(unsafe.Slice(unsafe.StringData(v), len(v))), nil
+		return s.decode(unsafe.Slice(unsafe.StringData(v), len(v))), nil
 	case errors.Is(err, goredis.Nil):
 		return runtime.Entry{}, nil
 	case isWrongType(err):
-		return decode(nil), nil // someone else's key, of another type
+		return s.decode(nil), nil // someone else's key, of another type
 	}
 	return runtime.Entry{}, fmt.Errorf("redis: get: %w", err)
 }
@@ -310,6 +353,11 @@ func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration)
 		return false, runtime.Entry{}, err
 	}
 	cur, err := leaseScript.Run(ctx, s.c, []string{key}, leaseArg(token), ms).Text()
+	if s.fence.stale() {
+		if lerr := s.learn(ctx); lerr != nil {
+			return false, runtime.Entry{}, lerr
+		}
+	}
 	switch {
 	case errors.Is(err, goredis.Nil):
 		return true, runtime.Entry{}, nil
@@ -317,7 +365,17 @@ func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration)
 		return false, runtime.Entry{}, fmt.Errorf("redis: lease: %w", err)
 	}
 	// no copy: cur is immutable, and callers must not modify the Value
-	return false, decode(unsafe.Slice(unsafe.StringData(cur), len(cur))), nil
+	return false, s.decode(unsafe.Slice(unsafe.StringData(cur), len(cur))), nil
+}
+
+// encodeValue is what a key holding the value v written to the server of
+// tag holds.
+func encodeValue(tag uint64, v []byte) []byte {
+	enc := make([]byte, 1+tagLen+len(v))
+	enc[0] = tagValue
+	binary.LittleEndian.PutUint64(enc[1:], tag)
+	copy(enc[1+tagLen:], v)
+	return enc
 }
 
 // leaseArg is what a key holding a lease with token holds.
@@ -334,9 +392,11 @@ func (s *Store) Fill(ctx context.Context, key, token string, e runtime.Entry, tt
 	var enc []byte
 	switch e.Kind {
 	case runtime.Value:
-		enc = make([]byte, 1+len(e.Value))
-		enc[0] = tagValue
-		copy(enc[1:], e.Value)
+		tag, err := s.tagFor(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		enc = encodeValue(tag, e.Value)
 	case runtime.NotFound:
 		enc = []byte{tagNotFound}
 	default:
@@ -361,29 +421,21 @@ func (s *Store) Release(ctx context.Context, key, token string) error {
 	return nil
 }
 
-// Lock adds a writer's lock to key and sets its TTL to ttl.
+// Lock adds a writer's lock to key and sets its TTL to ttl. It is sent
+// once, and returns by ctx's deadline (see LockMany).
 func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) error {
-	ctx, ms, err := checkTTL(ctx, ttl)
-	if err != nil {
-		return err
-	}
-	if err := lockScript.Run(ctx, s.c, []string{key}, ms).Err(); err != nil {
-		return fmt.Errorf("redis: lock: %w", err)
-	}
-	return nil
+	ops := []runtime.LockOp{{Key: key, TTL: ttl}}
+	s.LockMany(ctx, ops)
+	return ops[0].Err
 }
 
 // Unlock removes a writer's lock from key: a count above 1 is decremented,
-// keeping the TTL; anything else is deleted.
+// keeping the TTL; anything else is deleted. It is sent once, and returns
+// by ctx's deadline (see UnlockMany).
 func (s *Store) Unlock(ctx context.Context, key string) error {
-	ctx, err := check(ctx)
-	if err != nil {
-		return err
-	}
-	if err := unlockScript.Run(ctx, s.c, []string{key}).Err(); err != nil {
-		return fmt.Errorf("redis: unlock: %w", err)
-	}
-	return nil
+	ops := []runtime.UnlockOp{{Key: key}}
+	s.UnlockMany(ctx, ops)
+	return ops[0].Err
 }
 
 // Delete removes whatever key holds, with one DEL.

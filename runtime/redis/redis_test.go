@@ -197,7 +197,8 @@ func TestEncoding(t *testing.T) {
 			if ok, err := s.Fill(ctx, p+"v", "t", runtime.Entry{Kind: runtime.Value, Value: []byte("\x00row\xff")}, time.Minute); !ok || err != nil {
 				t.Fatalf("Fill: %v %v", ok, err)
 			}
-			if got := raw(p + "v"); got != "v\x00row\xff" {
+			// "v", the server's tag (8 bytes, see fence.go), the bytes
+			if got := raw(p + "v"); len(got) != 1+8+5 || got[0] != 'v' || got[9:] != "\x00row\xff" {
 				t.Errorf("a value is stored as %q", got)
 			}
 			if ok, err := s.Fill(ctx, p+"n", "t", runtime.Entry{Kind: runtime.NotFound}, time.Minute); !ok || err != nil {

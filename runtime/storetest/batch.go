@@ -40,6 +40,8 @@ func batchTests() []testCase {
 			b.LeaseMany(h.ctx(), nil)
 			b.FillMany(h.ctx(), nil)
 			b.ReleaseMany(h.ctx(), nil)
+			b.LockMany(h.ctx(), nil)
+			b.UnlockMany(h.ctx(), nil)
 		}},
 		{"lease", func(h *harness) {
 			keys, entries := h.everyState()
@@ -148,6 +150,62 @@ func batchTests() []testCase {
 				h.want(k, want)
 			}
 			h.want(other, leased)
+		}},
+		{"lock", func(h *harness) {
+			// every state becomes a lock of count 1, a lock one more
+			keys, entries := h.everyState()
+			ops := make([]runtime.LockOp, len(keys))
+			for i, k := range keys {
+				ops[i] = runtime.LockOp{Key: k, TTL: longTTL}
+			}
+			runtime.Batch(h.s).LockMany(h.ctx(), ops)
+			for i, op := range ops {
+				if op.Err != nil {
+					h.t.Fatalf("LockMany op %d (%s): %v", i, Show(entries[i]), op.Err)
+				}
+				want := runtime.Entry{Kind: runtime.Locked, Locks: 1}
+				if entries[i].Kind == runtime.Locked {
+					want.Locks = entries[i].Locks + 1
+				}
+				h.want(keys[i], want)
+			}
+		}},
+		{"lock-ttl", func(h *harness) {
+			short, long := h.key("short"), h.key("long")
+			ops := []runtime.LockOp{{Key: short, TTL: shortTTL}, {Key: long, TTL: longTTL}}
+			runtime.Batch(h.s).LockMany(h.ctx(), ops)
+			for i, op := range ops {
+				if op.Err != nil {
+					h.t.Fatalf("LockMany op %d: %v", i, op.Err)
+				}
+			}
+			time.Sleep(pastShort)
+			h.want(short, absent)
+			h.want(long, runtime.Entry{Kind: runtime.Locked, Locks: 1})
+		}},
+		{"unlock", func(h *harness) {
+			// a lock of count n > 1 becomes n-1; every other state is deleted
+			keys, entries := h.everyState()
+			twice := h.key("lock-2")
+			h.set(twice, locked, longTTL)
+			h.lock(twice, longTTL)
+			keys = append(keys, twice)
+			entries = append(entries, runtime.Entry{Kind: runtime.Locked, Locks: locked.Locks + 1})
+			ops := make([]runtime.UnlockOp, len(keys))
+			for i, k := range keys {
+				ops[i].Key = k
+			}
+			runtime.Batch(h.s).UnlockMany(h.ctx(), ops)
+			for i, op := range ops {
+				if op.Err != nil {
+					h.t.Fatalf("UnlockMany op %d (%s): %v", i, Show(entries[i]), op.Err)
+				}
+				want := absent
+				if e := entries[i]; e.Kind == runtime.Locked && e.Locks > 1 {
+					want = runtime.Entry{Kind: runtime.Locked, Locks: e.Locks - 1}
+				}
+				h.want(keys[i], want)
+			}
 		}},
 		{"bad-op-alone", func(h *harness) {
 			// an op the store refuses fails alone: the others of the batch act

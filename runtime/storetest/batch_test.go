@@ -77,6 +77,30 @@ func (s *refBatch) ReleaseMany(ctx context.Context, ops []runtime.ReleaseOp) {
 	}
 }
 
+func (s *refBatch) LockMany(ctx context.Context, ops []runtime.LockOp) {
+	for i := range ops {
+		op := &ops[i]
+		if s.bug == "batch-lock-resets" {
+			s.mu.Lock()
+			s.m[op.Key] = refItem{e: runtime.Entry{Kind: runtime.Locked, Locks: 1}, deadline: time.Now().Add(op.TTL)}
+			s.mu.Unlock()
+			continue
+		}
+		op.Err = s.Lock(ctx, op.Key, op.TTL)
+	}
+}
+
+func (s *refBatch) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
+	for i := range ops {
+		op := &ops[i]
+		if s.bug == "batch-unlock-deletes" {
+			op.Err = s.Delete(ctx, op.Key)
+			continue
+		}
+		op.Err = s.Unlock(ctx, op.Key)
+	}
+}
+
 // TestBatchReference runs the suite on a store with native batches.
 func TestBatchReference(t *testing.T) {
 	shared := &refBatch{refStore: newRefStore("")}
@@ -98,6 +122,8 @@ func TestBatchSuiteCatchesBugs(t *testing.T) {
 		"batch-fill-any-token":    "Batch/fill-other-token",
 		"batch-release-any-token": "Batch/release",
 		"batch-one-fails-all":     "Batch/bad-op-alone",
+		"batch-lock-resets":       "Batch/lock",
+		"batch-unlock-deletes":    "Batch/unlock",
 	} {
 		t.Run(bug, func(t *testing.T) {
 			t.Parallel()

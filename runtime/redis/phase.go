@@ -1,0 +1,158 @@
+package redis
+
+import (
+	"context"
+	"fmt"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cachegen/cachegen/runtime"
+)
+
+// A write's store phases (its locks before commit, its releases after)
+// run while the write holds, or has just held, database locks, so each is
+// one bounded attempt, whatever the client's settings:
+//
+//   - every lock and unlock is sent once: go-redis does not retry it after
+//     a network error or a timeout, whatever MaxRetries says (the commands
+//     report NoRetry). A retry could also run an unlock twice when the
+//     first one reached the server and only its reply was lost, dropping
+//     another writer's lock;
+//   - the call returns by ctx's deadline even when the client would wait
+//     longer: go-redis watches ctx while it waits for a connection, but
+//     not while it waits for a reply unless the client was made with
+//     ContextTimeoutEnabled. A command still under way then is left to
+//     finish on its own (its result is not used; the runtime has already
+//     counted the phase as failed and queued the keys for a retry).
+//
+// A reply of NOSCRIPT (the server does not know the script) is an answer,
+// not a failure: those ops are sent again with EVAL, within the same
+// deadline.
+
+// noRetryCmd is a command go-redis sends at most once.
+type noRetryCmd struct{ *goredis.Cmd }
+
+// NoRetry tells go-redis not to send the command again after a failure.
+func (noRetryCmd) NoRetry() bool { return true }
+
+// LockMany does Lock for each op, with one pipeline of lock scripts, each
+// sent once.
+func (s *Store) LockMany(ctx context.Context, ops []runtime.LockOp) {
+	calls := make([]scriptCall, len(ops))
+	ctx, err := check(ctx)
+	for i := range ops {
+		op := &ops[i]
+		if op.Err = err; err != nil {
+			continue
+		}
+		_, ms, err := checkTTL(ctx, op.TTL)
+		if err != nil {
+			op.Err = err
+			continue
+		}
+		calls[i] = scriptCall{key: op.Key, args: []any{ms}}
+	}
+	cmds, err := s.runOnce(ctx, lockScript, lockSrc, calls)
+	for i := range ops {
+		switch {
+		case calls[i].args == nil:
+		case err != nil:
+			ops[i].Err = fmt.Errorf("redis: lock: %w", err)
+		case cmds[i].Err() != nil:
+			ops[i].Err = fmt.Errorf("redis: lock: %w", cmds[i].Err())
+		}
+	}
+}
+
+// UnlockMany does Unlock for each op, with one pipeline of unlock scripts,
+// each sent once.
+func (s *Store) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
+	calls := make([]scriptCall, len(ops))
+	ctx, err := check(ctx)
+	for i := range ops {
+		if ops[i].Err = err; err == nil {
+			calls[i] = scriptCall{key: ops[i].Key, args: []any{}}
+		}
+	}
+	cmds, err := s.runOnce(ctx, unlockScript, unlockSrc, calls)
+	for i := range ops {
+		switch {
+		case calls[i].args == nil:
+		case err != nil:
+			ops[i].Err = fmt.Errorf("redis: unlock: %w", err)
+		case cmds[i].Err() != nil:
+			ops[i].Err = fmt.Errorf("redis: unlock: %w", cmds[i].Err())
+		}
+	}
+}
+
+// runOnce runs script (whose source is src) once per call (a call with
+// nil args is not sent), in one pipeline of EVALSHAs sent once, then the
+// calls that met NOSCRIPT in a second one with EVAL. It returns the
+// commands, aligned with calls, or ctx's error when the deadline passed
+// first.
+func (s *Store) runOnce(ctx context.Context, script *goredis.Script, src string, calls []scriptCall) ([]*goredis.Cmd, error) {
+	cmds := make([]*goredis.Cmd, len(calls))
+	pipe := s.c.Pipeline()
+	for i, c := range calls {
+		if c.args != nil {
+			cmds[i] = queueOnce(ctx, pipe, append([]any{"evalsha", script.Hash(), 1, c.key}, c.args...))
+		}
+	}
+	if pipe.Len() == 0 {
+		return cmds, nil
+	}
+	// The commands are read only once the call is done: one left to
+	// finish alone may still be written to.
+	err := bounded(ctx, func() {
+		_, _ = pipe.Exec(ctx) // each command carries its own error
+		var again goredis.Pipeliner
+		for i, cmd := range cmds {
+			if cmd != nil && isNoScript(cmd.Err()) {
+				if again == nil {
+					again = s.c.Pipeline()
+				}
+				cmds[i] = queueOnce(ctx, again, append([]any{"eval", src, 1, calls[i].key}, calls[i].args...))
+			}
+		}
+		if again != nil {
+			_, _ = again.Exec(ctx)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cmds, nil
+}
+
+// queueOnce queues the command args on pipe, to be sent once.
+func queueOnce(ctx context.Context, pipe goredis.Pipeliner, args []any) *goredis.Cmd {
+	cmd := goredis.NewCmd(ctx, args...)
+	_ = pipe.Process(ctx, noRetryCmd{cmd})
+	return cmd
+}
+
+// bounded runs f and returns nil when it is done, or ctx's error when ctx
+// ends first: f then goes on alone, and what it writes must not be read.
+func bounded(ctx context.Context, f func()) error {
+	if ctx.Done() == nil {
+		f()
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		select {
+		case <-done: // both at once: the answer came in time
+			return nil
+		default:
+			return ctx.Err()
+		}
+	}
+}
