@@ -184,7 +184,7 @@ func (b *batch[T]) nearHit(s *slot[T]) bool {
 	}
 	row, err := t.nearRow(e)
 	if err != nil {
-		t.near.drop(s.key) // not expected: the bytes passed their checksum
+		t.near.drop(s.key) // another build's entry, or bytes that do not decode
 		return false
 	}
 	t.stats.nearHits.Add(1)

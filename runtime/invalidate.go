@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -45,8 +44,8 @@ func (t *Table[T]) InvalidateByPK(ctx context.Context, probes ...*T) error {
 	return t.invalidate(ctx, append(keys, t.writeKeys(rows)...)) // writeKeys ends with the All key
 }
 
-// InvalidateAll drops every key of the table under this repository's prefix
-// and schema. It costs one step per cached key, so it is for migrations and
+// InvalidateAll drops every key of the table under this repository's
+// prefix, whichever build of the model filled it. It costs one step per cached key, so it is for migrations and
 // bulk changes; the store must implement KeyScanner (the memory and Redis
 // stores do). Joined to a Tx, the keys stay locked until it ends.
 func (t *Table[T]) InvalidateAll(ctx context.Context) error {
@@ -57,7 +56,7 @@ func (t *Table[T]) InvalidateAll(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("cachegen: InvalidateAll on %s: the store (%T) cannot list its keys", t.spec.Table, t.breaker.inner)
 	}
-	prefix := strings.TrimSuffix(t.allKey, "all")
+	prefix := t.base
 	var keys []string
 	if err := scanner.ScanKeys(ctx, prefix, func(key string) error {
 		keys = append(keys, key)

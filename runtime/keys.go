@@ -10,14 +10,47 @@ import (
 	"unsafe"
 )
 
-// Keys have the form <prefix>:<table>:<schema>:<index>=<value>[,<value>].
-// Every value is escaped so that a separator never appears inside one, which
-// makes the mapping from lookups to keys one-to-one. The appenders below are
-// what generated code uses to write the values.
+// Keys have the form <prefix>:<table>:<index>=<value>[,<value>], where
+// <index> names the index's columns (pk, email, org,handle): a key names a
+// row, not a build, so two builds of one model (a rolling deploy that adds
+// a column, two services mapping one table) share every key, and a write by
+// either invalidates what both read. The value, not the key, carries the
+// shape of the row. Every value is escaped so that a separator never
+// appears inside one, which makes the mapping from lookups to keys
+// one-to-one. The appenders below are what generated code uses to write
+// the values.
 
 // MaxKeyLen is the longest key handed to a store; a longer one is hashed so
 // it fits every backend (memcached allows 250 bytes).
 const MaxKeyLen = 200
+
+// maxHeadLen is the longest head a hashed key keeps before '#' and the
+// 43 characters of its hash.
+const maxHeadLen = MaxKeyLen - 44
+
+// tableBase is what every key of a table starts with, and what
+// InvalidateAll lists: "<prefix>:<table>:", or, when that is too long for a
+// hashed key to keep it, '#', its hash and ':'. Either way a hashed key
+// keeps it whole, so a table-wide scan finds every key of the table,
+// whatever the length of the prefix, the table or index names, or the
+// values.
+func tableBase(prefix, table string) string {
+	base := prefix + ":" + table + ":"
+	if len(base) <= maxHeadLen {
+		return base
+	}
+	sum := sha256.Sum256([]byte(base))
+	return "#" + base64.RawURLEncoding.EncodeToString(sum[:]) + ":"
+}
+
+// keyHeadLen is how much of an index's keys a hashed key keeps: the whole
+// index prefix when it fits, else the table base.
+func keyHeadLen(indexPrefix, base string) int {
+	if len(indexPrefix) <= maxHeadLen {
+		return len(indexPrefix)
+	}
+	return len(base)
+}
 
 const hexDigits = "0123456789ABCDEF"
 
@@ -119,33 +152,30 @@ func AppendKeySep(b []byte) []byte { return append(b, ',') }
 
 // ownKey is finishKey for a key built in a buffer its caller reuses: the
 // string never shares it.
-func ownKey(b []byte, prefixLen int) string {
+func ownKey(b []byte, headLen int) string {
 	if len(b) <= MaxKeyLen {
 		return string(b)
 	}
-	return hashedKey(b, prefixLen)
+	return hashedKey(b, headLen)
 }
 
-// finishKey turns a built key into a string, hashing the part after the
-// index name when the key would be too long for a backend.
-func finishKey(b []byte, prefixLen int) string {
+// finishKey turns a built key into a string, hashing the part after its
+// head (keyHeadLen) when the key would be too long for a backend.
+func finishKey(b []byte, headLen int) string {
 	if len(b) <= MaxKeyLen {
 		// b is the key's own buffer, never written again: share it.
 		return unsafe.String(unsafe.SliceData(b), len(b))
 	}
-	return hashedKey(b, prefixLen)
+	return hashedKey(b, headLen)
 }
 
-// hashedKey is a key too long for a backend: the prefix up to the index
-// name (when it fits), '#', and the SHA-256 of the whole key.
-func hashedKey(b []byte, prefixLen int) string {
+// hashedKey is a key too long for a backend: its first headLen bytes (at
+// most maxHeadLen), '#', and the SHA-256 of the whole key. '#' is escaped
+// inside values, so no key that is not hashed looks like one.
+func hashedKey(b []byte, headLen int) string {
 	sum := sha256.Sum256(b)
-	head := b[:prefixLen]
-	if prefixLen > MaxKeyLen-44 {
-		head = nil
-	}
-	out := make([]byte, 0, len(head)+44)
-	out = append(out, head...)
+	out := make([]byte, 0, headLen+44)
+	out = append(out, b[:headLen]...)
 	out = append(out, '#')
 	return string(base64.RawURLEncoding.AppendEncode(out, sum[:]))
 }

@@ -73,22 +73,52 @@ func FuzzKeyGroupsInjective(f *testing.F) {
 }
 
 func TestLongKeysAreHashed(t *testing.T) {
-	prefix := "cg:users:0a1b2c3d:email="
+	base := tableBase("cg", "users")
+	prefix := base + "email="
+	head := keyHeadLen(prefix, base)
 	short := append([]byte(prefix), "a@x.org"...)
-	if got := finishKey(short, len(prefix)); got != string(short) {
+	if got := finishKey(short, head); got != string(short) {
 		t.Fatalf("short key changed: %q", got)
 	}
 	long := AppendKeyString([]byte(prefix), strings.Repeat("é", 200))
-	k1 := finishKey(long, len(prefix))
+	k1 := finishKey(long, head)
 	if len(k1) > MaxKeyLen || !strings.HasPrefix(k1, prefix+"#") {
 		t.Fatalf("long key %q (%d bytes) is not hashed under its prefix", k1, len(k1))
 	}
 	other := AppendKeyString([]byte(prefix), strings.Repeat("é", 199)+"e")
-	if k2 := finishKey(other, len(prefix)); k2 == k1 {
+	if k2 := finishKey(other, head); k2 == k1 {
 		t.Fatal("two long keys hash alike")
 	}
-	hugePrefix := strings.Repeat("p", 300) + "="
-	if k := finishKey([]byte(hugePrefix+"v"), len(hugePrefix)); len(k) > MaxKeyLen {
-		t.Fatalf("key with a huge prefix is %d bytes", len(k))
+}
+
+// TestLongKeysKeepTheirTableBase: whatever the length of the prefix, the
+// table and the index, every key of a table, hashed or not, starts with
+// the table's base, which InvalidateAll lists; and bases of different
+// tables or prefixes differ.
+func TestLongKeysKeepTheirTableBase(t *testing.T) {
+	bases := map[string]string{}
+	for _, n := range []int{0, 1, 100, 140, 150, 152, 153, 154, 155, 156, 157, 200, 300} {
+		for _, table := range []string{"t", strings.Repeat("t", 63), strings.Repeat("t", 64)} {
+			prefix := strings.Repeat("p", n)
+			base := tableBase(prefix, table)
+			if other, ok := bases[base]; ok {
+				t.Fatalf("prefix %d bytes, table %q: base %q is also %s's", n, table, base, other)
+			}
+			bases[base] = prefix + ":" + table
+			if len(base) > maxHeadLen {
+				t.Fatalf("base of %d bytes: a hashed key could not keep it", len(base))
+			}
+			for _, index := range []string{"id", strings.Repeat("c", 64) + "," + strings.Repeat("d", 64)} {
+				ip := base + index + "="
+				head := keyHeadLen(ip, base)
+				for _, v := range []string{"", "v", strings.Repeat("v", 250)} {
+					k := finishKey(AppendKeyString([]byte(ip), v), head)
+					if len(k) > MaxKeyLen || !strings.HasPrefix(k, base) {
+						t.Fatalf("prefix %d, index %d, value %d bytes: key %q (%d bytes) lost its base %q",
+							n, len(index), len(v), k, len(k), base)
+					}
+				}
+			}
+		}
 	}
 }

@@ -91,8 +91,8 @@ func WithObserver(o Observer) Option {
 
 // WithLogger logs what an operator must know through l: store errors,
 // circuit breaker changes, invalidations that failed or were dropped, and
-// values that could not be read (another schema after a deploy, corrupt or
-// foreign bytes). Reads and writes are not logged. Without it the runtime
+// values that could not be read (corrupt or foreign bytes; values of
+// another build of the model are logged at debug level only). Reads and writes are not logged. Without it the runtime
 // is silent.
 func WithLogger(l *slog.Logger) Option {
 	if l == nil {
@@ -116,11 +116,13 @@ func (o logObserver) Observe(ctx context.Context, e Event) {
 	case EventInvalidationDropped:
 		o.l.ErrorContext(ctx, "cachegen: invalidation dropped: retry queue full; the key may be stale until its TTL", "table", e.Table, "key", e.Key)
 	case EventCorruptValue:
-		msg := "cachegen: cached value could not be decoded; treated as a miss"
 		if e.Op == "schema" {
-			msg = "cachegen: cached value of another schema (a deploy changed the model?); treated as a miss"
+			// Expected on every read the two builds share while a deploy
+			// runs: counted in Stats.OtherSchema, logged only for debugging.
+			o.l.DebugContext(ctx, "cachegen: cached value of another build of the model; treated as a miss and refilled", "table", e.Table, "key", e.Key)
+			return
 		}
-		o.l.WarnContext(ctx, msg, "table", e.Table, "key", e.Key, "reason", e.Op, "err", e.Err)
+		o.l.WarnContext(ctx, "cachegen: cached value could not be decoded; treated as a miss", "table", e.Table, "key", e.Key, "reason", e.Op, "err", e.Err)
 	}
 }
 
@@ -141,9 +143,15 @@ func (s *state[T]) storeFailed(ctx context.Context, op string, err error) {
 	}
 }
 
-// corrupt counts and reports bytes under key that could not be read.
+// corrupt counts and reports bytes under key that could not be read. A
+// value of another schema is counted apart: during a deploy the builds
+// share keys, and each reads the other's values as misses.
 func (s *state[T]) corrupt(ctx context.Context, key, reason string, err error) {
-	s.stats.corruptValues.Add(1)
+	if reason == "schema" {
+		s.stats.otherSchema.Add(1)
+	} else {
+		s.stats.corruptValues.Add(1)
+	}
 	if s.obs != nil {
 		s.obs.emit(ctx, Event{Kind: EventCorruptValue, Table: s.spec.Table, Key: key, Op: reason, Err: err})
 	}

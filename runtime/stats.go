@@ -17,6 +17,7 @@ type Stats struct {
 	InvalidationsDropped uint64 // invalidations given up because the retry queue was full
 	StoreErrors          uint64 // store calls that failed (reads then fall back to the database)
 	CorruptValues        uint64 // cached values that could not be decoded, treated as misses
+	OtherSchema          uint64 // values another build of the model (another schema) wrote under a key both use: misses, discarded and refilled
 	AllOverCap           uint64 // All calls on a table larger than the cap, not cached
 	BreakerOpens         uint64 // times repeated store errors opened the circuit breaker
 	BreakerCloses        uint64 // times a successful probe closed it again
@@ -27,7 +28,7 @@ type counters struct {
 	hits, nearHits, misses, fills, leaseWaits, lockBypasses  atomic.Uint64
 	dbReads, dbWrites                                        atomic.Uint64
 	invalidations, invalidationRetries, invalidationsDropped atomic.Uint64
-	storeErrors, corruptValues, allOverCap                   atomic.Uint64
+	storeErrors, corruptValues, otherSchema, allOverCap      atomic.Uint64
 	breakerOpens, breakerCloses                              atomic.Uint64
 }
 
@@ -46,6 +47,7 @@ func (c *counters) snapshot() Stats {
 		InvalidationsDropped: c.invalidationsDropped.Load(),
 		StoreErrors:          c.storeErrors.Load(),
 		CorruptValues:        c.corruptValues.Load(),
+		OtherSchema:          c.otherSchema.Load(),
 		AllOverCap:           c.allOverCap.Load(),
 		BreakerOpens:         c.breakerOpens.Load(),
 		BreakerCloses:        c.breakerCloses.Load(),

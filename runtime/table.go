@@ -36,7 +36,9 @@ type state[T any] struct {
 	dialect  Dialect
 	sql      statements
 	pkCol    int      // position of the primary key in spec.Columns
-	prefixes []string // per index: "<prefix>:<table>:<schema>:<index>="
+	prefixes []string // per index: "<base><index columns>="
+	heads    []int    // per index: the length of its keys' head a hashed key keeps
+	base     string   // what every key of the table starts with (tableBase)
 	allKey   string
 	header   [5]byte // version and schema; the checksum follows
 	flight   singleflight.Group
@@ -47,11 +49,12 @@ type state[T any] struct {
 }
 
 // Cached values start with a format version, the schema hash and a
-// checksum (CRC-32C) of the key and the payload, so bytes of another schema,
-// someone else's value, a value moved under another key, or damaged bytes
-// that would still decode are recognised and dropped: never served.
+// checksum (CRC-32C) of the key and the payload, so bytes of another schema
+// (another build of the model: keys do not carry the schema), someone
+// else's value, a value moved under another key, or damaged bytes that
+// would still decode are recognised and dropped: never served.
 const (
-	formatVersion = 2
+	formatVersion = 3
 	headerLen     = 9
 )
 
@@ -113,11 +116,19 @@ func NewTable[T any](db *sqlx.DB, store Store, spec *Spec[T], opts ...Option) (*
 	copy(t.header[1:], schema)
 	t.pkCol = spec.Indexes[0].Columns[0]
 	t.sql = buildStatements(t.dialect, spec.Table, spec.Columns, spec.Indexes, t.pkCol)
-	base := t.opts.prefix + ":" + spec.Table + ":" + spec.Schema + ":"
+	t.base = tableBase(t.opts.prefix, spec.Table)
 	for _, ix := range spec.Indexes {
-		t.prefixes = append(t.prefixes, base+ix.Name+"=")
+		// The segment names the columns, not the index: builds that name a
+		// unique_together group differently still share its keys.
+		cols := make([]string, len(ix.Columns))
+		for k, c := range ix.Columns {
+			cols[k] = spec.Columns[c]
+		}
+		p := t.base + strings.Join(cols, ",") + "="
+		t.prefixes = append(t.prefixes, p)
+		t.heads = append(t.heads, keyHeadLen(p, t.base))
 	}
-	t.allKey = base + "all"
+	t.allKey = t.base + "all"
 	t.retries = retryQueue{max: retryQueueMax, discard: t.discardErr, stats: &t.stats, notify: t.event}
 	return t, nil
 }
@@ -170,7 +181,7 @@ func (t *Table[T]) Key(i int, row *T) string {
 	b := make([]byte, 0, len(t.prefixes[i])+32)
 	b = append(b, t.prefixes[i]...)
 	b = t.spec.Mapper.AppendKey(b, i, row)
-	return finishKey(b, len(t.prefixes[i]))
+	return finishKey(b, t.heads[i])
 }
 
 // KeyBufferSize is the size of the buffer generated code builds keys in:
@@ -206,7 +217,7 @@ func (t *Table[T]) GetKey(ctx context.Context, i int, key []byte, probe T) (*T, 
 			return row, err
 		}
 	}
-	return t.getKey(ctx, i, ownKey(key, len(t.prefixes[i])), probe)
+	return t.getKey(ctx, i, ownKey(key, t.heads[i]), probe)
 }
 
 func (t *Table[T]) getKey(ctx context.Context, i int, key string, probe T) (*T, error) {
@@ -232,9 +243,9 @@ func (t *Table[T]) nearGet(key string) (*T, bool, error) {
 	}
 	row, err := t.nearRow(e)
 	if err != nil {
-		// Not expected: the bytes passed their checksum before they were
-		// kept. Forget them (under a copy of key: it is not kept) and ask
-		// the store.
+		// Another build's entry, or (not expected: the bytes passed their
+		// checksum before they were kept) bytes that do not decode. Forget
+		// them (under a copy of key: it is not kept) and ask the store.
 		t.near.drop(strings.Clone(key))
 		return nil, false, nil
 	}
@@ -246,10 +257,15 @@ func (t *Table[T]) nearGet(key string) (*T, bool, error) {
 }
 
 // nearRow is a row of the caller's own from a near-cache entry: a copy of
-// the kept row for a Flat model, else decoded; nil for a not-found.
+// the kept row for a Flat model, else decoded; nil for a not-found. An
+// entry another build of the model kept (one process may run both, as two
+// models of one table) is errOtherSchema.
 func (t *Table[T]) nearRow(e nearEntry) (*T, error) {
 	if len(e.b) == 0 {
 		return nil, nil
+	}
+	if [5]byte(e.b[:5]) != t.header {
+		return nil, errOtherSchema
 	}
 	row := new(T)
 	if kept, ok := e.row.(*T); ok {

@@ -528,6 +528,7 @@ func addStats(a, b runtime.Stats) runtime.Stats {
 	a.InvalidationsDropped += b.InvalidationsDropped
 	a.StoreErrors += b.StoreErrors
 	a.CorruptValues += b.CorruptValues
+	a.OtherSchema += b.OtherSchema
 	a.BreakerOpens += b.BreakerOpens
 	a.BreakerCloses += b.BreakerCloses
 	return a

@@ -6,6 +6,7 @@ package pairs
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/cachegen/cachegen/internal/dbtest"
@@ -134,4 +135,28 @@ func Memcached(t testing.TB, prefix string) runtime.Store {
 		client.Close()
 	})
 	return store
+}
+
+// RedisNear is a store on the single Redis node of CACHEGEN_REDIS_ADDR and
+// a near cache in front of it, announcing writes on a channel under prefix
+// and ready to serve. Repositories take it with runtime.WithNearCache.
+func RedisNear(t testing.TB, prefix string) (runtime.Store, *runtime.NearCache) {
+	t.Helper()
+	client := RedisClient(t, prefix, []string{testenv.RedisAddr(t)})
+	store := redisStore(t, client)
+	bus, err := cgredis.NewBus(client, prefix+":near")
+	if err != nil {
+		t.Fatal(err)
+	}
+	near, err := runtime.NewNearCache(bus, runtime.NearOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { near.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := near.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return store, near
 }

@@ -360,13 +360,19 @@ func TestCorruptValuesAreMisses(t *testing.T) {
 				// would not have the good copy.
 				e.near.Clear()
 			}
-			before := e.users.Stats().CorruptValues
+			// Another build's value is counted apart: during a deploy it
+			// is expected on every read the builds share.
+			counted := func(s runtime.Stats) uint64 { return s.CorruptValues }
+			if name == "other schema" {
+				counted = func(s runtime.Stats) uint64 { return s.OtherSchema }
+			}
+			before := counted(e.users.Stats())
 			got, err := e.users.GetByID(ctx, u.ID)
 			if err != nil || got.Email != "c@x.org" {
 				t.Fatalf("%s: read %+v, %v", name, got, err)
 			}
-			if e.users.Stats().CorruptValues == before {
-				t.Errorf("%s: not counted as corrupt", name)
+			if counted(e.users.Stats()) == before {
+				t.Errorf("%s: not counted", name)
 			}
 			after, err := e.store.Get(ctx, key)
 			if err != nil {
