@@ -58,10 +58,11 @@ CONSISTENCY_PG    = $${CACHEGEN_PG_DSN:-postgres://postgres@127.0.0.1:5432/test?
 CONSISTENCY_MYSQL = $${CACHEGEN_MYSQL_DSN:-root@tcp(127.0.0.1:3306)/test}
 
 ## consistency: cmd/cachecheck with faults on SQLite + memory, PostgreSQL +
-## Redis, MariaDB + Redis and PostgreSQL + Redis with near caches (bound
-## 100ms), PostgreSQL + Redis whose restarts come back from an older
-## snapshot, PostgreSQL + Redis failing over to a replica that missed
-## releases ($(CONSISTENCY_OPS) operations each; the Redis pairs start a
+## Redis, MariaDB + Redis, PostgreSQL + Redis with near caches (bound
+## 100ms), PostgreSQL + Redis with two builds of the model at once,
+## PostgreSQL + Redis whose restarts come back from an older snapshot,
+## PostgreSQL + Redis failing over to a replica that missed releases
+## ($(CONSISTENCY_OPS) operations each; the Redis pairs start a
 ## redis-server of their own), then the negative controls (the protocol
 ## weakened to plain get/set/delete; the batch calls alone weakened so; near
 ## caches on a bus that loses every message), which must report violations
@@ -71,6 +72,7 @@ consistency:
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_MYSQL)" -store redis || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -near 100ms || status=1; \
+	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -two-builds -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -restart-from-snapshot -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -failover -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db sqlite -store memory -weak -faults=false -herd=false -expect-violations || status=1; \

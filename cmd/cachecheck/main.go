@@ -153,8 +153,8 @@ func print(w io.Writer, rep *consistency.Report, verbose bool) {
 	}
 	fmt.Fprintf(w, "  history: reads=%d writes=%d failed=%d log_entries=%d run=%s check=%s\n",
 		r.Reads, r.Writes, r.Failed, rep.LogEntries, rep.RunTime.Round(time.Millisecond), rep.CheckTime.Round(time.Millisecond))
-	fmt.Fprintf(w, "  checks: stale_after_ack=%d excused_stale=%d (max %dms) wrong_answers=%d porcupine=%s on %d operations (%d reads left out as fault-affected) lost_writes=%d impaired_writes=%d\n",
-		r.StaleAfterAck, r.Excused, r.MaxStaleness/1e6, r.Wrong, r.Linearizability, r.PorcupineOps, r.Excluded, r.LostWrites, r.Impaired)
+	fmt.Fprintf(w, "  checks: stale_after_ack=%d excused_stale=%d (max %dms) wrong_answers=%d porcupine=%s on %d operations (%d reads left out as fault-affected, %d as implied by a narrower read) lost_writes=%d impaired_writes=%d\n",
+		r.StaleAfterAck, r.Excused, r.MaxStaleness/1e6, r.Wrong, r.Linearizability, r.PorcupineOps, r.Excluded, r.Implied, r.LostWrites, r.Impaired)
 	if len(r.StaleByKind) > 0 {
 		fmt.Fprint(w, "  stale_after_ack by read:")
 		for _, k := range slices.Sorted(maps.Keys(r.StaleByKind)) {

@@ -61,8 +61,11 @@ type Result struct {
 	// Excluded counts reads left out of the porcupine check because a
 	// store fault may have let them see an older value legitimately.
 	Excluded int
-	// PorcupineOps counts the operations porcupine checked.
+	// PorcupineOps counts the operations porcupine checked; Implied the
+	// reads left to it because they are implied by a narrower one (see
+	// pruneImpliedReads).
 	PorcupineOps int
+	Implied      int
 	// NearWithinBound counts the stale reads rule N allows: every write
 	// they missed ran in another runtime and was acknowledged less than
 	// NearBound before they began. NearMaxStaleness is the longest of
@@ -1271,6 +1274,7 @@ func (a *analysis) linearizability() {
 			})
 		}
 	}
+	a.porc, a.res.Implied = pruneImpliedReads(a.porc)
 	a.res.PorcupineOps = len(a.porc)
 	res, info := porcupine.CheckOperationsVerbose(registerModel, a.porc, a.in.Timeout)
 	a.res.Linearizability = res
@@ -1283,6 +1287,63 @@ func (a *analysis) linearizability() {
 			a.res.problem("against the commit order: %s", d)
 		}
 	}
+}
+
+// pruneImpliedReads drops each read of a key whose span holds the span of
+// another read of that key with the same answer. This loses nothing: the
+// narrower read must take effect at some point of its span, which is in
+// the wider one's too, and a read placed right beside another read of the
+// same answer is as legal as it. What it saves is porcupine's time: reads
+// of one key that overlap (batch positions, near-cache reads whose start is
+// moved back) multiply the sets of operations it must try, and the widest
+// ones add the most. It returns the operations kept and the number of reads
+// dropped; writes are all kept.
+func pruneImpliedReads(ops []porcupine.Operation) ([]porcupine.Operation, int) {
+	type group struct {
+		key int64
+		out int64
+	}
+	byGroup := map[group][]int{}
+	for i, op := range ops {
+		if in := op.Input.(pInput); !in.write {
+			g := group{in.key, op.Output.(int64)}
+			byGroup[g] = append(byGroup[g], i)
+		}
+	}
+	drop := make([]bool, len(ops))
+	n := 0
+	for _, idx := range byGroup {
+		// Latest start first; among equal starts, the earliest end first,
+		// so that of two equal spans the second is dropped. A read is
+		// implied when a read seen before it (starting no earlier) ends no
+		// later.
+		sort.Slice(idx, func(a, b int) bool {
+			x, y := ops[idx[a]], ops[idx[b]]
+			if x.Call != y.Call {
+				return x.Call > y.Call
+			}
+			return x.Return < y.Return
+		})
+		minRet := int64(math.MaxInt64)
+		for _, i := range idx {
+			if ops[i].Return >= minRet {
+				drop[i] = true
+				n++
+				continue
+			}
+			minRet = ops[i].Return
+		}
+	}
+	if n == 0 {
+		return ops, 0
+	}
+	kept := make([]porcupine.Operation, 0, len(ops)-n)
+	for i, op := range ops {
+		if !drop[i] {
+			kept = append(kept, op)
+		}
+	}
+	return kept, n
 }
 
 // describeIllegal names the key porcupine rejected and the first operation

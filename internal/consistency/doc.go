@@ -55,7 +55,9 @@
 // Reads a store fault may have let see a leftover state are left out
 // (rule P): those that may have read a state that a write which lost a
 // lock followed, and that no write holding its locks replaced before they
-// began. Their number is reported.
+// began. Their number is reported. A read whose span holds the span of
+// another read of the same key with the same answer is implied by it and
+// left to it (the check's verdict is the same; its time is not).
 //
 // Near caches (Config.Near). Every runtime then has a runtime.NearCache
 // of MaxStaleness D in front of the store, its bus on the runtime's own

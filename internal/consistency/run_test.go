@@ -178,3 +178,27 @@ func TestRunIssuesEveryReadPath(t *testing.T) {
 		}
 	}
 }
+
+// TestRunTwoBuilds: half the runtimes run checkmodel/v2, the same table
+// with a column more, on one store and in one history, as during a rolling
+// deploy: each build must see the other's acknowledged writes at once, on
+// every index, and the nickname must come with its row.
+func TestRunTwoBuilds(t *testing.T) {
+	var dump strings.Builder
+	cfg := quick(Config{Ops: 4000, TwoBuilds: true, Faults: true})
+	cfg.Dump = &dump
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(rep.Line())
+	for _, p := range rep.Result.Problems {
+		t.Log(p)
+	}
+	if rep.Result.Violations() {
+		t.Fatalf("two builds at once: %s", rep.Line())
+	}
+	if !strings.Contains(dump.String(), " build=2 ") || !strings.Contains(dump.String(), " nick=n") {
+		t.Fatal("the second build issued no operation, or wrote no nickname")
+	}
+}
