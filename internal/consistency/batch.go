@@ -8,9 +8,15 @@ import (
 	"github.com/cachegen/cachegen/runtime"
 )
 
-// traceStore is a runtime.BatchStore, so that batch reads (GetBy…s and
-// the batch loaders) reach the store below as batches: the Redis store's
-// pipelined scripts, and the negative control weakBatchStore.
+// traceStore and weakBatchStore are runtime.BatchStores, so that batch
+// reads (GetBy…s and the batch loaders) and a write's lock and release
+// phases reach the store below as batches: the Redis store's pipelined
+// scripts, and the negative control weakBatchStore. A wrapper that fell
+// short of the interface would quietly turn every batch into single calls.
+var (
+	_ runtime.BatchStore = (*traceStore)(nil)
+	_ runtime.BatchStore = (*weakBatchStore)(nil)
+)
 
 func (s *traceStore) GetMany(ctx context.Context, ops []runtime.GetOp) {
 	for i := range ops {
@@ -29,6 +35,26 @@ func (s *traceStore) FillMany(ctx context.Context, ops []runtime.FillOp) {
 
 func (s *traceStore) ReleaseMany(ctx context.Context, ops []runtime.ReleaseOp) {
 	runtime.Batch(s.inner).ReleaseMany(ctx, ops)
+}
+
+// LockMany records each of a write's locks, as Lock does.
+func (s *traceStore) LockMany(ctx context.Context, ops []runtime.LockOp) {
+	runtime.Batch(s.inner).LockMany(ctx, ops)
+	if t := traceOf(ctx); t != nil {
+		for i := range ops {
+			t.Record(false, ops[i].Key, ops[i].Err)
+		}
+	}
+}
+
+// UnlockMany records each of a write's releases, as Unlock does.
+func (s *traceStore) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
+	runtime.Batch(s.inner).UnlockMany(ctx, ops)
+	if t := traceOf(ctx); t != nil {
+		for i := range ops {
+			t.Record(true, ops[i].Key, ops[i].Err)
+		}
+	}
 }
 
 // The negative controls of the batch read path (Config.WeakBatch). Single
@@ -112,4 +138,14 @@ func (s *weakBatchStore) ReleaseMany(ctx context.Context, ops []runtime.ReleaseO
 	if s.mode != WeakBatchFill {
 		runtime.Batch(s.Store).ReleaseMany(ctx, ops)
 	}
+}
+
+// A write's phases keep the whole protocol.
+
+func (s *weakBatchStore) LockMany(ctx context.Context, ops []runtime.LockOp) {
+	runtime.Batch(s.Store).LockMany(ctx, ops)
+}
+
+func (s *weakBatchStore) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
+	runtime.Batch(s.Store).UnlockMany(ctx, ops)
 }
