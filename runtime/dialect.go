@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"github.com/cachegen/cachegen/internal/catalog"
 	"strconv"
 	"strings"
 )
@@ -18,29 +19,15 @@ const (
 	MySQL
 )
 
-func (d Dialect) String() string {
-	switch d {
-	case SQLite:
-		return "sqlite"
-	case Postgres:
-		return "postgres"
-	case MySQL:
-		return "mysql"
-	}
-	return "dialect(" + strconv.Itoa(int(d)) + ")"
-}
+func (d Dialect) String() string { return catalog.Dialect(d).String() }
 
 // DialectOf maps a database/sql driver name to its dialect.
 func DialectOf(driverName string) (Dialect, error) {
-	switch driverName {
-	case "sqlite", "sqlite3", "nrsqlite3":
-		return SQLite, nil
-	case "pgx", "pgx/v5", "postgres", "pq-timeouts", "cloudsqlpostgres", "nrpostgres", "cockroach":
-		return Postgres, nil
-	case "mysql", "nrmysql":
-		return MySQL, nil
+	d, err := catalog.DialectOf(driverName)
+	if err != nil {
+		return 0, fmt.Errorf("cachegen: unknown database driver %q: pass runtime.WithDialect", driverName)
 	}
-	return 0, fmt.Errorf("cachegen: unknown database driver %q: pass runtime.WithDialect", driverName)
+	return Dialect(d), nil
 }
 
 // quote quotes one identifier so that the database reads it as a name and

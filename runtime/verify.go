@@ -89,12 +89,8 @@ func (t *Table[T]) verify() error {
 
 func catalogDialect(d Dialect) (catalog.Dialect, error) {
 	switch d {
-	case SQLite:
-		return catalog.SQLite, nil
-	case Postgres:
-		return catalog.Postgres, nil
-	case MySQL:
-		return catalog.MySQL, nil
+	case SQLite, Postgres, MySQL:
+		return catalog.Dialect(d), nil
 	}
 	return 0, fmt.Errorf("cachegen: verify: no catalog reader for dialect %v", d)
 }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/cachegen/cachegen/internal/catalog"
@@ -25,5 +26,23 @@ func TestGoTypeNumberedAsCatalogKinds(t *testing.T) {
 		if got := (p.g | GoNullable).catalogType(); got.Kind != p.k || !got.Nullable {
 			t.Errorf("GoType %d|GoNullable: catalog %+v, want nullable %v", p.g, got, p.k)
 		}
+	}
+}
+
+// TestDialectsAreTheCatalogs pins runtime.Dialect to catalog.Dialect: the
+// runtime converts one to the other.
+func TestDialectsAreTheCatalogs(t *testing.T) {
+	for _, d := range []Dialect{SQLite, Postgres, MySQL} {
+		want := map[Dialect]string{SQLite: "sqlite", Postgres: "postgres", MySQL: "mysql"}[d]
+		if got := catalog.Dialect(d).String(); got != want {
+			t.Errorf("runtime dialect %d is catalog %q, want %q", int(d), got, want)
+		}
+		name := map[Dialect]string{SQLite: "sqlite", Postgres: "pgx", MySQL: "mysql"}[d]
+		if got, err := DialectOf(name); err != nil || got != d {
+			t.Errorf("DialectOf(%q) = %v, %v; want %v", name, got, err, d)
+		}
+	}
+	if _, err := DialectOf("oracle"); err == nil || !strings.Contains(err.Error(), "WithDialect") {
+		t.Errorf("DialectOf(oracle): %v, want an error that names WithDialect", err)
 	}
 }

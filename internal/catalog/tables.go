@@ -9,7 +9,8 @@ import (
 	"strings"
 )
 
-// Dialect is the database a catalog is read from.
+// Dialect is the database a catalog is read from. runtime.Dialect has the
+// same values (runtime's dialect test pins them).
 type Dialect int
 
 // The dialects whose catalogs can be read.
@@ -34,11 +35,11 @@ func (d Dialect) String() string {
 // DialectOf maps a database/sql driver name to its dialect.
 func DialectOf(driverName string) (Dialect, error) {
 	switch driverName {
-	case "sqlite", "sqlite3":
+	case "sqlite", "sqlite3", "nrsqlite3":
 		return SQLite, nil
-	case "pgx", "pgx/v5", "postgres":
+	case "pgx", "pgx/v5", "postgres", "pq-timeouts", "cloudsqlpostgres", "nrpostgres", "cockroach":
 		return Postgres, nil
-	case "mysql":
+	case "mysql", "nrmysql":
 		return MySQL, nil
 	}
 	return 0, fmt.Errorf("unknown database driver %q", driverName)
