@@ -60,7 +60,7 @@ func (f *injector) failover(ctx context.Context) {
 		return
 	}
 	f.count("failover", 1)
-	sleep(ctx, time.Duration(20+f.rng.IntN(300))*time.Millisecond)
+	sleep(ctx, time.Duration(100+f.rng.IntN(400))*time.Millisecond)
 	from := f.now()
 	newAddr := f.replica.Addr()
 	f.masterAddr.Store(newAddr)
