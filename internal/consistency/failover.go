@@ -60,13 +60,20 @@ func (f *injector) failover(ctx context.Context) {
 		return
 	}
 	f.count("failover", 1)
-	sleep(ctx, time.Duration(20+f.rng.IntN(300))*time.Millisecond)
+	sleep(ctx, time.Duration(100+f.rng.IntN(400))*time.Millisecond)
 	from := f.now()
 	newAddr := f.replica.Addr()
 	f.masterAddr.Store(newAddr)
+	// As go-redis's failover client does at +switch-master: the old
+	// master's connections close before any reaches the new one. (A client
+	// holding connections to both masters at once could have the store
+	// learn the old one's identity on one while a read on the other
+	// returns a replicated value: the fence's window, see fence.go.)
 	for _, p := range f.proxies {
-		p.SetUpstream(newAddr)
+		p.SetRefuse(true)
 		p.Drop()
+		p.SetUpstream(newAddr)
+		p.SetRefuse(false)
 	}
 	f.lost(Interval{from, f.now()})
 	// the old master follows the new one; its clients' connections break

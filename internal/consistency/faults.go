@@ -171,8 +171,8 @@ func (f *injector) crasher(ctx context.Context, rng *rand.Rand) {
 // one injects one fault and lifts it.
 func (f *injector) one(ctx context.Context) {
 	if f.server != nil {
-		if f.replica != nil && f.rng.IntN(3) == 0 {
-			f.failover(ctx) // a third of the faults
+		if f.replica != nil && f.rng.IntN(3) != 0 {
+			f.failover(ctx) // two thirds of the faults
 			return
 		}
 		if f.snapshot && f.rng.IntN(3) == 0 {

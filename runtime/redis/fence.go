@@ -40,6 +40,14 @@ import (
 // master (INFO on each), and a fill is tagged with the run_id of the master
 // of its key's slot.
 //
+// It assumes that the client does not hold connections to the old master
+// and the new one at once: the run_id is read on any connection of the
+// pool, so a read on a new connection to the new master could otherwise be
+// checked against the old master's identity read on an old one. go-redis's
+// Sentinel client closes the old master's connections at +switch-master
+// before dialling the new one; a Cluster client routes each slot to one
+// master.
+//
 // What it costs: after a restart or a failover, every value is a miss once
 // (the cache starts cold, as after a flush). A server that answers INFO
 // server with an error (INFO renamed away, an emulation) cannot be fenced:
