@@ -170,3 +170,39 @@ func TestWaitOptions(t *testing.T) {
 		t.Errorf("New with WaitReplicas 2, WaitTimeout 1s: %v", err)
 	}
 }
+
+// TestWaitCluster: on a Cluster whose masters have no replica, wait mode
+// sends each key's script to its master (the locks are there) and fails
+// every op with the shortfall of its master's WAIT. (It does not tell one
+// WAIT per master from one on any master: that needs replicas on some
+// masters only.)
+func TestWaitCluster(t *testing.T) {
+	c := clusterClient(t)
+	cc := c.(*goredis.ClusterClient)
+	ctx := context.Background()
+	s := waitStore(t, c, 1, 20*time.Millisecond)
+	pre := prefix(t)
+	ops := make([]runtime.LockOp, 12)
+	masters := map[string]bool{}
+	for i := range ops {
+		ops[i] = runtime.LockOp{Key: pre + string(rune('a'+i)), TTL: time.Minute}
+		m, err := cc.MasterForKey(ctx, ops[i].Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		masters[m.Options().Addr] = true
+		t.Cleanup(func() { c.Del(context.Background(), ops[i].Key) })
+	}
+	if len(masters) < 2 {
+		t.Fatalf("the keys are on %d master(s), want them spread", len(masters))
+	}
+	s.LockMany(ctx, ops)
+	for _, op := range ops {
+		if op.Err == nil || !strings.Contains(op.Err.Error(), "0 of 1 replicas") {
+			t.Errorf("%s: err = %v, want a failure naming 0 of 1 replicas", op.Key, op.Err)
+		}
+		if v, err := c.Get(ctx, op.Key).Result(); err != nil || v != "w1" {
+			t.Errorf("%s holds %q, %v; want the lock w1", op.Key, v, err)
+		}
+	}
+}
