@@ -8,6 +8,8 @@
 // server does not know the script (a fresh node, a failover, SCRIPT FLUSH).
 // A write's locks and releases go in one pipeline per phase, each command
 // sent once and the call bounded by its context's deadline (see LockMany).
+// With Options.WaitReplicas each phase's pipeline ends with a WAIT, and a
+// phase fails unless that many replicas acknowledged it (see wait.go).
 //
 // # Encoding
 //
