@@ -3,11 +3,14 @@ package redis_test
 import (
 	"bytes"
 	"context"
+	"net"
+	"strconv"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/cachegen/cachegen/internal/consistency"
 	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/redis"
@@ -101,4 +104,60 @@ func BenchmarkRawSetNXGet(b *testing.B) {
 			b.Fatalf("SET NX GET: %v", err)
 		}
 	}
+}
+
+// BenchmarkWaitPhases is a write's two store phases (LockMany, then
+// UnlockMany, of four keys) against a primary with one replica, both
+// started by the benchmark: without wait mode and with WaitReplicas 1,
+// call by call in alternation, so that both see the same machine. It
+// reports each side's ns per write (off-ns/op, on-ns/op) and their ratio.
+func BenchmarkWaitPhases(b *testing.B) {
+	primary, err := consistency.StartRedis("", "--repl-diskless-sync-delay", "0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(primary.Stop)
+	host, port, _ := net.SplitHostPort(primary.Addr())
+	replica, err := consistency.StartRedis("", "--replicaof", host, port)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(replica.Stop)
+	c := goredis.NewClient(&goredis.Options{Addr: primary.Addr()})
+	b.Cleanup(func() { c.Close() })
+	ctx := b.Context()
+	if n, err := c.Wait(ctx, 1, 30*time.Second).Result(); err != nil || n != 1 {
+		b.Fatalf("WAIT for the replica to link: %d, %v", n, err)
+	}
+	stores := [2]*redis.Store{newStore(b, c), waitStore(b, c, 1, time.Second)}
+	locks := make([]runtime.LockOp, 4)
+	unlocks := make([]runtime.UnlockOp, 4)
+	write := func(s *redis.Store) time.Duration {
+		for i := range locks {
+			locks[i] = runtime.LockOp{Key: "k" + strconv.Itoa(i), TTL: time.Minute}
+			unlocks[i] = runtime.UnlockOp{Key: locks[i].Key}
+		}
+		start := time.Now()
+		s.LockMany(ctx, locks)
+		s.UnlockMany(ctx, unlocks)
+		d := time.Since(start)
+		for i := range locks {
+			if locks[i].Err != nil || unlocks[i].Err != nil {
+				b.Fatalf("phases: %v, %v", locks[i].Err, unlocks[i].Err)
+			}
+		}
+		return d
+	}
+	write(stores[1]) // the scripts loaded
+	var spent [2]time.Duration
+	n := 0
+	for b.Loop() {
+		spent[n%2] += write(stores[n%2])
+		n++
+	}
+	off := float64(spent[0]) / float64((n+1)/2)
+	on := float64(spent[1]) / float64(max(n/2, 1))
+	b.ReportMetric(off, "off-ns/op")
+	b.ReportMetric(on, "on-ns/op")
+	b.ReportMetric(on/off, "on/off")
 }

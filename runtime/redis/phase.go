@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -88,41 +89,109 @@ func (s *Store) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
 
 // runOnce runs script (whose source is src) once per call (a call with
 // nil args is not sent), in one pipeline of EVALSHAs sent once, then the
-// calls that met NOSCRIPT in a second one with EVAL. It returns the
-// commands, aligned with calls, or ctx's error when the deadline passed
-// first.
+// calls that met NOSCRIPT in a second one with EVAL. In wait mode each
+// pipeline ends with a WAIT, and on a Cluster there is one pipeline per
+// master (see waitMode). It returns the commands, aligned with calls, or
+// ctx's error when the deadline passed first.
 func (s *Store) runOnce(ctx context.Context, script *goredis.Script, src string, calls []scriptCall) ([]*goredis.Cmd, error) {
 	cmds := make([]*goredis.Cmd, len(calls))
-	pipe := s.c.Pipeline()
-	for i, c := range calls {
-		if c.args != nil {
-			cmds[i] = queueOnce(ctx, pipe, append([]any{"evalsha", script.Hash(), 1, c.key}, c.args...))
-		}
-	}
-	if pipe.Len() == 0 {
+	groups := s.groups(ctx, calls, cmds)
+	if len(groups) == 0 {
 		return cmds, nil
 	}
 	// The commands are read only once the call is done: one left to
 	// finish alone may still be written to.
 	err := bounded(ctx, func() {
-		_, _ = pipe.Exec(ctx) // each command carries its own error
-		var again goredis.Pipeliner
-		for i, cmd := range cmds {
-			if cmd != nil && isNoScript(cmd.Err()) {
-				if again == nil {
-					again = s.c.Pipeline()
-				}
-				cmds[i] = queueOnce(ctx, again, append([]any{"eval", src, 1, calls[i].key}, calls[i].args...))
-			}
+		if len(groups) == 1 {
+			s.runGroup(ctx, groups[0], script, src, calls, cmds)
+			return
 		}
-		if again != nil {
-			_, _ = again.Exec(ctx)
+		var wg sync.WaitGroup
+		for _, g := range groups {
+			wg.Go(func() { s.runGroup(ctx, g, script, src, calls, cmds) })
 		}
+		wg.Wait()
 	})
 	if err != nil {
 		return nil, err
 	}
 	return cmds, nil
+}
+
+// A pipeGroup is the calls (indexes into calls) sent down one pipeline.
+type pipeGroup struct {
+	c   goredis.Cmdable
+	idx []int
+}
+
+// groups splits the calls to send into pipelines: one on s.c, or in wait
+// mode on a Cluster one per master, since WAIT names no key and must run
+// on the node (and the connection) that took the writes. A call whose
+// master cannot be found gets a failed command in cmds.
+func (s *Store) groups(ctx context.Context, calls []scriptCall, cmds []*goredis.Cmd) []pipeGroup {
+	cc, cluster := s.c.(*goredis.ClusterClient)
+	if s.wait.n == 0 || !cluster {
+		g := pipeGroup{c: s.c}
+		for i, c := range calls {
+			if c.args != nil {
+				g.idx = append(g.idx, i)
+			}
+		}
+		if len(g.idx) == 0 {
+			return nil
+		}
+		return []pipeGroup{g}
+	}
+	var groups []pipeGroup
+	at := map[*goredis.Client]int{}
+	for i, c := range calls {
+		if c.args == nil {
+			continue
+		}
+		node, err := cc.MasterForKey(ctx, c.key)
+		if err != nil {
+			cmds[i] = goredis.NewCmd(ctx)
+			cmds[i].SetErr(err)
+			continue
+		}
+		j, ok := at[node]
+		if !ok {
+			j = len(groups)
+			at[node] = j
+			groups = append(groups, pipeGroup{c: node})
+		}
+		groups[j].idx = append(groups[j].idx, i)
+	}
+	return groups
+}
+
+// runGroup sends g's calls in one pipeline (and those that met NOSCRIPT in
+// a second one), each ended in wait mode by a WAIT whose shortfall fails
+// the pipeline's commands that succeeded.
+func (s *Store) runGroup(ctx context.Context, g pipeGroup, script *goredis.Script, src string, calls []scriptCall, cmds []*goredis.Cmd) {
+	pipe := g.c.Pipeline()
+	for _, i := range g.idx {
+		cmds[i] = queueOnce(ctx, pipe, append([]any{"evalsha", script.Hash(), 1, calls[i].key}, calls[i].args...))
+	}
+	wait := s.wait.queue(ctx, pipe)
+	_, _ = pipe.Exec(ctx) // each command carries its own error
+	s.wait.check(wait, g.idx, cmds)
+	var again goredis.Pipeliner
+	var retried []int
+	for _, i := range g.idx {
+		if isNoScript(cmds[i].Err()) {
+			if again == nil {
+				again = g.c.Pipeline()
+			}
+			retried = append(retried, i)
+			cmds[i] = queueOnce(ctx, again, append([]any{"eval", src, 1, calls[i].key}, calls[i].args...))
+		}
+	}
+	if again != nil {
+		wait := s.wait.queue(ctx, again)
+		_, _ = again.Exec(ctx)
+		s.wait.check(wait, retried, cmds)
+	}
 }
 
 // queueOnce queues the command args on pipe, to be sent once.

@@ -8,6 +8,8 @@
 // server does not know the script (a fresh node, a failover, SCRIPT FLUSH).
 // A write's locks and releases go in one pipeline per phase, each command
 // sent once and the call bounded by its context's deadline (see LockMany).
+// With Options.WaitReplicas each phase's pipeline ends with a WAIT, and a
+// phase fails unless that many replicas acknowledged it (see wait.go).
 //
 // # Encoding
 //
@@ -63,6 +65,32 @@ type Options struct {
 	// back with old values, which the store fences (see fence.go) at the
 	// cost of a cold cache after each restart.
 	Logger *slog.Logger
+
+	// WaitReplicas, when above zero, makes each of a write's store phases
+	// (its locks before commit, its releases after) end with WAIT
+	// WaitReplicas WaitTimeout, in the same pipeline as the phase's
+	// commands (one per node on a Cluster). A node whose WAIT counts fewer
+	// replicas than WaitReplicas fails the phase for its ops, as a timeout
+	// would: the write commits all the same and the runtime queues their
+	// keys for a retry. A release (an invalidation) acknowledged to the
+	// write then survives a failover to any of the replicas that
+	// acknowledged it. Zero (the default) turns the mode off: a phase ends
+	// when the master has run its commands, and a failover to a replica
+	// that has not yet received a release serves the value it dropped
+	// until the fence or the TTL removes it.
+	//
+	// The cost is one replication round trip per phase, twice per write
+	// (see the README for the measured figure), and a phase that fails
+	// whenever fewer replicas than WaitReplicas are connected.
+	WaitReplicas int
+
+	// WaitTimeout bounds each WAIT, rounded up to a millisecond. It must be
+	// above zero when WaitReplicas is (WAIT 0 blocks without bound) and
+	// zero when WaitReplicas is zero. Keep it below the client's
+	// ReadTimeout and the runtime's phase timeout (runtime.WithPhaseTimeout),
+	// which bound the phase as a whole: a phase that outlives either fails
+	// the same way, but leaves the connection's WAIT running on the server.
+	WaitTimeout time.Duration
 }
 
 // Store is a runtime.Store on Redis. It is safe for concurrent use, holds no
@@ -70,12 +98,14 @@ type Options struct {
 type Store struct {
 	c     goredis.UniversalClient
 	fence fence
+	wait  waitMode
 }
 
 var _ runtime.Store = (*Store)(nil)
 
 // New returns a Store on client, which stays the caller's to close. It
-// rejects a nil client and a ClusterClient that reads from replicas.
+// rejects a nil client, a ClusterClient that reads from replicas, and
+// Options whose WaitReplicas or WaitTimeout are out of range.
 func New(client goredis.UniversalClient, opts Options) (*Store, error) {
 	if isNil(client) {
 		return nil, errors.New("redis: New with a nil client")
@@ -85,7 +115,11 @@ func New(client goredis.UniversalClient, opts Options) (*Store, error) {
 			return nil, errors.New("redis: the ClusterClient reads from replicas (ReadOnly, RouteByLatency or RouteRandomly), which can return values older than an acknowledged write")
 		}
 	}
-	s := &Store{c: client}
+	wait, err := newWaitMode(opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{c: client, wait: wait}
 	s.fence.init()
 	if opts.Logger != nil {
 		s.fence.onLearn = persistenceCheck(opts.Logger)
