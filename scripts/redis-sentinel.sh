@@ -101,12 +101,15 @@ field() {
 	cli "$1" sentinel master "$NAME" 2>/dev/null | tr -d '\r' | sed -n "/^$2\$/{n;p;q}"
 }
 
+master="" # set by healthy: the address every Sentinel names
+
 # healthy: both nodes answer, every Sentinel names the same master, knows
 # the replica and the two other Sentinels, and the node that is not the
 # master (after a failover, 7100) replicates from it with its link up.
 healthy() {
 	responds "$PRIMARY" && responds "$REPLICA" || return 1
-	local s master="" m
+	local s m
+	master=""
 	for s in "${SENTINELS[@]}"; do
 		m=$(cli "$s" sentinel get-master-addr-by-name "$NAME" 2>/dev/null | tr -d '\r' | paste -sd:) || return 1
 		[[ -n $m && ( -z $master || $m == "$master" ) ]] || return 1
@@ -127,7 +130,7 @@ start)
 	for s in "${SENTINELS[@]}"; do start_sentinel "$s"; done
 	for _ in $(seq $((WAIT_SECONDS * 10))); do
 		if healthy; then
-			say "up: primary $HOST:$PRIMARY, replica $HOST:$REPLICA, sentinels ${SENTINELS[*]} (master name $NAME)"
+			say "up: master $master (of $HOST:$PRIMARY and $HOST:$REPLICA), sentinels ${SENTINELS[*]} (master name $NAME)"
 			exit 0
 		fi
 		sleep 0.1
@@ -148,7 +151,7 @@ stop)
 	say "stopped"
 	;;
 status)
-	healthy && say "healthy" || die "not healthy"
+	healthy && say "healthy: master $master" || die "not healthy"
 	;;
 *)
 	die "usage: $0 start|stop|status"
