@@ -17,7 +17,7 @@
 #           the other Sentinels, and the other node replicates from that
 #           master (after a failover the roles stay swapped). Idempotent.
 #   stop    shuts them down and removes the state dir.
-#   status  exits 0 only if the primary, the replica and the Sentinels answer.
+#   status  exits 0 only if start would find the deployment healthy.
 #
 # Then: CACHEGEN_REDIS_SENTINEL=127.0.0.1:27100,127.0.0.1:27101,127.0.0.1:27102
 # (master name cachegen).
