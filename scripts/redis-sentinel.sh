@@ -10,10 +10,14 @@
 # (CACHEGEN_REDIS_SENTINEL_DIR, default /tmp/cachegen-redis-sentinel). It
 # never touches a server it did not start, nor the shared Redis on 6379.
 #
-#   start   starts the five processes and waits (20 s at most) until the
-#           replica is in sync and every Sentinel knows the master.
+#   start   starts the five processes (a node or Sentinel that is not running
+#           starts from an empty directory, whatever a previous run left
+#           there; one that runs is kept) and waits (20 s at most) until
+#           every Sentinel names the same master and knows the replica and
+#           the other Sentinels, and the other node replicates from that
+#           master (after a failover the roles stay swapped). Idempotent.
 #   stop    shuts them down and removes the state dir.
-#   status  exits 0 only if the primary, the replica and the Sentinels answer.
+#   status  exits 0 only if start would find the deployment healthy.
 #
 # Then: CACHEGEN_REDIS_SENTINEL=127.0.0.1:27100,127.0.0.1:27101,127.0.0.1:27102
 # (master name cachegen).
@@ -58,6 +62,9 @@ start_node() { # PORT [replicaof args...]
 		ours "$port" || die "port $port is taken by a Redis this script did not start"
 		return
 	fi
+	# not running: whatever a previous run left in its directory (data, a
+	# half-written AOF, a pid file) goes, so it starts empty
+	rm -rf "$dir"
 	mkdir -p "$dir"
 	redis-server --port "$port" --bind "$HOST" --dir "$dir" --daemonize yes \
 		--pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
@@ -72,6 +79,7 @@ start_sentinel() { # PORT
 			die "port $port is taken by a process this script did not start"
 		return
 	fi
+	rm -rf "$dir"
 	mkdir -p "$dir"
 	cat >"$dir/sentinel.conf" <<EOF
 port $port
@@ -88,13 +96,30 @@ EOF
 	redis-server "$dir/sentinel.conf" --sentinel
 }
 
+# field PORT NAME: the value of NAME in the Sentinel's SENTINEL MASTER reply.
+field() {
+	cli "$1" sentinel master "$NAME" 2>/dev/null | tr -d '\r' | sed -n "/^$2\$/{n;p;q}"
+}
+
+master="" # set by healthy: the address every Sentinel names
+
+# healthy: both nodes answer, every Sentinel names the same master, knows
+# the replica and the two other Sentinels, and the node that is not the
+# master (after a failover, 7100) replicates from it with its link up.
 healthy() {
 	responds "$PRIMARY" && responds "$REPLICA" || return 1
-	[[ $(cli "$REPLICA" info replication | tr -d '\r' | sed -n 's/^master_link_status://p') == up ]] || return 1
-	local s
+	local s m
+	master=""
 	for s in "${SENTINELS[@]}"; do
-		cli "$s" sentinel get-master-addr-by-name "$NAME" >/dev/null 2>&1 || return 1
+		m=$(cli "$s" sentinel get-master-addr-by-name "$NAME" 2>/dev/null | tr -d '\r' | paste -sd:) || return 1
+		[[ -n $m && ( -z $master || $m == "$master" ) ]] || return 1
+		master=$m
+		[[ $(field "$s" num-slaves) -ge 1 && $(field "$s" num-other-sentinels) -eq 2 ]] || return 1
 	done
+	local other=$REPLICA
+	[[ $master == "$HOST:$REPLICA" ]] && other=$PRIMARY
+	[[ $master == "$HOST:$PRIMARY" || $master == "$HOST:$REPLICA" ]] || return 1
+	[[ $(cli "$other" info replication | tr -d '\r' | sed -n 's/^master_link_status://p') == up ]]
 }
 
 case ${1:-} in
@@ -105,7 +130,7 @@ start)
 	for s in "${SENTINELS[@]}"; do start_sentinel "$s"; done
 	for _ in $(seq $((WAIT_SECONDS * 10))); do
 		if healthy; then
-			say "up: primary $HOST:$PRIMARY, replica $HOST:$REPLICA, sentinels ${SENTINELS[*]} (master name $NAME)"
+			say "up: master $master (of $HOST:$PRIMARY and $HOST:$REPLICA), sentinels ${SENTINELS[*]} (master name $NAME)"
 			exit 0
 		fi
 		sleep 0.1
@@ -126,7 +151,7 @@ stop)
 	say "stopped"
 	;;
 status)
-	healthy && say "healthy" || die "not healthy"
+	healthy && say "healthy: master $master" || die "not healthy"
 	;;
 *)
 	die "usage: $0 start|stop|status"

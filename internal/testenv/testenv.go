@@ -56,3 +56,23 @@ const MemcachedVar = "CACHEGEN_MEMCACHED_ADDR"
 
 // MemcachedAddr returns the address of the memcached server for integration tests.
 func MemcachedAddr(t testing.TB) string { return lookup(t, MemcachedVar, "memcached") }
+
+// The Sentinel deployment failover tests run against (scripts/redis-sentinel.sh
+// start runs one): the Sentinels' addresses, and the name they monitor the
+// master under, "cachegen" when RedisSentinelMasterVar is unset.
+const (
+	RedisSentinelVar       = "CACHEGEN_REDIS_SENTINEL"        // e.g. 127.0.0.1:27100,127.0.0.1:27101,127.0.0.1:27102
+	RedisSentinelMasterVar = "CACHEGEN_REDIS_SENTINEL_MASTER" // e.g. cachegen
+)
+
+// RedisSentinel returns the Sentinels' addresses and the master name for
+// failover integration tests.
+func RedisSentinel(t testing.TB) (addrs []string, master string) {
+	t.Helper()
+	addrs = strings.Split(lookup(t, RedisSentinelVar, "Redis Sentinel"), ",")
+	master = strings.TrimSpace(os.Getenv(RedisSentinelMasterVar))
+	if master == "" {
+		master = "cachegen"
+	}
+	return addrs, master
+}
