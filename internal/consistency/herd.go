@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cachegen/cachegen/internal/checkmodel"
 	"github.com/cachegen/cachegen/runtime"
@@ -70,7 +71,12 @@ func measureHerd(ctx context.Context, db *Database, stores []runtime.Store, pref
 				return nil, err
 			}
 			defer h.Close()
-			if repos[i], err = checkmodel.NewAccountRepo(h, stores[i], runtime.WithPrefix(prefix)); err != nil {
+			// A reader that finds another runtime's lease waits for its fill
+			// for LeaseWait (50ms by default), then reads the database. On a
+			// loaded machine a fill may take longer than that, and the count
+			// would measure the machine, not the protocol: the herd's
+			// runtimes wait as long as a lease lives.
+			if repos[i], err = checkmodel.NewAccountRepo(h, stores[i], runtime.WithPrefix(prefix), runtime.WithLeaseWait(5*time.Second)); err != nil {
 				return nil, err
 			}
 		}
