@@ -86,6 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Keys, "keys", 12, "primary keys in the hot set")
 	fs.BoolVar(&cfg.Faults, "faults", true, "inject faults")
 	fs.BoolVar(&cfg.Failover, "failover", false, "with -store redis: give the server a replica and fail over to it now and then, after promoting it early so that it misses the releases of writes acknowledged meanwhile")
+	fs.IntVar(&cfg.RedisWait, "redis-wait", 0, "with -failover: the Redis store's safe mode, each write's locks and releases wait for this many replicas (0: the default mode)")
 	fs.BoolVar(&cfg.RestartFromSnapshot, "restart-from-snapshot", false, "with -store redis: the server's restarts come back from a snapshot (SAVE) taken a while before, holding values later writes invalidated")
 	fs.BoolVar(&cfg.Undetectable, "undetectable", false, "also corrupt values in ways no header can catch (bit flips in the row, another key's value)")
 	fs.BoolVar(&cfg.Weak, "weak", false, "negative control: weaken the protocol to plain get/set/delete (no lease, no lock)")

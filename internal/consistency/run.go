@@ -48,8 +48,13 @@ type Config struct {
 	// and then after promoting it early, so that it missed the releases of
 	// writes acknowledged meanwhile (see failover.go).
 	Failover bool
-	Weak     bool // the negative control: plain get/set/delete, no lease, no lock
-	Herd     bool // measure the thundering herd first
+	// RedisWait is the Redis store's safe mode: each write's lock and
+	// release phases wait for this many replicas (redis.Options.WaitReplicas,
+	// with RedisWaitTimeout), so that acknowledged invalidations survive a
+	// failover. 0: off, the default mode.
+	RedisWait int
+	Weak      bool // the negative control: plain get/set/delete, no lease, no lock
+	Herd      bool // measure the thundering herd first
 
 	// WeakBatch is the batch reads' negative control: WeakBatchFill or
 	// WeakBatchSnapshot weakens the batch calls alone ("": none).
@@ -134,6 +139,11 @@ type NearReport struct {
 	Swallowed     int64             // of which the lossy bus swallowed (NearLossy)
 }
 
+// redisWaitTimeout bounds the safe mode's WAIT: well inside the runtime's
+// phase timeout (50ms), so a phase fails on a replica's silence, not on the
+// phase's deadline.
+const redisWaitTimeout = 20 * time.Millisecond
+
 // Line is the one-line verdict.
 func (r *Report) Line() string {
 	line := fmt.Sprintf("consistency: backend=%s ops=%d stale_after_ack=%d linearizability=%s lost_writes=%d faults=%d max_staleness_ms=%d",
@@ -205,6 +215,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Failover {
 		rep.Backend += "+failover"
 	}
+	if cfg.RedisWait > 0 {
+		rep.Backend += "+wait"
+	}
 	if cfg.Weak {
 		rep.Backend += "(weak)"
 	}
@@ -226,6 +239,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, errors.New("-near-lossy needs -near")
 	case (cfg.RestartFromSnapshot || cfg.Failover) && (cfg.Store != "redis" || !cfg.Faults):
 		return nil, errors.New("-restart-from-snapshot and -failover need -store redis and -faults")
+	case cfg.RedisWait < 0 || cfg.RedisWait > 0 && !cfg.Failover:
+		return nil, fmt.Errorf("-redis-wait %d: want 0, or a number of replicas with -failover (the only run whose server has one)", cfg.RedisWait)
 	case cfg.Near > 0:
 		rep.Backend += "+near"
 		if cfg.NearLossy {
@@ -293,7 +308,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			})
 			defer client.Close()
 			redisClients[i] = client
-			s, err := cgredis.New(client, cgredis.Options{})
+			opts := cgredis.Options{}
+			if cfg.RedisWait > 0 {
+				opts.WaitReplicas, opts.WaitTimeout = cfg.RedisWait, redisWaitTimeout
+			}
+			s, err := cgredis.New(client, opts)
 			if err != nil {
 				return nil, err
 			}
