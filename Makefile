@@ -76,7 +76,7 @@ consistency:
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -two-builds -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -restart-from-snapshot -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -failover -redis-wait 1 -herd=false || status=1; \
-	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -failover -herd=false || echo "consistency: the default mode's failover line above is reported as measured: a lock lost with the old master may let one read miss a write (the safe mode, -redis-wait, closes it)"; \
+	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -failover -herd=false || echo "consistency: the default mode's failover line above is reported as measured, not required (the safe mode's line is)"; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db sqlite -store memory -weak -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db sqlite -store memory -weak-batch fill -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db "$(CONSISTENCY_PG)" -store redis -near 100ms -near-lossy -faults=false -herd=false -expect-violations || status=1; \
