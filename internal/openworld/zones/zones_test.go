@@ -10,10 +10,8 @@ import (
 
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/internal/pairs"
-	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/internal/timecheck"
 	"github.com/cachegen/cachegen/runtime"
-	cgredis "github.com/cachegen/cachegen/runtime/redis"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -233,23 +231,7 @@ func readAll(t *testing.T, ctx context.Context, repo *EventRepo, want []*Event, 
 // store under prefix, on a bus channel of its own.
 func nearRepo(t *testing.T, db *sqlx.DB, prefix string) *EventRepo {
 	t.Helper()
-	client := pairs.RedisClient(t, prefix, []string{testenv.RedisAddr(t)})
-	store, err := cgredis.New(client, cgredis.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus, err := cgredis.NewBus(client, prefix+":near")
-	if err != nil {
-		t.Fatal(err)
-	}
-	near, err := runtime.NewNearCache(bus, runtime.NearOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = near.Close() })
-	if err := near.Ready(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	store, near := pairs.RedisNear(t, prefix)
 	repo, err := NewEventRepo(db, store, runtime.WithPrefix(prefix), runtime.WithNearCache(near))
 	if err != nil {
 		t.Fatal(err)
