@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/cachegen/cachegen/internal/dbtest"
@@ -69,6 +70,10 @@ func (b *syncBus) lose() {
 		h.Lost()
 	}
 }
+
+// The near cache tests run in synctest bubbles: the bus's probes, Ready's
+// wait and the retry queue's pauses run on the bubble's clock, so no step
+// waits for real time or depends on how fast the machine is.
 
 // process is one simulated process: a near cache of its own in front of
 // the shared store, and a repository using it.
@@ -156,33 +161,35 @@ func wantV(t *testing.T, what string, p *pair, err error, v string) {
 // TestNearHitSkipsTheStore: once read, a row is answered from the near
 // cache, by the primary key and by a unique index, without a store call.
 func TestNearHitSkipsTheStore(t *testing.T) {
-	ctx := context.Background()
-	db, store, bus := nearFixture(t)
-	p := newProcess(t, db, store, bus)
-	for range 3 {
-		row, err := p.getByID(ctx, 1)
-		wantV(t, "get 1", row, err, "first")
-	}
-	for range 3 {
-		row, err := p.t.Get(ctx, 1, &pair{A: 2, B: "two"})
-		wantV(t, "get (2, two)", row, err, "second")
-	}
-	for range 2 {
-		if _, err := p.getByID(ctx, 99); !errors.Is(err, runtime.ErrNotFound) {
-			t.Fatalf("get 99: %v, want ErrNotFound", err)
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		db, store, bus := nearFixture(t)
+		p := newProcess(t, db, store, bus)
+		for range 3 {
+			row, err := p.getByID(ctx, 1)
+			wantV(t, "get 1", row, err, "first")
 		}
-	}
-	if got := store.gets.Load(); got != 3 {
-		t.Fatalf("store gets = %d, want 3 (one per key)", got)
-	}
-	if got := p.t.Stats().NearHits; got != 5 {
-		t.Fatalf("near hits = %d, want 5", got)
-	}
-	// The rows are copies: changing one does not change the next answer.
-	row, _ := p.getByID(ctx, 1)
-	row.V = "scribbled"
-	row, err := p.getByID(ctx, 1)
-	wantV(t, "get 1 after scribbling on a copy", row, err, "first")
+		for range 3 {
+			row, err := p.t.Get(ctx, 1, &pair{A: 2, B: "two"})
+			wantV(t, "get (2, two)", row, err, "second")
+		}
+		for range 2 {
+			if _, err := p.getByID(ctx, 99); !errors.Is(err, runtime.ErrNotFound) {
+				t.Fatalf("get 99: %v, want ErrNotFound", err)
+			}
+		}
+		if got := store.gets.Load(); got != 3 {
+			t.Fatalf("store gets = %d, want 3 (one per key)", got)
+		}
+		if got := p.t.Stats().NearHits; got != 5 {
+			t.Fatalf("near hits = %d, want 5", got)
+		}
+		// The rows are copies: changing one does not change the next answer.
+		row, _ := p.getByID(ctx, 1)
+		row.V = "scribbled"
+		row, err := p.getByID(ctx, 1)
+		wantV(t, "get 1 after scribbling on a copy", row, err, "first")
+	})
 }
 
 // TestNearWriteReachesOtherProcesses: a write in one process drops the
@@ -192,29 +199,31 @@ func TestNearHitSkipsTheStore(t *testing.T) {
 func TestNearWriteReachesOtherProcesses(t *testing.T) {
 	for _, mute := range []bool{false, true} {
 		t.Run(map[bool]string{false: "bus", true: "mute bus"}[mute], func(t *testing.T) {
-			ctx := context.Background()
-			db, store, bus := nearFixture(t)
-			a, b := newProcess(t, db, store, bus), newProcess(t, db, store, bus)
-			for _, p := range []*process{a, b} {
-				row, err := p.getByID(ctx, 1)
-				wantV(t, "warm", row, err, "first")
-			}
-			bus.mute.Store(mute)
-			if err := a.t.Save(ctx, &pair{ID: 1, A: 1, B: "one", V: "changed"}); err != nil {
-				t.Fatal(err)
-			}
-			for name, p := range map[string]*process{"writer": a, "other": b} {
-				row, err := p.getByID(ctx, 1)
-				if err != nil {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				db, store, bus := nearFixture(t)
+				a, b := newProcess(t, db, store, bus), newProcess(t, db, store, bus)
+				for _, p := range []*process{a, b} {
+					row, err := p.getByID(ctx, 1)
+					wantV(t, "warm", row, err, "first")
+				}
+				bus.mute.Store(mute)
+				if err := a.t.Save(ctx, &pair{ID: 1, A: 1, B: "one", V: "changed"}); err != nil {
 					t.Fatal(err)
 				}
-				switch {
-				case !mute && row.V != "changed":
-					t.Fatalf("%s process read %q after the write returned", name, row.V)
-				case mute && name == "other" && row.V != "first":
-					t.Fatalf("with a mute bus the other process read %q; the negative control expects the stale row", row.V)
+				for name, p := range map[string]*process{"writer": a, "other": b} {
+					row, err := p.getByID(ctx, 1)
+					if err != nil {
+						t.Fatal(err)
+					}
+					switch {
+					case !mute && row.V != "changed":
+						t.Fatalf("%s process read %q after the write returned", name, row.V)
+					case mute && name == "other" && row.V != "first":
+						t.Fatalf("with a mute bus the other process read %q; the negative control expects the stale row", row.V)
+					}
 				}
-			}
+			})
 		})
 	}
 }
@@ -222,117 +231,126 @@ func TestNearWriteReachesOtherProcesses(t *testing.T) {
 // TestNearNotServedWhenNotFresh: without a probe coming back, the near
 // cache holds entries but serves none.
 func TestNearNotServedWhenNotFresh(t *testing.T) {
-	ctx := context.Background()
-	db, store, bus := nearFixture(t)
-	bus.noSync.Store(true)
-	near, err := runtime.NewNearCache(bus, runtime.NearOptions{MaxStaleness: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer near.Close()
-	tbl, err := runtime.NewTable(db, store, &pairSpec, runtime.WithNearCache(near))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 3 {
-		row, err := tbl.Get(ctx, 0, &pair{ID: 1})
-		wantV(t, "get 1", row, err, "first")
-	}
-	if got := tbl.Stats().NearHits; got != 0 {
-		t.Fatalf("near hits = %d without a synced bus, want 0", got)
-	}
-	if near.Stats().Fresh {
-		t.Fatal("near cache reports fresh without a probe")
-	}
-	wait, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
-	defer cancel()
-	if err := near.Ready(wait); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Ready without a probe: %v, want the context's deadline", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		db, store, bus := nearFixture(t)
+		bus.noSync.Store(true)
+		near, err := runtime.NewNearCache(bus, runtime.NearOptions{MaxStaleness: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer near.Close()
+		tbl, err := runtime.NewTable(db, store, &pairSpec, runtime.WithNearCache(near))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			row, err := tbl.Get(ctx, 0, &pair{ID: 1})
+			wantV(t, "get 1", row, err, "first")
+		}
+		if got := tbl.Stats().NearHits; got != 0 {
+			t.Fatalf("near hits = %d without a synced bus, want 0", got)
+		}
+		if near.Stats().Fresh {
+			t.Fatal("near cache reports fresh without a probe")
+		}
+		wait, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		if err := near.Ready(wait); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Ready without a probe: %v, want the context's deadline", err)
+		}
+	})
 }
 
 // TestNearLostDropsEverything: when the bus may have missed messages the
 // near cache forgets all it holds.
 func TestNearLostDropsEverything(t *testing.T) {
-	ctx := context.Background()
-	db, store, bus := nearFixture(t)
-	p := newProcess(t, db, store, bus)
-	p.getByID(ctx, 1)
-	p.getByID(ctx, 1)
-	before := store.gets.Load()
-	bus.lose()
-	p.getByID(ctx, 1)
-	if store.gets.Load() != before+1 {
-		t.Fatal("after Lost the read did not go to the store")
-	}
-	if p.near.Stats().Losses != 1 {
-		t.Fatalf("losses = %d, want 1", p.near.Stats().Losses)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		db, store, bus := nearFixture(t)
+		p := newProcess(t, db, store, bus)
+		p.getByID(ctx, 1)
+		p.getByID(ctx, 1)
+		before := store.gets.Load()
+		bus.lose()
+		p.getByID(ctx, 1)
+		if store.gets.Load() != before+1 {
+			t.Fatal("after Lost the read did not go to the store")
+		}
+		if p.near.Stats().Losses != 1 {
+			t.Fatalf("losses = %d, want 1", p.near.Stats().Losses)
+		}
+	})
 }
 
 // TestNearPublishFailureIsRetried: a write whose announcement the bus
 // refused still commits; the key is announced again by the retry queue,
-// and until then this process reads past its caches.
+// and until then this process reads past its caches while the others keep
+// their copies.
 func TestNearPublishFailureIsRetried(t *testing.T) {
-	ctx := context.Background()
-	db, store, bus := nearFixture(t)
-	a, b := newProcess(t, db, store, bus), newProcess(t, db, store, bus)
-	b.getByID(ctx, 1)
-	bus.fail.Store(2) // the announcement before commit and the one after
-	if err := a.t.Save(ctx, &pair{ID: 1, A: 1, B: "one", V: "changed"}); err != nil {
-		t.Fatal(err)
-	}
-	if a.t.PendingInvalidations() == 0 {
-		t.Fatal("no invalidation queued after the bus failed")
-	}
-	row, err := a.getByID(ctx, 1)
-	wantV(t, "writer reads while its announcement is pending", row, err, "changed")
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		row, err := b.getByID(ctx, 1)
-		if err != nil {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		db, store, bus := nearFixture(t)
+		a, b := newProcess(t, db, store, bus), newProcess(t, db, store, bus)
+		b.getByID(ctx, 1)
+		bus.fail.Store(2) // the announcement before commit and the one after
+		if err := a.t.Save(ctx, &pair{ID: 1, A: 1, B: "one", V: "changed"}); err != nil {
 			t.Fatal(err)
 		}
-		if row.V == "changed" {
-			break
+		if a.t.PendingInvalidations() == 0 {
+			t.Fatal("no invalidation queued after the bus failed")
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the other process still reads the old row: the announcement was never retried")
+		row, err := a.getByID(ctx, 1)
+		wantV(t, "writer reads while its announcement is pending", row, err, "changed")
+		// Until the retry, the other process serves its copy: the
+		// staleness the near cache's TTL bounds.
+		row, err = b.getByID(ctx, 1)
+		wantV(t, "other process before the retry", row, err, "first")
+		// The retry queue's first pause passes on the bubble's clock;
+		// synctest.Wait returns once its worker is done or asleep again.
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if n := a.t.PendingInvalidations(); n != 0 {
+			t.Fatalf("%d invalidations still pending a second after the bus recovered", n)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if got := bus.published.Load(); got < 1 {
-		t.Fatalf("published = %d: the retry did not go through the bus", got)
-	}
+		row, err = b.getByID(ctx, 1)
+		wantV(t, "other process after the retry", row, err, "changed")
+		if got := bus.published.Load(); got < 1 {
+			t.Fatalf("published = %d: the retry did not go through the bus", got)
+		}
+	})
 }
 
 // TestNearPutRacesInvalidation: a value read before an invalidation is not
 // kept, even when it arrives after it.
 func TestNearPutRacesInvalidation(t *testing.T) {
-	ctx := context.Background()
-	db, store, bus := nearFixture(t)
-	a, b := newProcess(t, db, store, bus), newProcess(t, db, store, bus)
-	// b's store read returns the old row, then a's write is announced
-	// before b keeps what it read.
-	gate := &gatedStore{Store: store, hold: make(chan struct{}), reached: make(chan struct{})}
-	tb, err := runtime.NewTable(db, gate, &pairSpec, runtime.WithNearCache(b.near))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.getByID(ctx, 1) // the store now holds the old row
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		db, store, bus := nearFixture(t)
+		a, b := newProcess(t, db, store, bus), newProcess(t, db, store, bus)
+		// b's store read returns the old row, then a's write is announced
+		// before b keeps what it read.
+		gate := &gatedStore{Store: store, hold: make(chan struct{}), reached: make(chan struct{})}
+		tb, err := runtime.NewTable(db, gate, &pairSpec, runtime.WithNearCache(b.near))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.getByID(ctx, 1) // the store now holds the old row
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			row, err := tb.Get(ctx, 0, &pair{ID: 1})
+			wantV(t, "read that raced the write", row, err, "first")
+		}()
+		<-gate.reached
+		if err := a.t.Save(ctx, &pair{ID: 1, A: 1, B: "one", V: "changed"}); err != nil {
+			t.Fatal(err)
+		}
+		close(gate.hold)
+		<-done
 		row, err := tb.Get(ctx, 0, &pair{ID: 1})
-		wantV(t, "read that raced the write", row, err, "first")
-	}()
-	<-gate.reached
-	if err := a.t.Save(ctx, &pair{ID: 1, A: 1, B: "one", V: "changed"}); err != nil {
-		t.Fatal(err)
-	}
-	close(gate.hold)
-	<-done
-	row, err := tb.Get(ctx, 0, &pair{ID: 1})
-	wantV(t, "read after the write", row, err, "changed")
+		wantV(t, "read after the write", row, err, "changed")
+	})
 }
 
 // gatedStore returns the first Get's answer only once hold is closed.
@@ -366,21 +384,23 @@ var flatPairSpec = func() runtime.Spec[pair] {
 func TestNearHitAllocatesOnlyTheRow(t *testing.T) {
 	for name, spec := range map[string]*runtime.Spec[pair]{"flat": &flatPairSpec, "decoded": &pairSpec} {
 		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			db, store, bus := nearFixture(t)
-			p := newProcessOf(t, db, store, bus, spec)
-			p.getByID(ctx, 1)
-			allocs := testing.AllocsPerRun(200, func() {
-				if _, err := p.getByID(ctx, 1); err != nil {
-					t.Fatal(err)
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				db, store, bus := nearFixture(t)
+				p := newProcessOf(t, db, store, bus, spec)
+				p.getByID(ctx, 1)
+				allocs := testing.AllocsPerRun(200, func() {
+					if _, err := p.getByID(ctx, 1); err != nil {
+						t.Fatal(err)
+					}
+				})
+				if allocs > 1 {
+					t.Fatalf("near hit: %.1f allocations, want 1", allocs)
+				}
+				if p.t.Stats().NearHits < 200 {
+					t.Fatalf("near hits = %d: the reads did not hit the near cache", p.t.Stats().NearHits)
 				}
 			})
-			if allocs > 1 {
-				t.Fatalf("near hit: %.1f allocations, want 1", allocs)
-			}
-			if p.t.Stats().NearHits < 200 {
-				t.Fatalf("near hits = %d: the reads did not hit the near cache", p.t.Stats().NearHits)
-			}
 		})
 	}
 }
@@ -389,81 +409,87 @@ func TestNearHitAllocatesOnlyTheRow(t *testing.T) {
 // the kept row, so what one reader changes nobody else sees, by a single
 // or a batch read.
 func TestNearFlatRowsAreCopies(t *testing.T) {
-	ctx := context.Background()
-	db, store, bus := nearFixture(t)
-	p := newProcessOf(t, db, store, bus, &flatPairSpec)
-	p.getByID(ctx, 1)
-	for range 3 {
-		row, err := p.getByID(ctx, 1)
-		wantV(t, "get 1", row, err, "first")
-		row.V, row.B = "scribbled", "scribbled"
-		rows, err := p.t.GetMany(ctx, 0, []*pair{{ID: 1}, {ID: 1}})
-		if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		db, store, bus := nearFixture(t)
+		p := newProcessOf(t, db, store, bus, &flatPairSpec)
+		p.getByID(ctx, 1)
+		for range 3 {
+			row, err := p.getByID(ctx, 1)
+			wantV(t, "get 1", row, err, "first")
+			row.V, row.B = "scribbled", "scribbled"
+			rows, err := p.t.GetMany(ctx, 0, []*pair{{ID: 1}, {ID: 1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantV(t, "batch get 1", rows[0], nil, "first")
+			wantV(t, "batch get 1 again", rows[1], nil, "first")
+			rows[0].V = "scribbled"
 		}
-		wantV(t, "batch get 1", rows[0], nil, "first")
-		wantV(t, "batch get 1 again", rows[1], nil, "first")
-		rows[0].V = "scribbled"
-	}
-	if got := p.t.Stats().NearHits; got < 6 {
-		t.Fatalf("near hits = %d, want the reads answered by the near cache", got)
-	}
+		if got := p.t.Stats().NearHits; got < 6 {
+			t.Fatalf("near hits = %d, want the reads answered by the near cache", got)
+		}
+	})
 }
 
 // TestNearInvalidateAllReachesCopiesTheStoreLost: InvalidateAll lists the
 // keys the store holds; a copy whose store key was evicted meanwhile is
 // dropped all the same.
 func TestNearInvalidateAllReachesCopiesTheStoreLost(t *testing.T) {
-	ctx := context.Background()
-	db, store, bus := nearFixture(t)
-	a, b := newProcess(t, db, store, bus), newProcess(t, db, store, bus)
-	row, err := b.getByID(ctx, 1)
-	wantV(t, "warm", row, err, "first")
-	if err := store.Delete(ctx, b.t.Key(0, &pair{ID: 1})); err != nil { // evicted
-		t.Fatal(err)
-	}
-	db.MustExec(`UPDATE pairs SET v = 'migrated' WHERE id = 1`)
-	if err := a.t.InvalidateAll(ctx); err != nil {
-		t.Fatal(err)
-	}
-	row, err = b.getByID(ctx, 1)
-	wantV(t, "after InvalidateAll", row, err, "migrated")
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		db, store, bus := nearFixture(t)
+		a, b := newProcess(t, db, store, bus), newProcess(t, db, store, bus)
+		row, err := b.getByID(ctx, 1)
+		wantV(t, "warm", row, err, "first")
+		if err := store.Delete(ctx, b.t.Key(0, &pair{ID: 1})); err != nil { // evicted
+			t.Fatal(err)
+		}
+		db.MustExec(`UPDATE pairs SET v = 'migrated' WHERE id = 1`)
+		if err := a.t.InvalidateAll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		row, err = b.getByID(ctx, 1)
+		wantV(t, "after InvalidateAll", row, err, "migrated")
+	})
 }
 
 // TestNearBatch: a batch read answers from the near cache what it holds,
 // asks the store for the rest, and keeps what the store answered; a write
 // elsewhere reaches it like a single read.
 func TestNearBatch(t *testing.T) {
-	ctx := context.Background()
-	db, store, bus := nearFixture(t)
-	a, b := newProcess(t, db, store, bus), newProcess(t, db, store, bus)
-	probes := []*pair{{ID: 1}, {ID: 2}, {ID: 99}}
-	for round := range 2 {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		db, store, bus := nearFixture(t)
+		a, b := newProcess(t, db, store, bus), newProcess(t, db, store, bus)
+		probes := []*pair{{ID: 1}, {ID: 2}, {ID: 99}}
+		for round := range 2 {
+			rows, err := b.t.GetMany(ctx, 0, probes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rows[0].V != "first" || rows[1].V != "second" || rows[2] != nil {
+				t.Fatalf("round %d: %+v %+v %+v", round, rows[0], rows[1], rows[2])
+			}
+		}
+		if got := b.t.Stats().NearHits; got != 3 {
+			t.Fatalf("near hits = %d after a repeated batch of 3, want 3", got)
+		}
+		gets := store.gets.Load()
+		if err := a.t.Save(ctx, &pair{ID: 2, A: 2, B: "two", V: "changed"}); err != nil {
+			t.Fatal(err)
+		}
 		rows, err := b.t.GetMany(ctx, 0, probes)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rows[0].V != "first" || rows[1].V != "second" || rows[2] != nil {
-			t.Fatalf("round %d: %+v %+v %+v", round, rows[0], rows[1], rows[2])
+		if rows[0].V != "first" || rows[1].V != "changed" || rows[2] != nil {
+			t.Fatalf("after the write: %+v %+v %+v", rows[0], rows[1], rows[2])
 		}
-	}
-	if got := b.t.Stats().NearHits; got != 3 {
-		t.Fatalf("near hits = %d after a repeated batch of 3, want 3", got)
-	}
-	gets := store.gets.Load()
-	if err := a.t.Save(ctx, &pair{ID: 2, A: 2, B: "two", V: "changed"}); err != nil {
-		t.Fatal(err)
-	}
-	rows, err := b.t.GetMany(ctx, 0, probes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rows[0].V != "first" || rows[1].V != "changed" || rows[2] != nil {
-		t.Fatalf("after the write: %+v %+v %+v", rows[0], rows[1], rows[2])
-	}
-	if store.gets.Load() == gets {
-		t.Fatal("the changed row was not read from the store")
-	}
+		if store.gets.Load() == gets {
+			t.Fatal("the changed row was not read from the store")
+		}
+	})
 }
 
 // forgetfulStore loses every write lock at once, as a flush, a restart or
@@ -476,33 +502,35 @@ func (forgetfulStore) Lock(context.Context, string, time.Duration) error { retur
 // process may read the database before the commit and keep the old row;
 // the announcement after the release drops it.
 func TestNearLostLockIsAnnouncedAgain(t *testing.T) {
-	ctx := context.Background()
-	db, store, bus := nearFixture(t)
-	b := newProcess(t, db, store, bus)
-	near, err := runtime.NewNearCache(bus, runtime.NearOptions{MaxStaleness: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer near.Close()
-	a, err := runtime.NewTable(db, forgetfulStore{store}, &pairSpec, runtime.WithNearCache(near))
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFresh(t, near)
-	tx, err := runtime.Begin(ctx, db, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.WithTx(tx).Save(ctx, &pair{ID: 1, A: 1, B: "one", V: "changed"}); err != nil {
-		t.Fatal(err)
-	}
-	row, err := b.getByID(ctx, 1) // the lock is gone: the database answers, before the commit
-	wantV(t, "read during the write", row, err, "first")
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	row, err = b.getByID(ctx, 1)
-	wantV(t, "read after the write", row, err, "changed")
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		db, store, bus := nearFixture(t)
+		b := newProcess(t, db, store, bus)
+		near, err := runtime.NewNearCache(bus, runtime.NearOptions{MaxStaleness: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer near.Close()
+		a, err := runtime.NewTable(db, forgetfulStore{store}, &pairSpec, runtime.WithNearCache(near))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFresh(t, near)
+		tx, err := runtime.Begin(ctx, db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.WithTx(tx).Save(ctx, &pair{ID: 1, A: 1, B: "one", V: "changed"}); err != nil {
+			t.Fatal(err)
+		}
+		row, err := b.getByID(ctx, 1) // the lock is gone: the database answers, before the commit
+		wantV(t, "read during the write", row, err, "first")
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		row, err = b.getByID(ctx, 1)
+		wantV(t, "read after the write", row, err, "changed")
+	})
 }
 
 // BenchmarkNearHit is the hit path of generated code on a near cache, for
