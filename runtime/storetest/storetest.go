@@ -8,7 +8,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
@@ -27,15 +31,86 @@ const (
 //
 // The subtests run in parallel, so newStore may be called concurrently. Run
 // returns only once all of them have finished, and deletes the keys it used.
+//
+// Run waits in real time for TTLs to run out, as a networked store needs;
+// an in-process store on Go's clock uses RunSynctest or RunSynctestShared.
 func Run(t *testing.T, newStore func(t *testing.T) runtime.Store) {
+	runCases(t, func(t *testing.T, prefix string, c testCase) {
+		c.run(&harness{t: t, s: newStore(t), prefix: prefix})
+	})
+}
+
+// RunSynctest is Run for an in-process store whose TTLs run on Go's own
+// clock (time.Now): each subtest runs in a testing/synctest bubble of its
+// own, on a store newStore makes inside that bubble, so a case that waits
+// for a TTL moves the bubble's clock instead of sleeping, and no check
+// depends on how fast the machine is. newStore must not return a store
+// made outside the bubble: its clock would not be the bubble's.
+func RunSynctest(t *testing.T, newStore func(t *testing.T) runtime.Store) {
+	runCases(t, func(t *testing.T, prefix string, c testCase) {
+		synctest.Test(t, func(t *testing.T) {
+			c.run(&harness{t: t, s: newStore(t), prefix: prefix})
+		})
+	})
+}
+
+// RunSynctestShared runs every case of the suite at once on one store,
+// which newStore makes inside a single testing/synctest bubble: the shared
+// use of Run, for an in-process store, on the bubble's clock. The cases are
+// not subtests (a bubble has none); a failure names its case.
+func RunSynctestShared(t *testing.T, newStore func(t *testing.T) runtime.Store) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newStore(t)
+		prefix := runPrefix()
+		var wg sync.WaitGroup
+		for _, g := range groups() {
+			for _, c := range g.cases {
+				name := g.name + "/" + c.name
+				wg.Go(func() {
+					c.run(&harness{t: &caseT{TB: t, name: name}, s: s, prefix: prefix + name + ":"})
+				})
+			}
+		}
+		wg.Wait()
+	})
+}
+
+// runCases runs each case of the suite as a parallel subtest, named
+// group/case under "contract", with a key prefix unique to the run and case.
+func runCases(t *testing.T, run func(t *testing.T, prefix string, c testCase)) {
+	prefix := runPrefix()
+	// A group of its own: parallel subtests of t itself would run only after
+	// Run returned, and after the caller's defers had closed the store.
+	t.Run("contract", func(t *testing.T) {
+		for _, g := range groups() {
+			t.Run(g.name, func(t *testing.T) {
+				t.Parallel()
+				for _, c := range g.cases {
+					t.Run(c.name, func(t *testing.T) {
+						t.Parallel()
+						run(t, prefix+g.name+"/"+c.name+":", c)
+					})
+				}
+			})
+		}
+	})
+}
+
+// runPrefix returns a key prefix unique to one run of the suite.
+func runPrefix() string {
 	var rnd [8]byte
 	rand.Read(rnd[:]) // never fails
-	prefix := "storetest:" + hex.EncodeToString(rnd[:]) + ":"
+	return "storetest:" + hex.EncodeToString(rnd[:]) + ":"
+}
 
-	groups := []struct {
-		name  string
-		cases []testCase
-	}{
+// group is a named list of cases.
+type group struct {
+	name  string
+	cases []testCase
+}
+
+func groups() []group {
+	return []group{
 		{"Get", getTests()},
 		{"Lease", leaseTests()},
 		{"Fill", fillTests()},
@@ -48,21 +123,45 @@ func Run(t *testing.T, newStore func(t *testing.T) runtime.Store) {
 		{"Concurrent", concurrentTests()},
 		{"Batch", batchTests()},
 	}
-	// A group of its own: parallel subtests of t itself would run only after
-	// Run returned, and after the caller's defers had closed the store.
-	t.Run("contract", func(t *testing.T) {
-		for _, g := range groups {
-			t.Run(g.name, func(t *testing.T) {
-				t.Parallel()
-				for _, c := range g.cases {
-					t.Run(c.name, func(t *testing.T) {
-						t.Parallel()
-						c.run(&harness{t: t, s: newStore(t), prefix: prefix + g.name + "/" + c.name + ":"})
-					})
-				}
-			})
-		}
-	})
+}
+
+// caseT is one case's view of a bubble's T when the cases share the
+// bubble, each on a goroutine of its own: failures name the case, Failed
+// reports the case's own, and Fatal ends the case's goroutine only.
+type caseT struct {
+	testing.TB
+	name   string
+	failed atomic.Bool
+}
+
+func (c *caseT) Errorf(format string, args ...any) {
+	c.TB.Helper()
+	c.failed.Store(true)
+	c.TB.Errorf("%s: %s", c.name, fmt.Sprintf(format, args...))
+}
+
+func (c *caseT) Error(args ...any) {
+	c.TB.Helper()
+	c.Errorf("%s", fmt.Sprint(args...))
+}
+
+func (c *caseT) Fatalf(format string, args ...any) {
+	c.TB.Helper()
+	c.Errorf(format, args...)
+	goruntime.Goexit()
+}
+
+func (c *caseT) Fatal(args ...any) {
+	c.TB.Helper()
+	c.Errorf("%s", fmt.Sprint(args...))
+	goruntime.Goexit()
+}
+
+func (c *caseT) Failed() bool { return c.failed.Load() }
+
+func (c *caseT) Logf(format string, args ...any) {
+	c.TB.Helper()
+	c.TB.Logf("%s: %s", c.name, fmt.Sprintf(format, args...))
 }
 
 // testCase is one subtest.
@@ -73,7 +172,7 @@ type testCase struct {
 
 // harness wraps a store for one subtest: every call fails the test on error.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	s      runtime.Store
 	prefix string
 }

@@ -120,9 +120,15 @@ func (s *refStore) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+// The reference store runs on Go's clock, so its runs are in synctest
+// bubbles: no case waits for real time.
+
 func TestReferenceStore(t *testing.T) {
-	shared := newRefStore("")
-	Run(t, func(*testing.T) runtime.Store { return shared })
+	RunSynctest(t, func(*testing.T) runtime.Store { return newRefStore("") })
+}
+
+func TestReferenceStoreShared(t *testing.T) {
+	RunSynctestShared(t, func(*testing.T) runtime.Store { return newRefStore("") })
 }
 
 // TestSuiteCatchesBugs checks that the suite fails each broken store, in the
@@ -130,7 +136,7 @@ func TestReferenceStore(t *testing.T) {
 // process of this test, told which bug to carry by STORETEST_MUTANT.
 func TestSuiteCatchesBugs(t *testing.T) {
 	if bug := os.Getenv("STORETEST_MUTANT"); bug != "" {
-		Run(t, func(*testing.T) runtime.Store { return newRefStore(bug) })
+		RunSynctest(t, func(*testing.T) runtime.Store { return newRefStore(bug) })
 		return
 	}
 	for bug, subtest := range map[string]string{
