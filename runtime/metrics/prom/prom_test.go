@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -226,75 +227,80 @@ func TestCountsMatchOperations(t *testing.T) {
 	}
 }
 
+// TestStoreDownAndBack runs in a synctest bubble, so the breaker's pause
+// and the retry queue's back-off are on the bubble's clock: the breaker
+// stays open through the reads however slow the machine is, and the
+// recovery is checked at a set time instead of polled for.
 func TestStoreDownAndBack(t *testing.T) {
-	ctx := context.Background()
-	faulty := faultstore.New(newMemory(t))
-	users, _, reg := newRepo(t, faulty)
-	u := models.User{Email: "d@x.org", OrgID: 1, Handle: "d", Name: "D"}
-	if err := users.Save(ctx, &u); err != nil {
-		t.Fatal(err)
-	}
-
-	faulty.SetDown(true)
-	// A write with the store down: every key's lock and release fail and
-	// the invalidations are queued for a retry.
-	u.Name = "D2"
-	if err := users.Save(ctx, &u); err != nil {
-		t.Fatal(err)
-	}
-	keys := len(userKeys(u))
-	// Reads with the store down go to the database: the open breaker
-	// skips the store (a probe after its pause fails again).
-	const reads = 3
-	for range reads {
-		if _, err := users.GetByEmail(ctx, "nobody@x.org"); !errors.Is(err, runtime.ErrNotFound) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		faulty := faultstore.New(newMemory(t))
+		users, _, reg := newRepo(t, faulty)
+		u := models.User{Email: "d@x.org", OrgID: 1, Handle: "d", Name: "D"}
+		if err := users.Save(ctx, &u); err != nil {
 			t.Fatal(err)
 		}
-	}
-	got := series(t, reg)
-	// Lock failures: keys; the breaker opens at the fifth error in a row,
-	// so the unlocks after it are skipped and not reported as store errors.
-	lockErrs := got[`cachegen_store_errors_total{model="users",op="lock"}`]
-	unlockErrs := got[`cachegen_store_errors_total{model="users",op="unlock"}`]
-	getErrs := got[`cachegen_store_errors_total{model="users",op="get"}`]
-	s := users.Stats()
-	if lockErrs != float64(keys) {
-		t.Errorf("lock errors %v, want %d", lockErrs, keys)
-	}
-	if !s.BreakerOpen || s.BreakerOpens != 1 {
-		t.Fatalf("breaker not open: %+v", s)
-	}
-	expect(t, got, map[string]float64{
-		`cachegen_breaker_opens_total{model="users"}`:                                         1,
-		`cachegen_breaker_open{model="users"}`:                                                1,
-		`cachegen_invalidations_failed_total{model="users"}`:                                  float64(keys),
-		`cachegen_reads_total{index="email",model="users",not_found="true",outcome="bypass"}`: reads,
-	})
-	// The events report every store error but those the open breaker
-	// skipped, which Stats counts too.
-	if total := lockErrs + unlockErrs + getErrs; total > float64(s.StoreErrors) || total < breakerThreshold {
-		t.Errorf("store errors by op %v+%v+%v; Stats.StoreErrors %d", lockErrs, unlockErrs, getErrs, s.StoreErrors)
-	}
 
-	faulty.SetDown(false)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, _ = users.GetByEmail(ctx, "nobody@x.org") // a probe after the pause closes the breaker
+		faulty.SetDown(true)
+		// A write with the store down: every key's lock and release fail and
+		// the invalidations are queued for a retry.
+		u.Name = "D2"
+		if err := users.Save(ctx, &u); err != nil {
+			t.Fatal(err)
+		}
+		keys := len(userKeys(u))
+		// Reads with the store down go to the database: the open breaker
+		// skips the store (a probe after its pause fails again).
+		const reads = 3
+		for range reads {
+			if _, err := users.GetByEmail(ctx, "nobody@x.org"); !errors.Is(err, runtime.ErrNotFound) {
+				t.Fatal(err)
+			}
+		}
+		got := series(t, reg)
+		// Lock failures: keys; the breaker opens at the fifth error in a row,
+		// so the unlocks after it are skipped and not reported as store errors.
+		lockErrs := got[`cachegen_store_errors_total{model="users",op="lock"}`]
+		unlockErrs := got[`cachegen_store_errors_total{model="users",op="unlock"}`]
+		getErrs := got[`cachegen_store_errors_total{model="users",op="get"}`]
+		s := users.Stats()
+		if lockErrs != float64(keys) {
+			t.Errorf("lock errors %v, want %d", lockErrs, keys)
+		}
+		if !s.BreakerOpen || s.BreakerOpens != 1 {
+			t.Fatalf("breaker not open: %+v", s)
+		}
+		expect(t, got, map[string]float64{
+			`cachegen_breaker_opens_total{model="users"}`:                                         1,
+			`cachegen_breaker_open{model="users"}`:                                                1,
+			`cachegen_invalidations_failed_total{model="users"}`:                                  float64(keys),
+			`cachegen_reads_total{index="email",model="users",not_found="true",outcome="bypass"}`: reads,
+		})
+		// The events report every store error but those the open breaker
+		// skipped, which Stats counts too.
+		if total := lockErrs + unlockErrs + getErrs; total > float64(s.StoreErrors) || total < breakerThreshold {
+			t.Errorf("store errors by op %v+%v+%v; Stats.StoreErrors %d", lockErrs, unlockErrs, getErrs, s.StoreErrors)
+		}
+
+		faulty.SetDown(false)
+		// The breaker's pause and the retry queue's back-off pass on the
+		// bubble's clock: after a few seconds of it, with every goroutine
+		// idle, the queued invalidations were delivered and a probe closed the
+		// breaker.
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		_, _ = users.GetByEmail(ctx, "nobody@x.org")
 		got = series(t, reg)
-		if got[`cachegen_invalidation_retries_total{model="users",result="ok"}`] == float64(keys) &&
-			got[`cachegen_breaker_closes_total{model="users"}`] == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the store came back but the metrics did not follow: %v", got)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	s = users.Stats()
-	expect(t, got, map[string]float64{
-		`cachegen_breaker_open{model="users"}`:                              float64(0),
-		`cachegen_invalidations_dropped_total{model="users"}`:               0,
-		`cachegen_invalidation_retries_total{model="users",result="error"}`: float64(s.InvalidationRetries) - float64(keys),
+		expect(t, got, map[string]float64{
+			`cachegen_invalidation_retries_total{model="users",result="ok"}`: float64(keys),
+			`cachegen_breaker_closes_total{model="users"}`:                   1,
+		})
+		s = users.Stats()
+		expect(t, got, map[string]float64{
+			`cachegen_breaker_open{model="users"}`:                              float64(0),
+			`cachegen_invalidations_dropped_total{model="users"}`:               0,
+			`cachegen_invalidation_retries_total{model="users",result="error"}`: float64(s.InvalidationRetries) - float64(keys),
+		})
 	})
 }
 
