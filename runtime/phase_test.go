@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/cachegen/cachegen/internal/dbtest"
@@ -76,18 +77,23 @@ func TestWritePhasesOneCallEach(t *testing.T) {
 	}
 }
 
-// hangingStore answers nothing: every lock and unlock waits for its
-// context to end. It does not batch, so the runtime's adapter sends the
-// keys of a phase one by one. It counts the calls of write phases, told by
-// their short deadline from the retry queue's, whose deadline is a second.
+// hangingStore answers nothing until answer is set: every lock and unlock
+// waits for its context to end. It does not batch, so the runtime's adapter
+// sends the keys of a phase one by one. It counts the calls of write
+// phases, told by their short deadline from the retry queue's, whose
+// deadline is a second.
 type hangingStore struct {
 	runtime.Store
-	calls atomic.Int64
+	calls  atomic.Int64
+	answer atomic.Bool
 }
 
 func (s *hangingStore) hang(ctx context.Context) error {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < 500*time.Millisecond {
 		s.calls.Add(1)
+	}
+	if s.answer.Load() {
+		return nil
 	}
 	<-ctx.Done()
 	return ctx.Err()
@@ -100,25 +106,38 @@ func (s *hangingStore) Unlock(ctx context.Context, _ string) error              
 // sends one call (the keys after the first fail with the phase's deadline,
 // unsent), the writes commit, and the deadlines count as store failures:
 // the fifth phase opens the breaker (the third write's release is skipped)
-// and a fourth write reaches the store no more.
+// and a fourth write reaches the store no more. It runs in a synctest
+// bubble: the deadlines pass on the bubble's clock, so the breaker's pause
+// never runs out between the writes, however slow the machine.
 func TestWritePhaseBounded(t *testing.T) {
-	s := &hangingStore{}
-	tbl := openPairs(t, s, runtime.WithPhaseTimeout(time.Millisecond))
-	for i := range 3 {
-		if err := tbl.Save(context.Background(), &pair{ID: 1, A: 1, B: "x", V: string(rune('a' + i))}); err != nil {
-			t.Fatalf("Save %d: %v", i, err)
+	synctest.Test(t, func(t *testing.T) {
+		s := &hangingStore{}
+		tbl := openPairs(t, s, runtime.WithPhaseTimeout(time.Millisecond))
+		for i := range 3 {
+			if err := tbl.Save(context.Background(), &pair{ID: 1, A: 1, B: "x", V: string(rune('a' + i))}); err != nil {
+				t.Fatalf("Save %d: %v", i, err)
+			}
 		}
-	}
-	if n := s.calls.Load(); n != 5 {
-		t.Errorf("three Saves of three keys each sent %d calls to a store that never answers, want 5: one per phase until the breaker opened", n)
-	}
-	if st := tbl.Stats(); st.BreakerOpens != 1 || !st.BreakerOpen {
-		t.Fatalf("after five phases ran out: %d breaker opens, open %v; want it open", st.BreakerOpens, st.BreakerOpen)
-	}
-	if err := tbl.Save(context.Background(), &pair{ID: 1, A: 1, B: "x", V: "d"}); err != nil {
-		t.Fatal(err)
-	}
-	if n := s.calls.Load(); n != 5 {
-		t.Errorf("with the breaker open a Save still reached the store (%d calls)", n)
-	}
+		if n := s.calls.Load(); n != 5 {
+			t.Errorf("three Saves of three keys each sent %d calls to a store that never answers, want 5: one per phase until the breaker opened", n)
+		}
+		if st := tbl.Stats(); st.BreakerOpens != 1 || !st.BreakerOpen {
+			t.Fatalf("after five phases ran out: %d breaker opens, open %v; want it open", st.BreakerOpens, st.BreakerOpen)
+		}
+		if err := tbl.Save(context.Background(), &pair{ID: 1, A: 1, B: "x", V: "d"}); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.calls.Load(); n != 5 {
+			t.Errorf("with the breaker open a Save still reached the store (%d calls)", n)
+		}
+		// The store comes back: the retry queue's worker delivers the queued
+		// invalidations once the breaker lets it probe, and exits, as every
+		// goroutine of the bubble must before it ends.
+		s.answer.Store(true)
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if n := tbl.PendingInvalidations(); n != 0 {
+			t.Fatalf("%d invalidations still pending after the store came back", n)
+		}
+	})
 }
