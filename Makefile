@@ -4,7 +4,7 @@ GO      ?= go
 # error cases, which must not generate.
 GEN_DIRS = ./examples/... ./internal/checkmodel/... ./internal/openworld/... $(shell $(GO) list ./golden/... | grep -v -e /golden/errors -e '/golden$$')
 
-.PHONY: all generate check test bench bench-plot bench-go fuzz example consistency
+.PHONY: all generate check test race20 bench bench-plot bench-go fuzz example consistency
 
 all: check test
 
@@ -26,6 +26,17 @@ test:
 	done
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+RACE_RUNS ?= 20
+
+## race20: the runtime's tests with the race detector $(RACE_RUNS) times in a
+## row, stopping at the first failure: no test of ./runtime/... may flake on
+## a loaded machine (run it with the integration variables of `make test` set)
+race20:
+	@for i in $$(seq $(RACE_RUNS)); do \
+		echo "race20: run $$i of $(RACE_RUNS)"; \
+		$(GO) test -race -count=1 ./runtime/... || { echo "race20: run $$i failed"; exit 1; }; \
+	done; echo "race20: $(RACE_RUNS) runs passed"
 
 ## bench: the side-by-side suite (bench/, a module of its own so that only it
 ## depends on go-zero): direct query, raw Redis GET, cachegen, go-zero, on

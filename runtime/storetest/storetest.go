@@ -18,8 +18,9 @@ import (
 	"github.com/cachegen/cachegen/runtime"
 )
 
-// Timings of the TTL tests, with wide margins: the machines that run them
-// are shared and noisy.
+// Timings of the TTL tests. Under Run they pass in real time, with wide
+// margins: the machines that run them are shared and noisy. In a synctest
+// bubble (RunSynctest) they are exact, and inTime always holds.
 const (
 	shortTTL  = 100 * time.Millisecond
 	pastShort = 250 * time.Millisecond // a sleep after which a shortTTL entry is gone
