@@ -215,6 +215,8 @@ func (s *MySQL) Next(ctx context.Context) (*Batch, error) {
 	}
 }
 
+var savepointRE = regexp.MustCompile(`(?i)^(SAVEPOINT|ROLLBACK\s+(WORK\s+)?TO|RELEASE\s+SAVEPOINT)\b`)
+
 var truncateRE = regexp.MustCompile("(?is)^\\s*TRUNCATE\\s+(?:TABLE\\s+)?`?([^`.\\s;]+)`?(?:\\.`?([^`\\s;]+)`?)?")
 
 func (s *MySQL) handle(ev *replication.BinlogEvent) (*Batch, error) {
@@ -237,8 +239,8 @@ func (s *MySQL) handle(ev *replication.BinlogEvent) (*Batch, error) {
 		case "COMMIT": // a group of non-transactional tables ends so
 			return s.commit()
 		}
-		if !s.tx.open {
-			return nil, nil
+		if !s.tx.open || savepointRE.MatchString(q) {
+			return nil, nil // a savepoint is logged inside its transaction
 		}
 		if m := truncateRE.FindStringSubmatch(q); m != nil {
 			schema, table := string(e.Schema), m[1]

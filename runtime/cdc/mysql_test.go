@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/testenv"
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
 	_ "github.com/go-sql-driver/mysql"
 )
 
@@ -111,6 +113,18 @@ func TestMySQLChanges(t *testing.T) {
 
 	e.tx("DELETE FROM " + e.table("users") + " WHERE id = 2")
 	want(t, nextRows(t, s), "delete users old=map[email:b@x id:2 name:<nil>]")
+
+	// a savepoint is logged inside its transaction, which stays one batch
+	e.tx("INSERT INTO "+e.table("users")+" VALUES (3, 'c@x', 'Cy')",
+		"SAVEPOINT sp",
+		"INSERT INTO "+e.table("users")+" VALUES (4, 'd@x', 'Di')",
+		"RELEASE SAVEPOINT sp",
+		"INSERT INTO "+e.table("users")+" VALUES (5, 'e@x', 'Ed')")
+	want(t, nextRows(t, s), "insert users new=map[email:c@x id:3 name:Cy]; insert users new=map[email:d@x id:4 name:Di]; insert users new=map[email:e@x id:5 name:Ed]")
+
+	// CREATE TABLE … SELECT: a DDL group that carries rows
+	e.tx("CREATE TABLE " + e.table("copy") + " SELECT id, email FROM " + e.table("users") + " WHERE id < 4")
+	want(t, nextRows(t, s), "insert copy new=map[email:a2@x id:1]; insert copy new=map[email:c@x id:3]")
 
 	e.tx("TRUNCATE TABLE " + e.table("users"))
 	want(t, nextRows(t, s), "truncate users")
@@ -233,5 +247,40 @@ func TestMySQLOpenRefusesServerWithoutBinlog(t *testing.T) {
 	}
 	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "log_bin is OFF") {
 		t.Fatalf("got %v, want ErrConfig naming log_bin", err)
+	}
+}
+
+// On MySQL a query event ends a DDL's group, but a savepoint is logged
+// inside its transaction: the group ends at its XID, not at the savepoint.
+func TestMySQLFlavorSavepointStaysInTransaction(t *testing.T) {
+	gset, err := gomysql.ParseGTIDSet(gomysql.MySQLFlavor, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &MySQL{flavor: gomysql.MySQLFlavor, gset: gset, tx: newTxn(0)}
+	sid := []byte("0123456789abcdef")
+	events := []replication.Event{
+		&replication.GTIDEvent{SID: sid, GNO: 7},
+		&replication.QueryEvent{Query: []byte("BEGIN")},
+		&replication.QueryEvent{Query: []byte("SAVEPOINT `sp`")},
+		&replication.XIDEvent{},
+	}
+	for i, ev := range events {
+		b, err := s.handle(&replication.BinlogEvent{Header: &replication.EventHeader{Timestamp: 1}, Event: ev})
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		if last := i == len(events)-1; (b != nil) != last {
+			t.Fatalf("event %d (%T): batch=%v, want one at the XID only", i, ev, b != nil)
+		}
+		if b != nil && b.Position != "30313233-3435-3637-3839-616263646566:7" {
+			t.Fatalf("position %q", b.Position)
+		}
+	}
+	// a DDL's group: GTID then the statement, no XID
+	s.handle(&replication.BinlogEvent{Header: &replication.EventHeader{}, Event: &replication.GTIDEvent{SID: sid, GNO: 8}})
+	b, err := s.handle(&replication.BinlogEvent{Header: &replication.EventHeader{}, Event: &replication.QueryEvent{Schema: []byte("shop"), Query: []byte("TRUNCATE TABLE `items`")}})
+	if err != nil || b == nil || show(b.Changes) != "truncate items" || b.Tables[0] != "shop.items" || b.Position != "30313233-3435-3637-3839-616263646566:7-8" {
+		t.Fatalf("DDL group: batch=%+v err=%v", b, err)
 	}
 }

@@ -334,3 +334,44 @@ func TestPostgresSettingsError(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// With every transaction acknowledged and none of the publication's tables
+// written, the slot still moves on with the server's WAL (from the
+// keepalives), so an idle publication does not make the server keep WAL;
+// and a Next that ran out of time leaves the stream usable.
+func TestPostgresIdleSlotFollowsWAL(t *testing.T) {
+	e := newPGEnv(t)
+	e.exec("CREATE TABLE " + e.table("t") + " (id bigint PRIMARY KEY)")
+	e.exec("CREATE TABLE " + e.table("other") + " (id bigint PRIMARY KEY)")
+	s := e.open(PostgresOptions{Tables: []string{e.table("t")}, StatusInterval: 50 * time.Millisecond})
+	e.tx("INSERT INTO " + e.table("t") + " VALUES (1)")
+	a := next(t, s)
+	if err := s.Ack(context.Background(), a.Position); err != nil {
+		t.Fatal(err)
+	}
+	posA, _ := pglogrepl.ParseLSN(string(a.Position))
+	for i := range 3 {
+		e.tx(fmt.Sprintf("INSERT INTO %s VALUES (%d)", e.table("other"), i))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for e.confirmed() <= posA {
+		if time.Now().After(deadline) {
+			t.Fatalf("confirmed_flush_lsn stayed at %s while the server's WAL moved on", e.confirmed())
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		b, err := s.Next(ctx)
+		cancel()
+		switch {
+		case err == nil && len(b.Changes) == 0: // an empty transaction, if the server sends them
+			if err := s.Ack(context.Background(), b.Position); err != nil {
+				t.Fatal(err)
+			}
+		case err == nil:
+			t.Fatalf("unexpected changes: %s", show(b.Changes))
+		case !errors.Is(err, context.DeadlineExceeded):
+			t.Fatalf("Next: %v", err)
+		}
+	}
+	e.tx("INSERT INTO " + e.table("t") + " VALUES (2)")
+	want(t, next(t, s), "insert t new=map[id:2]")
+}
