@@ -21,8 +21,8 @@ import (
 // MySQLOptions configure a MariaDB/MySQL binlog source.
 type MySQLOptions struct {
 	// DSN is in github.com/go-sql-driver/mysql's form,
-	// user:pass@tcp(host:port)/db. The user needs REPLICATION SLAVE (MariaDB
-	// 10.5+: BINLOG REPLAY is not needed) and REPLICATION CLIENT.
+	// user:pass@tcp(host:port)/db. The user needs REPLICATION SLAVE, to
+	// read the binlog.
 	DSN string
 	// ServerID is the id the source registers with as a replica; it must
 	// differ from every server's and replica's. Zero picks a random one in
