@@ -52,8 +52,18 @@ type Change struct {
 	Op    Op
 	// Old is the row before an Update or Delete, every column by name (nil
 	// for an Insert). On PostgreSQL it is complete only on a table with
-	// REPLICA IDENTITY FULL; otherwise it holds the replica identity's
-	// columns (the primary key) and Partial says so.
+	// REPLICA IDENTITY FULL; otherwise Partial is set and Old holds the
+	// replica identity's columns (the primary key) of a Delete, or of an
+	// Update that changed them, and is nil for an Update that did not (the
+	// key is then New's).
+	//
+	// Values are as the driver library decodes them: on PostgreSQL what
+	// pgx gives for the column's type from its text form (int64, string,
+	// time.Time, []byte, pgtype values…; text for a type pgx does not
+	// know); on MariaDB/MySQL what go-mysql gives (signed or unsigned
+	// integers of the column's width, string for CHAR, VARCHAR, BINARY,
+	// VARBINARY, DECIMAL, DATETIME and TIMESTAMP (in UTC), []byte for
+	// TEXT and BLOB). Turning them into key values is the consumer's job.
 	Old map[string]any
 	// New is the row after an Insert or Update (nil for a Delete).
 	New map[string]any

@@ -134,8 +134,10 @@ func OpenMySQL(ctx context.Context, opts MySQLOptions) (*MySQL, error) {
 		// consumer reopens from its last acknowledged position.
 		DisableRetrySync: true,
 		HeartbeatPeriod:  5 * time.Second,
-		ReadTimeout:      30 * time.Second,
-		Logger:           logger,
+		// TIMESTAMP values as strings in UTC, whatever this process's zone
+		TimestampStringLocation: time.UTC,
+		ReadTimeout:             30 * time.Second,
+		Logger:                  logger,
 	})
 	s.stream, err = s.syncer.StartSyncGTID(gset.Clone())
 	if err != nil {

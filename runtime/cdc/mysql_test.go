@@ -284,3 +284,20 @@ func TestMySQLFlavorSavepointStaysInTransaction(t *testing.T) {
 		t.Fatalf("DDL group: batch=%+v err=%v", b, err)
 	}
 }
+
+// The Go types values arrive as, which the package doc promises.
+func TestMySQLValueTypes(t *testing.T) {
+	e := newMyEnv(t)
+	e.tx("CREATE TABLE " + e.table("v") + " (id BIGINT PRIMARY KEY, u INT UNSIGNED, d DECIMAL(10,2), dt DATETIME, ts TIMESTAMP NULL, s VARCHAR(10), b VARBINARY(10), bl BLOB, tx TEXT)")
+	s := e.open(MySQLOptions{})
+	e.tx("SET time_zone = '+02:00'",
+		"INSERT INTO "+e.table("v")+" VALUES (1, 4000000000, 12.50, '2026-01-02 03:04:05', '2026-01-02 03:04:05', 'x', 0x00ff, 0x01, 'long')")
+	b := nextRows(t, s)
+	row := b.Changes[0].New
+	got := fmt.Sprintf("%T %v|%T %v|%T %v|%T %v|%T %v|%T %v|%T %v|%T %v|%T %s", row["id"], row["id"], row["u"], row["u"], row["d"], row["d"],
+		row["dt"], row["dt"], row["ts"], row["ts"], row["s"], row["s"], row["b"], row["b"], row["bl"], row["bl"], row["tx"], row["tx"])
+	w := "int64 1|uint32 4000000000|string 12.50|string 2026-01-02 03:04:05|string 2026-01-02 01:04:05|string x|string \x00\xff|[]uint8 [1]|[]uint8 long"
+	if got != w {
+		t.Fatalf("types\n got: %q\nwant: %q", got, w)
+	}
+}

@@ -375,3 +375,19 @@ func TestPostgresIdleSlotFollowsWAL(t *testing.T) {
 	e.tx("INSERT INTO " + e.table("t") + " VALUES (2)")
 	want(t, next(t, s), "insert t new=map[id:2]")
 }
+
+// The Go types values arrive as, which the package doc promises.
+func TestPostgresValueTypes(t *testing.T) {
+	e := newPGEnv(t)
+	e.exec("CREATE TYPE " + e.schema + ".mood AS ENUM ('ok', 'sad')")
+	e.exec("CREATE TABLE " + e.table("v") + " (id bigint PRIMARY KEY, i int, ts timestamptz, s text, b bytea, mood " + e.schema + ".mood)")
+	s := e.open(PostgresOptions{Tables: []string{e.table("v")}})
+	e.tx("INSERT INTO " + e.table("v") + " VALUES (1, 2, '2026-01-02 03:04:05+00', 'x', '\\x00ff', 'sad')")
+	row := next(t, s).Changes[0].New
+	got := fmt.Sprintf("%T %v|%T %v|%T %v|%T %v|%T %v|%T %v", row["id"], row["id"], row["i"], row["i"], row["ts"], row["ts"].(time.Time).UTC(),
+		row["s"], row["s"], row["b"], row["b"], row["mood"], row["mood"])
+	w := "int64 1|int32 2|time.Time 2026-01-02 03:04:05 +0000 UTC|string x|[]uint8 [0 255]|string sad"
+	if got != w {
+		t.Fatalf("types\n got: %q\nwant: %q", got, w)
+	}
+}
