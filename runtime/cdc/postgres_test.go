@@ -391,3 +391,39 @@ func TestPostgresValueTypes(t *testing.T) {
 		t.Fatalf("types\n got: %q\nwant: %q", got, w)
 	}
 }
+
+// The server ends the walsender: Next fails, and a source reopened on the
+// slot gets the transaction committed meanwhile.
+func TestPostgresConnectionDropped(t *testing.T) {
+	e := newPGEnv(t)
+	e.exec("CREATE TABLE " + e.table("t") + " (id bigint PRIMARY KEY)")
+	opts := PostgresOptions{Tables: []string{e.table("t")}}
+	s := e.open(opts)
+	e.tx("INSERT INTO " + e.table("t") + " VALUES (1)")
+	a := next(t, s)
+	if err := s.Ack(context.Background(), a.Position); err != nil {
+		t.Fatal(err)
+	}
+	e.exec("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1", e.name)
+	e.tx("INSERT INTO "+e.table("t")+" VALUES (2)", "INSERT INTO "+e.table("t")+" VALUES (3)")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if b, err := s.Next(ctx); err == nil || errors.Is(err, ErrPositionLost) || ctx.Err() != nil {
+		t.Fatalf("Next after the walsender ended: batch=%v err=%v, want a connection error", b, err)
+	}
+	s.Close()
+	// the ended walsender may hold the slot a moment longer
+	opts.From, opts.DSN, opts.Publication, opts.Slot = a.Position, e.dsn, e.name, e.name
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if s, err = OpenPostgres(ctx, opts); err == nil || !strings.Contains(err.Error(), "is active") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	want(t, next(t, s), "insert t new=map[id:2]; insert t new=map[id:3]")
+}
