@@ -136,8 +136,13 @@ func OpenMySQL(ctx context.Context, opts MySQLOptions) (*MySQL, error) {
 		HeartbeatPeriod:  5 * time.Second,
 		// TIMESTAMP values as strings in UTC, whatever this process's zone
 		TimestampStringLocation: time.UTC,
-		ReadTimeout:             30 * time.Second,
-		Logger:                  logger,
+		// Events read ahead of Next: a rows event holds at most
+		// binlog_row_event_max_size (8 KiB by default) of rows, so 1,024 of
+		// them bound the read-ahead near 8 MiB (the library's default,
+		// 10,240, near 80 MiB).
+		EventCacheCount: 1024,
+		ReadTimeout:     30 * time.Second,
+		Logger:          logger,
 	})
 	s.stream, err = s.syncer.StartSyncGTID(gset.Clone())
 	if err != nil {
