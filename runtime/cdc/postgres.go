@@ -50,16 +50,16 @@ type PostgresOptions struct {
 // replication slot with the pgoutput plugin (protocol version 1: each
 // transaction arrives once committed, in commit order).
 type Postgres struct {
-	conn      *pgconn.PgConn
-	opts      PostgresOptions
-	full      map[string]bool
-	rels      map[uint32]*pglogrepl.RelationMessage
-	types     *pgtype.Map
-	tx        *txn
-	commit    time.Time
-	acked     pglogrepl.LSN // confirmed to the server: applied by the consumer
-	emitted   pglogrepl.LSN // end of the last transaction Next returned
-	nextState time.Time
+	conn       *pgconn.PgConn
+	opts       PostgresOptions
+	full       map[string]bool
+	rels       map[uint32]*pglogrepl.RelationMessage
+	types      *pgtype.Map
+	tx         *txn
+	commitAt   time.Time     // the open transaction's commit time
+	acked      pglogrepl.LSN // confirmed to the server: applied by the consumer
+	emitted    pglogrepl.LSN // end of the last transaction Next returned
+	nextStatus time.Time     // when Next next tells the server where it stands
 }
 
 var _ Source = (*Postgres)(nil)
@@ -258,12 +258,12 @@ func (s *Postgres) value(ctx context.Context, sql string) (string, error) {
 // server's keepalives.
 func (s *Postgres) Next(ctx context.Context) (*Batch, error) {
 	for {
-		if !time.Now().Before(s.nextState) {
+		if !time.Now().Before(s.nextStatus) {
 			if err := s.sendStatus(); err != nil {
 				return nil, err
 			}
 		}
-		rctx, cancel := context.WithDeadline(ctx, s.nextState)
+		rctx, cancel := context.WithDeadline(ctx, s.nextStatus)
 		raw, err := s.conn.ReceiveMessage(rctx)
 		cancel()
 		if err != nil {
@@ -301,7 +301,7 @@ func (s *Postgres) Next(ctx context.Context) (*Batch, error) {
 					s.emitted = s.acked
 				}
 				if ka.ReplyRequested {
-					s.nextState = time.Time{}
+					s.nextStatus = time.Time{}
 				}
 			case pglogrepl.XLogDataByteID:
 				xld, err := pglogrepl.ParseXLogData(msg.Data[1:])
@@ -333,7 +333,7 @@ func (s *Postgres) handle(data []byte) (*Batch, error) {
 		}
 	case *pglogrepl.BeginMessage:
 		s.tx.begin()
-		s.commit = m.CommitTime
+		s.commitAt = m.CommitTime
 	case *pglogrepl.InsertMessage:
 		rel, err := s.rel(m.RelationID)
 		if err != nil {
@@ -391,7 +391,7 @@ func (s *Postgres) handle(data []byte) (*Batch, error) {
 			return nil, fmt.Errorf("cdc: commit at %s without a begin", m.CommitLSN)
 		}
 		s.emitted = m.TransactionEndLSN
-		return s.tx.commit(Position(m.TransactionEndLSN.String()), s.commit), nil
+		return s.tx.commit(Position(m.TransactionEndLSN.String()), s.commitAt), nil
 	}
 	return nil, nil
 }
@@ -473,7 +473,7 @@ func (s *Postgres) sendStatus() error {
 	if err != nil {
 		return fmt.Errorf("cdc: standby status: %w", err)
 	}
-	s.nextState = time.Now().Add(s.opts.StatusInterval)
+	s.nextStatus = time.Now().Add(s.opts.StatusInterval)
 	return nil
 }
 
