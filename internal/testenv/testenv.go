@@ -76,3 +76,23 @@ func RedisSentinel(t testing.TB) (addrs []string, master string) {
 	}
 	return addrs, master
 }
+
+// The servers of the change-data-capture suites, with the settings they
+// need: scripts/pg-logical.sh start runs a PostgreSQL with wal_level=logical,
+// scripts/mariadb-binlog.sh start a MariaDB with a ROW binlog.
+const (
+	PostgresCDCVar = "CACHEGEN_PG_CDC_DSN"    // e.g. postgres://postgres@127.0.0.1:5433/test?sslmode=disable
+	MySQLCDCVar    = "CACHEGEN_MYSQL_CDC_DSN" // e.g. root@tcp(127.0.0.1:3307)/test
+)
+
+// PostgresCDCDSN returns the DSN of the PostgreSQL server with logical
+// replication for change-data-capture tests.
+func PostgresCDCDSN(t testing.TB) string {
+	return lookup(t, PostgresCDCVar, "PostgreSQL change-data-capture")
+}
+
+// MySQLCDCDSN returns the DSN of the MariaDB/MySQL server with a ROW binlog
+// for change-data-capture tests.
+func MySQLCDCDSN(t testing.TB) string {
+	return lookup(t, MySQLCDCVar, "MariaDB binlog change-data-capture")
+}
