@@ -16,6 +16,28 @@ generate:
 check:
 	$(GO) run ./cmd/cachegen -check $(GEN_DIRS)
 
+.PHONY: lint help
+# staticcheck at a fixed version: `go run` fetches it once (checked against
+# the Go checksum database) and caches the binary; its findings are cached too.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+## lint: go vet and staticcheck (default checks, none turned off) over the
+## root module and bench/
+# golden/errors holds the models cachegen must reject (a repeated tag, an
+# unused field): the findings there are the point, so it is not linted.
+lint:
+	$(GO) vet ./...
+	@pkgs="$$($(GO) list ./... | grep -v /golden/errors/)" && [ -n "$$pkgs" ] && \
+		echo "$(STATICCHECK) <the root module's packages but golden/errors>" && $(STATICCHECK) $$pkgs
+	cd bench && $(GO) vet ./... && $(STATICCHECK) ./...
+
+## help: list these targets with their descriptions
+help:
+	@awk '/^## [A-Za-z0-9_-]+:/ { sub(/^## /, ""); n = index($$0, ":"); \
+		printf "%-12s %s\n", substr($$0, 1, n - 1), substr($$0, n + 2); more = 1; next } \
+		more && /^##/ { sub(/^## ?/, ""); printf "%-12s %s\n", "", $$0; next } \
+		{ more = 0 }' $(firstword $(MAKEFILE_LIST))
+
 INTEGRATION_VARS = CACHEGEN_PG_DSN CACHEGEN_MYSQL_DSN CACHEGEN_REDIS_ADDR CACHEGEN_REDIS_CLUSTER CACHEGEN_MEMCACHED_ADDR CACHEGEN_REDIS_SENTINEL
 
 ## test: vet and run every test, with the race detector; integration suites

@@ -207,7 +207,6 @@ func intBits(b *types.Basic) int {
 // can satisfy.
 func (a *analyzer) relations() {
 	a.batchGetters()
-	var reverse []*candidate // the targets of reverse relations, in order
 	for _, c := range a.models {
 		for _, fi := range c.fields {
 			if fi.field == nil || fi.field.FK == nil {
@@ -221,7 +220,6 @@ func (a *analyzer) relations() {
 			c.model.Relations = append(c.model.Relations, &Relation{Name: name, Plural: plural(name), Field: fi.field, Pos: fi.pos})
 			if rel := a.reverseRelation(c, fi); rel != nil {
 				fk.Model.Relations = append(fk.Model.Relations, rel)
-				reverse = append(reverse, a.byName[fk.Model.Name])
 			}
 		}
 	}

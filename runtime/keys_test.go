@@ -36,7 +36,7 @@ func TestKeyScalars(t *testing.T) {
 		{string(AppendKeyInt(nil, -42)), "-42"},
 		{string(AppendKeyUint(nil, 18446744073709551615)), "18446744073709551615"},
 		{string(AppendKeyBool(nil, true)), "t"},
-		{string(AppendKeyFloat(nil, -0.0*1)), "0"},
+		{string(AppendKeyFloat(nil, math.Copysign(0, -1))), "0"},
 		{string(AppendKeyFloat(nil, 1.5)), "1.5"},
 		{string(AppendKeyTime(nil, at)), "2026-01-02T02%3A04%3A05.000000006Z"},
 		{string(AppendKeyNull(nil)), "!"},

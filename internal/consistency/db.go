@@ -336,7 +336,7 @@ func (cn *conn) queryInt(ctx context.Context, q string, arg any) (int64, error) 
 		if sq, ok := st.(driver.StmtQueryContext); ok {
 			rows, err = sq.QueryContext(ctx, nv)
 		} else {
-			rows, err = st.Query([]driver.Value{arg}) //nolint:staticcheck // the fallback database/sql itself uses
+			rows, err = st.Query([]driver.Value{arg}) //lint:ignore SA1019 the fallback database/sql itself uses
 		}
 	}
 	if err != nil {
@@ -378,7 +378,7 @@ func (cn *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, 
 	if b, ok := cn.Conn.(driver.ConnBeginTx); ok {
 		tx, err = b.BeginTx(ctx, opts)
 	} else {
-		tx, err = cn.Conn.Begin() //nolint:staticcheck // the fallback database/sql itself uses
+		tx, err = cn.Conn.Begin() //lint:ignore SA1019 the fallback database/sql itself uses
 	}
 	if err != nil {
 		return nil, err
@@ -430,7 +430,7 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 	for i, a := range args {
 		vals[i] = a.Value
 	}
-	return s.cn.query(s.Stmt.Query(vals)) //nolint:staticcheck // the fallback database/sql itself uses
+	return s.cn.query(s.Stmt.Query(vals)) //lint:ignore SA1019 the fallback database/sql itself uses
 }
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
@@ -443,7 +443,7 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 		for i, a := range args {
 			vals[i] = a.Value
 		}
-		res, err = s.Stmt.Exec(vals) //nolint:staticcheck // the fallback database/sql itself uses
+		res, err = s.Stmt.Exec(vals) //lint:ignore SA1019 the fallback database/sql itself uses
 	}
 	if err == nil {
 		s.cn.noteDelete(ctx, s.query, args)

@@ -56,7 +56,7 @@ func (f *injector) failover(ctx context.Context) {
 	if n, err := oldMaster.Wait(cctx, 1, 2*time.Second).Result(); err != nil || n < 1 {
 		return
 	}
-	if err := f.replicaDirect.SlaveOf(cctx, "NO", "ONE").Err(); err != nil {
+	if err := f.replicaDirect.ReplicaOf(cctx, "NO", "ONE").Err(); err != nil {
 		return
 	}
 	f.count("failover", 1)
@@ -78,7 +78,7 @@ func (f *injector) failover(ctx context.Context) {
 	f.lost(Interval{from, f.now()})
 	// the old master follows the new one; its clients' connections break
 	host, port, _ := net.SplitHostPort(newAddr)
-	_ = oldMaster.SlaveOf(cctx, host, port).Err()
+	_ = oldMaster.ReplicaOf(cctx, host, port).Err()
 	_ = oldMaster.ClientKillByFilter(cctx, "TYPE", "normal", "SKIPME", "yes").Err()
 	// a restart keeps each server in its new role
 	f.replica.args = nil

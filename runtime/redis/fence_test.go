@@ -117,7 +117,7 @@ func TestFailoverToStaleReplica(t *testing.T) {
 	}
 	r := goredis.NewClient(&goredis.Options{Addr: replica.Addr()})
 	t.Cleanup(func() { r.Close() })
-	if err := r.SlaveOf(ctx, "NO", "ONE").Err(); err != nil {
+	if err := r.ReplicaOf(ctx, "NO", "ONE").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if err := repo.Save(ctx, &checkmodel.Account{ID: 1, Email: "a@x", Org: 1, Handle: "a", Version: 2}); err != nil {
