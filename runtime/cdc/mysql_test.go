@@ -182,11 +182,48 @@ func TestMySQLResume(t *testing.T) {
 // server) is reported as lost, not skipped over.
 func TestMySQLPositionLost(t *testing.T) {
 	e := newMyEnv(t)
-	s := e.open(MySQLOptions{From: "0-3307-999999999"})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	s := e.open(MySQLOptions{From: "0-3307-999999999"})
 	if _, err := s.Next(ctx); !errors.Is(err, ErrPositionLost) {
-		t.Fatalf("got %v, want ErrPositionLost", err)
+		t.Fatalf("a position ahead of the binlog: got %v, want ErrPositionLost", err)
+	}
+
+	// purged: the binlog that held the transactions after the position is
+	// gone (the test server's own binlogs; nothing else reads them)
+	e.tx("CREATE TABLE " + e.table("t") + " (id BIGINT PRIMARY KEY)")
+	s = e.open(MySQLOptions{})
+	e.tx("INSERT INTO " + e.table("t") + " VALUES (1)")
+	a := nextRows(t, s)
+	s.Close()
+	e.tx("INSERT INTO " + e.table("t") + " VALUES (2)")
+	var file string
+	var skip any
+	for _, stmt := range []string{"FLUSH BINARY LOGS", "INSERT INTO " + e.table("t") + " VALUES (3)", "FLUSH BINARY LOGS"} {
+		e.tx(stmt)
+	}
+	if err := e.db.QueryRow("SHOW MASTER STATUS").Scan(&file, &skip, &skip, &skip); err != nil {
+		t.Fatal(err)
+	}
+	// PURGE leaves a binlog a dump thread still reads (the closed source's
+	// may not have ended yet): repeat it until only the current one is left.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		e.tx("PURGE BINARY LOGS TO '" + file + "'")
+		var first string
+		if err := e.db.QueryRow("SHOW BINARY LOGS").Scan(&first, &skip); err != nil {
+			t.Fatal(err)
+		}
+		if first == file {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("binlogs before %s still there (first: %s)", file, first)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s = e.open(MySQLOptions{From: a.Position})
+	if b, err := s.Next(ctx); !errors.Is(err, ErrPositionLost) {
+		t.Fatalf("a position in a purged binlog (from %s): got %v (%+v), want ErrPositionLost", a.Position, err, b)
 	}
 }
 
