@@ -649,7 +649,7 @@ func TestLookupsAndNames(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("User's lookups:\n got %q\nwant %q", got, want)
 	}
-	if u.PKIndex != u.Lookups()[0] || u.PKIndex.Batch != "GetByIDs" || u.Repo != "UserRepo" ||
+	if u.PKIndex != u.Lookups()[0] || u.PKIndex.Batch != "GetByIDs" || u.Repo != "UserRepo" || u.New != "NewUserRepo" ||
 		u.Spec != "userSpec" || u.Mapper != "userMapper" || u.Var != "u" || u.Vars != "users" {
 		t.Errorf("User: pk index %+v, repo %q, spec %q, mapper %q, vars %q %q",
 			u.PKIndex, u.Repo, u.Spec, u.Mapper, u.Var, u.Vars)

@@ -35,8 +35,9 @@ type Model struct {
 	Pos     token.Position
 	// Plural names the model's repository in the package's Repos: Users.
 	Plural string
-	// Repo is the repository type: UserRepo.
-	Repo string
+	// Repo is the repository type: UserRepo; New its constructor:
+	// NewUserRepo.
+	Repo, New string
 	// Var is the parameter that holds one row in generated functions (u for
 	// User; row where the letter is taken), Vars the one that holds a slice
 	// of rows (users).

@@ -37,6 +37,7 @@ func complete(p *Package) {
 	for _, f := range p.Files {
 		for _, m := range f.Models {
 			m.Repo = m.Name + "Repo"
+			m.New = "New" + m.Repo
 			m.Var = strings.ToLower(m.Name[:1])
 			switch m.Var {
 			case "b", "i", "s", "d", "r": // taken by the mapper's and repository's own names

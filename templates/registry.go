@@ -36,7 +36,7 @@ func registry(f *jen.File, pkg *gen.Package) {
 	for i, m := range models {
 		field := jen.Id("rs").Dot(m.Plural)
 		body = append(body, jen.List(field.Clone(), jen.Id("errs").Index(jen.Lit(i))).Op("=").
-			Id("New"+m.Repo).Call(jen.Id("db"), jen.Id("store"), jen.Id("opts").Op("...")))
+			Id(m.New).Call(jen.Id("db"), jen.Id("store"), jen.Id("opts").Op("...")))
 		provide = append(provide, jen.Qual(runtimePkg, "Provide").Call(jen.Id("reg"), field))
 	}
 	body = append(body,

@@ -71,7 +71,7 @@ func (e *emitter) repo(f *jen.File) {
 	f.Type().Id(e.repoT).Struct(jen.Id("t").Op("*").Qual(runtimePkg, "Table").Types(jen.Id(m.Name)))
 	f.Line()
 
-	ctor := "New" + m.Repo
+	ctor := m.New
 	f.Commentf("%s returns the repository of %s rows on db, caching in store; a", ctor, m.Name)
 	f.Comment("nil store sends every read to the database. It fails when the SQL dialect")
 	f.Comment("of db is unknown (see runtime.WithDialect).")
