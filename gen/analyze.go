@@ -525,6 +525,7 @@ func (a *analyzer) buildModel(c *candidate) {
 	}
 	if pk := c.pk; pk.field != nil {
 		m.PK = pk.field
+		m.PKIndex = &Index{Name: pk.field.Column, Fields: []*Field{pk.field}, Method: "GetBy" + pk.field.Name, Pos: pk.field.Pos}
 		m.AutoPK = !pk.manual && pk.codec != nil && (pk.codec.Kind == CodecInt || pk.codec.Kind == CodecUint)
 	}
 
@@ -555,7 +556,7 @@ func (a *analyzer) uniques(c *candidate) {
 	methods := map[string]string{}    // getter -> what it reads by
 	if m.PK != nil {
 		indexNames[strings.ToLower(m.PK.Column)] = "the primary key column " + m.PK.Column
-		methods["GetBy"+m.PK.Name] = "the primary key " + m.PK.Name
+		methods[m.PKIndex.Method] = "the primary key " + m.PK.Name
 	}
 	for _, fi := range c.fields {
 		if fi.unique && fi.field != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"go/token"
 	"go/types"
+	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -603,5 +604,78 @@ func TestOddInputsDoNotPanic(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "internal error") {
 			t.Errorf("input %d: %v", i, err)
 		}
+	}
+}
+
+func mustAbs(t *testing.T, p string) string {
+	t.Helper()
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func writeFile(t *testing.T, name, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLookupsAndNames checks what gen decides for the templates to print:
+// each lookup's number, constant and miss policy, and the names of
+// parameters, variables and loaders.
+func TestLookupsAndNames(t *testing.T) {
+	byName := modelsByName(loadOK(t, "testdata/models"))
+	u := byName["User"]
+	var got []string
+	for _, ix := range u.Lookups() {
+		var text []string
+		for _, f := range ix.Text {
+			text = append(text, f.Name)
+		}
+		got = append(got, fmt.Sprintf("%d %s %s %s %v", ix.Ordinal, ix.Const, ix.Method, ix.Misses, text))
+	}
+	want := []string{
+		"0 userByID GetByID CacheMisses []",
+		"1 userByEmail GetByEmail CacheMissesIfExact [Email]",
+		"2 userByOrgIDHandle GetByOrgIDHandle CacheMissesIfExact [Handle]",
+		"3 userByOrgIDSlot GetByOrgIDSlot CacheMisses []",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("User's lookups:\n got %q\nwant %q", got, want)
+	}
+	if u.PKIndex != u.Lookups()[0] || u.PKIndex.Batch != "GetByIDs" || u.Repo != "UserRepo" || u.New != "NewUserRepo" ||
+		u.Spec != "userSpec" || u.Mapper != "userMapper" || u.Var != "u" || u.Vars != "users" {
+		t.Errorf("User: pk index %+v, repo %q, spec %q, mapper %q, vars %q %q",
+			u.PKIndex, u.Repo, u.Spec, u.Mapper, u.Var, u.Vars)
+	}
+
+	var rels []string
+	for _, r := range u.Relations {
+		rels = append(rels, fmt.Sprintf("%s %s %s %s", r.Load, r.LoadMany, r.Get, r.GetMany))
+	}
+	if want := []string{"LoadOrg LoadOrgs GetByID GetByIDs", "LoadParent LoadParents GetByID GetByIDs"}; !reflect.DeepEqual(rels, want) {
+		t.Errorf("User's loaders:\n got %q\nwant %q", rels, want)
+	}
+
+	for _, c := range []struct {
+		model, field, param, params string
+	}{
+		{"User", "OrgID", "orgID", "orgIDs"},
+		{"OrgMember", "Key", "keyValue", "keys"}, // key is the getters' buffer
+		{"Box", "Code", "code", "codes"},
+	} {
+		f := field(t, byName[c.model], c.field)
+		if f.Param != c.param || f.Params != c.params {
+			t.Errorf("%s.%s: params %q %q, want %q %q", c.model, c.field, f.Param, f.Params, c.param, c.params)
+		}
+	}
+	if b, h := byName["Box"], byName["HTTPLog"]; b.Var != "row" || h.Var != "h" || h.Vars != "httpLogs" {
+		t.Errorf("vars: Box %q, HTTPLog %q %q; want row, h httpLogs", b.Var, h.Var, h.Vars)
 	}
 }

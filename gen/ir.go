@@ -35,8 +35,19 @@ type Model struct {
 	Pos     token.Position
 	// Plural names the model's repository in the package's Repos: Users.
 	Plural string
-	// Batch is the batch getter of the primary key: GetByIDs.
-	Batch string
+	// Repo is the repository type: UserRepo; New its constructor:
+	// NewUserRepo.
+	Repo, New string
+	// Var is the parameter that holds one row in generated functions (u for
+	// User; row where the letter is taken), Vars the one that holds a slice
+	// of rows (users).
+	Var, Vars string
+	// Spec and Mapper name the generated runtime.Spec variable and mapper
+	// type: userSpec, userMapper.
+	Spec, Mapper string
+	// PKIndex is the lookup by primary key: GetByID, its batch getter
+	// GetByIDs, ordinal 0. The unique lookups follow it (see Lookups).
+	PKIndex *Index
 	// Relations are the loaders of the model's repository: one per foreign
 	// key of the model, then one per unique foreign key of another model of
 	// the package that references it (one-to-one), in declaration order.
@@ -51,6 +62,10 @@ type Field struct {
 	Codec  *Codec     // how the field is encoded in the cache
 	FK     *FK        // non-nil for a field tagged fk=Model
 	Pos    token.Position
+	// Param is the parameter that carries the field in a generated method
+	// (email; typeValue where the name is taken), Params the one that
+	// carries a slice of them (emails).
+	Param, Params string
 }
 
 // FK is a foreign key declared with fk=Model.
@@ -66,8 +81,12 @@ type FK struct {
 	// PK and PKType are the target's primary key field and its type.
 	PK     string
 	PKType types.Type
-	// Batch is the target repository's batch getter of its primary key.
-	Batch string
+	// Get and Batch are the target repository's getter and batch getter of
+	// its primary key: GetByID, GetByIDs.
+	Get, Batch string
+	// Repo is the target's repository type: UserRepo; Vars the variable
+	// generated code holds that repository in: users.
+	Repo, Vars string
 	// Plural is the target's name in its package's Repos: Users.
 	Plural string
 	// Unique reports that the fk field names one row by itself (it is the
@@ -87,6 +106,13 @@ type Relation struct {
 	// Reverse is set for a reverse relation: the model that holds Field.
 	Reverse *Model
 	Pos     token.Position
+	// Load and LoadMany are the loaders: LoadAuthor, LoadAuthors.
+	Load, LoadMany string
+	// Get and GetMany are the methods of the related repository the loaders
+	// read through: its getter and batch getter of the key Field holds
+	// (GetByID, GetByIDs), or for a reverse relation of Field itself
+	// (GetByUserID, GetByUserIDs).
+	Get, GetMany string
 }
 
 // Index is a unique lookup: one unique field, or a whole unique_together group.
@@ -98,6 +124,22 @@ type Index struct {
 	// Batch is the batch getter of a one-field index (GetByEmails); empty
 	// for a unique_together group.
 	Batch string
+	// Ordinal is the index's position in the runtime Spec's Indexes: 0 for
+	// the primary key, then the unique lookups in order.
+	Ordinal int
+	// Const names the generated constant that holds Ordinal: userByEmail.
+	Const string
+	// Misses is what the runtime may do with a miss the database confirmed;
+	// Text lists the fields whose equality is the column's collation's, for
+	// CacheMissesIfExact.
+	Misses MissPolicy
+	Text   []*Field
+}
+
+// Lookups returns the model's lookups in ordinal order: the primary key,
+// then the unique indexes.
+func (m *Model) Lookups() []*Index {
+	return append([]*Index{m.PKIndex}, m.Uniques...)
 }
 
 // Related is a field excluded from the row with db:"-" (a related object).

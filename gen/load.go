@@ -109,6 +109,9 @@ func Load(dir string, patterns ...string) (pkgs []*Package, err error) {
 	if len(errs) > 0 {
 		return nil, errs.sortAndDedup()
 	}
+	for _, p := range pkgs {
+		complete(p)
+	}
 	return pkgs, nil
 }
 

@@ -36,9 +36,9 @@ func (e *emitter) codec(f *jen.File) {
 	)
 	f.Line()
 
-	cases := []jen.Code{jen.Case(jen.Lit(0)).Block(e.keyStmts([]*gen.Field{m.PK})...)}
-	for i, ix := range m.Uniques {
-		cases = append(cases, jen.Case(jen.Lit(i+1)).Block(e.keyStmts(ix.Fields)...))
+	var cases []jen.Code
+	for _, ix := range m.Lookups() {
+		cases = append(cases, jen.Case(jen.Id(ix.Const)).Block(e.keyStmts(ix.Fields)...))
 	}
 	f.Comment("AppendKey appends the key values of index i: 0 is the primary key, then the")
 	f.Comment("unique lookups in spec order.")

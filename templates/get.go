@@ -7,15 +7,13 @@ import (
 
 // get emits GetBy<Pk> and one GetBy<Fields> per unique index.
 func (e *emitter) get(f *jen.File) {
-	m := e.m
-	e.getter(f, 0, "GetBy"+m.PK.Name, []*gen.Field{m.PK})
-	for i, ix := range m.Uniques {
-		e.getter(f, i+1, ix.Method, ix.Fields)
+	for _, ix := range e.m.Lookups() {
+		e.getter(f, ix)
 	}
 }
 
-func (e *emitter) getter(f *jen.File, index int, method string, fields []*gen.Field) {
-	m := e.m
+func (e *emitter) getter(f *jen.File, ix *gen.Index) {
+	m, method, fields, index := e.m, ix.Method, ix.Fields, jen.Id(ix.Const)
 	f.Commentf("%s returns the %s with the given %s.", method, m.Name, columnList(fields))
 	f.Comment("The cache answers when it holds the row; otherwise the database does and")
 	f.Comment("the cache is filled. When no row matches, the error satisfies errors.Is")
@@ -26,10 +24,10 @@ func (e *emitter) getter(f *jen.File, index int, method string, fields []*gen.Fi
 		Params(jen.Op("*").Id(m.Name), jen.Error()).Block(
 		jen.Id("probe").Op(":=").Add(e.probeValue(fields)),
 		jen.Var().Id("key").Index(jen.Qual(runtimePkg, "KeyBufferSize")).Byte(),
-		jen.Return(jen.Id("r").Dot("t").Dot("GetKey").Call(jen.Id("ctx"), jen.Lit(index),
+		jen.Return(jen.Id("r").Dot("t").Dot("GetKey").Call(jen.Id("ctx"), index.Clone(),
 			jen.Id(e.mapper).Values().Dot("AppendKey").Call(
-				jen.Id("r").Dot("t").Dot("KeyPrefix").Call(jen.Id("key").Index(jen.Op(":").Lit(0)), jen.Lit(index)),
-				jen.Lit(index), jen.Op("&").Id("probe")),
+				jen.Id("r").Dot("t").Dot("KeyPrefix").Call(jen.Id("key").Index(jen.Op(":").Lit(0)), index.Clone()),
+				index.Clone(), jen.Op("&").Id("probe")),
 			jen.Id("probe"))),
 	)
 	f.Line()

@@ -1,16 +1,15 @@
 package templates
 
 import (
-	"go/token"
 	"go/types"
 	"strings"
-	"unicode"
 
 	"github.com/cachegen/cachegen/gen"
 	"github.com/dave/jennifer/jen"
 )
 
-// emitter holds what the families share about one model.
+// emitter holds what the families share about one model. Every name it
+// prints comes from gen's model.
 type emitter struct {
 	pkg    *gen.Package
 	m      *gen.Model
@@ -21,44 +20,7 @@ type emitter struct {
 }
 
 func newEmitter(pkg *gen.Package, m *gen.Model) *emitter {
-	lower := lowerFirst(m.Name)
-	recv := strings.ToLower(m.Name[:1])
-	// Mapper methods already use b, i, s, d and id.
-	switch recv {
-	case "b", "i", "s", "d":
-		recv = "row"
-	}
-	return &emitter{pkg: pkg, m: m, recv: recv, spec: lower + "Spec", mapper: lower + "Mapper", repoT: m.Name + "Repo"}
-}
-
-// lowerFirst turns a Go identifier into its lowerCamel form: ID -> id,
-// OrgID -> orgID, HTTPCode -> httpCode, Email -> email.
-func lowerFirst(s string) string {
-	r := []rune(s)
-	n := 0
-	for n < len(r) && unicode.IsUpper(r[n]) {
-		n++
-	}
-	if n > 1 && n < len(r) {
-		n-- // HTTPCode: the C starts the next word
-	}
-	for i := 0; i < n; i++ {
-		r[i] = unicode.ToLower(r[i])
-	}
-	return string(r)
-}
-
-// reservedNames are names generated methods use for their own variables
-// and packages; a parameter with one of them gets "Value" appended.
-var reservedNames = map[string]bool{"ctx": true, "r": true, "probe": true, "key": true, "runtime": true}
-
-// paramName is the parameter that carries field f in a generated method.
-func paramName(f *gen.Field) string {
-	p := lowerFirst(f.Name)
-	if token.IsKeyword(p) || reservedNames[p] || types.Universe.Lookup(p) != nil {
-		p += "Value"
-	}
-	return p
+	return &emitter{pkg: pkg, m: m, recv: m.Var, spec: m.Spec, mapper: m.Mapper, repoT: m.Repo}
 }
 
 // field returns the expression recv.Field.
@@ -102,7 +64,7 @@ func (e *emitter) typeCode(t types.Type) jen.Code {
 func (e *emitter) indexParams(fields []*gen.Field) []jen.Code {
 	params := []jen.Code{jen.Id("ctx").Qual("context", "Context")}
 	for _, f := range fields {
-		params = append(params, jen.Id(paramName(f)).Add(e.typeCode(f.Type)))
+		params = append(params, jen.Id(f.Param).Add(e.typeCode(f.Type)))
 	}
 	return params
 }
@@ -117,7 +79,7 @@ func (e *emitter) probe(fields []*gen.Field) *jen.Statement {
 func (e *emitter) probeValue(fields []*gen.Field) *jen.Statement {
 	var items []jen.Code
 	for _, f := range fields {
-		items = append(items, kv(f.Name, jen.Id(paramName(f))))
+		items = append(items, kv(f.Name, jen.Id(f.Param)))
 	}
 	return jen.Id(e.m.Name).Values(items...)
 }

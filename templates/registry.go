@@ -19,7 +19,7 @@ func registry(f *jen.File, pkg *gen.Package) {
 	}
 	var fields []jen.Code
 	for _, m := range models {
-		fields = append(fields, jen.Id(m.Plural).Op("*").Id(m.Name+"Repo").Comment("table "+m.Table))
+		fields = append(fields, jen.Id(m.Plural).Op("*").Id(m.Repo).Comment("table "+m.Table))
 	}
 	f.Commentf("Repos holds the repository of every model of package %s. NewRepos", pkg.Name)
 	f.Comment("builds them together and wires them through one runtime.Registry, so that")
@@ -36,7 +36,7 @@ func registry(f *jen.File, pkg *gen.Package) {
 	for i, m := range models {
 		field := jen.Id("rs").Dot(m.Plural)
 		body = append(body, jen.List(field.Clone(), jen.Id("errs").Index(jen.Lit(i))).Op("=").
-			Id("New"+m.Name+"Repo").Call(jen.Id("db"), jen.Id("store"), jen.Id("opts").Op("...")))
+			Id(m.New).Call(jen.Id("db"), jen.Id("store"), jen.Id("opts").Op("...")))
 		provide = append(provide, jen.Qual(runtimePkg, "Provide").Call(jen.Id("reg"), field))
 	}
 	body = append(body,

@@ -32,21 +32,21 @@ type loader struct {
 	repoType jen.Code // its type: *UserRepo
 }
 
-func (e *emitter) newLoader(rel *gen.Relation, path, name, plural string, self bool) *loader {
-	l := &loader{rel: rel, one: e.recv, many: safeName(lowerFirst(e.m.Plural))}
-	if l.one == "r" {
-		l.one = "row"
-	}
+// newLoader describes the loaders of rel, whose related model is name of
+// package path, with repository type repo held in a variable vars (unless
+// it is this model's: self).
+func (e *emitter) newLoader(rel *gen.Relation, path, name, repo, vars string, self bool) *loader {
+	l := &loader{rel: rel, one: e.m.Var, many: e.m.Vars}
 	if path == e.pkg.Path {
 		l.target = jen.Id(name)
-		l.repoType = jen.Op("*").Id(name + "Repo")
+		l.repoType = jen.Op("*").Id(repo)
 	} else {
 		l.target = jen.Qual(path, name)
-		l.repoType = jen.Op("*").Qual(path, name+"Repo")
+		l.repoType = jen.Op("*").Qual(path, repo)
 	}
 	l.repoVar = "r"
 	if !self {
-		l.repoVar = safeName(lowerFirst(plural))
+		l.repoVar = vars
 		if l.repoVar == l.many || l.repoVar == l.one {
 			l.repoVar += "Repo"
 		}
@@ -70,8 +70,7 @@ func (l *loader) lookup() []jen.Code {
 // references.
 func (e *emitter) forward(f *jen.File, rel *gen.Relation) {
 	m, fl, fk := e.m, rel.Field, rel.Field.FK
-	l := e.newLoader(rel, fk.Path, fk.Name, fk.Plural, fk.Model == m)
-	get := "GetBy" + fk.PK
+	l := e.newLoader(rel, fk.Path, fk.Name, fk.Repo, fk.Vars, fk.Model == m)
 	v := value{code: jen.Id(l.one).Dot(fl.Name)}
 	base := fl.Codec
 	nullable := base.Kind == gen.CodecPointer || base.Kind == gen.CodecNull
@@ -86,7 +85,7 @@ func (e *emitter) forward(f *jen.File, rel *gen.Relation) {
 	}
 	key := e.convertTo(base.Type, fk.PKType, v.expr())
 
-	f.Commentf("Load%s returns the %s that %s.%s references, read through", rel.Name, fk.Name, l.one, fl.Name)
+	f.Commentf("%s returns the %s that %s.%s references, read through", rel.Load, fk.Name, l.one, fl.Name)
 	f.Commentf("the %s repository and its cache: a cached %s never holds it. When", fk.Name, m.Name)
 	if nullable {
 		f.Commentf("%s is NULL or there is no such %s, the error satisfies errors.Is", fl.Name, fk.Name)
@@ -100,8 +99,8 @@ func (e *emitter) forward(f *jen.File, rel *gen.Relation) {
 		body = append(body, jen.If(null.Clone()).Block(jen.Return(jen.Nil(), jen.Qual(runtimePkg, "ErrNotFound"))))
 	}
 	body = append(body, l.lookup()...)
-	body = append(body, jen.Return(jen.Id(l.repoVar).Dot(get).Call(jen.Id("ctx"), key)))
-	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id("Load"+rel.Name).
+	body = append(body, jen.Return(jen.Id(l.repoVar).Dot(rel.Get).Call(jen.Id("ctx"), key)))
+	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id(rel.Load).
 		Params(jen.Id("ctx").Qual("context", "Context"), jen.Id(l.one).Op("*").Id(m.Name)).
 		Params(jen.Op("*").Add(l.target), jen.Error()).Block(body...)
 	f.Line()
@@ -115,7 +114,7 @@ func (e *emitter) forward(f *jen.File, rel *gen.Relation) {
 	keyBody = append(keyBody, jen.Return(key, jen.True()))
 	keyFunc := jen.Func().Params(jen.Id(l.one).Op("*").Id(m.Name)).Params(pk, jen.Bool()).Block(keyBody...)
 
-	f.Commentf("Load%s returns the %s that each of %s references through", rel.Plural, fk.Name, l.many)
+	f.Commentf("%s returns the %s that each of %s references through", rel.LoadMany, fk.Name, l.many)
 	if nullable {
 		f.Commentf("%s, aligned with %s: nil where it is NULL or references no row.", fl.Name, l.many)
 	} else {
@@ -123,10 +122,10 @@ func (e *emitter) forward(f *jen.File, rel *gen.Relation) {
 	}
 	f.Commentf("One batch reads them all through the %s repository: one read of its", fk.Name)
 	f.Comment("cache, and at most one database query for the rows it misses.")
-	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id("Load"+rel.Plural).
+	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id(rel.LoadMany).
 		Params(jen.Id("ctx").Qual("context", "Context"), jen.Id(l.many).Index().Op("*").Id(m.Name)).
 		Params(jen.Index().Op("*").Add(l.target), jen.Error()).Block(append(l.lookup(),
-		jen.Return(jen.Qual(runtimePkg, "LoadMany").Call(jen.Id("ctx"), jen.Id(l.many), jen.Id(l.repoVar).Dot(fk.Batch), keyFunc)),
+		jen.Return(jen.Qual(runtimePkg, "LoadMany").Call(jen.Id("ctx"), jen.Id(l.many), jen.Id(l.repoVar).Dot(rel.GetMany), keyFunc)),
 	)...)
 	f.Line()
 }
@@ -135,17 +134,7 @@ func (e *emitter) forward(f *jen.File, rel *gen.Relation) {
 // references this one (one-to-one): the row that references it.
 func (e *emitter) reverse(f *jen.File, rel *gen.Relation) {
 	m, src, fl := e.m, rel.Reverse, rel.Field
-	l := e.newLoader(rel, e.pkg.Path, src.Name, src.Plural, src == m)
-	get, batch := src.Batch, src.Batch
-	if fl == src.PK {
-		get = "GetBy" + fl.Name
-	} else {
-		for _, ix := range src.Uniques {
-			if len(ix.Fields) == 1 && ix.Fields[0] == fl {
-				get, batch = ix.Method, ix.Batch
-			}
-		}
-	}
+	l := e.newLoader(rel, e.pkg.Path, src.Name, src.Repo, src.Vars, src == m)
 	pkv := jen.Id(l.one).Dot(m.PK.Name)
 	// the fk value that references the row: its pk as the fk's type
 	var key jen.Code
@@ -162,27 +151,27 @@ func (e *emitter) reverse(f *jen.File, rel *gen.Relation) {
 		key = e.convertTo(m.PK.Type, fl.Type, pkv.Clone())
 	}
 
-	f.Commentf("Load%s returns the %s whose %s references %s, read through", rel.Name, src.Name, fl.Name, l.one)
+	f.Commentf("%s returns the %s whose %s references %s, read through", rel.Load, src.Name, fl.Name, l.one)
 	f.Commentf("the %s repository and its cache by its unique %s: a cached %s", src.Name, fl.Column, m.Name)
 	f.Comment("never holds it. When there is none, the error satisfies errors.Is with")
 	f.Comment("runtime.ErrNotFound.")
 	body := append(l.lookup(), setup...)
-	body = append(body, jen.Return(jen.Id(l.repoVar).Dot(get).Call(jen.Id("ctx"), key)))
-	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id("Load"+rel.Name).
+	body = append(body, jen.Return(jen.Id(l.repoVar).Dot(rel.Get).Call(jen.Id("ctx"), key)))
+	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id(rel.Load).
 		Params(jen.Id("ctx").Qual("context", "Context"), jen.Id(l.one).Op("*").Id(m.Name)).
 		Params(jen.Op("*").Add(l.target), jen.Error()).Block(body...)
 	f.Line()
 
 	keyFunc := jen.Func().Params(jen.Id(l.one).Op("*").Id(m.Name)).Params(e.typeCode(fl.Type), jen.Bool()).Block(
 		append(setup, jen.Return(key, jen.True()))...)
-	f.Commentf("Load%s returns the %s that references each of %s through", rel.Plural, src.Name, l.many)
+	f.Commentf("%s returns the %s that references each of %s through", rel.LoadMany, src.Name, l.many)
 	f.Commentf("%s, aligned with %s: nil where there is none. One batch reads them", fl.Name, l.many)
 	f.Commentf("all through the %s repository: one read of its cache, and at most one", src.Name)
 	f.Comment("database query for the rows it misses.")
-	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id("Load"+rel.Plural).
+	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id(rel.LoadMany).
 		Params(jen.Id("ctx").Qual("context", "Context"), jen.Id(l.many).Index().Op("*").Id(m.Name)).
 		Params(jen.Index().Op("*").Add(l.target), jen.Error()).Block(append(l.lookup(),
-		jen.Return(jen.Qual(runtimePkg, "LoadMany").Call(jen.Id("ctx"), jen.Id(l.many), jen.Id(l.repoVar).Dot(batch), keyFunc)),
+		jen.Return(jen.Qual(runtimePkg, "LoadMany").Call(jen.Id("ctx"), jen.Id(l.many), jen.Id(l.repoVar).Dot(rel.GetMany), keyFunc)),
 	)...)
 	f.Line()
 }

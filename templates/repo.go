@@ -1,7 +1,6 @@
 package templates
 
 import (
-	"go/types"
 	"time"
 
 	"github.com/cachegen/cachegen/gen"
@@ -20,27 +19,23 @@ func (e *emitter) repo(f *jen.File) {
 		cols = append(cols, jen.Lit(fl.Column))
 		goTypes = append(goTypes, goTypeCode(fl.GoType()))
 	}
-	index := func(name string, fields []*gen.Field) jen.Code {
+	var indexes []jen.Code
+	for _, ix := range m.Lookups() {
 		var idx, text []jen.Code
-		for _, fl := range fields {
+		for _, fl := range ix.Fields {
 			idx = append(idx, jen.Lit(pos[fl]))
 		}
-		items := []jen.Code{kv("Name", jen.Lit(name)), kv("Columns", jen.Index().Int().Values(idx...))}
-		policy, texts := missPolicy(fields)
-		if policy != "CacheMisses" {
-			items = append(items, kv("Misses", jen.Qual(runtimePkg, policy)))
+		items := []jen.Code{kv("Name", jen.Lit(ix.Name)), kv("Columns", jen.Index().Int().Values(idx...))}
+		if ix.Misses != gen.CacheMisses {
+			items = append(items, kv("Misses", jen.Qual(runtimePkg, ix.Misses.String())))
 		}
-		if policy == "CacheMissesIfExact" {
-			for _, fl := range texts {
+		if ix.Misses == gen.CacheMissesIfExact {
+			for _, fl := range ix.Text {
 				text = append(text, jen.Lit(pos[fl]))
 			}
 			items = append(items, kv("Text", jen.Index().Int().Values(text...)))
 		}
-		return jen.Values(items...)
-	}
-	indexes := []jen.Code{index(m.PK.Column, []*gen.Field{m.PK})}
-	for _, ix := range m.Uniques {
-		indexes = append(indexes, index(ix.Name, ix.Fields))
+		indexes = append(indexes, jen.Values(items...))
 	}
 
 	f.Commentf("%s describes %s to the cachegen runtime: its table, columns and lookups.", e.spec, m.Name)
@@ -62,13 +57,21 @@ func (e *emitter) repo(f *jen.File) {
 	f.Var().Id(e.spec).Op("=").Qual(runtimePkg, "Spec").Types(jen.Id(m.Name)).Custom(multiline, spec...)
 	f.Line()
 
+	f.Commentf("The lookups of %s, numbered as in its Indexes.", e.spec)
+	var ordinals []jen.Code
+	for _, ix := range m.Lookups() {
+		ordinals = append(ordinals, jen.Id(ix.Const).Op("=").Lit(ix.Ordinal).Comment(ix.Method))
+	}
+	f.Const().Defs(ordinals...)
+	f.Line()
+
 	f.Commentf("%s reads %s rows (table %s) through a cache and invalidates", e.repoT, m.Name, m.Table)
 	f.Comment("exactly the keys a write changes. Cached copies hold the row's own columns,")
 	f.Comment("never related objects. It is safe for concurrent use.")
 	f.Type().Id(e.repoT).Struct(jen.Id("t").Op("*").Qual(runtimePkg, "Table").Types(jen.Id(m.Name)))
 	f.Line()
 
-	ctor := "New" + e.repoT
+	ctor := m.New
 	f.Commentf("%s returns the repository of %s rows on db, caching in store; a", ctor, m.Name)
 	f.Comment("nil store sends every read to the database. It fails when the SQL dialect")
 	f.Comment("of db is unknown (see runtime.WithDialect).")
@@ -89,54 +92,6 @@ func (e *emitter) repo(f *jen.File) {
 		jen.Return(jen.Id("r").Dot("t").Dot("Stats").Call()),
 	)
 	f.Line()
-}
-
-// missPolicy names the runtime.MissPolicy of a lookup on fields, and the
-// fields that hold text or bytes: a cached not-found is sound only where the
-// database's equality is the key's. Integers and bools compare exactly;
-// whether text and bytes do depends on the column's collation, which the
-// runtime reads from the catalog; floats, times, custom types and any type
-// with a driver.Valuer (which may bind another value than the key is built
-// from) never do.
-func missPolicy(fields []*gen.Field) (string, []*gen.Field) {
-	var texts []*gen.Field
-	for _, f := range fields {
-		c := f.Codec
-		if hasValuer(c.Type) {
-			return "NeverCacheMisses", nil
-		}
-		for c.Kind == gen.CodecPointer || c.Kind == gen.CodecNull {
-			c = c.Elem
-			if hasValuer(c.Type) {
-				return "NeverCacheMisses", nil
-			}
-		}
-		switch c.Kind {
-		case gen.CodecInt, gen.CodecUint, gen.CodecBool:
-		case gen.CodecString, gen.CodecBytes, gen.CodecByteArray:
-			texts = append(texts, f)
-		default:
-			return "NeverCacheMisses", nil
-		}
-	}
-	if len(texts) > 0 {
-		return "CacheMissesIfExact", texts
-	}
-	return "CacheMisses", nil
-}
-
-// hasValuer reports whether t or *t has a Value method, other than the
-// database/sql Null types' own (which bind their value unchanged).
-func hasValuer(t types.Type) bool {
-	if n, ok := types.Unalias(t).(*types.Named); ok {
-		if obj := n.Origin().Obj(); obj.Pkg() != nil && obj.Pkg().Path() == "database/sql" {
-			return false
-		}
-	}
-	if _, ok := types.Unalias(t).(*types.Pointer); ok {
-		return hasMethod(t, "Value")
-	}
-	return hasMethod(t, "Value") || hasMethod(types.NewPointer(t), "Value")
 }
 
 // goTypeNames are the runtime's names of the catalog's kinds, in their

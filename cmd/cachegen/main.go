@@ -27,7 +27,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,7 +37,7 @@ import (
 	"strings"
 
 	"github.com/cachegen/cachegen/gen"
-	"github.com/cachegen/cachegen/templates"
+	"github.com/cachegen/cachegen/internal/genfiles"
 )
 
 const usage = `usage: cachegen [flags] [packages]
@@ -100,104 +99,39 @@ func run(args []string, dir string, stdout, stderr io.Writer) int {
 		return verify(pkgs, *dbAddr, absDir, stdout, stderr)
 	}
 
-	g := &generator{dir: absDir, check: *check, stdout: stdout, stderr: stderr}
-	for _, pkg := range pkgs {
-		if err := g.pkg(pkg); err != nil {
+	changes, err := genfiles.Compare(pkgs)
+	if err != nil {
+		fmt.Fprintln(stderr, "cachegen:", err)
+		return 2
+	}
+	for _, c := range changes {
+		if *check {
+			fmt.Fprint(stderr, c.Describe(rel(absDir, c.Path), 12))
+			continue
+		}
+		if err := c.Apply(); err != nil {
 			fmt.Fprintln(stderr, "cachegen:", err)
 			return 2
 		}
+		verb := "wrote"
+		if c.Kind == genfiles.Orphaned {
+			verb = "removed"
+		}
+		fmt.Fprintf(stdout, "cachegen: %s %s\n", verb, rel(absDir, c.Path))
 	}
-	if g.stale > 0 {
-		fmt.Fprintf(stderr, "cachegen: %d generated file(s) out of date; run go generate (or cachegen) to update them\n", g.stale)
+	if *check && len(changes) > 0 {
+		fmt.Fprintf(stderr, "cachegen: %d generated file(s) out of date; run go generate (or cachegen) to update them\n", len(changes))
 		return 1
 	}
 	return 0
 }
 
-// generator writes (or, with check, compares) the files of each package.
-type generator struct {
-	dir            string
-	check          bool
-	stdout, stderr io.Writer
-	stale          int
-}
-
-func (g *generator) pkg(pkg *gen.Package) error {
-	want := map[string]bool{}
-	for _, file := range pkg.Files {
-		src, err := templates.Render(pkg, file)
-		if err != nil {
-			return err
-		}
-		want[file.Output] = true
-		if err := g.file(file.Output, src); err != nil {
-			return err
-		}
-	}
-	// A generated file whose source no longer declares a model is orphaned.
-	old, err := filepath.Glob(filepath.Join(pkg.Dir, "*_cachegen.go"))
-	if err != nil {
-		return err
-	}
-	for _, path := range old {
-		if want[path] || !isGenerated(path) {
-			continue
-		}
-		if g.check {
-			g.stale++
-			fmt.Fprintf(g.stderr, "%s: orphaned: its source declares no model any more\n", g.rel(path))
-			continue
-		}
-		if err := os.Remove(path); err != nil {
-			return err
-		}
-		fmt.Fprintf(g.stdout, "cachegen: removed %s\n", g.rel(path))
-	}
-	return nil
-}
-
-func (g *generator) file(path string, src []byte) error {
-	have, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	if err == nil && bytes.Equal(have, src) {
-		return nil
-	}
-	if g.check {
-		g.stale++
-		if have == nil {
-			fmt.Fprintf(g.stderr, "%s: missing\n", g.rel(path))
-		} else {
-			fmt.Fprintf(g.stderr, "%s: stale\n%s", g.rel(path), shortDiff(string(have), string(src), 12))
-		}
-		return nil
-	}
-	if err := os.WriteFile(path, src, 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(g.stdout, "cachegen: wrote %s\n", g.rel(path))
-	return nil
-}
-
-func (g *generator) rel(path string) string {
-	if r, err := filepath.Rel(g.dir, path); err == nil && !strings.HasPrefix(r, "..") {
+// rel shows path relative to dir when it lies inside it.
+func rel(dir, path string) string {
+	if r, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(r, "..") {
 		return r
 	}
 	return path
-}
-
-// isGenerated reports whether path starts with cachegen's header, so that a
-// hand-written file that happens to end in _cachegen.go is never removed.
-func isGenerated(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	head := make([]byte, 64)
-	n, _ := io.ReadFull(f, head)
-	return bytes.HasPrefix(head[:n], []byte("// "+templates.Header))
 }
 
 // printErrors prints generator errors with paths relative to dir.
@@ -208,11 +142,9 @@ func printErrors(w io.Writer, dir string, err error) {
 		return
 	}
 	for _, e := range list {
-		if r, rerr := filepath.Rel(dir, e.Pos.Filename); rerr == nil && !strings.HasPrefix(r, "..") {
-			c := *e
-			c.Pos.Filename = r
-			e = &c
-		}
+		c := *e
+		c.Pos.Filename = rel(dir, e.Pos.Filename)
+		e = &c
 		fmt.Fprintln(w, e.Error())
 	}
 }

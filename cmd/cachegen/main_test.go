@@ -8,17 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-)
 
-// repoRoot is the checkout this test runs in.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
+	"github.com/cachegen/cachegen/internal/tempmod"
+)
 
 func runCLI(t *testing.T, dir string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
@@ -27,30 +19,11 @@ func runCLI(t *testing.T, dir string, args ...string) (code int, stdout, stderr 
 	return code, out.String(), errb.String()
 }
 
-// copyCase copies a golden case into a temporary folder inside the module,
-// so it loads with the module's dependencies.
+// copyCase copies a golden case into a temporary module, outside the
+// source tree.
 func copyCase(t *testing.T, name string) string {
 	t.Helper()
-	src := filepath.Join(repoRoot(t), "golden", name)
-	dst, err := os.MkdirTemp(filepath.Join(repoRoot(t), "cmd", "cachegen", "testdata"), "case-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dst) })
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dst
+	return tempmod.Copy(t, filepath.Join(tempmod.Root(t), "golden", name))
 }
 
 func TestVersionAndHelp(t *testing.T) {
@@ -145,7 +118,7 @@ func TestUserModule(t *testing.T) {
 	}
 	dir := t.TempDir()
 	files := map[string]string{
-		"go.mod": "module example.com/shop\n\ngo 1.24\n\nrequire github.com/cachegen/cachegen v0.0.0\n\nreplace github.com/cachegen/cachegen => " + repoRoot(t) + "\n",
+		"go.mod": "module example.com/shop\n\ngo 1.24\n\nrequire github.com/cachegen/cachegen v0.0.0\n\nreplace github.com/cachegen/cachegen => " + tempmod.Root(t) + "\n",
 		"shop/product.go": `package shop
 
 //go:generate go run github.com/cachegen/cachegen/cmd/cachegen

@@ -74,11 +74,10 @@ func verify(pkgs []*gen.Package, addr, dir string, stdout, stderr io.Writer) int
 	for _, m := range models {
 		byTable[m.Table] = m
 	}
-	rel := (&generator{dir: dir}).rel
 	for _, p := range r.Problems {
 		pos := problemPos(byTable[p.Table], p.Column)
 		if pos.Filename != "" {
-			pos.Filename = rel(pos.Filename)
+			pos.Filename = rel(dir, pos.Filename)
 			fmt.Fprintf(stderr, "%s: ", pos)
 		}
 		fmt.Fprintln(stderr, p)

@@ -27,6 +27,12 @@ var orgSpec = runtime.Spec[Org]{
 	Mapper: orgMapper{},
 }
 
+// The lookups of orgSpec, numbered as in its Indexes.
+const (
+	orgByID   = 0 // GetByID
+	orgByName = 1 // GetByName
+)
+
 // OrgRepo reads Org rows (table orgs) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -58,7 +64,7 @@ func (r *OrgRepo) Stats() runtime.Stats {
 func (r *OrgRepo) GetByID(ctx context.Context, id int64) (*Org, error) {
 	probe := Org{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, orgMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, orgByID, orgMapper{}.AppendKey(r.t.KeyPrefix(key[:0], orgByID), orgByID, &probe), probe)
 }
 
 // GetByName returns the Org with the given name.
@@ -68,7 +74,7 @@ func (r *OrgRepo) GetByID(ctx context.Context, id int64) (*Org, error) {
 func (r *OrgRepo) GetByName(ctx context.Context, name string) (*Org, error) {
 	probe := Org{Name: name}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, orgMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, orgByName, orgMapper{}.AppendKey(r.t.KeyPrefix(key[:0], orgByName), orgByName, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Org with that id, or nil
@@ -81,7 +87,7 @@ func (r *OrgRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Org, error) {
 	for i := range ids {
 		probes[i] = &Org{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, orgByID, probes)
 }
 
 // GetByNames returns, for each of names, the Org with that name, or nil
@@ -94,7 +100,7 @@ func (r *OrgRepo) GetByNames(ctx context.Context, names []string) ([]*Org, error
 	for i := range names {
 		probes[i] = &Org{Name: names[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, orgByName, probes)
 }
 
 // All returns every Org ordered by id. The list is cached under one key that
@@ -173,9 +179,9 @@ func (orgMapper) Values(o *Org) []any {
 // unique lookups in spec order.
 func (orgMapper) AppendKey(b []byte, i int, o *Org) []byte {
 	switch i {
-	case 0:
+	case orgByID:
 		b = runtime.AppendKeyInt(b, o.ID)
-	case 1:
+	case orgByName:
 		b = runtime.AppendKeyString(b, o.Name)
 	}
 	return b
@@ -224,6 +230,13 @@ var userSpec = runtime.Spec[User]{
 	Mapper: userMapper{},
 }
 
+// The lookups of userSpec, numbered as in its Indexes.
+const (
+	userByID          = 0 // GetByID
+	userByEmail       = 1 // GetByEmail
+	userByOrgIDHandle = 2 // GetByOrgIDHandle
+)
+
 // UserRepo reads User rows (table users) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -255,7 +268,7 @@ func (r *UserRepo) Stats() runtime.Stats {
 func (r *UserRepo) GetByID(ctx context.Context, id int64) (*User, error) {
 	probe := User{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, userByID, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], userByID), userByID, &probe), probe)
 }
 
 // GetByEmail returns the User with the given email.
@@ -265,7 +278,7 @@ func (r *UserRepo) GetByID(ctx context.Context, id int64) (*User, error) {
 func (r *UserRepo) GetByEmail(ctx context.Context, email string) (*User, error) {
 	probe := User{Email: email}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, userByEmail, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], userByEmail), userByEmail, &probe), probe)
 }
 
 // GetByOrgIDHandle returns the User with the given org_id and handle.
@@ -275,7 +288,7 @@ func (r *UserRepo) GetByEmail(ctx context.Context, email string) (*User, error) 
 func (r *UserRepo) GetByOrgIDHandle(ctx context.Context, orgID int64, handle string) (*User, error) {
 	probe := User{OrgID: orgID, Handle: handle}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 2, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
+	return r.t.GetKey(ctx, userByOrgIDHandle, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], userByOrgIDHandle), userByOrgIDHandle, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the User with that id, or nil
@@ -288,7 +301,7 @@ func (r *UserRepo) GetByIDs(ctx context.Context, ids []int64) ([]*User, error) {
 	for i := range ids {
 		probes[i] = &User{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, userByID, probes)
 }
 
 // GetByEmails returns, for each of emails, the User with that email, or nil
@@ -301,7 +314,7 @@ func (r *UserRepo) GetByEmails(ctx context.Context, emails []string) ([]*User, e
 	for i := range emails {
 		probes[i] = &User{Email: emails[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, userByEmail, probes)
 }
 
 // All returns every User ordered by id. The list is cached under one key that
@@ -406,11 +419,11 @@ func (userMapper) Values(u *User) []any {
 // unique lookups in spec order.
 func (userMapper) AppendKey(b []byte, i int, u *User) []byte {
 	switch i {
-	case 0:
+	case userByID:
 		b = runtime.AppendKeyInt(b, u.ID)
-	case 1:
+	case userByEmail:
 		b = runtime.AppendKeyString(b, u.Email)
-	case 2:
+	case userByOrgIDHandle:
 		b = runtime.AppendKeyInt(b, u.OrgID)
 		b = runtime.AppendKeySep(b)
 		b = runtime.AppendKeyString(b, u.Handle)

@@ -24,6 +24,11 @@ var settingSpec = runtime.Spec[Setting]{
 	Mapper: settingMapper{},
 }
 
+// The lookups of settingSpec, numbered as in its Indexes.
+const (
+	settingByKey = 0 // GetByKey
+)
+
 // SettingRepo reads Setting rows (table settings) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -55,7 +60,7 @@ func (r *SettingRepo) Stats() runtime.Stats {
 func (r *SettingRepo) GetByKey(ctx context.Context, keyValue string) (*Setting, error) {
 	probe := Setting{Key: keyValue}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, settingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, settingByKey, settingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], settingByKey), settingByKey, &probe), probe)
 }
 
 // GetByKeys returns, for each of keys, the Setting with that key, or nil
@@ -68,7 +73,7 @@ func (r *SettingRepo) GetByKeys(ctx context.Context, keys []string) ([]*Setting,
 	for i := range keys {
 		probes[i] = &Setting{Key: keys[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, settingByKey, probes)
 }
 
 // All returns every Setting ordered by key. The list is cached under one key that
@@ -106,9 +111,9 @@ func (r *SettingRepo) WithTx(tx *runtime.Tx) *SettingRepo {
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *SettingRepo) Invalidate(ctx context.Context, keyValues ...string) error {
-	probes := make([]*Setting, len(keyValues))
-	for i, v := range keyValues {
+func (r *SettingRepo) Invalidate(ctx context.Context, keys ...string) error {
+	probes := make([]*Setting, len(keys))
+	for i, v := range keys {
 		probes[i] = &Setting{Key: v}
 	}
 	return r.t.InvalidateByPK(ctx, probes...)
@@ -146,7 +151,7 @@ func (settingMapper) Values(row *Setting) []any {
 // unique lookups in spec order.
 func (settingMapper) AppendKey(b []byte, i int, row *Setting) []byte {
 	switch i {
-	case 0:
+	case settingByKey:
 		b = runtime.AppendKeyString(b, row.Key)
 	}
 	return b
@@ -190,6 +195,12 @@ var orderSpec = runtime.Spec[Order]{
 	Mapper: orderMapper{},
 }
 
+// The lookups of orderSpec, numbered as in its Indexes.
+const (
+	orderByID        = 0 // GetByID
+	orderByTypeRange = 1 // GetByTypeRange
+)
+
 // OrderRepo reads Order rows (table orders) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -221,7 +232,7 @@ func (r *OrderRepo) Stats() runtime.Stats {
 func (r *OrderRepo) GetByID(ctx context.Context, id int64) (*Order, error) {
 	probe := Order{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, orderMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, orderByID, orderMapper{}.AppendKey(r.t.KeyPrefix(key[:0], orderByID), orderByID, &probe), probe)
 }
 
 // GetByTypeRange returns the Order with the given type and range.
@@ -231,7 +242,7 @@ func (r *OrderRepo) GetByID(ctx context.Context, id int64) (*Order, error) {
 func (r *OrderRepo) GetByTypeRange(ctx context.Context, typeValue string, rangeValue int32) (*Order, error) {
 	probe := Order{Type: typeValue, Range: rangeValue}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, orderMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, orderByTypeRange, orderMapper{}.AppendKey(r.t.KeyPrefix(key[:0], orderByTypeRange), orderByTypeRange, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Order with that id, or nil
@@ -244,7 +255,7 @@ func (r *OrderRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Order, error)
 	for i := range ids {
 		probes[i] = &Order{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, orderByID, probes)
 }
 
 // All returns every Order ordered by id. The list is cached under one key that
@@ -322,9 +333,9 @@ func (orderMapper) Values(o *Order) []any {
 // unique lookups in spec order.
 func (orderMapper) AppendKey(b []byte, i int, o *Order) []byte {
 	switch i {
-	case 0:
+	case orderByID:
 		b = runtime.AppendKeyInt(b, o.ID)
-	case 1:
+	case orderByTypeRange:
 		b = runtime.AppendKeyString(b, o.Type)
 		b = runtime.AppendKeySep(b)
 		b = runtime.AppendKeyInt(b, int64(o.Range))
@@ -374,6 +385,11 @@ var tagSpec = runtime.Spec[Tag]{
 	Mapper: tagMapper{},
 }
 
+// The lookups of tagSpec, numbered as in its Indexes.
+const (
+	tagByID = 0 // GetByID
+)
+
 // TagRepo reads Tag rows (table tags) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -405,7 +421,7 @@ func (r *TagRepo) Stats() runtime.Stats {
 func (r *TagRepo) GetByID(ctx context.Context, id int64) (*Tag, error) {
 	probe := Tag{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, tagMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, tagByID, tagMapper{}.AppendKey(r.t.KeyPrefix(key[:0], tagByID), tagByID, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Tag with that id, or nil
@@ -418,7 +434,7 @@ func (r *TagRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Tag, error) {
 	for i := range ids {
 		probes[i] = &Tag{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, tagByID, probes)
 }
 
 // All returns every Tag ordered by id. The list is cached under one key that
@@ -497,7 +513,7 @@ func (tagMapper) Values(t *Tag) []any {
 // unique lookups in spec order.
 func (tagMapper) AppendKey(b []byte, i int, t *Tag) []byte {
 	switch i {
-	case 0:
+	case tagByID:
 		b = runtime.AppendKeyInt(b, t.ID)
 	}
 	return b

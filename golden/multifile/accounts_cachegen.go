@@ -26,6 +26,12 @@ var accountSpec = runtime.Spec[Account]{
 	Mapper: accountMapper{},
 }
 
+// The lookups of accountSpec, numbered as in its Indexes.
+const (
+	accountByID    = 0 // GetByID
+	accountByLogin = 1 // GetByLogin
+)
+
 // AccountRepo reads Account rows (table accounts) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -57,7 +63,7 @@ func (r *AccountRepo) Stats() runtime.Stats {
 func (r *AccountRepo) GetByID(ctx context.Context, id int64) (*Account, error) {
 	probe := Account{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, accountByID, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], accountByID), accountByID, &probe), probe)
 }
 
 // GetByLogin returns the Account with the given login.
@@ -67,7 +73,7 @@ func (r *AccountRepo) GetByID(ctx context.Context, id int64) (*Account, error) {
 func (r *AccountRepo) GetByLogin(ctx context.Context, login string) (*Account, error) {
 	probe := Account{Login: login}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, accountByLogin, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], accountByLogin), accountByLogin, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Account with that id, or nil
@@ -80,7 +86,7 @@ func (r *AccountRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Account, er
 	for i := range ids {
 		probes[i] = &Account{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, accountByID, probes)
 }
 
 // GetByLogins returns, for each of logins, the Account with that login, or nil
@@ -93,7 +99,7 @@ func (r *AccountRepo) GetByLogins(ctx context.Context, logins []string) ([]*Acco
 	for i := range logins {
 		probes[i] = &Account{Login: logins[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, accountByLogin, probes)
 }
 
 // All returns every Account ordered by id. The list is cached under one key that
@@ -172,9 +178,9 @@ func (accountMapper) Values(a *Account) []any {
 // unique lookups in spec order.
 func (accountMapper) AppendKey(b []byte, i int, a *Account) []byte {
 	switch i {
-	case 0:
+	case accountByID:
 		b = runtime.AppendKeyInt(b, a.ID)
-	case 1:
+	case accountByLogin:
 		b = runtime.AppendKeyString(b, a.Login)
 	}
 	return b

@@ -23,6 +23,11 @@ var sessionSpec = runtime.Spec[Session]{
 	Mapper: sessionMapper{},
 }
 
+// The lookups of sessionSpec, numbered as in its Indexes.
+const (
+	sessionByToken = 0 // GetByToken
+)
+
 // SessionRepo reads Session rows (table sessions) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -54,7 +59,7 @@ func (r *SessionRepo) Stats() runtime.Stats {
 func (r *SessionRepo) GetByToken(ctx context.Context, token string) (*Session, error) {
 	probe := Session{Token: token}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, sessionMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, sessionByToken, sessionMapper{}.AppendKey(r.t.KeyPrefix(key[:0], sessionByToken), sessionByToken, &probe), probe)
 }
 
 // GetByTokens returns, for each of tokens, the Session with that token, or nil
@@ -67,7 +72,7 @@ func (r *SessionRepo) GetByTokens(ctx context.Context, tokens []string) ([]*Sess
 	for i := range tokens {
 		probes[i] = &Session{Token: tokens[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, sessionByToken, probes)
 }
 
 // All returns every Session ordered by token. The list is cached under one key that
@@ -171,7 +176,7 @@ func (sessionMapper) Values(row *Session) []any {
 // unique lookups in spec order.
 func (sessionMapper) AppendKey(b []byte, i int, row *Session) []byte {
 	switch i {
-	case 0:
+	case sessionByToken:
 		b = runtime.AppendKeyString(b, row.Token)
 	}
 	return b

@@ -27,6 +27,12 @@ var authorSpec = runtime.Spec[Author]{
 	Mapper: authorMapper{},
 }
 
+// The lookups of authorSpec, numbered as in its Indexes.
+const (
+	authorByID    = 0 // GetByID
+	authorByEmail = 1 // GetByEmail
+)
+
 // AuthorRepo reads Author rows (table authors) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -58,7 +64,7 @@ func (r *AuthorRepo) Stats() runtime.Stats {
 func (r *AuthorRepo) GetByID(ctx context.Context, id AuthorID) (*Author, error) {
 	probe := Author{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, authorMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, authorByID, authorMapper{}.AppendKey(r.t.KeyPrefix(key[:0], authorByID), authorByID, &probe), probe)
 }
 
 // GetByEmail returns the Author with the given email.
@@ -68,7 +74,7 @@ func (r *AuthorRepo) GetByID(ctx context.Context, id AuthorID) (*Author, error) 
 func (r *AuthorRepo) GetByEmail(ctx context.Context, email string) (*Author, error) {
 	probe := Author{Email: email}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, authorMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, authorByEmail, authorMapper{}.AppendKey(r.t.KeyPrefix(key[:0], authorByEmail), authorByEmail, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Author with that id, or nil
@@ -81,7 +87,7 @@ func (r *AuthorRepo) GetByIDs(ctx context.Context, ids []AuthorID) ([]*Author, e
 	for i := range ids {
 		probes[i] = &Author{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, authorByID, probes)
 }
 
 // GetByEmails returns, for each of emails, the Author with that email, or nil
@@ -94,7 +100,7 @@ func (r *AuthorRepo) GetByEmails(ctx context.Context, emails []string) ([]*Autho
 	for i := range emails {
 		probes[i] = &Author{Email: emails[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, authorByEmail, probes)
 }
 
 // All returns every Author ordered by id. The list is cached under one key that
@@ -279,9 +285,9 @@ func (authorMapper) Values(a *Author) []any {
 // unique lookups in spec order.
 func (authorMapper) AppendKey(b []byte, i int, a *Author) []byte {
 	switch i {
-	case 0:
+	case authorByID:
 		b = runtime.AppendKeyInt(b, int64(a.ID))
-	case 1:
+	case authorByEmail:
 		b = runtime.AppendKeyString(b, a.Email)
 	}
 	return b
@@ -330,6 +336,12 @@ var profileSpec = runtime.Spec[Profile]{
 	Mapper: profileMapper{},
 }
 
+// The lookups of profileSpec, numbered as in its Indexes.
+const (
+	profileByID       = 0 // GetByID
+	profileByAuthorID = 1 // GetByAuthorID
+)
+
 // ProfileRepo reads Profile rows (table profiles) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -361,7 +373,7 @@ func (r *ProfileRepo) Stats() runtime.Stats {
 func (r *ProfileRepo) GetByID(ctx context.Context, id int64) (*Profile, error) {
 	probe := Profile{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, profileMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, profileByID, profileMapper{}.AppendKey(r.t.KeyPrefix(key[:0], profileByID), profileByID, &probe), probe)
 }
 
 // GetByAuthorID returns the Profile with the given author_id.
@@ -371,7 +383,7 @@ func (r *ProfileRepo) GetByID(ctx context.Context, id int64) (*Profile, error) {
 func (r *ProfileRepo) GetByAuthorID(ctx context.Context, authorID AuthorID) (*Profile, error) {
 	probe := Profile{AuthorID: authorID}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, profileMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, profileByAuthorID, profileMapper{}.AppendKey(r.t.KeyPrefix(key[:0], profileByAuthorID), profileByAuthorID, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Profile with that id, or nil
@@ -384,7 +396,7 @@ func (r *ProfileRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Profile, er
 	for i := range ids {
 		probes[i] = &Profile{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, profileByID, probes)
 }
 
 // GetByAuthorIDs returns, for each of authorIDs, the Profile with that author_id, or nil
@@ -397,7 +409,7 @@ func (r *ProfileRepo) GetByAuthorIDs(ctx context.Context, authorIDs []AuthorID) 
 	for i := range authorIDs {
 		probes[i] = &Profile{AuthorID: authorIDs[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, profileByAuthorID, probes)
 }
 
 // All returns every Profile ordered by id. The list is cached under one key that
@@ -502,9 +514,9 @@ func (profileMapper) Values(p *Profile) []any {
 // unique lookups in spec order.
 func (profileMapper) AppendKey(b []byte, i int, p *Profile) []byte {
 	switch i {
-	case 0:
+	case profileByID:
 		b = runtime.AppendKeyInt(b, p.ID)
-	case 1:
+	case profileByAuthorID:
 		b = runtime.AppendKeyInt(b, int64(p.AuthorID))
 	}
 	return b
@@ -551,6 +563,11 @@ var postSpec = runtime.Spec[Post]{
 	Mapper: postMapper{},
 }
 
+// The lookups of postSpec, numbered as in its Indexes.
+const (
+	postByID = 0 // GetByID
+)
+
 // PostRepo reads Post rows (table posts) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -582,7 +599,7 @@ func (r *PostRepo) Stats() runtime.Stats {
 func (r *PostRepo) GetByID(ctx context.Context, id int64) (*Post, error) {
 	probe := Post{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, postByID, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], postByID), postByID, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Post with that id, or nil
@@ -595,7 +612,7 @@ func (r *PostRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Post, error) {
 	for i := range ids {
 		probes[i] = &Post{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, postByID, probes)
 }
 
 // All returns every Post ordered by id. The list is cached under one key that
@@ -756,7 +773,7 @@ func (postMapper) Values(p *Post) []any {
 // unique lookups in spec order.
 func (postMapper) AppendKey(b []byte, i int, p *Post) []byte {
 	switch i {
-	case 0:
+	case postByID:
 		b = runtime.AppendKeyInt(b, p.ID)
 	}
 	return b
@@ -819,6 +836,11 @@ var preferenceSpec = runtime.Spec[Preference]{
 	Mapper: preferenceMapper{},
 }
 
+// The lookups of preferenceSpec, numbered as in its Indexes.
+const (
+	preferenceByAuthorID = 0 // GetByAuthorID
+)
+
 // PreferenceRepo reads Preference rows (table preferences) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -850,7 +872,7 @@ func (r *PreferenceRepo) Stats() runtime.Stats {
 func (r *PreferenceRepo) GetByAuthorID(ctx context.Context, authorID AuthorID) (*Preference, error) {
 	probe := Preference{AuthorID: authorID}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, preferenceMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, preferenceByAuthorID, preferenceMapper{}.AppendKey(r.t.KeyPrefix(key[:0], preferenceByAuthorID), preferenceByAuthorID, &probe), probe)
 }
 
 // GetByAuthorIDs returns, for each of authorIDs, the Preference with that author_id, or nil
@@ -863,7 +885,7 @@ func (r *PreferenceRepo) GetByAuthorIDs(ctx context.Context, authorIDs []AuthorI
 	for i := range authorIDs {
 		probes[i] = &Preference{AuthorID: authorIDs[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, preferenceByAuthorID, probes)
 }
 
 // All returns every Preference ordered by author_id. The list is cached under one key that
@@ -967,7 +989,7 @@ func (preferenceMapper) Values(p *Preference) []any {
 // unique lookups in spec order.
 func (preferenceMapper) AppendKey(b []byte, i int, p *Preference) []byte {
 	switch i {
-	case 0:
+	case preferenceByAuthorID:
 		b = runtime.AppendKeyInt(b, int64(p.AuthorID))
 	}
 	return b
@@ -1011,6 +1033,12 @@ var badgeSpec = runtime.Spec[Badge]{
 	Mapper: badgeMapper{},
 }
 
+// The lookups of badgeSpec, numbered as in its Indexes.
+const (
+	badgeByID      = 0 // GetByID
+	badgeByOwnerID = 1 // GetByOwnerID
+)
+
 // BadgeRepo reads Badge rows (table badges) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -1042,7 +1070,7 @@ func (r *BadgeRepo) Stats() runtime.Stats {
 func (r *BadgeRepo) GetByID(ctx context.Context, id int64) (*Badge, error) {
 	probe := Badge{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, badgeMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, badgeByID, badgeMapper{}.AppendKey(r.t.KeyPrefix(key[:0], badgeByID), badgeByID, &probe), probe)
 }
 
 // GetByOwnerID returns the Badge with the given owner_id.
@@ -1052,7 +1080,7 @@ func (r *BadgeRepo) GetByID(ctx context.Context, id int64) (*Badge, error) {
 func (r *BadgeRepo) GetByOwnerID(ctx context.Context, ownerID *AuthorID) (*Badge, error) {
 	probe := Badge{OwnerID: ownerID}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, badgeMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, badgeByOwnerID, badgeMapper{}.AppendKey(r.t.KeyPrefix(key[:0], badgeByOwnerID), badgeByOwnerID, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Badge with that id, or nil
@@ -1065,7 +1093,7 @@ func (r *BadgeRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Badge, error)
 	for i := range ids {
 		probes[i] = &Badge{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, badgeByID, probes)
 }
 
 // GetByOwnerIDs returns, for each of ownerIDs, the Badge with that owner_id, or nil
@@ -1078,7 +1106,7 @@ func (r *BadgeRepo) GetByOwnerIDs(ctx context.Context, ownerIDs []*AuthorID) ([]
 	for i := range ownerIDs {
 		probes[i] = &Badge{OwnerID: ownerIDs[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, badgeByOwnerID, probes)
 }
 
 // All returns every Badge ordered by id. The list is cached under one key that
@@ -1189,9 +1217,9 @@ func (badgeMapper) Values(row *Badge) []any {
 // unique lookups in spec order.
 func (badgeMapper) AppendKey(b []byte, i int, row *Badge) []byte {
 	switch i {
-	case 0:
+	case badgeByID:
 		b = runtime.AppendKeyInt(b, row.ID)
-	case 1:
+	case badgeByOwnerID:
 		if row.OwnerID != nil {
 			b = runtime.AppendKeyInt(b, int64(*row.OwnerID))
 		} else {

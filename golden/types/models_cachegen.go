@@ -30,6 +30,16 @@ var everythingSpec = runtime.Spec[Everything]{
 	Mapper: everythingMapper{},
 }
 
+// The lookups of everythingSpec, numbered as in its Indexes.
+const (
+	everythingByID          = 0 // GetByID
+	everythingByStatusEmail = 1 // GetByStatusEmail
+	everythingByDigest      = 2 // GetByDigest
+	everythingByUUID        = 3 // GetByUUID
+	everythingByRatio       = 4 // GetByRatio
+	everythingByWhen        = 5 // GetByWhen
+)
+
 // EverythingRepo reads Everything rows (table everything) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -61,7 +71,7 @@ func (r *EverythingRepo) Stats() runtime.Stats {
 func (r *EverythingRepo) GetByID(ctx context.Context, id uint32) (*Everything, error) {
 	probe := Everything{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, everythingByID, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], everythingByID), everythingByID, &probe), probe)
 }
 
 // GetByStatusEmail returns the Everything with the given status and email.
@@ -71,7 +81,7 @@ func (r *EverythingRepo) GetByID(ctx context.Context, id uint32) (*Everything, e
 func (r *EverythingRepo) GetByStatusEmail(ctx context.Context, status Status, email Email) (*Everything, error) {
 	probe := Everything{Status: status, Email: email}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, everythingByStatusEmail, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], everythingByStatusEmail), everythingByStatusEmail, &probe), probe)
 }
 
 // GetByDigest returns the Everything with the given digest.
@@ -81,7 +91,7 @@ func (r *EverythingRepo) GetByStatusEmail(ctx context.Context, status Status, em
 func (r *EverythingRepo) GetByDigest(ctx context.Context, digest Hash) (*Everything, error) {
 	probe := Everything{Digest: digest}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 2, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
+	return r.t.GetKey(ctx, everythingByDigest, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], everythingByDigest), everythingByDigest, &probe), probe)
 }
 
 // GetByUUID returns the Everything with the given uuid.
@@ -91,7 +101,7 @@ func (r *EverythingRepo) GetByDigest(ctx context.Context, digest Hash) (*Everyth
 func (r *EverythingRepo) GetByUUID(ctx context.Context, uuid [16]byte) (*Everything, error) {
 	probe := Everything{UUID: uuid}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 3, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 3), 3, &probe), probe)
+	return r.t.GetKey(ctx, everythingByUUID, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], everythingByUUID), everythingByUUID, &probe), probe)
 }
 
 // GetByRatio returns the Everything with the given ratio.
@@ -101,7 +111,7 @@ func (r *EverythingRepo) GetByUUID(ctx context.Context, uuid [16]byte) (*Everyth
 func (r *EverythingRepo) GetByRatio(ctx context.Context, ratio float64) (*Everything, error) {
 	probe := Everything{Ratio: ratio}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 4, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 4), 4, &probe), probe)
+	return r.t.GetKey(ctx, everythingByRatio, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], everythingByRatio), everythingByRatio, &probe), probe)
 }
 
 // GetByWhen returns the Everything with the given when_at.
@@ -111,7 +121,7 @@ func (r *EverythingRepo) GetByRatio(ctx context.Context, ratio float64) (*Everyt
 func (r *EverythingRepo) GetByWhen(ctx context.Context, when time.Time) (*Everything, error) {
 	probe := Everything{When: when}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 5, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 5), 5, &probe), probe)
+	return r.t.GetKey(ctx, everythingByWhen, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], everythingByWhen), everythingByWhen, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Everything with that id, or nil
@@ -124,7 +134,7 @@ func (r *EverythingRepo) GetByIDs(ctx context.Context, ids []uint32) ([]*Everyth
 	for i := range ids {
 		probes[i] = &Everything{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, everythingByID, probes)
 }
 
 // GetByDigests returns, for each of digests, the Everything with that digest, or nil
@@ -137,7 +147,7 @@ func (r *EverythingRepo) GetByDigests(ctx context.Context, digests []Hash) ([]*E
 	for i := range digests {
 		probes[i] = &Everything{Digest: digests[i]}
 	}
-	return r.t.GetMany(ctx, 2, probes)
+	return r.t.GetMany(ctx, everythingByDigest, probes)
 }
 
 // GetByUUIDs returns, for each of uuids, the Everything with that uuid, or nil
@@ -150,7 +160,7 @@ func (r *EverythingRepo) GetByUUIDs(ctx context.Context, uuids [][16]byte) ([]*E
 	for i := range uuids {
 		probes[i] = &Everything{UUID: uuids[i]}
 	}
-	return r.t.GetMany(ctx, 3, probes)
+	return r.t.GetMany(ctx, everythingByUUID, probes)
 }
 
 // GetByRatios returns, for each of ratios, the Everything with that ratio, or nil
@@ -163,7 +173,7 @@ func (r *EverythingRepo) GetByRatios(ctx context.Context, ratios []float64) ([]*
 	for i := range ratios {
 		probes[i] = &Everything{Ratio: ratios[i]}
 	}
-	return r.t.GetMany(ctx, 4, probes)
+	return r.t.GetMany(ctx, everythingByRatio, probes)
 }
 
 // GetByWhens returns, for each of whens, the Everything with that when_at, or nil
@@ -176,7 +186,7 @@ func (r *EverythingRepo) GetByWhens(ctx context.Context, whens []time.Time) ([]*
 	for i := range whens {
 		probes[i] = &Everything{When: whens[i]}
 	}
-	return r.t.GetMany(ctx, 5, probes)
+	return r.t.GetMany(ctx, everythingByWhen, probes)
 }
 
 // All returns every Everything ordered by id. The list is cached under one key that
@@ -255,19 +265,19 @@ func (everythingMapper) Values(e *Everything) []any {
 // unique lookups in spec order.
 func (everythingMapper) AppendKey(b []byte, i int, e *Everything) []byte {
 	switch i {
-	case 0:
+	case everythingByID:
 		b = runtime.AppendKeyUint(b, uint64(e.ID))
-	case 1:
+	case everythingByStatusEmail:
 		b = runtime.AppendKeyInt(b, int64(e.Status))
 		b = runtime.AppendKeySep(b)
 		b = runtime.AppendKeyString(b, string(e.Email))
-	case 2:
+	case everythingByDigest:
 		b = runtime.AppendKeyBytes(b, e.Digest[:])
-	case 3:
+	case everythingByUUID:
 		b = runtime.AppendKeyBytes(b, e.UUID[:])
-	case 4:
+	case everythingByRatio:
 		b = runtime.AppendKeyFloat(b, e.Ratio)
-	case 5:
+	case everythingByWhen:
 		b = runtime.AppendKeyTime(b, e.When)
 	}
 	return b

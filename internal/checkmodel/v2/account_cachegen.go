@@ -27,6 +27,13 @@ var accountSpec = runtime.Spec[Account]{
 	Mapper: accountMapper{},
 }
 
+// The lookups of accountSpec, numbered as in its Indexes.
+const (
+	accountByID        = 0 // GetByID
+	accountByEmail     = 1 // GetByEmail
+	accountByOrgHandle = 2 // GetByOrgHandle
+)
+
 // AccountRepo reads Account rows (table accounts) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -58,7 +65,7 @@ func (r *AccountRepo) Stats() runtime.Stats {
 func (r *AccountRepo) GetByID(ctx context.Context, id int64) (*Account, error) {
 	probe := Account{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, accountByID, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], accountByID), accountByID, &probe), probe)
 }
 
 // GetByEmail returns the Account with the given email.
@@ -68,7 +75,7 @@ func (r *AccountRepo) GetByID(ctx context.Context, id int64) (*Account, error) {
 func (r *AccountRepo) GetByEmail(ctx context.Context, email string) (*Account, error) {
 	probe := Account{Email: email}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, accountByEmail, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], accountByEmail), accountByEmail, &probe), probe)
 }
 
 // GetByOrgHandle returns the Account with the given org and handle.
@@ -78,7 +85,7 @@ func (r *AccountRepo) GetByEmail(ctx context.Context, email string) (*Account, e
 func (r *AccountRepo) GetByOrgHandle(ctx context.Context, org int64, handle string) (*Account, error) {
 	probe := Account{Org: org, Handle: handle}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 2, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
+	return r.t.GetKey(ctx, accountByOrgHandle, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], accountByOrgHandle), accountByOrgHandle, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Account with that id, or nil
@@ -91,7 +98,7 @@ func (r *AccountRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Account, er
 	for i := range ids {
 		probes[i] = &Account{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, accountByID, probes)
 }
 
 // GetByEmails returns, for each of emails, the Account with that email, or nil
@@ -104,7 +111,7 @@ func (r *AccountRepo) GetByEmails(ctx context.Context, emails []string) ([]*Acco
 	for i := range emails {
 		probes[i] = &Account{Email: emails[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, accountByEmail, probes)
 }
 
 // All returns every Account ordered by id. The list is cached under one key that
@@ -182,11 +189,11 @@ func (accountMapper) Values(a *Account) []any {
 // unique lookups in spec order.
 func (accountMapper) AppendKey(b []byte, i int, a *Account) []byte {
 	switch i {
-	case 0:
+	case accountByID:
 		b = runtime.AppendKeyInt(b, a.ID)
-	case 1:
+	case accountByEmail:
 		b = runtime.AppendKeyString(b, a.Email)
-	case 2:
+	case accountByOrgHandle:
 		b = runtime.AppendKeyInt(b, a.Org)
 		b = runtime.AppendKeySep(b)
 		b = runtime.AppendKeyString(b, a.Handle)
@@ -246,6 +253,11 @@ var sessionSpec = runtime.Spec[Session]{
 	Mapper: sessionMapper{},
 }
 
+// The lookups of sessionSpec, numbered as in its Indexes.
+const (
+	sessionByID = 0 // GetByID
+)
+
 // SessionRepo reads Session rows (table sessions) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -277,7 +289,7 @@ func (r *SessionRepo) Stats() runtime.Stats {
 func (r *SessionRepo) GetByID(ctx context.Context, id int64) (*Session, error) {
 	probe := Session{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, sessionMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, sessionByID, sessionMapper{}.AppendKey(r.t.KeyPrefix(key[:0], sessionByID), sessionByID, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Session with that id, or nil
@@ -290,7 +302,7 @@ func (r *SessionRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Session, er
 	for i := range ids {
 		probes[i] = &Session{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, sessionByID, probes)
 }
 
 // All returns every Session ordered by id. The list is cached under one key that
@@ -394,7 +406,7 @@ func (sessionMapper) Values(row *Session) []any {
 // unique lookups in spec order.
 func (sessionMapper) AppendKey(b []byte, i int, row *Session) []byte {
 	switch i {
-	case 0:
+	case sessionByID:
 		b = runtime.AppendKeyInt(b, row.ID)
 	}
 	return b

@@ -26,6 +26,13 @@ var memberSpec = runtime.Spec[Member]{
 	Mapper: memberMapper{},
 }
 
+// The lookups of memberSpec, numbered as in its Indexes.
+const (
+	memberByID        = 0 // GetByID
+	memberByEmail     = 1 // GetByEmail
+	memberByOrgHandle = 2 // GetByOrgHandle
+)
+
 // MemberRepo reads Member rows (table members) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -57,7 +64,7 @@ func (r *MemberRepo) Stats() runtime.Stats {
 func (r *MemberRepo) GetByID(ctx context.Context, id int64) (*Member, error) {
 	probe := Member{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, memberByID, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByID), memberByID, &probe), probe)
 }
 
 // GetByEmail returns the Member with the given email.
@@ -67,7 +74,7 @@ func (r *MemberRepo) GetByID(ctx context.Context, id int64) (*Member, error) {
 func (r *MemberRepo) GetByEmail(ctx context.Context, email string) (*Member, error) {
 	probe := Member{Email: email}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, memberByEmail, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByEmail), memberByEmail, &probe), probe)
 }
 
 // GetByOrgHandle returns the Member with the given org and handle.
@@ -77,7 +84,7 @@ func (r *MemberRepo) GetByEmail(ctx context.Context, email string) (*Member, err
 func (r *MemberRepo) GetByOrgHandle(ctx context.Context, org int64, handle string) (*Member, error) {
 	probe := Member{Org: org, Handle: handle}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 2, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
+	return r.t.GetKey(ctx, memberByOrgHandle, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByOrgHandle), memberByOrgHandle, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Member with that id, or nil
@@ -90,7 +97,7 @@ func (r *MemberRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Member, erro
 	for i := range ids {
 		probes[i] = &Member{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, memberByID, probes)
 }
 
 // GetByEmails returns, for each of emails, the Member with that email, or nil
@@ -103,7 +110,7 @@ func (r *MemberRepo) GetByEmails(ctx context.Context, emails []string) ([]*Membe
 	for i := range emails {
 		probes[i] = &Member{Email: emails[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, memberByEmail, probes)
 }
 
 // All returns every Member ordered by id. The list is cached under one key that
@@ -181,11 +188,11 @@ func (memberMapper) Values(m *Member) []any {
 // unique lookups in spec order.
 func (memberMapper) AppendKey(b []byte, i int, m *Member) []byte {
 	switch i {
-	case 0:
+	case memberByID:
 		b = runtime.AppendKeyInt(b, m.ID)
-	case 1:
+	case memberByEmail:
 		b = runtime.AppendKeyString(b, m.Email)
-	case 2:
+	case memberByOrgHandle:
 		b = runtime.AppendKeyInt(b, m.Org)
 		b = runtime.AppendKeySep(b)
 		b = runtime.AppendKeyString(b, m.Handle)
@@ -234,6 +241,11 @@ var loginSpec = runtime.Spec[Login]{
 	Mapper: loginMapper{},
 }
 
+// The lookups of loginSpec, numbered as in its Indexes.
+const (
+	loginByName = 0 // GetByName
+)
+
 // LoginRepo reads Login rows (table logins) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -265,7 +277,7 @@ func (r *LoginRepo) Stats() runtime.Stats {
 func (r *LoginRepo) GetByName(ctx context.Context, name string) (*Login, error) {
 	probe := Login{Name: name}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, loginMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, loginByName, loginMapper{}.AppendKey(r.t.KeyPrefix(key[:0], loginByName), loginByName, &probe), probe)
 }
 
 // GetByNames returns, for each of names, the Login with that name, or nil
@@ -278,7 +290,7 @@ func (r *LoginRepo) GetByNames(ctx context.Context, names []string) ([]*Login, e
 	for i := range names {
 		probes[i] = &Login{Name: names[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, loginByName, probes)
 }
 
 // All returns every Login ordered by name. The list is cached under one key that
@@ -356,7 +368,7 @@ func (loginMapper) Values(l *Login) []any {
 // unique lookups in spec order.
 func (loginMapper) AppendKey(b []byte, i int, l *Login) []byte {
 	switch i {
-	case 0:
+	case loginByName:
 		b = runtime.AppendKeyString(b, l.Name)
 	}
 	return b
@@ -399,6 +411,11 @@ var postSpec = runtime.Spec[Post]{
 	Mapper: postMapper{},
 }
 
+// The lookups of postSpec, numbered as in its Indexes.
+const (
+	postByID = 0 // GetByID
+)
+
 // PostRepo reads Post rows (table posts) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -430,7 +447,7 @@ func (r *PostRepo) Stats() runtime.Stats {
 func (r *PostRepo) GetByID(ctx context.Context, id int64) (*Post, error) {
 	probe := Post{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, postByID, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], postByID), postByID, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Post with that id, or nil
@@ -443,7 +460,7 @@ func (r *PostRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Post, error) {
 	for i := range ids {
 		probes[i] = &Post{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, postByID, probes)
 }
 
 // All returns every Post ordered by id. The list is cached under one key that
@@ -547,7 +564,7 @@ func (postMapper) Values(p *Post) []any {
 // unique lookups in spec order.
 func (postMapper) AppendKey(b []byte, i int, p *Post) []byte {
 	switch i {
-	case 0:
+	case postByID:
 		b = runtime.AppendKeyInt(b, p.ID)
 	}
 	return b
@@ -591,6 +608,12 @@ var foldedSpec = runtime.Spec[Folded]{
 	Mapper: foldedMapper{},
 }
 
+// The lookups of foldedSpec, numbered as in its Indexes.
+const (
+	foldedByID    = 0 // GetByID
+	foldedByEmail = 1 // GetByEmail
+)
+
 // FoldedRepo reads Folded rows (table folded) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -622,7 +645,7 @@ func (r *FoldedRepo) Stats() runtime.Stats {
 func (r *FoldedRepo) GetByID(ctx context.Context, id int64) (*Folded, error) {
 	probe := Folded{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, foldedMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, foldedByID, foldedMapper{}.AppendKey(r.t.KeyPrefix(key[:0], foldedByID), foldedByID, &probe), probe)
 }
 
 // GetByEmail returns the Folded with the given email.
@@ -632,7 +655,7 @@ func (r *FoldedRepo) GetByID(ctx context.Context, id int64) (*Folded, error) {
 func (r *FoldedRepo) GetByEmail(ctx context.Context, email Lower) (*Folded, error) {
 	probe := Folded{Email: email}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, foldedMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, foldedByEmail, foldedMapper{}.AppendKey(r.t.KeyPrefix(key[:0], foldedByEmail), foldedByEmail, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Folded with that id, or nil
@@ -645,7 +668,7 @@ func (r *FoldedRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Folded, erro
 	for i := range ids {
 		probes[i] = &Folded{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, foldedByID, probes)
 }
 
 // GetByEmails returns, for each of emails, the Folded with that email, or nil
@@ -658,7 +681,7 @@ func (r *FoldedRepo) GetByEmails(ctx context.Context, emails []Lower) ([]*Folded
 	for i := range emails {
 		probes[i] = &Folded{Email: emails[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, foldedByEmail, probes)
 }
 
 // All returns every Folded ordered by id. The list is cached under one key that
@@ -736,9 +759,9 @@ func (foldedMapper) Values(f *Folded) []any {
 // unique lookups in spec order.
 func (foldedMapper) AppendKey(b []byte, i int, f *Folded) []byte {
 	switch i {
-	case 0:
+	case foldedByID:
 		b = runtime.AppendKeyInt(b, f.ID)
-	case 1:
+	case foldedByEmail:
 		b = runtime.AppendKeyString(b, string(f.Email))
 	}
 	return b

@@ -27,6 +27,13 @@ var longSpec = runtime.Spec[Long]{
 	Mapper: longMapper{},
 }
 
+// The lookups of longSpec, numbered as in its Indexes.
+const (
+	longByID = 0 // GetByID
+	longByA  = 1 // GetByA
+	longByBC = 2 // GetByBC
+)
+
 // LongRepo reads Long rows (table long_table_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -58,7 +65,7 @@ func (r *LongRepo) Stats() runtime.Stats {
 func (r *LongRepo) GetByID(ctx context.Context, id int64) (*Long, error) {
 	probe := Long{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, longMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, longByID, longMapper{}.AppendKey(r.t.KeyPrefix(key[:0], longByID), longByID, &probe), probe)
 }
 
 // GetByA returns the Long with the given long_unique_column_a_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_.
@@ -68,7 +75,7 @@ func (r *LongRepo) GetByID(ctx context.Context, id int64) (*Long, error) {
 func (r *LongRepo) GetByA(ctx context.Context, a string) (*Long, error) {
 	probe := Long{A: a}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, longMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, longByA, longMapper{}.AppendKey(r.t.KeyPrefix(key[:0], longByA), longByA, &probe), probe)
 }
 
 // GetByBC returns the Long with the given long_group_column_b_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x and long_group_column_c_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x.
@@ -78,7 +85,7 @@ func (r *LongRepo) GetByA(ctx context.Context, a string) (*Long, error) {
 func (r *LongRepo) GetByBC(ctx context.Context, b string, c int64) (*Long, error) {
 	probe := Long{B: b, C: c}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 2, longMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
+	return r.t.GetKey(ctx, longByBC, longMapper{}.AppendKey(r.t.KeyPrefix(key[:0], longByBC), longByBC, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Long with that id, or nil
@@ -91,7 +98,7 @@ func (r *LongRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Long, error) {
 	for i := range ids {
 		probes[i] = &Long{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, longByID, probes)
 }
 
 // GetByAs returns, for each of as, the Long with that long_unique_column_a_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_, or nil
@@ -104,7 +111,7 @@ func (r *LongRepo) GetByAs(ctx context.Context, as []string) ([]*Long, error) {
 	for i := range as {
 		probes[i] = &Long{A: as[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, longByA, probes)
 }
 
 // All returns every Long ordered by id. The list is cached under one key that
@@ -183,11 +190,11 @@ func (longMapper) Values(l *Long) []any {
 // unique lookups in spec order.
 func (longMapper) AppendKey(b []byte, i int, l *Long) []byte {
 	switch i {
-	case 0:
+	case longByID:
 		b = runtime.AppendKeyInt(b, l.ID)
-	case 1:
+	case longByA:
 		b = runtime.AppendKeyString(b, l.A)
-	case 2:
+	case longByBC:
 		b = runtime.AppendKeyString(b, l.B)
 		b = runtime.AppendKeySep(b)
 		b = runtime.AppendKeyInt(b, l.C)

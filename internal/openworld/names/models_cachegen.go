@@ -26,6 +26,12 @@ var noteSpec = runtime.Spec[Note]{
 	Mapper: noteMapper{},
 }
 
+// The lookups of noteSpec, numbered as in its Indexes.
+const (
+	noteByID   = 0 // GetByID
+	noteBySlug = 1 // GetBySlug
+)
+
 // NoteRepo reads Note rows (table notes) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -57,7 +63,7 @@ func (r *NoteRepo) Stats() runtime.Stats {
 func (r *NoteRepo) GetByID(ctx context.Context, id int64) (*Note, error) {
 	probe := Note{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, noteMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, noteByID, noteMapper{}.AppendKey(r.t.KeyPrefix(key[:0], noteByID), noteByID, &probe), probe)
 }
 
 // GetBySlug returns the Note with the given slug.
@@ -67,7 +73,7 @@ func (r *NoteRepo) GetByID(ctx context.Context, id int64) (*Note, error) {
 func (r *NoteRepo) GetBySlug(ctx context.Context, slug string) (*Note, error) {
 	probe := Note{Slug: slug}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, noteMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, noteBySlug, noteMapper{}.AppendKey(r.t.KeyPrefix(key[:0], noteBySlug), noteBySlug, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Note with that id, or nil
@@ -80,7 +86,7 @@ func (r *NoteRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Note, error) {
 	for i := range ids {
 		probes[i] = &Note{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, noteByID, probes)
 }
 
 // GetBySlugs returns, for each of slugs, the Note with that slug, or nil
@@ -93,7 +99,7 @@ func (r *NoteRepo) GetBySlugs(ctx context.Context, slugs []string) ([]*Note, err
 	for i := range slugs {
 		probes[i] = &Note{Slug: slugs[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, noteBySlug, probes)
 }
 
 // All returns every Note ordered by id. The list is cached under one key that
@@ -172,9 +178,9 @@ func (noteMapper) Values(n *Note) []any {
 // unique lookups in spec order.
 func (noteMapper) AppendKey(b []byte, i int, n *Note) []byte {
 	switch i {
-	case 0:
+	case noteByID:
 		b = runtime.AppendKeyInt(b, n.ID)
-	case 1:
+	case noteBySlug:
 		b = runtime.AppendKeyString(b, n.Slug)
 	}
 	return b
@@ -224,6 +230,14 @@ var widgetASpec = runtime.Spec[WidgetA]{
 	Mapper: widgetAMapper{},
 }
 
+// The lookups of widgetASpec, numbered as in its Indexes.
+const (
+	widgetAByID       = 0 // GetByID
+	widgetAByCode     = 1 // GetByCode
+	widgetAByShopName = 2 // GetByShopName
+	widgetAByOwner    = 3 // GetByOwner
+)
+
 // WidgetARepo reads WidgetA rows (table cg_openworld_a.widgets) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -255,7 +269,7 @@ func (r *WidgetARepo) Stats() runtime.Stats {
 func (r *WidgetARepo) GetByID(ctx context.Context, id int64) (*WidgetA, error) {
 	probe := WidgetA{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, widgetAMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, widgetAByID, widgetAMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetAByID), widgetAByID, &probe), probe)
 }
 
 // GetByCode returns the WidgetA with the given code.
@@ -265,7 +279,7 @@ func (r *WidgetARepo) GetByID(ctx context.Context, id int64) (*WidgetA, error) {
 func (r *WidgetARepo) GetByCode(ctx context.Context, code string) (*WidgetA, error) {
 	probe := WidgetA{Code: code}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, widgetAMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, widgetAByCode, widgetAMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetAByCode), widgetAByCode, &probe), probe)
 }
 
 // GetByShopName returns the WidgetA with the given shop and name.
@@ -275,7 +289,7 @@ func (r *WidgetARepo) GetByCode(ctx context.Context, code string) (*WidgetA, err
 func (r *WidgetARepo) GetByShopName(ctx context.Context, shop int64, name string) (*WidgetA, error) {
 	probe := WidgetA{Shop: shop, Name: name}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 2, widgetAMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
+	return r.t.GetKey(ctx, widgetAByShopName, widgetAMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetAByShopName), widgetAByShopName, &probe), probe)
 }
 
 // GetByOwner returns the WidgetA with the given owner.
@@ -285,7 +299,7 @@ func (r *WidgetARepo) GetByShopName(ctx context.Context, shop int64, name string
 func (r *WidgetARepo) GetByOwner(ctx context.Context, owner *int64) (*WidgetA, error) {
 	probe := WidgetA{Owner: owner}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 3, widgetAMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 3), 3, &probe), probe)
+	return r.t.GetKey(ctx, widgetAByOwner, widgetAMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetAByOwner), widgetAByOwner, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the WidgetA with that id, or nil
@@ -298,7 +312,7 @@ func (r *WidgetARepo) GetByIDs(ctx context.Context, ids []int64) ([]*WidgetA, er
 	for i := range ids {
 		probes[i] = &WidgetA{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, widgetAByID, probes)
 }
 
 // GetByCodes returns, for each of codes, the WidgetA with that code, or nil
@@ -311,7 +325,7 @@ func (r *WidgetARepo) GetByCodes(ctx context.Context, codes []string) ([]*Widget
 	for i := range codes {
 		probes[i] = &WidgetA{Code: codes[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, widgetAByCode, probes)
 }
 
 // GetByOwners returns, for each of owners, the WidgetA with that owner, or nil
@@ -324,7 +338,7 @@ func (r *WidgetARepo) GetByOwners(ctx context.Context, owners []*int64) ([]*Widg
 	for i := range owners {
 		probes[i] = &WidgetA{Owner: owners[i]}
 	}
-	return r.t.GetMany(ctx, 3, probes)
+	return r.t.GetMany(ctx, widgetAByOwner, probes)
 }
 
 // All returns every WidgetA ordered by id. The list is cached under one key that
@@ -447,15 +461,15 @@ func (widgetAMapper) Values(w *WidgetA) []any {
 // unique lookups in spec order.
 func (widgetAMapper) AppendKey(b []byte, i int, w *WidgetA) []byte {
 	switch i {
-	case 0:
+	case widgetAByID:
 		b = runtime.AppendKeyInt(b, w.ID)
-	case 1:
+	case widgetAByCode:
 		b = runtime.AppendKeyString(b, w.Code)
-	case 2:
+	case widgetAByShopName:
 		b = runtime.AppendKeyInt(b, w.Shop)
 		b = runtime.AppendKeySep(b)
 		b = runtime.AppendKeyString(b, w.Name)
-	case 3:
+	case widgetAByOwner:
 		if w.Owner != nil {
 			b = runtime.AppendKeyInt(b, *w.Owner)
 		} else {
@@ -519,6 +533,14 @@ var widgetBSpec = runtime.Spec[WidgetB]{
 	Mapper: widgetBMapper{},
 }
 
+// The lookups of widgetBSpec, numbered as in its Indexes.
+const (
+	widgetBByID       = 0 // GetByID
+	widgetBByCode     = 1 // GetByCode
+	widgetBByShopName = 2 // GetByShopName
+	widgetBByOwner    = 3 // GetByOwner
+)
+
 // WidgetBRepo reads WidgetB rows (table cg_openworld_b.widgets) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -550,7 +572,7 @@ func (r *WidgetBRepo) Stats() runtime.Stats {
 func (r *WidgetBRepo) GetByID(ctx context.Context, id int64) (*WidgetB, error) {
 	probe := WidgetB{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, widgetBMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, widgetBByID, widgetBMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetBByID), widgetBByID, &probe), probe)
 }
 
 // GetByCode returns the WidgetB with the given code.
@@ -560,7 +582,7 @@ func (r *WidgetBRepo) GetByID(ctx context.Context, id int64) (*WidgetB, error) {
 func (r *WidgetBRepo) GetByCode(ctx context.Context, code string) (*WidgetB, error) {
 	probe := WidgetB{Code: code}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, widgetBMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, widgetBByCode, widgetBMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetBByCode), widgetBByCode, &probe), probe)
 }
 
 // GetByShopName returns the WidgetB with the given shop and name.
@@ -570,7 +592,7 @@ func (r *WidgetBRepo) GetByCode(ctx context.Context, code string) (*WidgetB, err
 func (r *WidgetBRepo) GetByShopName(ctx context.Context, shop int64, name string) (*WidgetB, error) {
 	probe := WidgetB{Shop: shop, Name: name}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 2, widgetBMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
+	return r.t.GetKey(ctx, widgetBByShopName, widgetBMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetBByShopName), widgetBByShopName, &probe), probe)
 }
 
 // GetByOwner returns the WidgetB with the given owner.
@@ -580,7 +602,7 @@ func (r *WidgetBRepo) GetByShopName(ctx context.Context, shop int64, name string
 func (r *WidgetBRepo) GetByOwner(ctx context.Context, owner *int64) (*WidgetB, error) {
 	probe := WidgetB{Owner: owner}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 3, widgetBMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 3), 3, &probe), probe)
+	return r.t.GetKey(ctx, widgetBByOwner, widgetBMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetBByOwner), widgetBByOwner, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the WidgetB with that id, or nil
@@ -593,7 +615,7 @@ func (r *WidgetBRepo) GetByIDs(ctx context.Context, ids []int64) ([]*WidgetB, er
 	for i := range ids {
 		probes[i] = &WidgetB{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, widgetBByID, probes)
 }
 
 // GetByCodes returns, for each of codes, the WidgetB with that code, or nil
@@ -606,7 +628,7 @@ func (r *WidgetBRepo) GetByCodes(ctx context.Context, codes []string) ([]*Widget
 	for i := range codes {
 		probes[i] = &WidgetB{Code: codes[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, widgetBByCode, probes)
 }
 
 // GetByOwners returns, for each of owners, the WidgetB with that owner, or nil
@@ -619,7 +641,7 @@ func (r *WidgetBRepo) GetByOwners(ctx context.Context, owners []*int64) ([]*Widg
 	for i := range owners {
 		probes[i] = &WidgetB{Owner: owners[i]}
 	}
-	return r.t.GetMany(ctx, 3, probes)
+	return r.t.GetMany(ctx, widgetBByOwner, probes)
 }
 
 // All returns every WidgetB ordered by id. The list is cached under one key that
@@ -698,15 +720,15 @@ func (widgetBMapper) Values(w *WidgetB) []any {
 // unique lookups in spec order.
 func (widgetBMapper) AppendKey(b []byte, i int, w *WidgetB) []byte {
 	switch i {
-	case 0:
+	case widgetBByID:
 		b = runtime.AppendKeyInt(b, w.ID)
-	case 1:
+	case widgetBByCode:
 		b = runtime.AppendKeyString(b, w.Code)
-	case 2:
+	case widgetBByShopName:
 		b = runtime.AppendKeyInt(b, w.Shop)
 		b = runtime.AppendKeySep(b)
 		b = runtime.AppendKeyString(b, w.Name)
-	case 3:
+	case widgetBByOwner:
 		if w.Owner != nil {
 			b = runtime.AppendKeyInt(b, *w.Owner)
 		} else {

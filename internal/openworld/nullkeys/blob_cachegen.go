@@ -30,6 +30,16 @@ var blobSpec = runtime.Spec[Blob]{
 	Mapper: blobMapper{},
 }
 
+// The lookups of blobSpec, numbered as in its Indexes.
+const (
+	blobByID   = 0 // GetByID
+	blobByData = 1 // GetByData
+	blobByRaw  = 2 // GetByRaw
+	blobByOpt  = 3 // GetByOpt
+	blobByNick = 4 // GetByNick
+	blobByTag  = 5 // GetByTag
+)
+
 // BlobRepo reads Blob rows (table blobs) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -61,7 +71,7 @@ func (r *BlobRepo) Stats() runtime.Stats {
 func (r *BlobRepo) GetByID(ctx context.Context, id int64) (*Blob, error) {
 	probe := Blob{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, blobByID, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], blobByID), blobByID, &probe), probe)
 }
 
 // GetByData returns the Blob with the given data.
@@ -71,7 +81,7 @@ func (r *BlobRepo) GetByID(ctx context.Context, id int64) (*Blob, error) {
 func (r *BlobRepo) GetByData(ctx context.Context, data []byte) (*Blob, error) {
 	probe := Blob{Data: data}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, blobByData, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], blobByData), blobByData, &probe), probe)
 }
 
 // GetByRaw returns the Blob with the given raw.
@@ -81,7 +91,7 @@ func (r *BlobRepo) GetByData(ctx context.Context, data []byte) (*Blob, error) {
 func (r *BlobRepo) GetByRaw(ctx context.Context, raw Raw) (*Blob, error) {
 	probe := Blob{Raw: raw}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 2, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
+	return r.t.GetKey(ctx, blobByRaw, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], blobByRaw), blobByRaw, &probe), probe)
 }
 
 // GetByOpt returns the Blob with the given opt.
@@ -91,7 +101,7 @@ func (r *BlobRepo) GetByRaw(ctx context.Context, raw Raw) (*Blob, error) {
 func (r *BlobRepo) GetByOpt(ctx context.Context, opt sql.Null[[]byte]) (*Blob, error) {
 	probe := Blob{Opt: opt}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 3, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 3), 3, &probe), probe)
+	return r.t.GetKey(ctx, blobByOpt, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], blobByOpt), blobByOpt, &probe), probe)
 }
 
 // GetByNick returns the Blob with the given nick.
@@ -101,7 +111,7 @@ func (r *BlobRepo) GetByOpt(ctx context.Context, opt sql.Null[[]byte]) (*Blob, e
 func (r *BlobRepo) GetByNick(ctx context.Context, nick *string) (*Blob, error) {
 	probe := Blob{Nick: nick}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 4, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 4), 4, &probe), probe)
+	return r.t.GetKey(ctx, blobByNick, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], blobByNick), blobByNick, &probe), probe)
 }
 
 // GetByTag returns the Blob with the given tag.
@@ -111,7 +121,7 @@ func (r *BlobRepo) GetByNick(ctx context.Context, nick *string) (*Blob, error) {
 func (r *BlobRepo) GetByTag(ctx context.Context, tag Tag) (*Blob, error) {
 	probe := Blob{Tag: tag}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 5, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 5), 5, &probe), probe)
+	return r.t.GetKey(ctx, blobByTag, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], blobByTag), blobByTag, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Blob with that id, or nil
@@ -124,7 +134,7 @@ func (r *BlobRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Blob, error) {
 	for i := range ids {
 		probes[i] = &Blob{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, blobByID, probes)
 }
 
 // GetByDatas returns, for each of datas, the Blob with that data, or nil
@@ -137,7 +147,7 @@ func (r *BlobRepo) GetByDatas(ctx context.Context, datas [][]byte) ([]*Blob, err
 	for i := range datas {
 		probes[i] = &Blob{Data: datas[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, blobByData, probes)
 }
 
 // GetByRaws returns, for each of raws, the Blob with that raw, or nil
@@ -150,7 +160,7 @@ func (r *BlobRepo) GetByRaws(ctx context.Context, raws []Raw) ([]*Blob, error) {
 	for i := range raws {
 		probes[i] = &Blob{Raw: raws[i]}
 	}
-	return r.t.GetMany(ctx, 2, probes)
+	return r.t.GetMany(ctx, blobByRaw, probes)
 }
 
 // GetByOpts returns, for each of opts, the Blob with that opt, or nil
@@ -163,7 +173,7 @@ func (r *BlobRepo) GetByOpts(ctx context.Context, opts []sql.Null[[]byte]) ([]*B
 	for i := range opts {
 		probes[i] = &Blob{Opt: opts[i]}
 	}
-	return r.t.GetMany(ctx, 3, probes)
+	return r.t.GetMany(ctx, blobByOpt, probes)
 }
 
 // GetByNicks returns, for each of nicks, the Blob with that nick, or nil
@@ -176,7 +186,7 @@ func (r *BlobRepo) GetByNicks(ctx context.Context, nicks []*string) ([]*Blob, er
 	for i := range nicks {
 		probes[i] = &Blob{Nick: nicks[i]}
 	}
-	return r.t.GetMany(ctx, 4, probes)
+	return r.t.GetMany(ctx, blobByNick, probes)
 }
 
 // GetByTags returns, for each of tags, the Blob with that tag, or nil
@@ -189,7 +199,7 @@ func (r *BlobRepo) GetByTags(ctx context.Context, tags []Tag) ([]*Blob, error) {
 	for i := range tags {
 		probes[i] = &Blob{Tag: tags[i]}
 	}
-	return r.t.GetMany(ctx, 5, probes)
+	return r.t.GetMany(ctx, blobByTag, probes)
 }
 
 // All returns every Blob ordered by id. The list is cached under one key that
@@ -268,25 +278,25 @@ func (blobMapper) Values(row *Blob) []any {
 // unique lookups in spec order.
 func (blobMapper) AppendKey(b []byte, i int, row *Blob) []byte {
 	switch i {
-	case 0:
+	case blobByID:
 		b = runtime.AppendKeyInt(b, row.ID)
-	case 1:
+	case blobByData:
 		b = runtime.AppendKeyBytes(b, row.Data)
-	case 2:
+	case blobByRaw:
 		b = runtime.AppendKeyBytes(b, []byte(row.Raw))
-	case 3:
+	case blobByOpt:
 		if row.Opt.Valid {
 			b = runtime.AppendKeyBytes(b, row.Opt.V)
 		} else {
 			b = runtime.AppendKeyNull(b)
 		}
-	case 4:
+	case blobByNick:
 		if row.Nick != nil {
 			b = runtime.AppendKeyString(b, *row.Nick)
 		} else {
 			b = runtime.AppendKeyNull(b)
 		}
-	case 5:
+	case blobByTag:
 		b = runtime.AppendKeyMarshaler(b, row.Tag)
 	}
 	return b

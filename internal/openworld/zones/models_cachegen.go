@@ -25,6 +25,12 @@ var eventSpec = runtime.Spec[Event]{
 	Mapper: eventMapper{},
 }
 
+// The lookups of eventSpec, numbered as in its Indexes.
+const (
+	eventByID   = 0 // GetByID
+	eventByName = 1 // GetByName
+)
+
 // EventRepo reads Event rows (table events) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -56,7 +62,7 @@ func (r *EventRepo) Stats() runtime.Stats {
 func (r *EventRepo) GetByID(ctx context.Context, id int64) (*Event, error) {
 	probe := Event{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, eventMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, eventByID, eventMapper{}.AppendKey(r.t.KeyPrefix(key[:0], eventByID), eventByID, &probe), probe)
 }
 
 // GetByName returns the Event with the given name.
@@ -66,7 +72,7 @@ func (r *EventRepo) GetByID(ctx context.Context, id int64) (*Event, error) {
 func (r *EventRepo) GetByName(ctx context.Context, name string) (*Event, error) {
 	probe := Event{Name: name}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, eventMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, eventByName, eventMapper{}.AppendKey(r.t.KeyPrefix(key[:0], eventByName), eventByName, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Event with that id, or nil
@@ -79,7 +85,7 @@ func (r *EventRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Event, error)
 	for i := range ids {
 		probes[i] = &Event{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, eventByID, probes)
 }
 
 // GetByNames returns, for each of names, the Event with that name, or nil
@@ -92,7 +98,7 @@ func (r *EventRepo) GetByNames(ctx context.Context, names []string) ([]*Event, e
 	for i := range names {
 		probes[i] = &Event{Name: names[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, eventByName, probes)
 }
 
 // All returns every Event ordered by id. The list is cached under one key that
@@ -170,9 +176,9 @@ func (eventMapper) Values(e *Event) []any {
 // unique lookups in spec order.
 func (eventMapper) AppendKey(b []byte, i int, e *Event) []byte {
 	switch i {
-	case 0:
+	case eventByID:
 		b = runtime.AppendKeyInt(b, e.ID)
-	case 1:
+	case eventByName:
 		b = runtime.AppendKeyString(b, e.Name)
 	}
 	return b

@@ -1,4 +1,4 @@
-package gen
+package golden
 
 import (
 	"errors"
@@ -12,32 +12,34 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cachegen/cachegen/gen"
 )
 
 // The error cases, analysistest-style: every directory under
-// ../golden/errors and testdata/errors holds one package whose lines that
-// must report an error carry a trailing // want "regexp" comment (several
-// regexps for several errors on one line). The golden cases are part of the
-// main module and must compile; the cases under testdata/errors are for
-// what cannot (Go errors, malformed struct tags that go vet rejects), and a
-// file that gofmt cannot parse is kept as NAME.go.txt and copied into a
-// temporary module as NAME.go.
+// testdata/errors holds one package, named after its directory, whose lines
+// that must report an error carry a trailing // want "regexp" comment
+// (several regexps for several errors on one line). They live under
+// testdata so that what cannot compile or pass go vet (Go errors, malformed
+// struct tags) sits beside the rest; a file that gofmt cannot parse is kept
+// as NAME.go.txt and copied into a temporary module as NAME.go.
+
+// errorsRoot holds every error case.
+const errorsRoot = "testdata/errors"
 
 // goErrorCases report errors of the Go toolchain, which carry no hint.
 var goErrorCases = map[string]bool{"syntaxerror": true, "typeerror": true}
 
 func errorCaseDirs(t *testing.T) []string {
 	t.Helper()
+	entries, err := os.ReadDir(errorsRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var dirs []string
-	for _, root := range []string{"../golden/errors", "testdata/errors"} {
-		entries, err := os.ReadDir(root)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range entries {
-			if e.IsDir() {
-				dirs = append(dirs, filepath.Join(root, e.Name()))
-			}
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, filepath.Join(errorsRoot, e.Name()))
 		}
 	}
 	return dirs
@@ -79,8 +81,8 @@ func checkErrorCase(t *testing.T, dir, name string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasPrefix(dir, mustAbs(t, "../golden")) && !strings.HasPrefix(string(src), "package "+name+"\n") {
-			t.Errorf("%s: the package of a golden case is named after its directory (%s)", f, name)
+		if !strings.HasPrefix(string(src), "package "+name+"\n") {
+			t.Errorf("%s: the package of an error case is named after its directory (%s)", f, name)
 		}
 		wants = append(wants, parseWants(t, f, src)...)
 	}
@@ -88,16 +90,16 @@ func checkErrorCase(t *testing.T, dir, name string) {
 		t.Fatalf("case %s has no // want comment", name)
 	}
 
-	pkgs, err := Load(dir)
+	pkgs, err := gen.Load(dir)
 	if err == nil {
 		t.Fatalf("Load succeeded with %d packages; want errors", len(pkgs))
 	}
 	if pkgs != nil {
 		t.Errorf("Load returned packages along with errors")
 	}
-	var list ErrorList
+	var list gen.ErrorList
 	if !errors.As(err, &list) {
-		t.Fatalf("Load returned %T, want ErrorList: %v", err, err)
+		t.Fatalf("Load returned %T, want gen.ErrorList: %v", err, err)
 	}
 	if !sort.SliceIsSorted(list, func(i, j int) bool {
 		a, b := list[i].Pos, list[j].Pos
@@ -117,6 +119,20 @@ func checkErrorCase(t *testing.T, dir, name string) {
 
 	for _, e := range list {
 		checkErrorShape(t, e, dir, !goErrorCases[name])
+	}
+	if report := compareWants(wants, list); report != "" {
+		t.Errorf("case %s:\n%s", name, report)
+	}
+}
+
+// compareWants matches the reported errors against the // want comments,
+// each want at most once, and returns "" when every error is wanted and
+// every want is met. Otherwise it lists, as file:line:col: message, what
+// was reported, and what was reported but not wanted and wanted but not
+// reported.
+func compareWants(wants []*expectation, list gen.ErrorList) string {
+	var unexpected []string
+	for _, e := range list {
 		found := false
 		for _, w := range wants {
 			if !w.matched && w.file == e.Pos.Filename && w.line == e.Pos.Line && w.re.MatchString(e.Msg) {
@@ -125,20 +141,47 @@ func checkErrorCase(t *testing.T, dir, name string) {
 			}
 		}
 		if !found {
-			t.Errorf("unexpected error: %v", e)
+			unexpected = append(unexpected, position(e))
 		}
 	}
+	var missing []string
 	for _, w := range wants {
 		if !w.matched {
-			t.Errorf("%s:%d: no error matching %q", filepath.Base(w.file), w.line, w.re)
+			missing = append(missing, fmt.Sprintf("%s:%d: %s", filepath.Base(w.file), w.line, w.re))
 		}
 	}
+	if len(unexpected) == 0 && len(missing) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	section := func(title string, lines []string) {
+		if len(lines) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "%s:\n", title)
+		for _, l := range lines {
+			fmt.Fprintf(&b, "\t%s\n", l)
+		}
+	}
+	var reported []string
+	for _, e := range list {
+		reported = append(reported, position(e))
+	}
+	section("reported", reported)
+	section("reported, not wanted", unexpected)
+	section("wanted, not reported (file:line: regexp)", missing)
+	return b.String()
+}
+
+// position is an error as file:line:col: message, the file by its base name.
+func position(e *gen.Error) string {
+	return fmt.Sprintf("%s:%d:%d: %s", filepath.Base(e.Pos.Filename), e.Pos.Line, e.Pos.Column, e.Msg)
 }
 
 // checkErrorShape checks what every error must have: a position in the
 // case's files with line and column, a hint when cachegen reports it, and
 // the documented Error() form.
-func checkErrorShape(t *testing.T, e *Error, dir string, wantHint bool) {
+func checkErrorShape(t *testing.T, e *gen.Error, dir string, wantHint bool) {
 	t.Helper()
 	p := e.Pos
 	if !filepath.IsAbs(p.Filename) || filepath.Dir(p.Filename) != dir {
@@ -231,15 +274,6 @@ func parseWants(t *testing.T, file string, src []byte) []*expectation {
 	return out
 }
 
-func mustAbs(t *testing.T, p string) string {
-	t.Helper()
-	a, err := filepath.Abs(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
 func writeFile(t *testing.T, name, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
@@ -247,5 +281,34 @@ func writeFile(t *testing.T, name, content string) {
 	}
 	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCompareWantsReport checks what a failing case prints: every error
+// with its position, and which were not wanted and which wants were not met.
+func TestCompareWantsReport(t *testing.T) {
+	at := func(line, col int, msg string) *gen.Error {
+		return &gen.Error{Pos: token.Position{Filename: "/x/m.go", Line: line, Column: col}, Msg: msg}
+	}
+	wants := []*expectation{
+		{file: "/x/m.go", line: 4, re: regexp.MustCompile(`no pk`)},
+		{file: "/x/m.go", line: 9, re: regexp.MustCompile(`bad ttl`)},
+	}
+	list := gen.ErrorList{at(4, 6, "model T has no pk"), at(7, 2, "field X: unknown option")}
+	got := compareWants(wants, list)
+	for _, want := range []string{
+		"reported:\n\tm.go:4:6: model T has no pk\n\tm.go:7:2: field X: unknown option\n",
+		"reported, not wanted:\n\tm.go:7:2: field X: unknown option\n",
+		"wanted, not reported (file:line: regexp):\n\tm.go:9: bad ttl\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q:\n%s", want, got)
+		}
+	}
+	for _, w := range wants {
+		w.matched = false
+	}
+	if got := compareWants(wants[:1], list[:1]); got != "" {
+		t.Errorf("a case that matches reports:\n%s", got)
 	}
 }

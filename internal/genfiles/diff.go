@@ -1,13 +1,13 @@
-package main
+package genfiles
 
 import (
 	"fmt"
 	"strings"
 )
 
-// shortDiff returns the first max changed lines between a and b, as - and +
+// Diff returns the first max changed lines between a and b, as - and +
 // lines with their line numbers: enough to see what drifted, not a patch.
-func shortDiff(a, b string, max int) string {
+func Diff(a, b string, max int) string {
 	x, y := strings.Split(a, "\n"), strings.Split(b, "\n")
 	// Longest common subsequence, the classic table; generated files are
 	// a few hundred lines, so n*m is small.
