@@ -108,6 +108,26 @@ func OpenDatabase(ctx context.Context, spec string) (*Database, error) {
 	return nil, fmt.Errorf("-db %q: want sqlite, postgres://…, mysql://… or user@tcp(host:port)/db", spec)
 }
 
+// checkDBSpec reports whether OpenDatabase can take spec, without opening
+// anything.
+func checkDBSpec(spec string) error {
+	switch {
+	case spec == "sqlite" || spec == "":
+		return nil
+	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"), strings.HasPrefix(spec, "mysql://"):
+		if _, err := url.Parse(spec); err != nil {
+			return fmt.Errorf("-db: %w", err)
+		}
+		return nil
+	case strings.Contains(spec, "@tcp("):
+		if _, err := mysql.ParseDSN(spec); err != nil {
+			return fmt.Errorf("-db: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("-db %q: want sqlite, postgres://…, mysql://… or user@tcp(host:port)/db", spec)
+}
+
 func adminExec(ctx context.Context, driver, dsn, stmt string) error {
 	db, err := sql.Open(driver, dsn)
 	if err != nil {
