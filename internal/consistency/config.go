@@ -110,7 +110,7 @@ const redisWaitTimeout = 20 * time.Millisecond
 // validate checks every flag and every combination of them, before the run
 // opens a database or starts a server: a bad command line costs nothing.
 func (c *Config) validate() error {
-	if err := checkDBSpec(c.DB); err != nil {
+	if _, err := checkDBSpec(c.DB); err != nil {
 		return err
 	}
 	switch c.Store {

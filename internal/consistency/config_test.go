@@ -26,7 +26,7 @@ func TestBadConfigStartsNothing(t *testing.T) {
 	}{
 		{"unknown store", Config{Store: "disk"}, `-store "disk"`},
 		{"unknown retries", Config{Store: "redis", RedisRetries: "sometimes"}, `-redis-retries "sometimes"`},
-		{"unknown database", Config{DB: "oracle://x", Store: "redis"}, `-db "oracle://x"`},
+		{"unknown database", Config{DB: "oracle://x", Store: "redis"}, `-db: "oracle://x": want sqlite`},
 		{"bad mysql DSN", Config{DB: "root@tcp(127.0.0.1:3306", Store: "redis"}, "-db: invalid DSN"},
 		{"bad postgres URL", Config{DB: "postgres://h:port/db", Store: "redis"}, "-db: parse"},
 		{"unknown weak batch", Config{Store: "redis", WeakBatch: "all"}, `-weak-batch "all"`},
