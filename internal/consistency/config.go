@@ -107,6 +107,13 @@ func (c *Config) defaults() {
 // phase's deadline.
 const redisWaitTimeout = 20 * time.Millisecond
 
+// Validate reports what is wrong with cfg, as Run would, without running
+// anything: a command checks its flags with it before it creates a file.
+func Validate(cfg Config) error {
+	cfg.defaults()
+	return cfg.validate()
+}
+
 // validate checks every flag and every combination of them, before the run
 // opens a database or starts a server: a bad command line costs nothing.
 func (c *Config) validate() error {

@@ -26,9 +26,9 @@ func TestBadConfigStartsNothing(t *testing.T) {
 	}{
 		{"unknown store", Config{Store: "disk"}, `-store "disk"`},
 		{"unknown retries", Config{Store: "redis", RedisRetries: "sometimes"}, `-redis-retries "sometimes"`},
-		{"unknown database", Config{DB: "oracle://x", Store: "redis"}, `-db: "oracle://x": want sqlite`},
-		{"bad mysql DSN", Config{DB: "root@tcp(127.0.0.1:3306", Store: "redis"}, "-db: invalid DSN"},
-		{"bad postgres URL", Config{DB: "postgres://h:port/db", Store: "redis"}, "-db: parse"},
+		{"unknown database", Config{DB: "oracle://x", Store: "redis"}, `-db "oracle://x": want sqlite`},
+		{"bad mysql DSN", Config{DB: "root@tcp(127.0.0.1:3306", Store: "redis"}, `-db "root@tcp(127.0.0.1:3306": invalid DSN`},
+		{"bad postgres URL", Config{DB: "postgres://h:port/db", Store: "redis"}, `-db "postgres://h:port/db": parse`},
 		{"unknown weak batch", Config{Store: "redis", WeakBatch: "all"}, `-weak-batch "all"`},
 		{"negative near", Config{Store: "redis", Near: -time.Second}, "-near -1s: want a positive MaxStaleness"},
 		{"near without redis", Config{Store: "memory", Near: time.Second}, "-near needs -store redis"},

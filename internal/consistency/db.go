@@ -69,7 +69,7 @@ func OpenDatabase(ctx context.Context, spec string) (*Database, error) {
 func checkDBSpec(spec string) (string, error) {
 	dialect, err := dbtest.ServerDialect(spec)
 	if err != nil {
-		return "", fmt.Errorf("-db: %w", err)
+		return "", fmt.Errorf("-db %q: %w", spec, err)
 	}
 	return dialect, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -65,7 +66,7 @@ func ServerDialect(server string) (string, error) {
 		}
 		return "mysql", nil
 	}
-	return "", fmt.Errorf("%q: want sqlite, postgres://…, mysql://… or user@tcp(host:port)/db", server)
+	return "", errors.New("want sqlite, postgres://…, mysql://… or user@tcp(host:port)/db")
 }
 
 func isPostgres(s string) bool {
