@@ -94,10 +94,33 @@ type logItem struct {
 }
 
 func (a *analysis) buildRegisters() {
-	// The deletes: each traced delete knows the log entry it wrote; the
-	// others may have made any delete of their id the traced ones did not.
-	bySeq := map[int64]delCand{}
-	dels := map[int64][]delCand{}
+	bySeq, dels := a.deletes()
+	items, perID := a.logItems()
+	// Deletes: the candidates are the deletes of that id whose span can hold
+	// the commit, between the writes before and after it.
+	for id, idx := range perID {
+		for k, i := range idx {
+			if items[i].e.Deleted {
+				items[i].p = a.deleteProducer(items, idx, k, bySeq, dels[id])
+			}
+		}
+	}
+	for _, it := range items {
+		a.addToRegisters(it)
+	}
+	for _, id := range a.in.IDs {
+		a.reg(regKey{0, id, ""})
+	}
+	for _, r := range a.regs {
+		r.finish()
+	}
+}
+
+// deletes returns the deletes of the history: each traced delete knows the
+// log entry it wrote (bySeq); the others, by id, may have made any delete
+// of their id the traced ones did not.
+func (a *analysis) deletes() (bySeq map[int64]delCand, byID map[int64][]delCand) {
+	bySeq, byID = map[int64]delCand{}, map[int64][]delCand{}
 	for _, op := range a.in.Ops {
 		if op.Rollback || (op.Kind == Delete && op.Outcome == NotFound) {
 			continue
@@ -110,14 +133,20 @@ func (a *analysis) buildRegisters() {
 			if seq := w.Trace.seq(); seq != 0 {
 				bySeq[seq] = delCand{op, w}
 			} else {
-				dels[w.Row.ID] = append(dels[w.Row.ID], delCand{op, w})
+				byID[w.Row.ID] = append(byID[w.Row.ID], delCand{op, w})
 			}
 		}
 	}
+	return bySeq, byID
+}
+
+// logItems walks the log in seq order: each entry with the row it
+// replaced and, for a write, the operation that made it; perID lists each
+// id's entries. It leaves each id's last row in a.last.
+func (a *analysis) logItems() (items []logItem, perID map[int64][]int) {
 	log := slices.Clone(a.in.Log)
 	sort.SliceStable(log, func(i, j int) bool { return log[i].Seq < log[j].Seq })
-	items := make([]logItem, len(log))
-	perID := map[int64][]int{}
+	items, perID = make([]logItem, len(log)), map[int64][]int{}
 	cur := map[int64]*Row{}
 	for i, e := range log {
 		id := e.Row.ID
@@ -148,91 +177,85 @@ func (a *analysis) buildRegisters() {
 		items[i].p = a.producerOf(op, w, items[i].old, &row)
 	}
 	a.last = cur
-	// Deletes: the candidates are the deletes of that id whose span can hold
-	// the commit, between the writes before and after it.
-	for id, idx := range perID {
-		for k, i := range idx {
-			if !items[i].e.Deleted {
-				continue
-			}
-			var prev, next *producer
-			if k > 0 {
-				prev = items[idx[k-1]].p
-			}
-			if k+1 < len(idx) && !items[idx[k+1]].e.Deleted {
-				next = items[idx[k+1]].p
-			}
-			old := items[i].old
-			if old == nil {
-				row := items[i].e.Row
-				old = &row
-			}
-			if c, ok := bySeq[items[i].e.Seq]; ok {
-				items[i].p = a.producerOf(c.op, c.w, old, nil)
-				continue
-			}
-			var cands []delCand
-			for _, c := range dels[id] {
-				if prev != nil && c.op.Return < prev.call {
-					continue
-				}
-				if next != nil && next.ret != Never && c.op.Call > next.ret {
-					continue
-				}
-				cands = append(cands, c)
-			}
-			if len(cands) == 0 {
-				a.res.Wrong++
-				a.res.problem("the log holds a delete of %v that no operation made", items[i].e.Row)
-				items[i].p = &producer{call: 0, ret: Never, runtime: -1, desc: "unknown delete of " + items[i].e.Row.String()}
-				continue
-			}
-			p := a.producerOf(cands[0].op, cands[0].w, old, nil)
-			for _, c := range cands[1:] {
-				q := a.producerOf(c.op, c.w, old, nil)
-				p.call, p.end = min(p.call, q.call), max(p.end, q.end)
-				p.ret = max(p.ret, q.ret)
-				p.lostLock = p.lostLock || q.lostLock
-				p.lostRelease = p.lostRelease || q.lostRelease
-				p.runtime = -1
-				p.desc += " or " + q.desc
-			}
-			items[i].p = p
-		}
+	return items, perID
+}
+
+// deleteProducer returns the write that made items[idx[k]], a delete of
+// one id (idx: that id's entries), among the traced deletes (bySeq) and
+// the untraced ones of the id (dels) whose span can hold its commit.
+func (a *analysis) deleteProducer(items []logItem, idx []int, k int, bySeq map[int64]delCand, dels []delCand) *producer {
+	i := idx[k]
+	var prev, next *producer
+	if k > 0 {
+		prev = items[idx[k-1]].p
 	}
-	for _, it := range items {
-		e, old, p := it.e, it.old, it.p
-		if p.lostLock || p.lostRelease {
-			a.res.Impaired++
-		}
-		id := e.Row.ID
-		var nw *Row
-		if !e.Deleted {
-			r := e.Row
-			nw = &r
-		}
-		st := state{}
-		if nw != nil {
-			st = state{id, nw.Version}
-		}
-		a.reg(regKey{0, id, ""}).add(st, p)
-		if old != nil && (nw == nil || old.Email != nw.Email) {
-			a.reg(regKey{1, 0, old.Email}).add(state{}, p)
-		}
-		if nw != nil {
-			a.reg(regKey{1, 0, nw.Email}).add(st, p)
-		}
-		if old != nil && (nw == nil || old.Org != nw.Org || old.Handle != nw.Handle) {
-			a.reg(regKey{2, old.Org, old.Handle}).add(state{}, p)
-		}
-		if nw != nil {
-			a.reg(regKey{2, nw.Org, nw.Handle}).add(st, p)
-		}
+	if k+1 < len(idx) && !items[idx[k+1]].e.Deleted {
+		next = items[idx[k+1]].p
 	}
-	for _, id := range a.in.IDs {
-		a.reg(regKey{0, id, ""})
+	old := items[i].old
+	if old == nil {
+		row := items[i].e.Row
+		old = &row
 	}
-	for _, r := range a.regs {
-		r.finish()
+	if c, ok := bySeq[items[i].e.Seq]; ok {
+		return a.producerOf(c.op, c.w, old, nil)
+	}
+	var cands []delCand
+	for _, c := range dels {
+		if prev != nil && c.op.Return < prev.call {
+			continue
+		}
+		if next != nil && next.ret != Never && c.op.Call > next.ret {
+			continue
+		}
+		cands = append(cands, c)
+	}
+	if len(cands) == 0 {
+		a.res.Wrong++
+		a.res.problem("the log holds a delete of %v that no operation made", items[i].e.Row)
+		return &producer{call: 0, ret: Never, runtime: -1, desc: "unknown delete of " + items[i].e.Row.String()}
+	}
+	p := a.producerOf(cands[0].op, cands[0].w, old, nil)
+	for _, c := range cands[1:] {
+		q := a.producerOf(c.op, c.w, old, nil)
+		p.call, p.end = min(p.call, q.call), max(p.end, q.end)
+		p.ret = max(p.ret, q.ret)
+		p.lostLock = p.lostLock || q.lostLock
+		p.lostRelease = p.lostRelease || q.lostRelease
+		p.runtime = -1
+		p.desc += " or " + q.desc
+	}
+	return p
+}
+
+// addToRegisters adds a log entry to the registers it changes: its primary
+// key's, and the unique values' it left and took.
+func (a *analysis) addToRegisters(it logItem) {
+	e, old, p := it.e, it.old, it.p
+	if p.lostLock || p.lostRelease {
+		a.res.Impaired++
+	}
+	id := e.Row.ID
+	var nw *Row
+	if !e.Deleted {
+		r := e.Row
+		nw = &r
+	}
+	st := state{}
+	if nw != nil {
+		st = state{id, nw.Version}
+	}
+	a.reg(regKey{0, id, ""}).add(st, p)
+	if old != nil && (nw == nil || old.Email != nw.Email) {
+		a.reg(regKey{1, 0, old.Email}).add(state{}, p)
+	}
+	if nw != nil {
+		a.reg(regKey{1, 0, nw.Email}).add(st, p)
+	}
+	if old != nil && (nw == nil || old.Org != nw.Org || old.Handle != nw.Handle) {
+		a.reg(regKey{2, old.Org, old.Handle}).add(state{}, p)
+	}
+	if nw != nil {
+		a.reg(regKey{2, nw.Org, nw.Handle}).add(st, p)
 	}
 }
