@@ -115,7 +115,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 // rig holds what a run set up, to be closed in the reverse order.
 type rig struct{ closers []func() }
 
-func (r *rig) defer_(f func()) { r.closers = append(r.closers, f) }
+// onClose has close call f, after everything added later.
+func (r *rig) onClose(f func()) { r.closers = append(r.closers, f) }
 
 func (r *rig) close() {
 	for i := len(r.closers) - 1; i >= 0; i-- {
@@ -127,7 +128,7 @@ func (r *rig) close() {
 func (r *rig) database(ctx context.Context, spec string) (*Database, error) {
 	db, err := OpenDatabase(ctx, spec)
 	if db != nil {
-		r.defer_(db.Close)
+		r.onClose(db.Close)
 	}
 	return db, err
 }
@@ -149,7 +150,7 @@ func (r *rig) stores(cfg Config, inj *injector) (*stores, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.defer_(mem.close)
+		r.onClose(mem.close)
 		inj.mem = mem
 		for i := range st.lowers {
 			link := &memFault{inner: mem, timeout: 30 * time.Millisecond}
@@ -162,26 +163,26 @@ func (r *rig) stores(cfg Config, inj *injector) (*stores, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.defer_(server.Stop)
+	r.onClose(server.Stop)
 	inj.server = server
 	inj.direct = goredis.NewClient(&goredis.Options{Addr: server.Addr(), MaxRetries: -1, DialTimeout: time.Second, ReadTimeout: time.Second})
-	r.defer_(func() { inj.direct.Close() })
+	r.onClose(func() { inj.direct.Close() })
 	if cfg.Failover {
 		stop, err := inj.startReplica(cfg.RedisBin)
 		if err != nil {
 			return nil, err
 		}
-		r.defer_(stop)
+		r.onClose(stop)
 	}
 	for i := range st.lowers {
 		p, err := NewProxy(server.Addr())
 		if err != nil {
 			return nil, err
 		}
-		r.defer_(func() { p.Close() })
+		r.onClose(func() { p.Close() })
 		inj.proxies = append(inj.proxies, p)
 		client := goredis.NewClient(cfg.redisClientOptions(i, p.Addr()))
-		r.defer_(func() { client.Close() })
+		r.onClose(func() { client.Close() })
 		st.redis[i] = client
 		opts := cgredis.Options{}
 		if cfg.RedisWait > 0 {
@@ -223,7 +224,7 @@ func (r *rig) runtimes(ctx context.Context, w *workload, st *stores, prefix stri
 		if err != nil {
 			return nil, err
 		}
-		r.defer_(func() { h.Close() })
+		r.onClose(func() { h.Close() })
 		lower := st.lowers[i]
 		if cfg.Weak {
 			lower = weakStore{lower}
@@ -247,7 +248,7 @@ func (r *rig) runtimes(ctx context.Context, w *workload, st *stores, prefix stri
 			if in.near, err = runtime.NewNearCache(in.bus, cfg.nearOptions()); err != nil {
 				return nil, err
 			}
-			r.defer_(func() { in.near.Close() })
+			r.onClose(func() { in.near.Close() })
 			opts = append(slices.Clip(opts), runtime.WithNearCache(in.near))
 		}
 
