@@ -113,6 +113,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !*quiet {
 		cfg.Progress = stderr
 	}
+	if err := consistency.Validate(cfg); err != nil {
+		fmt.Fprintln(stderr, "cachecheck:", err)
+		return 2
+	}
 	if *dump != "" {
 		f, err := os.Create(*dump)
 		if err != nil {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -55,5 +58,19 @@ func TestVerdictAndExitStatus(t *testing.T) {
 	errs.Reset()
 	if code := run([]string{"-q", "-weak-batch", "sometimes"}, &out, &errs); code != 2 || !strings.Contains(errs.String(), `-weak-batch "sometimes"`) {
 		t.Fatalf("an unknown -weak-batch: exit %d: %s", code, errs.String())
+	}
+}
+
+// TestBadFlagsWriteNothing: a bad combination of flags is refused before
+// the -dump file is created.
+func TestBadFlagsWriteNothing(t *testing.T) {
+	var out, errs bytes.Buffer
+	dump := filepath.Join(t.TempDir(), "dump")
+	code := run([]string{"-q", "-near-lossy", "-dump", dump}, &out, &errs)
+	if code != 2 || !strings.Contains(errs.String(), "-near-lossy needs -near") {
+		t.Fatalf("exit %d: %s", code, errs.String())
+	}
+	if _, err := os.Stat(dump); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the -dump file was created before the flags were checked: %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/checkmodel"
+	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/runtime"
 )
 
@@ -63,7 +64,7 @@ func measureHerd(ctx context.Context, db *Database, stores []runtime.Store, pref
 		return nil, err
 	}
 	run := func(n int, prefix string) ([]int64, error) {
-		counts := make([]atomic.Int64, n)
+		counts := make([]dbtest.Counter, n)
 		repos := make([]*checkmodel.AccountRepo, n)
 		for i := range n {
 			h, err := db.Open(0, &counts[i], 10)
@@ -103,7 +104,7 @@ func measureHerd(ctx context.Context, db *Database, stores []runtime.Store, pref
 		}
 		out := make([]int64, n)
 		for i := range out {
-			out[i] = counts[i].Load()
+			out[i] = counts[i].Queries()
 		}
 		return out, nil
 	}

@@ -27,10 +27,7 @@ type RedisServer struct {
 // StartRedis starts bin (redis-server when empty) on a free port, with
 // args added to its command line (--replicaof, say).
 func StartRedis(bin string, args ...string) (*RedisServer, error) {
-	if bin == "" {
-		bin = "redis-server"
-	}
-	path, err := exec.LookPath(bin)
+	path, err := exec.LookPath(redisBin(bin))
 	if err != nil {
 		return nil, fmt.Errorf("the Redis faults need a redis-server of their own: %w", err)
 	}
@@ -50,6 +47,15 @@ func StartRedis(bin string, args ...string) (*RedisServer, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// redisBin is the redis-server binary bin names: bin, or redis-server
+// from PATH when empty.
+func redisBin(bin string) string {
+	if bin == "" {
+		return "redis-server"
+	}
+	return bin
 }
 
 // Addr is the server's address.

@@ -1,5 +1,7 @@
-// Package dbtest counts the statements a *sql.DB sends to its driver, so
-// tests can assert how many queries the cache saved.
+// Package dbtest opens scratch databases (a namespace of their own on a
+// server, or a SQLite file of their own) and wraps their drivers, so that
+// tests can count how many statements the cache saved and the consistency
+// checker can hold some answers back and see inside its writes.
 package dbtest
 
 import (
@@ -25,30 +27,61 @@ func (c *Counter) Execs() int64 { return c.execs.Load() }
 // Reset sets both counts to zero.
 func (c *Counter) Reset() { c.queries.Store(0); c.execs.Store(0) }
 
+func (c *Counter) query() {
+	if c != nil {
+		c.queries.Add(1)
+	}
+}
+
+func (c *Counter) exec() {
+	if c != nil {
+		c.execs.Add(1)
+	}
+}
+
+// Wrap says what a wrapped driver does besides passing every call on.
+type Wrap struct {
+	// Counter, when not nil, counts every statement sent.
+	Counter *Counter
+	// Rows, when not nil, is given the rows of every query sent outside a
+	// transaction, and returns what the caller reads instead.
+	Rows func(driver.Rows) driver.Rows
+	// AfterExec, when not nil, is called after every exec that succeeded,
+	// with the driver's own connection, still inside the statement's
+	// transaction if it has one.
+	AfterExec func(ctx context.Context, cn driver.Conn, query string, args []driver.NamedValue)
+}
+
 // Open opens dsn with the driver registered as driverName, counting every
 // statement in c.
 func Open(driverName, dsn string, c *Counter) (*sql.DB, error) {
+	return OpenWrapped(driverName, dsn, Wrap{Counter: c})
+}
+
+// OpenWrapped opens dsn with the driver registered as driverName, wrapped
+// as w says.
+func OpenWrapped(driverName, dsn string, w Wrap) (*sql.DB, error) {
 	db, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return nil, err
 	}
 	drv := db.Driver()
 	_ = db.Close()
-	return sql.OpenDB(&connector{dsn: dsn, drv: drv, c: c}), nil
+	return sql.OpenDB(&connector{dsn: dsn, drv: drv, w: w}), nil
 }
 
 // OpenConnector opens a database on a driver's own connector (one that
 // carries options a DSN cannot, such as pgx's AfterConnect), counting
 // every statement in c.
 func OpenConnector(inner driver.Connector, c *Counter) *sql.DB {
-	return sql.OpenDB(&connector{inner: inner, drv: inner.Driver(), c: c})
+	return sql.OpenDB(&connector{inner: inner, drv: inner.Driver(), w: Wrap{Counter: c}})
 }
 
 type connector struct {
 	dsn   string
 	inner driver.Connector // when set, used instead of drv and dsn
 	drv   driver.Driver
-	c     *Counter
+	w     Wrap
 }
 
 func (k *connector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -68,7 +101,7 @@ func (k *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{Conn: cn, c: k.c}, nil
+	return &conn{Conn: cn, w: &k.w}, nil
 }
 
 func (k *connector) Driver() driver.Driver { return k.drv }
@@ -78,31 +111,49 @@ func (k *connector) Driver() driver.Driver { return k.drv }
 // ones when the driver lacks them.
 type conn struct {
 	driver.Conn
-	c *Counter
+	w    *Wrap
+	inTx bool
 }
 
-var errSkip = driver.ErrSkip
+// rows hands the rows of a query sent outside a transaction to Wrap.Rows.
+func (cn *conn) rows(rows driver.Rows, err error) (driver.Rows, error) {
+	if err != nil || cn.inTx || cn.w.Rows == nil {
+		return rows, err
+	}
+	return cn.w.Rows(rows), nil
+}
+
+func (cn *conn) afterExec(ctx context.Context, query string, args []driver.NamedValue) {
+	if cn.w.AfterExec != nil {
+		cn.w.AfterExec(ctx, cn.Conn, query, args)
+	}
+}
 
 func (cn *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	q, ok := cn.Conn.(driver.QueryerContext)
 	if !ok {
-		return nil, errSkip
+		return nil, driver.ErrSkip
 	}
 	rows, err := q.QueryContext(ctx, query, args)
-	if !errors.Is(err, driver.ErrSkip) {
-		cn.c.queries.Add(1)
+	if errors.Is(err, driver.ErrSkip) {
+		return nil, err
 	}
-	return rows, err
+	cn.w.Counter.query()
+	return cn.rows(rows, err)
 }
 
 func (cn *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	x, ok := cn.Conn.(driver.ExecerContext)
 	if !ok {
-		return nil, errSkip
+		return nil, driver.ErrSkip
 	}
 	res, err := x.ExecContext(ctx, query, args)
-	if !errors.Is(err, driver.ErrSkip) {
-		cn.c.execs.Add(1)
+	if errors.Is(err, driver.ErrSkip) {
+		return nil, err
+	}
+	cn.w.Counter.exec()
+	if err == nil {
+		cn.afterExec(ctx, query, args)
 	}
 	return res, err
 }
@@ -118,14 +169,22 @@ func (cn *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, 
 	if err != nil {
 		return nil, err
 	}
-	return &stmt{Stmt: st, c: cn.c}, nil
+	return &stmt{Stmt: st, cn: cn, query: query}, nil
 }
 
 func (cn *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	var tx driver.Tx
+	var err error
 	if b, ok := cn.Conn.(driver.ConnBeginTx); ok {
-		return b.BeginTx(ctx, opts)
+		tx, err = b.BeginTx(ctx, opts)
+	} else {
+		tx, err = cn.Conn.Begin() //lint:ignore SA1019 the fallback database/sql itself uses
 	}
-	return cn.Conn.Begin() //lint:ignore SA1019 the fallback database/sql itself uses
+	if err != nil {
+		return nil, err
+	}
+	cn.inTx = true
+	return &txWrap{Tx: tx, cn: cn}, nil
 }
 
 func (cn *conn) ResetSession(ctx context.Context) error {
@@ -149,31 +208,47 @@ func (cn *conn) CheckNamedValue(nv *driver.NamedValue) error {
 	return driver.ErrSkip
 }
 
+type txWrap struct {
+	driver.Tx
+	cn *conn
+}
+
+func (t *txWrap) Commit() error   { t.cn.inTx = false; return t.Tx.Commit() }
+func (t *txWrap) Rollback() error { t.cn.inTx = false; return t.Tx.Rollback() }
+
 type stmt struct {
 	driver.Stmt
-	c *Counter
+	cn    *conn
+	query string
 }
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	s.c.queries.Add(1)
+	s.cn.w.Counter.query()
 	if q, ok := s.Stmt.(driver.StmtQueryContext); ok {
-		return q.QueryContext(ctx, args)
+		return s.cn.rows(q.QueryContext(ctx, args))
 	}
-	vals := make([]driver.Value, len(args))
-	for i, a := range args {
-		vals[i] = a.Value
-	}
-	return s.Stmt.Query(vals) //lint:ignore SA1019 the fallback database/sql itself uses
+	return s.cn.rows(s.Stmt.Query(values(args))) //lint:ignore SA1019 the fallback database/sql itself uses
 }
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	s.c.execs.Add(1)
+	s.cn.w.Counter.exec()
+	var res driver.Result
+	var err error
 	if x, ok := s.Stmt.(driver.StmtExecContext); ok {
-		return x.ExecContext(ctx, args)
+		res, err = x.ExecContext(ctx, args)
+	} else {
+		res, err = s.Stmt.Exec(values(args)) //lint:ignore SA1019 the fallback database/sql itself uses
 	}
+	if err == nil {
+		s.cn.afterExec(ctx, s.query, args)
+	}
+	return res, err
+}
+
+func values(args []driver.NamedValue) []driver.Value {
 	vals := make([]driver.Value, len(args))
 	for i, a := range args {
 		vals[i] = a.Value
 	}
-	return s.Stmt.Exec(vals) //lint:ignore SA1019 the fallback database/sql itself uses
+	return vals
 }

@@ -1,19 +1,16 @@
 package dbtest
 
 import (
-	"crypto/rand"
+	"context"
 	"database/sql"
 	"net/url"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
-	_ "modernc.org/sqlite" // registers "sqlite"
 )
 
 // Dialects a test can open, each on a fresh, empty namespace.
@@ -25,10 +22,6 @@ var Dialects = []struct {
 	{"postgres", OpenPostgres},
 	{"mysql", OpenMySQL},
 }
-
-// UniqueName returns cg_test_<random>: the schema or database of one test,
-// so that runs never collide and never touch anything else.
-func UniqueName() string { return "cg_test_" + strings.ToLower(rand.Text()[:12]) }
 
 // OpenSQLite opens a new SQLite file in the test's temporary directory.
 func OpenSQLite(t testing.TB) (*sqlx.DB, *Counter) {
@@ -47,19 +40,13 @@ func OpenSQLiteWith(t testing.TB, params url.Values) (*sqlx.DB, *Counter) {
 // openSQLite is OpenSQLiteWith that also returns the file's path.
 func openSQLite(t testing.TB, params url.Values) (*sqlx.DB, *Counter, string) {
 	t.Helper()
+	s := scratch(t, "sqlite", "SQLite", ScratchOptions{Dir: t.TempDir(), Params: params})
 	count := &Counter{}
-	path := filepath.Join(t.TempDir(), "test.db")
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
-	if len(params) > 0 {
-		dsn += "&" + params.Encode()
-	}
-	raw, err := Open("sqlite", dsn, count)
+	raw, err := Open(s.Driver, s.DSN, count)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := sqlx.NewDb(raw, "sqlite")
-	t.Cleanup(func() { db.Close() })
-	return db, count, path
+	return opened(t, raw, s.Driver), count, s.URL
 }
 
 // OpenPostgres creates a schema of its own on the server named by
@@ -82,39 +69,13 @@ func OpenPostgresWith(t testing.TB, params url.Values, opts ...stdlib.OptionOpen
 // openPostgres is OpenPostgresWith that also returns the schema's address.
 func openPostgres(t testing.TB, params url.Values, opts ...stdlib.OptionOpenDB) (*sqlx.DB, *Counter, string) {
 	t.Helper()
-	dsn := testenv.PostgresDSN(t)
-	schema := UniqueName()
-	admin := func(stmt string) error {
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return err
-		}
-		defer db.Close()
-		_, err = db.Exec(stmt)
-		return err
-	}
-	if err := admin("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("PostgreSQL at %s: %v", testenv.PostgresVar, err)
-	}
-	t.Cleanup(func() { _ = admin("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("%s: %v", testenv.PostgresVar, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	for k, vs := range params {
-		q[k] = vs
-	}
-	u.RawQuery = q.Encode()
-	cfg, err := pgx.ParseConfig(u.String())
+	s := scratch(t, testenv.PostgresDSN(t), "PostgreSQL at "+testenv.PostgresVar, ScratchOptions{Params: params})
+	cfg, err := pgx.ParseConfig(s.DSN)
 	if err != nil {
 		t.Fatalf("%s: %v", testenv.PostgresVar, err)
 	}
 	count := &Counter{}
-	db := sqlx.NewDb(OpenConnector(stdlib.GetConnector(*cfg, opts...), count), "pgx")
-	t.Cleanup(func() { db.Close() })
-	return db, count, u.String()
+	return opened(t, OpenConnector(stdlib.GetConnector(*cfg, opts...), count), s.Driver), count, s.URL
 }
 
 // OpenMySQL creates a database of its own on the server named by
@@ -135,40 +96,35 @@ func OpenMySQLWith(t testing.TB, edit func(*mysql.Config)) (*sqlx.DB, *Counter) 
 // openMySQL is OpenMySQLWith that also returns the database's address.
 func openMySQL(t testing.TB, edit func(*mysql.Config)) (*sqlx.DB, *Counter, string) {
 	t.Helper()
-	cfg, err := mysql.ParseDSN(testenv.MySQLDSN(t))
-	if err != nil {
-		t.Fatalf("%s: %v", testenv.MySQLVar, err)
-	}
-	name := UniqueName()
-	admin := func(stmt string) error {
-		db, err := sql.Open("mysql", cfg.FormatDSN())
-		if err != nil {
-			return err
+	s := scratch(t, testenv.MySQLDSN(t), "MySQL at "+testenv.MySQLVar, ScratchOptions{MySQL: func(cfg *mysql.Config) {
+		cfg.ParseTime = true
+		if edit != nil {
+			edit(cfg)
 		}
-		defer db.Close()
-		_, err = db.Exec(stmt)
-		return err
-	}
-	if err := admin("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("MySQL at %s: %v", testenv.MySQLVar, err)
-	}
-	t.Cleanup(func() { _ = admin("DROP DATABASE " + name) })
-	cfg = cfg.Clone()
-	cfg.DBName = name
-	cfg.ParseTime = true
-	if edit != nil {
-		edit(cfg)
-	}
+	}})
 	count := &Counter{}
-	raw, err := Open("mysql", cfg.FormatDSN(), count)
+	raw, err := Open(s.Driver, s.DSN, count)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := sqlx.NewDb(raw, "mysql")
-	t.Cleanup(func() { db.Close() })
-	u := url.URL{Scheme: "mysql", User: url.UserPassword(cfg.User, cfg.Passwd), Host: cfg.Addr, Path: "/" + cfg.DBName}
-	if cfg.Passwd == "" {
-		u.User = url.User(cfg.User)
+	return opened(t, raw, s.Driver), count, s.URL
+}
+
+// scratch makes a scratch namespace on server for the test, dropped when
+// it ends; what names the server in a failure.
+func scratch(t testing.TB, server, what string, o ScratchOptions) *Scratch {
+	t.Helper()
+	s, err := NewScratch(context.Background(), server, o)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
-	return db, count, u.String()
+	t.Cleanup(s.Drop)
+	return s
+}
+
+// opened closes raw when the test ends.
+func opened(t testing.TB, raw *sql.DB, driver string) *sqlx.DB {
+	db := sqlx.NewDb(raw, driver)
+	t.Cleanup(func() { db.Close() })
+	return db
 }
