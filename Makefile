@@ -2,7 +2,7 @@
 GO      ?= go
 # Generated code lives in the example and in every golden case but the
 # error cases, which must not generate.
-GEN_DIRS = ./examples/... ./internal/checkmodel/... ./internal/openworld/... $(shell $(GO) list ./golden/... | grep -v -e /golden/errors -e '/golden$$')
+GEN_DIRS = ./examples/... ./runtime/enginetest/... ./internal/checkmodel/... ./internal/openworld/... $(shell $(GO) list ./golden/... | grep -v -e /golden/errors -e '/golden$$')
 
 .PHONY: all generate check test bench bench-plot bench-go fuzz example consistency
 
