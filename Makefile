@@ -1,6 +1,6 @@
 # cachegen's everyday commands. `make test` is what CI runs.
 GO      ?= go
-# Generated code lives in the example and in every golden case but the
+# Generated code lives in the example, the suites' models and every golden case but the
 # error cases, which must not generate.
 GEN_DIRS = ./examples/... ./runtime/enginetest/... ./internal/checkmodel/... ./internal/openworld/... $(shell $(GO) list ./golden/... | grep -v -e /golden/errors -e '/golden$$')
 

@@ -90,7 +90,12 @@ func CreateTables(t testing.TB, db *sqlx.DB, dialect string) {
 
 func newEnv(t *testing.T, db *sqlx.DB, count *dbtest.Counter, store runtime.Store, prefix string, opts ...runtime.Option) *env {
 	t.Helper()
-	opts = append([]runtime.Option{runtime.WithPrefix(prefix)}, opts...)
+	// A write's store phase may take a while on a shared machine (a new
+	// Cluster client's first call connects to a node): with the default
+	// 50ms, a phase that runs out leaves its keys to the retry queue and
+	// the next reads bypass the store, which the tests would count as
+	// misses. Faults are injected by stores that fail, not by slowness.
+	opts = append([]runtime.Option{runtime.WithPrefix(prefix), runtime.WithPhaseTimeout(5 * time.Second)}, opts...)
 	users, err := model.NewUserRepo(db, store, opts...)
 	if err != nil {
 		t.Fatal(err)

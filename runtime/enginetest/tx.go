@@ -27,6 +27,7 @@ func testTxCommit(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer tx.Rollback() // after a failure: the open transaction would hold its row locks past the test
 	inTx := e.users.WithTx(tx)
 	changed := *u
 	changed.Name, changed.Email = "in tx", "tx2@x.org"
@@ -102,6 +103,7 @@ func testGetManyInTx(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer tx.Rollback() // after a failure: the open transaction would hold its row locks past the test
 	inTx := e.users.WithTx(tx)
 	changed := *a
 	changed.Name = "in tx"

@@ -17,6 +17,7 @@ var writeTests = []test{
 	{"UniqueChange", testUniqueChange},
 	{"Delete", testDelete},
 	{"ConcurrentSavesOfOneUniqueValue", testConcurrentSavesOfOneUniqueValue},
+	{"WriterDiesBeforeRelease", testWriterDiesBeforeRelease},
 }
 
 func testUniqueChange(t *testing.T, e *env) {
@@ -117,3 +118,54 @@ func testConcurrentSavesOfOneUniqueValue(t *testing.T, e *env) {
 		t.Fatalf("All: %d rows, %v", len(all), err)
 	}
 }
+
+// testWriterDiesBeforeRelease: a writer whose process dies between its
+// commit and its release (here: its releases never reach the store) leaves
+// its keys locked, never the old row: every other reader reads the database
+// until the locks run out. This is what the lock before commit buys.
+func testWriterDiesBeforeRelease(t *testing.T, e *env) {
+	ctx := context.Background()
+	u := mustSaveUser(t, e, "dies@x.org", 1, "dies")
+	for _, read := range []func() (*model.User, error){ // cached now, on every index
+		func() (*model.User, error) { return e.users.GetByID(ctx, u.ID) },
+		func() (*model.User, error) { return e.users.GetByEmail(ctx, "dies@x.org") },
+		func() (*model.User, error) { return e.users.GetByOrgIDHandle(ctx, 1, "dies") },
+	} {
+		if _, err := read(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := []runtime.Option{runtime.WithPrefix(e.prefix)}
+	if e.near != nil {
+		opts = append(opts, runtime.WithNearCache(e.near))
+	}
+	dying, err := model.NewUserRepo(e.db, noRelease{e.store}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Name = "committed"
+	if err := dying.Save(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		got, err := e.users.GetByID(ctx, u.ID)
+		if err != nil || got.Name != "committed" {
+			t.Fatalf("read %d by id after the writer died: %+v, %v", i, got, err)
+		}
+		got, err = e.users.GetByEmail(ctx, "dies@x.org")
+		if err != nil || got.Name != "committed" {
+			t.Fatalf("read %d by email after the writer died: %+v, %v", i, got, err)
+		}
+		all, err := e.users.All(ctx)
+		if err != nil || len(all) != 1 || all[0].Name != "committed" {
+			t.Fatalf("All %d after the writer died: %+v, %v", i, all, err)
+		}
+	}
+}
+
+// noRelease is a store whose unlocks never arrive, as when the process
+// that took the locks dies before it releases them. It has no batch calls
+// of its own, so the runtime unlocks key by key through it.
+type noRelease struct{ runtime.Store }
+
+func (noRelease) Unlock(context.Context, string) error { return nil }
