@@ -41,7 +41,7 @@ type statement struct {
 	args []driver.Value
 }
 
-// recorder records what a mock database receives: the converter sees each
+// sqlRecorder records what a mock database receives: the converter sees each
 // argument, then the matcher the statement they belong to.
 type sqlRecorder struct {
 	step    string
