@@ -1,8 +1,8 @@
 # cachegen's everyday commands. `make test` is what CI runs.
 GO      ?= go
-# Generated code lives in the example and in every golden case but the
-# error cases, in golden/testdata where go list does not look.
-GEN_DIRS = ./examples/... ./internal/checkmodel/... ./internal/openworld/... $(shell $(GO) list ./golden/... | grep -v '/golden$$')
+# Generated code lives in the example, the suites' models and every golden
+# case but the error cases, in golden/testdata where go list does not look.
+GEN_DIRS = ./examples/... ./runtime/enginetest/... ./internal/checkmodel/... ./internal/openworld/... $(shell $(GO) list ./golden/... | grep -v '/golden$$')
 
 .PHONY: all generate check test race20 bench bench-plot bench-go fuzz example consistency
 

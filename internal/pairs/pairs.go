@@ -40,6 +40,10 @@ type Pair struct {
 	DB      func(t testing.TB) (*sqlx.DB, *dbtest.Counter)
 	Store   func(t testing.TB, prefix string) runtime.Store
 	Dialect string // "sqlite", "postgres" or "mysql"
+	// Near, when set, is the near cache the pair's repositories read
+	// through (runtime.WithNearCache), announcing on a channel under prefix.
+	// Each ignores it.
+	Near func(t testing.TB, prefix string) *runtime.NearCache
 }
 
 // All returns every database with every store: 3 × 4 pairs.
@@ -51,6 +55,12 @@ func All() []Pair {
 		}
 	}
 	return out
+}
+
+// WithNear returns the pairs with a near cache in front of the store:
+// PostgreSQL + Redis.
+func WithNear() []Pair {
+	return []Pair{{Name: "postgres+redis+near", DB: dbtest.OpenPostgres, Store: Redis, Dialect: "postgres", Near: NearCache}}
 }
 
 // Each runs test once per pair in ps, as a subtest named after the pair,
@@ -143,7 +153,19 @@ func Memcached(t testing.TB, prefix string) runtime.Store {
 func RedisNear(t testing.TB, prefix string) (runtime.Store, *runtime.NearCache) {
 	t.Helper()
 	client := RedisClient(t, prefix, []string{testenv.RedisAddr(t)})
-	store := redisStore(t, client)
+	return redisStore(t, client), newNear(t, client, prefix)
+}
+
+// NearCache is a near cache on a client of its own to the Redis of
+// CACHEGEN_REDIS_ADDR, announcing on a channel under prefix and ready to
+// serve.
+func NearCache(t testing.TB, prefix string) *runtime.NearCache {
+	t.Helper()
+	return newNear(t, RedisClient(t, prefix, []string{testenv.RedisAddr(t)}), prefix)
+}
+
+func newNear(t testing.TB, client goredis.UniversalClient, prefix string) *runtime.NearCache {
+	t.Helper()
 	bus, err := cgredis.NewBus(client, prefix+":near")
 	if err != nil {
 		t.Fatal(err)
@@ -158,5 +180,5 @@ func RedisNear(t testing.TB, prefix string) (runtime.Store, *runtime.NearCache) 
 	if err := near.Ready(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return store, near
+	return near
 }

@@ -18,10 +18,11 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/enginetest"
+	"github.com/cachegen/cachegen/runtime/enginetest/model"
 	"github.com/cachegen/cachegen/runtime/memcached"
 	"github.com/cachegen/cachegen/runtime/storetest"
 )
@@ -450,12 +451,10 @@ func TestRuntimeKeysOnServer(t *testing.T) {
 	s := connect(t)
 	ctx := t.Context()
 	db, _ := dbtest.OpenSQLite(t)
-	if _, err := db.Exec(models.SQLiteSchema); err != nil {
-		t.Fatal(err)
-	}
+	enginetest.CreateTables(t, db, "sqlite")
 	rec := &recordKeys{Store: s.store}
 	p := strings.TrimSuffix(prefix(), ":")
-	users, err := models.NewUserRepo(db, rec, runtime.WithPrefix(p))
+	users, err := model.NewUserRepo(db, rec, runtime.WithPrefix(p))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +464,7 @@ func TestRuntimeKeysOnServer(t *testing.T) {
 	emails := []string{"plain@x.org", "with space@x.org", "tab\tand\nnewline", "ünïcødé-键-🔑", "a,b!c%d^e#f:g=h",
 		strings.Repeat("long ", 50), strings.Repeat("\x01", 300)}
 	for i, email := range emails {
-		u := &models.User{Email: email, OrgID: 1, Handle: fmt.Sprint("h ", i, " ", email), Name: "n"}
+		u := &model.User{Email: email, OrgID: 1, Handle: fmt.Sprint("h ", i, " ", email), Name: "n"}
 		if err := users.Save(ctx, u); err != nil {
 			t.Fatal(err)
 		}

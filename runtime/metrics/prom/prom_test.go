@@ -17,10 +17,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/internal/faultstore"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/enginetest"
+	"github.com/cachegen/cachegen/runtime/enginetest/model"
 	"github.com/cachegen/cachegen/runtime/memory"
 	"github.com/cachegen/cachegen/runtime/metrics/prom"
 )
@@ -108,18 +109,18 @@ func (t tally) write(model, op string, keys ...string) {
 }
 
 // userKeys names the unique keys of a user row (and All).
-func userKeys(u models.User) []string {
+func userKeys(u model.User) []string {
 	return []string{fmt.Sprint("id=", u.ID), "email=" + u.Email, fmt.Sprint("org_handle=", u.OrgID, ",", u.Handle), "all"}
 }
 
-func newRepo(t *testing.T, store runtime.Store, opts ...runtime.Option) (*models.UserRepo, *prom.Metrics, *prometheus.Registry) {
+func newRepo(t *testing.T, store runtime.Store, opts ...runtime.Option) (*model.UserRepo, *prom.Metrics, *prometheus.Registry) {
 	t.Helper()
 	db, _ := dbtest.OpenSQLite(t)
-	db.MustExec(models.SQLiteSchema)
+	enginetest.CreateTables(t, db, "sqlite")
 	m := prom.New(prom.Options{})
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(m)
-	users, err := models.NewUserRepo(db, store, append(opts, runtime.WithPrefix(dbtest.UniqueName()), runtime.WithObserver(m))...)
+	users, err := model.NewUserRepo(db, store, append(opts, runtime.WithPrefix(dbtest.UniqueName()), runtime.WithObserver(m))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestCountsMatchOperations(t *testing.T) {
 	users, _, reg := newRepo(t, newMemory(t))
 	want := tally{}
 
-	u := models.User{Email: "a@x.org", OrgID: 1, Handle: "a", Name: "A"}
+	u := model.User{Email: "a@x.org", OrgID: 1, Handle: "a", Name: "A"}
 	if err := users.Save(ctx, &u); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestStoreDownAndBack(t *testing.T) {
 		ctx := context.Background()
 		faulty := faultstore.New(newMemory(t))
 		users, _, reg := newRepo(t, faulty)
-		u := models.User{Email: "d@x.org", OrgID: 1, Handle: "d", Name: "D"}
+		u := model.User{Email: "d@x.org", OrgID: 1, Handle: "d", Name: "D"}
 		if err := users.Save(ctx, &u); err != nil {
 			t.Fatal(err)
 		}
@@ -311,7 +312,7 @@ func TestCorruptValue(t *testing.T) {
 	ctx := context.Background()
 	store := newMemory(t)
 	users, _, reg := newRepo(t, store)
-	u := models.User{Email: "c@x.org", OrgID: 1, Handle: "c", Name: "C"}
+	u := model.User{Email: "c@x.org", OrgID: 1, Handle: "c", Name: "C"}
 	if err := users.Save(ctx, &u); err != nil {
 		t.Fatal(err)
 	}

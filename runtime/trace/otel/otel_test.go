@@ -12,22 +12,23 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/internal/faultstore"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/enginetest"
+	"github.com/cachegen/cachegen/runtime/enginetest/model"
 	"github.com/cachegen/cachegen/runtime/memory"
 	cgotel "github.com/cachegen/cachegen/runtime/trace/otel"
 )
 
-func setup(t *testing.T, store runtime.Store) (*models.UserRepo, *tracetest.SpanRecorder, trace.Tracer) {
+func setup(t *testing.T, store runtime.Store) (*model.UserRepo, *tracetest.SpanRecorder, trace.Tracer) {
 	t.Helper()
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
 	db, _ := dbtest.OpenSQLite(t)
-	db.MustExec(models.SQLiteSchema)
-	users, err := models.NewUserRepo(db, store, runtime.WithPrefix(dbtest.UniqueName()),
+	enginetest.CreateTables(t, db, "sqlite")
+	users, err := model.NewUserRepo(db, store, runtime.WithPrefix(dbtest.UniqueName()),
 		runtime.WithObserver(cgotel.New(cgotel.Options{TracerProvider: tp, DBSystem: "sqlite"})))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +57,7 @@ func attrs(s sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
 // parent, timed as the calls were, with the outcome of each.
 func TestMissThenHit(t *testing.T) {
 	users, rec, tracer := setup(t, newMemory(t))
-	u := &models.User{Email: "t@x.org", OrgID: 1, Handle: "t", Name: "T"}
+	u := &model.User{Email: "t@x.org", OrgID: 1, Handle: "t", Name: "T"}
 	if err := users.Save(context.Background(), u); err != nil { // no parent: a root span
 		t.Fatal(err)
 	}

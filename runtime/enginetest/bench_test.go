@@ -1,14 +1,14 @@
-package models_test
+package enginetest
 
 import (
 	"context"
 	"path/filepath"
 	"testing"
 
-	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/enginetest/model"
 	"github.com/cachegen/cachegen/runtime/memory"
 	cgredis "github.com/cachegen/cachegen/runtime/redis"
 	"github.com/jmoiron/sqlx"
@@ -19,7 +19,7 @@ import (
 // primary-key query with the generated GetByID: on a hit in the memory
 // store, and with no store (the runtime's own cost on top of the query).
 //
-//	go test -run '^$' -bench GetByID -benchmem -count 5 ./examples/blog/models
+//	go test -run '^$' -bench GetByID -benchmem -count 5 ./runtime/enginetest
 func BenchmarkGetByID(b *testing.B) {
 	ctx := context.Background()
 	dsn := "file:" + filepath.Join(b.TempDir(), "bench.db") + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)"
@@ -28,28 +28,28 @@ func BenchmarkGetByID(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	db.MustExec(models.SQLiteSchema)
+	CreateTables(b, db, "sqlite")
 	store, err := memory.New(memory.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	cached, err := models.NewUserRepo(db, store)
+	cached, err := model.NewUserRepo(db, store)
 	if err != nil {
 		b.Fatal(err)
 	}
-	uncached, err := models.NewUserRepo(db, nil)
+	uncached, err := model.NewUserRepo(db, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	u := &models.User{Email: "bench@x.org", OrgID: 1, Handle: "bench", Name: "Bench"}
+	u := &model.User{Email: "bench@x.org", OrgID: 1, Handle: "bench", Name: "Bench"}
 	if err := cached.Save(ctx, u); err != nil {
 		b.Fatal(err)
 	}
 
 	b.Run("direct-sqlx", func(b *testing.B) {
 		for b.Loop() {
-			var got models.User
+			var got model.User
 			if err := db.GetContext(ctx, &got, "SELECT id, email, org_id, handle, name FROM users WHERE id = ?", u.ID); err != nil {
 				b.Fatal(err)
 			}
@@ -89,13 +89,11 @@ func BenchmarkGetByID(b *testing.B) {
 // and the generated GetByID hit on Redis. It needs CACHEGEN_PG_DSN and
 // CACHEGEN_REDIS_ADDR.
 //
-//	go test -run '^$' -bench PostgresRedis -benchmem -count 5 ./examples/blog/models
+//	go test -run '^$' -bench PostgresRedis -benchmem -count 5 ./runtime/enginetest
 func BenchmarkPostgresRedis(b *testing.B) {
 	ctx := context.Background()
 	db, _ := dbtest.OpenPostgres(b)
-	if _, err := db.Exec(models.PostgresSchema); err != nil {
-		b.Fatal(err)
-	}
+	CreateTables(b, db, "postgres")
 	prefix := dbtest.UniqueName()
 	client := goredis.NewClient(&goredis.Options{Addr: testenv.RedisAddr(b)})
 	defer client.Close()
@@ -105,11 +103,11 @@ func BenchmarkPostgresRedis(b *testing.B) {
 		b.Fatal(err)
 	}
 	keys := &recordKeys{Store: store}
-	users, err := models.NewUserRepo(db, keys, runtime.WithPrefix(prefix))
+	users, err := model.NewUserRepo(db, keys, runtime.WithPrefix(prefix))
 	if err != nil {
 		b.Fatal(err)
 	}
-	u := &models.User{Email: "bench@x.org", OrgID: 1, Handle: "bench", Name: "Bench"}
+	u := &model.User{Email: "bench@x.org", OrgID: 1, Handle: "bench", Name: "Bench"}
 	if err := users.Save(ctx, u); err != nil {
 		b.Fatal(err)
 	}
@@ -121,7 +119,7 @@ func BenchmarkPostgresRedis(b *testing.B) {
 
 	b.Run("direct-sqlx", func(b *testing.B) {
 		for b.Loop() {
-			var got models.User
+			var got model.User
 			if err := db.GetContext(ctx, &got, "SELECT id, email, org_id, handle, name FROM users WHERE id = $1", u.ID); err != nil {
 				b.Fatal(err)
 			}
