@@ -29,6 +29,13 @@ var userSpec = runtime.Spec[User]{
 	Mapper: userMapper{},
 }
 
+// The lookups of userSpec, numbered as in its Indexes.
+const (
+	userByID          = 0 // GetByID
+	userByEmail       = 1 // GetByEmail
+	userByOrgIDHandle = 2 // GetByOrgIDHandle
+)
+
 // UserRepo reads User rows (table users) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -60,7 +67,7 @@ func (r *UserRepo) Stats() runtime.Stats {
 func (r *UserRepo) GetByID(ctx context.Context, id int64) (*User, error) {
 	probe := User{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, userByID, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], userByID), userByID, &probe), probe)
 }
 
 // GetByEmail returns the User with the given email.
@@ -70,7 +77,7 @@ func (r *UserRepo) GetByID(ctx context.Context, id int64) (*User, error) {
 func (r *UserRepo) GetByEmail(ctx context.Context, email string) (*User, error) {
 	probe := User{Email: email}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, userByEmail, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], userByEmail), userByEmail, &probe), probe)
 }
 
 // GetByOrgIDHandle returns the User with the given org_id and handle.
@@ -80,7 +87,7 @@ func (r *UserRepo) GetByEmail(ctx context.Context, email string) (*User, error) 
 func (r *UserRepo) GetByOrgIDHandle(ctx context.Context, orgID int64, handle string) (*User, error) {
 	probe := User{OrgID: orgID, Handle: handle}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 2, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
+	return r.t.GetKey(ctx, userByOrgIDHandle, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], userByOrgIDHandle), userByOrgIDHandle, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the User with that id, or nil
@@ -93,7 +100,7 @@ func (r *UserRepo) GetByIDs(ctx context.Context, ids []int64) ([]*User, error) {
 	for i := range ids {
 		probes[i] = &User{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, userByID, probes)
 }
 
 // GetByEmails returns, for each of emails, the User with that email, or nil
@@ -106,7 +113,7 @@ func (r *UserRepo) GetByEmails(ctx context.Context, emails []string) ([]*User, e
 	for i := range emails {
 		probes[i] = &User{Email: emails[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, userByEmail, probes)
 }
 
 // All returns every User ordered by id. The list is cached under one key that
@@ -185,11 +192,11 @@ func (userMapper) Values(u *User) []any {
 // unique lookups in spec order.
 func (userMapper) AppendKey(b []byte, i int, u *User) []byte {
 	switch i {
-	case 0:
+	case userByID:
 		b = runtime.AppendKeyInt(b, u.ID)
-	case 1:
+	case userByEmail:
 		b = runtime.AppendKeyString(b, u.Email)
-	case 2:
+	case userByOrgIDHandle:
 		b = runtime.AppendKeyInt(b, u.OrgID)
 		b = runtime.AppendKeySep(b)
 		b = runtime.AppendKeyString(b, u.Handle)
@@ -243,6 +250,12 @@ var postSpec = runtime.Spec[Post]{
 	Mapper: postMapper{},
 }
 
+// The lookups of postSpec, numbered as in its Indexes.
+const (
+	postByID   = 0 // GetByID
+	postBySlug = 1 // GetBySlug
+)
+
 // PostRepo reads Post rows (table posts) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -274,7 +287,7 @@ func (r *PostRepo) Stats() runtime.Stats {
 func (r *PostRepo) GetByID(ctx context.Context, id int64) (*Post, error) {
 	probe := Post{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, postByID, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], postByID), postByID, &probe), probe)
 }
 
 // GetBySlug returns the Post with the given slug.
@@ -284,7 +297,7 @@ func (r *PostRepo) GetByID(ctx context.Context, id int64) (*Post, error) {
 func (r *PostRepo) GetBySlug(ctx context.Context, slug string) (*Post, error) {
 	probe := Post{Slug: slug}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, postBySlug, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], postBySlug), postBySlug, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Post with that id, or nil
@@ -297,7 +310,7 @@ func (r *PostRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Post, error) {
 	for i := range ids {
 		probes[i] = &Post{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, postByID, probes)
 }
 
 // GetBySlugs returns, for each of slugs, the Post with that slug, or nil
@@ -310,7 +323,7 @@ func (r *PostRepo) GetBySlugs(ctx context.Context, slugs []string) ([]*Post, err
 	for i := range slugs {
 		probes[i] = &Post{Slug: slugs[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, postBySlug, probes)
 }
 
 // All returns every Post ordered by id. The list is cached under one key that
@@ -415,9 +428,9 @@ func (postMapper) Values(p *Post) []any {
 // unique lookups in spec order.
 func (postMapper) AppendKey(b []byte, i int, p *Post) []byte {
 	switch i {
-	case 0:
+	case postByID:
 		b = runtime.AppendKeyInt(b, p.ID)
-	case 1:
+	case postBySlug:
 		b = runtime.AppendKeyString(b, p.Slug)
 	}
 	return b
@@ -478,6 +491,12 @@ var wideSpec = runtime.Spec[Wide]{
 	Mapper: wideMapper{},
 }
 
+// The lookups of wideSpec, numbered as in its Indexes.
+const (
+	wideByID   = 0 // GetByID
+	wideByCode = 1 // GetByCode
+)
+
 // WideRepo reads Wide rows (table wides) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -509,7 +528,7 @@ func (r *WideRepo) Stats() runtime.Stats {
 func (r *WideRepo) GetByID(ctx context.Context, id int64) (*Wide, error) {
 	probe := Wide{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, wideMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, wideByID, wideMapper{}.AppendKey(r.t.KeyPrefix(key[:0], wideByID), wideByID, &probe), probe)
 }
 
 // GetByCode returns the Wide with the given code.
@@ -519,7 +538,7 @@ func (r *WideRepo) GetByID(ctx context.Context, id int64) (*Wide, error) {
 func (r *WideRepo) GetByCode(ctx context.Context, code string) (*Wide, error) {
 	probe := Wide{Code: code}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, wideMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, wideByCode, wideMapper{}.AppendKey(r.t.KeyPrefix(key[:0], wideByCode), wideByCode, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Wide with that id, or nil
@@ -532,7 +551,7 @@ func (r *WideRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Wide, error) {
 	for i := range ids {
 		probes[i] = &Wide{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, wideByID, probes)
 }
 
 // GetByCodes returns, for each of codes, the Wide with that code, or nil
@@ -545,7 +564,7 @@ func (r *WideRepo) GetByCodes(ctx context.Context, codes []string) ([]*Wide, err
 	for i := range codes {
 		probes[i] = &Wide{Code: codes[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, wideByCode, probes)
 }
 
 // All returns every Wide ordered by id. The list is cached under one key that
@@ -624,9 +643,9 @@ func (wideMapper) Values(w *Wide) []any {
 // unique lookups in spec order.
 func (wideMapper) AppendKey(b []byte, i int, w *Wide) []byte {
 	switch i {
-	case 0:
+	case wideByID:
 		b = runtime.AppendKeyInt(b, w.ID)
-	case 1:
+	case wideByCode:
 		b = runtime.AppendKeyString(b, w.Code)
 	}
 	return b
