@@ -204,7 +204,8 @@ func TestEncoding(t *testing.T) {
 			if ok, err := s.Fill(ctx, p+"n", "t", runtime.Entry{Kind: runtime.NotFound}, time.Minute); !ok || err != nil {
 				t.Fatalf("Fill: %v %v", ok, err)
 			}
-			if got := raw(p + "n"); got != "n" {
+			// "n" and the server's tag
+			if got := raw(p + "n"); len(got) != 1+8 || got[0] != 'n' || tg.name != "cluster" && got[1:] != raw(p + "v")[1:9] {
 				t.Errorf("a not-found is stored as %q", got)
 			}
 			for range 12 {
