@@ -239,6 +239,8 @@ func TestForeignValues(t *testing.T) {
 		{"hello", val("hello"), lock(1), absent},
 		{"", val(""), lock(1), absent},
 		{"nope", val("nope"), lock(1), absent},
+		{"n", val("n"), lock(1), absent}, // an untagged not-found, as earlier versions wrote it
+		{"n\x00\x00\x00\x00\x00\x00\x00\x01", val("n\x00\x00\x00\x00\x00\x00\x00\x01"), lock(1), absent}, // a tag no server has
 		{"\xff\x00", val("\xff\x00"), lock(1), absent},
 		{"w", lock(1), lock(2), absent},
 		{"wabc", lock(1), lock(2), absent},
