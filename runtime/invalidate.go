@@ -59,7 +59,9 @@ func (t *Table[T]) InvalidateAll(ctx context.Context) error {
 	prefix := t.base
 	var keys []string
 	if err := scanner.ScanKeys(ctx, prefix, func(key string) error {
-		keys = append(keys, key)
+		if ownsKey(key, prefix) {
+			keys = append(keys, key)
+		}
 		return nil
 	}); err != nil {
 		return fmt.Errorf("cachegen: InvalidateAll on %s: %w", t.spec.Table, err)

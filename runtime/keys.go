@@ -5,8 +5,11 @@ import (
 	"database/sql/driver"
 	"encoding"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 )
@@ -20,6 +23,17 @@ import (
 // appears inside one, which makes the mapping from lookups to keys
 // one-to-one. The appenders below are what generated code uses to write
 // the values.
+//
+// The names are not escaped (a key names a row for every build, old ones
+// included, so its spelling cannot change); checkKeyNames rejects instead,
+// when a table is made, the names that could make two keys alike. Table
+// and column names hold only bytes a value keeps unescaped, ':', '=' and
+// ',' never; the prefix may hold ':' besides. Read from its end, a key then
+// splits one way only: the value after the last '=' (none in a value), the
+// index between the last ':' and it, the table before that ':' back to the
+// one before, the prefix the rest. The All key ("...:all") and hashed keys
+// (see hashedKey, tableBase) have no '=' after their last ':', so they meet
+// no index key.
 
 // MaxKeyLen is the longest key handed to a store; a longer one is hashed so
 // it fits every backend (memcached allows 250 bytes).
@@ -43,6 +57,9 @@ func tableBase(prefix, table string) string {
 	sum := sha256.Sum256([]byte(base))
 	return "#" + base64.RawURLEncoding.EncodeToString(sum[:]) + ":"
 }
+
+// indexPrefix is what every key of the index on cols starts with.
+func indexPrefix(base string, cols []string) string { return base + strings.Join(cols, ",") + "=" }
 
 // keyHeadLen is how much of an index's keys a hashed key keeps: the whole
 // index prefix when it fits, else the table base.
@@ -73,6 +90,49 @@ var safeKeyByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// checkKeyNames reports the first of prefix, table and the index columns
+// that could make two keys alike (see the top of this file).
+func checkKeyNames(prefix, table string, columns []string) error {
+	if prefix == "" {
+		return errors.New("cachegen: the key prefix is empty")
+	}
+	for i := 0; i < len(prefix); i++ {
+		if c := prefix[i]; !safeKeyByte[c] && c != ':' {
+			return fmt.Errorf("cachegen: key prefix %q holds %q: a prefix may hold letters, digits, ':' and any of -._~@+/ only", prefix, c)
+		}
+	}
+	if bad := unsafeKeyByte(table); bad >= 0 {
+		return fmt.Errorf("cachegen: table name %q holds %q, which keys cannot carry apart from their separators: a table name may hold letters, digits, '.' and any of -_~@+/ only", table, table[bad])
+	}
+	for _, c := range columns {
+		if c == "" {
+			return fmt.Errorf("cachegen: table %s: an indexed column has an empty name", table)
+		}
+		if bad := unsafeKeyByte(c); bad >= 0 {
+			return fmt.Errorf("cachegen: table %s: the indexed column name %q holds %q, which keys cannot carry apart from their separators: a column name may hold letters, digits and any of -._~@+/ only", table, c, c[bad])
+		}
+	}
+	return nil
+}
+
+// unsafeKeyByte returns the index of the first byte of name a key value
+// would escape, or -1.
+func unsafeKeyByte(name string) int {
+	for i := 0; i < len(name); i++ {
+		if !safeKeyByte[name[i]] {
+			return i
+		}
+	}
+	return -1
+}
+
+// ownsKey reports whether key, which starts with a table's base, is one of
+// that table's keys rather than one of a table whose prefix extends this
+// table's (prefix "app" and table "users" have the base "app:users:", a
+// prefix of every key of prefix "app:users"): only the latter have a ':'
+// after the base.
+func ownsKey(key, base string) bool { return !strings.Contains(key[len(base):], ":") }
 
 // AppendKeyString appends s to a key, escaped.
 func AppendKeyString(b []byte, s string) []byte {

@@ -266,3 +266,88 @@ func TestLongKeysKeepTheirTableBase(t *testing.T) {
 		}
 	}
 }
+
+// nameKey builds, as a table does, the key of value under the index on
+// cols (the All key when cols is empty) of table under prefix, or reports
+// that a table would refuse these names.
+func nameKey(prefix, table, cols, value string) (string, bool) {
+	columns := strings.Split(cols, "\x00")
+	if cols == "" {
+		columns = nil
+	}
+	if checkKeyNames(prefix, table, columns) != nil {
+		return "", false
+	}
+	base := tableBase(prefix, table)
+	if columns == nil {
+		return base + "all", true
+	}
+	ip := indexPrefix(base, columns)
+	return finishKey(AppendKeyString([]byte(ip), value), keyHeadLen(ip, base)), true
+}
+
+// FuzzKeyNamesInjective checks that two keys are alike only when their
+// prefix, table, index columns and value are: a separator in a name cannot
+// move a part into its neighbour ("a:b" + "c" against "a" + "b:c"), and
+// the All key and hashed keys meet no other key.
+func FuzzKeyNamesInjective(f *testing.F) {
+	f.Add("a:b", "c", "id", "1", "a", "b:c", "id", "1")
+	f.Add("a", "b", "c:id", "1", "a:b", "c", "id", "1")
+	f.Add("a", "b", "id", "1=x", "a", "b", "id=1", "x")
+	f.Add("a", "b", "x,y", "1", "a", "b", "x\x00y", "1")
+	f.Add("a", "b", "x\x00y", "1,2", "a", "b", "x", "1,2")
+	f.Add("a", "b", "all", "", "a", "b", "", "")
+	f.Add("a", "b:all", "", "", "a:b", "all", "", "")
+	f.Add("cg", "users", "email", strings.Repeat("x", 300), "cg", "users", "", "")
+	f.Add(strings.Repeat("p", 200), "t", "id", "1", strings.Repeat("p", 199), "tt", "id", "1")
+	f.Add("a b", "t", "id", "1", "a%20b", "t", "id", "1")
+	f.Fuzz(func(t *testing.T, p1, t1, c1, v1, p2, t2, c2, v2 string) {
+		k1, ok1 := nameKey(p1, t1, c1, v1)
+		k2, ok2 := nameKey(p2, t2, c2, v2)
+		if !ok1 || !ok2 {
+			return
+		}
+		if c1 == "" {
+			v1 = "" // the All key has no value
+		}
+		if c2 == "" {
+			v2 = ""
+		}
+		same := p1 == p2 && t1 == t2 && c1 == c2 && v1 == v2
+		if same != (k1 == k2) {
+			t.Fatalf("(%q, %q, %q, %q) and (%q, %q, %q, %q) give keys %q and %q", p1, t1, c1, v1, p2, t2, c2, v2, k1, k2)
+		}
+		for _, k := range []string{k1, k2} {
+			if len(k) > MaxKeyLen || strings.ContainsAny(k, " \x00\n\r\t*") {
+				t.Fatalf("key %q (%d bytes) is too long or holds a space, a control character or '*'", k, len(k))
+			}
+		}
+	})
+}
+
+func TestCheckKeyNames(t *testing.T) {
+	for _, c := range []struct {
+		prefix, table string
+		columns       []string
+		ok            bool
+	}{
+		{"cg", "users", []string{"id", "email"}, true},
+		{"app:v2", "shop.products", []string{"org_id", "slug"}, true},
+		{"app:", "users", []string{"id"}, true},
+		{"", "users", []string{"id"}, false},
+		{"a b", "users", []string{"id"}, false},
+		{"a*", "users", []string{"id"}, false},
+		{"é", "users", []string{"id"}, false},
+		{"a", "b:c", []string{"id"}, false},
+		{"a", "b=c", []string{"id"}, false},
+		{"a", "b", []string{"c:id"}, false},
+		{"a", "b", []string{"x,y"}, false},
+		{"a", "b", []string{"x=y"}, false},
+		{"a", "b", []string{""}, false},
+	} {
+		err := checkKeyNames(c.prefix, c.table, c.columns)
+		if (err == nil) != c.ok {
+			t.Errorf("checkKeyNames(%q, %q, %q): %v, want ok %v", c.prefix, c.table, c.columns, err, c.ok)
+		}
+	}
+}

@@ -39,7 +39,9 @@ func defaultOptions() options {
 }
 
 // WithPrefix sets the first segment of every key (default "cg"), so that
-// several applications or test runs can share one store.
+// several applications or test runs can share one store. It may hold
+// letters, digits, ':' and any of -._~@+/; the repository's constructor
+// rejects anything else (a byte keys would have to escape).
 func WithPrefix(p string) Option {
 	return func(o *options) {
 		if p != "" {

@@ -137,7 +137,7 @@ func NewTable[T any](db *sqlx.DB, store Store, spec *Spec[T], opts ...Option) (*
 		for k, c := range ix.Columns {
 			cols[k] = spec.Columns[c]
 		}
-		p := t.base + strings.Join(cols, ",") + "="
+		p := indexPrefix(t.base, cols)
 		t.prefixes = append(t.prefixes, p)
 		t.heads = append(t.heads, keyHeadLen(p, t.base))
 	}
@@ -152,6 +152,17 @@ func (t *Table[T]) checkSpec() error {
 		return fmt.Errorf("cachegen: spec of table %q needs columns and a primary key index", s.Table)
 	}
 	if err := checkTableName(s.Table); err != nil {
+		return err
+	}
+	var keyColumns []string
+	for _, ix := range s.Indexes {
+		for _, c := range ix.Columns {
+			if c >= 0 && c < len(s.Columns) {
+				keyColumns = append(keyColumns, s.Columns[c])
+			}
+		}
+	}
+	if err := checkKeyNames(t.opts.prefix, s.Table, keyColumns); err != nil {
 		return err
 	}
 	if len(s.Indexes[0].Columns) != 1 {

@@ -121,22 +121,16 @@ func (s *Store) FillMany(ctx context.Context, ops []runtime.FillOp) {
 			op.Err = err
 			continue
 		}
-		var enc []byte
-		switch op.Entry.Kind {
-		case runtime.Value:
-			tag, err := s.tagFor(ctx, op.Key)
-			if err != nil {
-				op.Err = err
-				continue
-			}
-			enc = encodeValue(tag, op.Entry.Value)
-		case runtime.NotFound:
-			enc = []byte{tagNotFound}
-		default:
-			op.Err = fmt.Errorf("redis: Fill with kind %v, want value or not-found", op.Entry.Kind)
+		if k := op.Entry.Kind; k != runtime.Value && k != runtime.NotFound {
+			op.Err = fmt.Errorf("redis: Fill with kind %v, want value or not-found", k)
 			continue
 		}
-		calls[i] = scriptCall{key: op.Key, args: []any{leaseArg(op.Token), enc, ms}}
+		tag, err := s.tagFor(ctx, op.Key)
+		if err != nil {
+			op.Err = err
+			continue
+		}
+		calls[i] = scriptCall{key: op.Key, args: []any{leaseArg(op.Token), encodeEntry(tag, op.Entry), ms}}
 	}
 	for i, cmd := range s.runScripts(ctx, fillScript, calls) {
 		if cmd == nil {

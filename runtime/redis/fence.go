@@ -2,9 +2,9 @@ package redis
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net"
 	"strings"
@@ -21,15 +21,22 @@ import (
 // promoted by Sentinel or Cluster that never received the write's release.
 // Either would serve them until their TTL. Both events change the identity
 // of the server a key lives on: a restarted server has a new run_id, and a
-// promoted replica's values were written by a master that is no longer one.
+// promoted replica starts a new replication history (its master_replid).
+// The run_id alone is not enough: after a failover and a failover back
+// (the new master fails in turn), the first master is master again under
+// its old run_id, holding what it resynced from the other one, values it
+// had tagged before the first failover included, which writes acknowledged
+// meanwhile (on it alone) had invalidated.
 //
-// So every value the store fills carries a tag of the run_id of the master
-// it was written to (8 bytes after the "v"), and a value is served only
-// while its tag names a master the store currently talks to: a value
-// written before such an event reads as someone else's bytes, which the
-// runtime discards and refills from the database.
+// So every value and every not-found the store fills carries a tag of the
+// identity of the master it was written to, a hash of its run_id and its
+// master_replid (8 bytes after the "v" or the "n"), and is served only
+// while its tag names a master the store currently talks to: one written
+// before such an event reads as someone else's bytes, which the runtime
+// discards and refills from the database.
 //
-// The store learns the identities through INFO server, again after every
+// The store learns the identities through INFO server and INFO replication
+// (one pipeline), again after every
 // new connection the client makes (a dial hook counts them): a restart or
 // a failover breaks every connection, so the first read on the new server
 // comes after a dial. A read checks, after its reply, whether a connection
@@ -51,7 +58,8 @@ import (
 // What it costs: after a restart or a failover, every value is a miss once
 // (the cache starts cold, as after a flush). A server that answers INFO
 // server with an error (INFO renamed away, an emulation) cannot be fenced:
-// its values carry tag 0.
+// its values carry tag 0. One whose INFO replication has no master_replid
+// (before Redis 4.0) is fenced by its run_id alone.
 
 // tagLen is the length of a value's server tag.
 const tagLen = 8
@@ -65,8 +73,8 @@ type fence struct {
 	onLearn func(ctx context.Context, c *goredis.Client) // per node, at each learning (persistence check)
 }
 
-// identities are the run_id tags of the masters, by address ("" on a single
-// node or Sentinel).
+// identities are the tags of the masters (see identityTag), by address (""
+// on a single node or Sentinel).
 type identities struct {
 	tags   []uint64
 	byAddr map[string]uint64
@@ -132,16 +140,22 @@ func (s *Store) learn(ctx context.Context) error {
 	var mu sync.Mutex
 	one := func(ctx context.Context, c *goredis.Client, addr string) error {
 		var tag uint64 // 0: a server that has no run_id to tell, never fenced
-		info, err := c.Info(ctx, "server").Result()
+		var server, repl *goredis.StringCmd
+		_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			server, repl = p.Info(ctx, "server"), p.Info(ctx, "replication")
+			return nil
+		})
 		var reply goredis.Error
 		switch {
-		case errors.As(err, &reply):
+		case errors.As(server.Err(), &reply):
 			// it answered, but not with INFO server (an emulation such as
 			// miniredis, or INFO renamed away)
-		case err != nil:
+		case server.Err() != nil:
+			return server.Err()
+		case err != nil && !errors.As(err, &reply):
 			return err
 		default:
-			if tag, err = runIDTag(info); err != nil {
+			if tag, err = identityTag(server.Val(), repl.Val()); err != nil {
 				return err
 			}
 		}
@@ -196,27 +210,38 @@ func (s *Store) tagFor(ctx context.Context, key string) (uint64, error) {
 	return tag, nil
 }
 
-// runIDTag reads the run_id of an INFO server reply, as a tag.
-func runIDTag(info string) (uint64, error) {
-	for line := range strings.SplitSeq(info, "\n") {
-		id, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:")
-		if !ok {
-			continue
-		}
-		if len(id) < 2*tagLen {
-			break
-		}
-		var b [tagLen]byte
-		for i := range b {
-			hi, lo := unhex(id[2*i]), unhex(id[2*i+1])
-			if hi > 15 || lo > 15 {
-				return 0, fmt.Errorf("run_id %q is not hex", id)
-			}
-			b[i] = hi<<4 | lo
-		}
-		return binary.LittleEndian.Uint64(b[:]), nil
+// identityTag reads the run_id of an INFO server reply and the
+// master_replid of an INFO replication reply (empty when the server has
+// none), and returns the tag of the pair: a restart changes the first, a
+// promotion the second.
+func identityTag(server, replication string) (uint64, error) {
+	id := infoField(server, "run_id")
+	if len(id) < 2*tagLen {
+		return 0, errors.New("INFO server has no run_id")
 	}
-	return 0, errors.New("INFO server has no run_id")
+	for i := range id {
+		if unhex(id[i]) > 15 {
+			return 0, fmt.Errorf("run_id %q is not hex", id)
+		}
+	}
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	h.Write([]byte{0})
+	h.Write([]byte(infoField(replication, "master_replid")))
+	if tag := h.Sum64(); tag != 0 {
+		return tag, nil
+	}
+	return 1, nil // 0 is the tag of a server that cannot be fenced
+}
+
+// infoField returns the value of name in an INFO reply, or "".
+func infoField(info, name string) string {
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func unhex(c byte) byte {

@@ -15,14 +15,14 @@
 //
 // A key holds one Redis string whose first byte tags what it is:
 //
-//	"v" + tag + bytes  Value (the bytes may be empty); tag: 8 bytes of the
-//	                   run_id of the master it was written to (see fence.go)
-//	"n"             NotFound (exactly this one byte)
+//	"v" + tag + bytes  Value (the bytes may be empty); tag: 8 bytes naming
+//	                   the master it was written to (see fence.go)
+//	"n" + tag       NotFound (exactly these 9 bytes), tagged as a value
 //	"l" + token     Leased
 //	"w" + count     Locked; count is decimal ASCII digits
 //
 // Anything else under a key (a value written by someone else, garbage, an
-// empty string, "n" followed by more bytes) reads as Kind Value with the raw
+// empty string, "n" with other than 8 bytes after it) reads as Kind Value with the raw
 // bytes, tag byte included; a key of another Redis type (a hash, a list…)
 // reads as Kind Value with no bytes. The runtime checks its own header on
 // every value and discards one it does not recognise with Lock and Unlock,
@@ -273,7 +273,7 @@ func (s *Store) decode(b []byte) runtime.Entry {
 				return runtime.Entry{Kind: runtime.Value, Value: b[1+tagLen:]}
 			}
 		case tagNotFound:
-			if len(b) == 1 {
+			if len(b) == 1+tagLen && s.fence.knows(binary.LittleEndian.Uint64(b[1:])) {
 				return runtime.Entry{Kind: runtime.NotFound}
 			}
 		case tagLease:
@@ -402,13 +402,17 @@ func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration)
 	return false, s.decode(unsafe.Slice(unsafe.StringData(cur), len(cur))), nil
 }
 
-// encodeValue is what a key holding the value v written to the server of
-// tag holds.
-func encodeValue(tag uint64, v []byte) []byte {
-	enc := make([]byte, 1+tagLen+len(v))
+// encodeEntry is what a key holding e (a value or a not-found) written to
+// the server of tag holds.
+func encodeEntry(tag uint64, e runtime.Entry) []byte {
+	enc := make([]byte, 1+tagLen+len(e.Value))
 	enc[0] = tagValue
+	if e.Kind == runtime.NotFound {
+		enc = enc[:1+tagLen]
+		enc[0] = tagNotFound
+	}
 	binary.LittleEndian.PutUint64(enc[1:], tag)
-	copy(enc[1+tagLen:], v)
+	copy(enc[1+tagLen:], e.Value)
 	return enc
 }
 
@@ -423,19 +427,14 @@ func (s *Store) Fill(ctx context.Context, key, token string, e runtime.Entry, tt
 	if err != nil {
 		return false, err
 	}
-	var enc []byte
-	switch e.Kind {
-	case runtime.Value:
-		tag, err := s.tagFor(ctx, key)
-		if err != nil {
-			return false, err
-		}
-		enc = encodeValue(tag, e.Value)
-	case runtime.NotFound:
-		enc = []byte{tagNotFound}
-	default:
+	if e.Kind != runtime.Value && e.Kind != runtime.NotFound {
 		return false, fmt.Errorf("redis: Fill with kind %v, want value or not-found", e.Kind)
 	}
+	tag, err := s.tagFor(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	enc := encodeEntry(tag, e)
 	n, err := fillScript.Run(ctx, s.c, []string{key}, leaseArg(token), enc, ms).Int64()
 	if err != nil {
 		return false, fmt.Errorf("redis: fill: %w", err)

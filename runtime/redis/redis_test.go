@@ -204,7 +204,8 @@ func TestEncoding(t *testing.T) {
 			if ok, err := s.Fill(ctx, p+"n", "t", runtime.Entry{Kind: runtime.NotFound}, time.Minute); !ok || err != nil {
 				t.Fatalf("Fill: %v %v", ok, err)
 			}
-			if got := raw(p + "n"); got != "n" {
+			// "n" and the server's tag
+			if got := raw(p + "n"); len(got) != 1+8 || got[0] != 'n' || tg.name != "cluster" && got[1:] != raw(p + "v")[1:9] {
 				t.Errorf("a not-found is stored as %q", got)
 			}
 			for range 12 {
@@ -238,6 +239,8 @@ func TestForeignValues(t *testing.T) {
 		{"hello", val("hello"), lock(1), absent},
 		{"", val(""), lock(1), absent},
 		{"nope", val("nope"), lock(1), absent},
+		{"n", val("n"), lock(1), absent}, // an untagged not-found, as earlier versions wrote it
+		{"n\x00\x00\x00\x00\x00\x00\x00\x01", val("n\x00\x00\x00\x00\x00\x00\x00\x01"), lock(1), absent}, // a tag no server has
 		{"\xff\x00", val("\xff\x00"), lock(1), absent},
 		{"w", lock(1), lock(2), absent},
 		{"wabc", lock(1), lock(2), absent},

@@ -64,7 +64,8 @@ var spellings = []string{
 }
 
 // world is one database namespace with the tables of a comparison, and
-// the repositories that read it: cached on a store and caching off.
+// the repositories that read it: cached on a store and caching off. The
+// tables are made once and emptied for each store.
 type world struct {
 	t      *testing.T
 	ctx    context.Context
@@ -76,7 +77,9 @@ type world struct {
 	wrong  int    // answers that were not the database's
 }
 
-func newWorld(t *testing.T, open func(testing.TB) (*sqlx.DB, *dbtest.Counter), store pairs.Store, c comparison) *world {
+var tables = []string{"posts", "logins", "members", "folded"}
+
+func newWorld(t *testing.T, open func(testing.TB) (*sqlx.DB, *dbtest.Counter), c comparison) *world {
 	t.Helper()
 	db, count := open(t)
 	ctx := context.Background()
@@ -91,38 +94,78 @@ func newWorld(t *testing.T, open func(testing.TB) (*sqlx.DB, *dbtest.Counter), s
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
-	prefix := dbtest.UniqueName()
-	cached, err := NewRepos(db, store.Open(t, prefix), runtime.WithPrefix(prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
 	plain, err := NewRepos(db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, ctx: ctx, db: db, count: count, cached: cached, plain: plain}
+	return &world{t: t, ctx: ctx, db: db, count: count, plain: plain}
+}
+
+// on empties the tables and makes the cached repositories on a new store
+// of b, under a prefix of their own, for the test t.
+func (w *world) on(t *testing.T, b backend) {
+	t.Helper()
+	w.t, w.step, w.wrong = t, "", 0
+	for _, tbl := range tables {
+		if _, err := w.db.ExecContext(w.ctx, "DELETE FROM "+tbl); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prefix := dbtest.UniqueName()
+	store, opts := b.open(t, prefix)
+	cached, err := NewRepos(w.db, store, append(opts, runtime.WithPrefix(prefix))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cached = cached
+}
+
+// A backend is a store, and the options the repositories on it need.
+type backend struct {
+	name string
+	open func(t testing.TB, prefix string) (runtime.Store, []runtime.Option)
+}
+
+// backends are the stores of internal/pairs, and Redis with a near cache.
+func backends() []backend {
+	var out []backend
+	for _, s := range pairs.Stores {
+		out = append(out, backend{s.Name, func(t testing.TB, prefix string) (runtime.Store, []runtime.Option) {
+			return s.Open(t, prefix), nil
+		}})
+	}
+	return append(out, backend{"redis-near", func(t testing.TB, prefix string) (runtime.Store, []runtime.Option) {
+		store, near := pairs.RedisNear(t, prefix)
+		return store, []runtime.Option{runtime.WithNearCache(near)}
+	}})
 }
 
 // TestCollations runs the same write and read sequences on every
-// comparison of every database, on the memory and Redis stores. Every read
-// is made four ways (cached and caching off, single and batch) and each
-// answer must be the database's own: a plain query with the same WHERE.
+// comparison of every database, on every store (memory, Redis, Redis
+// Cluster, memcached, Redis with a near cache). Every read is made four
+// ways (cached and caching off, single and batch) and each answer must be
+// the database's own: a plain query with the same WHERE. The comparisons
+// run in parallel, each in a namespace of its own; the stores of one
+// comparison share its tables, one after the other.
 func TestCollations(t *testing.T) {
-	stores := []pairs.Store{{Name: "memory", Open: pairs.Memory}, {Name: "redis", Open: pairs.Redis}}
 	for _, d := range dbtest.Dialects {
 		for _, c := range comparisons[d.Name] {
-			for _, s := range stores {
-				t.Run(d.Name+"/"+c.name+"/"+s.Name, func(t *testing.T) {
-					if d.Name == "postgres" {
-						requireICU(t, d.Open)
-					}
-					w := newWorld(t, d.Open, s, c)
-					w.catalogSays(d.Name, c.exact)
-					w.issueSequence()
-					w.missesCached(c.exact)
-					w.randomSequence(rand.New(rand.NewPCG(12, uint64(len(c.name)))), 200)
-				})
-			}
+			t.Run(d.Name+"/"+c.name, func(t *testing.T) {
+				t.Parallel()
+				if d.Name == "postgres" {
+					requireICU(t, d.Open)
+				}
+				w := newWorld(t, d.Open, c)
+				w.catalogSays(d.Name, c.exact)
+				for _, b := range backends() {
+					t.Run(b.name, func(t *testing.T) {
+						w.on(t, b)
+						w.issueSequence()
+						w.missesCached(c.exact)
+						w.randomSequence(rand.New(rand.NewPCG(12, uint64(len(c.name)))), 200)
+					})
+				}
+			})
 		}
 	}
 }
