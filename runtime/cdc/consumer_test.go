@@ -30,6 +30,8 @@ type applyDB struct {
 	db     *sqlx.DB
 	schema string
 	open   func(ctx context.Context, from Position) (Source, error)
+	// dropSlot drops the PostgreSQL slot (nil on MariaDB).
+	dropSlot func() error
 }
 
 func pgApplyDB(t *testing.T) *applyDB {
@@ -46,7 +48,7 @@ func pgApplyDB(t *testing.T) *applyDB {
 	tables := []string{e.table("users"), e.table("posts")}
 	return &applyDB{db: db, schema: e.schema, open: func(ctx context.Context, from Position) (Source, error) {
 		return OpenPostgres(ctx, PostgresOptions{DSN: e.dsn, Publication: e.name, Slot: e.name, Tables: tables, FullIdentity: tables, From: from})
-	}}
+	}, dropSlot: e.dropSlot}
 }
 
 func myApplyDB(t *testing.T) *applyDB {
@@ -323,4 +325,178 @@ func TestConsumerRawSQL(t *testing.T) {
 			}
 		})
 	}
+}
+
+var applyDBs = []struct {
+	name string
+	db   func(*testing.T) *applyDB
+}{{"postgres", pgApplyDB}, {"mariadb", myApplyDB}}
+
+// faultEnv is a memory store behind a faultyStore: readers read the
+// memory store directly, so what they see cached is what the consumer left
+// there, while the consumer invalidates through the faulty one.
+type faultEnv struct {
+	d       *applyDB
+	prefix  string
+	mem     runtime.Store
+	readers *models.Repos
+	user    *models.User
+}
+
+func newFaultEnv(t *testing.T, d *applyDB) *faultEnv {
+	f := &faultEnv{d: d, prefix: uniqueName(), mem: memoryStore(t)}
+	f.readers, _ = repos(t, d, f.mem, f.prefix)
+	return f
+}
+
+// consumer starts a consumer whose repositories and store are behind a
+// faultyStore of its own.
+func (f *faultEnv) consumer(t *testing.T) (*Consumer, *faultyStore, func()) {
+	fs := &faultyStore{Store: f.mem}
+	_, reg := repos(t, f.d, fs, f.prefix)
+	c, stop := startConsumer(t, f.d, reg, fs, f.prefix)
+	return c, fs, stop
+}
+
+// saveAndCache saves a user through the readers, waits until c has
+// applied that transaction and stored its position, and caches the row.
+func (f *faultEnv) saveAndCache(t *testing.T, c *Consumer) {
+	t.Helper()
+	f.user = &models.User{Email: "ann@x", OrgID: 1, Handle: "ann", Name: "Ann"}
+	if err := f.readers.Users.Save(context.Background(), f.user); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the Save's transaction", func() bool { s := c.Stats(); return s.Events >= 1 && s.Position != "" })
+	for range 2 {
+		if userName(t, f.readers, f.user.ID) != "Ann" {
+			t.Fatal("wrong row")
+		}
+	}
+	if s := f.readers.Users.Stats(); s.Hits == 0 {
+		t.Fatalf("the row is not cached: %+v", s)
+	}
+}
+
+func (f *faultEnv) update(t *testing.T) {
+	t.Helper()
+	mustExec(t, f.d.db, fmt.Sprintf("UPDATE users SET name = 'Ann B', email = 'ann2@x' WHERE id = %d", f.user.ID))
+}
+
+// stale fails the test unless the readers still see the row from before
+// the update: the change was not invalidated yet.
+func (f *faultEnv) stale(t *testing.T, when string) {
+	t.Helper()
+	if name := userName(t, f.readers, f.user.ID); name != "Ann" {
+		t.Fatalf("%s: the readers see %q: the update was invalidated", when, name)
+	}
+}
+
+func (f *faultEnv) waitFresh(t *testing.T) {
+	t.Helper()
+	waitFor(t, "the update through the cache", func() bool { return userName(t, f.readers, f.user.ID) == "Ann B" })
+}
+
+// A consumer killed after it read a transaction and before its keys were
+// invalidated (its store refused them) has not acknowledged it: the next
+// consumer resumes from the stored position and invalidates it, without
+// a table-wide invalidation.
+func TestConsumerKilledBeforeAck(t *testing.T) {
+	for _, db := range applyDBs {
+		t.Run(db.name, func(t *testing.T) {
+			f := newFaultEnv(t, db.db(t))
+			c1, fs1, stop1 := f.consumer(t)
+			ready(t, c1)
+			f.saveAndCache(t, c1)
+			acked := c1.Stats().Position
+			fs1.locksDown.Store(true)
+			f.update(t)
+			waitFor(t, "the consumer to fail the invalidation", func() bool { return c1.Stats().Retries > 0 })
+			stop1()
+			f.stale(t, "after the kill")
+			if s := c1.Stats(); s.Position != acked {
+				t.Fatalf("the killed consumer acknowledged %q (had %q) without invalidating", s.Position, acked)
+			}
+
+			c2, _, _ := f.consumer(t)
+			f.waitFresh(t)
+			if s := c2.Stats(); s.PositionLost != 0 || s.WholeTables != 0 || s.Events == 0 {
+				t.Errorf("restarted consumer %+v: want the transaction again from the stored position, key by key", s)
+			}
+		})
+	}
+}
+
+// While the store is unreachable the consumer applies the transaction
+// again and again and acknowledges nothing; once the store is back it
+// invalidates the change and moves on.
+func TestConsumerStoreOutage(t *testing.T) {
+	for _, db := range applyDBs {
+		t.Run(db.name, func(t *testing.T) {
+			f := newFaultEnv(t, db.db(t))
+			c, fs, _ := f.consumer(t)
+			ready(t, c)
+			f.saveAndCache(t, c)
+			acked := c.Stats().Position
+			fs.down.Store(true)
+			f.update(t)
+			waitFor(t, "the consumer to fail the invalidation", func() bool { return c.Stats().Retries > 0 })
+			f.stale(t, "during the outage")
+			if s := c.Stats(); s.Position != acked {
+				t.Fatalf("acknowledged %q (had %q) while the store was down", s.Position, acked)
+			}
+			fs.down.Store(false)
+			f.waitFresh(t)
+			waitFor(t, "the position to move", func() bool { return c.Stats().Position != acked })
+		})
+	}
+}
+
+// Two consumers of one database: one leads, the other stands by and takes
+// over once the leader dies (its store unreachable, so it neither renews
+// nor gives back its lease), within a bounded time.
+func TestConsumerLeader(t *testing.T) {
+	for _, db := range applyDBs {
+		t.Run(db.name, func(t *testing.T) {
+			f := newFaultEnv(t, db.db(t))
+			c1, fs1, _ := f.consumer(t)
+			ready(t, c1)
+			c2, _, _ := f.consumer(t)
+			f.saveAndCache(t, c1)
+			if s := c2.Stats(); s.Leader || s.Events != 0 {
+				t.Fatalf("the standby leads or applies while the leader lives: %+v", s)
+			}
+			fs1.down.Store(true)
+			died := time.Now()
+			waitFor(t, "the standby to take over", func() bool { return c2.Stats().Leader })
+			if took := time.Since(died); took > 3*time.Second {
+				t.Errorf("takeover took %v, want within the lease TTL (1s) and a third", took)
+			}
+			waitFor(t, "the dead leader to step down", func() bool { return !c1.Stats().Leader })
+			f.update(t)
+			f.waitFresh(t)
+		})
+	}
+}
+
+// A lost position (the PostgreSQL slot dropped while no consumer ran)
+// means changes nobody will deliver: the consumer invalidates every table
+// as a whole, logs it, and goes on from a new slot.
+func TestConsumerPositionLost(t *testing.T) {
+	f := newFaultEnv(t, pgApplyDB(t))
+	c1, _, stop1 := f.consumer(t)
+	ready(t, c1)
+	f.saveAndCache(t, c1)
+	stop1()
+	if err := f.d.dropSlot(); err != nil {
+		t.Fatal(err)
+	}
+	f.update(t) // no slot holds it: no stream will deliver it
+	c2, _, _ := f.consumer(t)
+	f.waitFresh(t)
+	if s := c2.Stats(); s.PositionLost != 1 || s.WholeTables < 2 {
+		t.Errorf("stats %+v: want the position lost once and both tables invalidated", s)
+	}
+	// and it goes on, key by key
+	mustExec(t, f.d.db, fmt.Sprintf("UPDATE users SET name = 'Ann C' WHERE id = %d", f.user.ID))
+	waitFor(t, "a change after the loss", func() bool { return userName(t, f.readers, f.user.ID) == "Ann C" })
 }
