@@ -147,3 +147,74 @@ func TestRowKeysIncompleteRow(t *testing.T) {
 		t.Error("RowKeys with a struct value: no error")
 	}
 }
+
+// publishRecorder is a Bus that records what is published on it.
+type publishRecorder struct {
+	mu   sync.Mutex
+	keys []string
+}
+
+func (b *publishRecorder) Publish(_ context.Context, keys []string) error {
+	b.mu.Lock()
+	b.keys = append(b.keys, keys...)
+	b.mu.Unlock()
+	return nil
+}
+
+func (b *publishRecorder) Listen(ctx context.Context, _ time.Duration, _ runtime.BusHandler) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (b *publishRecorder) take() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	keys := slices.Clone(b.keys)
+	b.keys = nil
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// DropKeys announces to the near caches of other processes the keys a
+// write of the same change announces.
+func TestDropKeysAnnounces(t *testing.T) {
+	db, _ := openSQLite(t)
+	bus := &publishRecorder{}
+	near, err := runtime.NewNearCache(bus, runtime.NearOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { near.Close() })
+	reg := runtime.NewRegistry()
+	rs, err := models.NewRepos(db, newMemory(t, ""), runtime.WithPrefix("announce"), runtime.WithRegistry(reg), runtime.WithNearCache(near))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	u := &models.User{Email: "a@x", OrgID: 1, Handle: "a", Name: "A"}
+	if err := rs.Users.Save(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	old := *u
+	u.Email = "b@x"
+	bus.take()
+	if err := rs.Users.Save(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	wrote := bus.take()
+	users := changeTable(t, reg, "users")
+	var keys []string
+	for _, r := range []*models.User{&old, u} {
+		k, err := users.RowKeys(map[string]any{"id": r.ID, "email": r.Email, "org_id": r.OrgID, "handle": r.Handle, "name": r.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k...)
+	}
+	if err := users.DropKeys(ctx, keys); err != nil {
+		t.Fatal(err)
+	}
+	if got := bus.take(); len(wrote) == 0 || !slices.Equal(got, wrote) {
+		t.Errorf("DropKeys announced\n%q\nthe write\n%q", got, wrote)
+	}
+}
