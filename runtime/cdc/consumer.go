@@ -265,12 +265,16 @@ func (c *Consumer) stream(ctx context.Context) {
 			}
 			c.update(func(s *ConsumerStats) { s.Reopens++ })
 		}
+		before := c.Stats().Transactions
 		err := c.session(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		c.log.Warn("cdc: stream ended, reopening", "err", err, "pause", pause)
+		if c.Stats().Transactions > before {
+			pause = 0 // a stream that applied something starts the pauses over
+		}
 		pause = min(max(2*pause, 50*time.Millisecond), c.opts.RetryPause)
+		c.log.Warn("cdc: stream ended, reopening", "err", err, "pause", pause)
 	}
 }
 
@@ -292,9 +296,9 @@ func (c *Consumer) session(ctx context.Context) error {
 	defer src.Close()
 	if !known {
 		// Nothing says what changed before this stream's start: drop every
-		// table, now that the stream covers what follows.
-		// The position stays unknown until the first transaction's: a
-		// leader that dies before it does all this again.
+		// table, now that the stream covers what follows. The position
+		// stays unknown until the first transaction's: a leader that dies
+		// before it does all this again.
 		if err := c.invalidateAll(ctx); err != nil {
 			return err
 		}
