@@ -15,8 +15,9 @@ import (
 // NewRepos of each of them. A registry holds one repository per type, so it
 // serves one database and store. It is safe for concurrent use.
 type Registry struct {
-	mu    sync.RWMutex
-	repos map[any]any // keyed by (*R)(nil) for a repository of type R
+	mu      sync.RWMutex
+	repos   map[any]any  // keyed by (*R)(nil) for a repository of type R
+	changed changeTables // the tables made with it, for a change-stream consumer (rowkeys.go)
 }
 
 // NewRegistry returns an empty registry.

@@ -143,6 +143,9 @@ func NewTable[T any](db *sqlx.DB, store Store, spec *Spec[T], opts ...Option) (*
 	}
 	t.allKey = t.base + "all"
 	t.retries = retryQueue{max: retryQueueMax, discard: t.discardErr, stats: &t.stats, notify: t.event}
+	if t.opts.registry != nil {
+		t.opts.registry.changed.add(t)
+	}
 	return t, nil
 }
 

@@ -6,12 +6,16 @@
 //	go run ./examples/blog -db postgres://postgres@127.0.0.1:5432/test -redis 127.0.0.1:6379
 //	go run ./examples/blog -db mysql://root@127.0.0.1:3306/test -redis 127.0.0.1:6379
 //	go run ./examples/blog -metrics :9090
+//	go run ./examples/blog -cdc -db postgres://postgres@127.0.0.1:5433/test?sslmode=disable
 //
 // -db and -redis default to $DATABASE_URL and $REDIS_ADDR. On a server the
 // example works in a schema (a database, on MySQL) of its own and drops it
 // when it ends; its keys carry a prefix of their own. With -metrics it
 // serves Prometheus metrics on /metrics at that address while it runs and,
-// once done, until it is interrupted.
+// once done, until it is interrupted. With -cdc it shows instead a raw SQL
+// UPDATE, made outside the repository, becoming visible through the cache
+// with no Invalidate call (a server with a change stream: PostgreSQL with
+// wal_level=logical, MariaDB/MySQL with a ROW binlog).
 package main
 
 import (
@@ -32,7 +36,15 @@ func main() {
 	redisFlag := flag.String("redis", os.Getenv("REDIS_ADDR"), "Redis address(es), comma-separated for a Cluster (default: the in-memory store)")
 	metricsFlag := flag.String("metrics", "", "serve Prometheus metrics on /metrics at this address (e.g. :9090) until interrupted")
 	nearFlag := flag.Bool("near", false, "put a near cache in front of Redis (needs -redis)")
+	cdcFlag := flag.Bool("cdc", false, "show a raw SQL UPDATE becoming visible through the cache via the change stream (needs -db postgres://… or mysql://… with it on)")
 	flag.Parse()
+	if *cdcFlag {
+		if err := runCDC(context.Background(), os.Stdout, *dbFlag, *redisFlag); err != nil {
+			fmt.Fprintln(os.Stderr, "blog:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var tel *telemetry
 	if *metricsFlag != "" {
 		tel = newTelemetry()
