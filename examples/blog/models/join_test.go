@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/runtime"
 )
 
@@ -220,5 +221,57 @@ func TestJoinRawCommit(t *testing.T) {
 		keyHolds(t, e, key, runtime.Absent, "after the wrapper's Commit")
 		wantName(t, ctx, e, u.ID, "raw commit", "after the wrapper's Commit")
 		keyHolds(t, e, key, runtime.Value, "after a read that follows the wrapper's Commit")
+	})
+}
+
+// newRepos builds the example's repositories on e's database and store,
+// wired for the loaders.
+func newRepos(t *testing.T, e *env) *models.Repos {
+	t.Helper()
+	opts := []runtime.Option{runtime.WithPrefix(e.prefix)}
+	if e.near != nil {
+		opts = append(opts, runtime.WithNearCache(e.near))
+	}
+	repos, err := models.NewRepos(e.db, e.store, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repos
+}
+
+// TestJoinedLoadersSeeTheTx: a loader called on a repository joined to a
+// transaction reads the related rows through the transaction too, so it
+// sees the transaction's own write (and, like every read there, fills
+// nothing).
+func TestJoinedLoadersSeeTheTx(t *testing.T) {
+	forPairsNamed(t, joinPairs, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		repos := newRepos(t, e)
+		u := &models.User{Email: "jl@x.org", OrgID: 1, Handle: "jl", Name: "committed"}
+		if err := repos.Users.Save(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		p := &models.Post{AuthorID: u.ID, Slug: "jl", Title: "t", Body: "b"}
+		if err := repos.Posts.Save(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := e.db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined := runtime.Join(tx)
+		defer joined.Rollback()
+		changed := *u
+		changed.Name = "uncommitted"
+		if err := repos.Users.WithTx(joined).Save(ctx, &changed); err != nil {
+			t.Fatal(err)
+		}
+		posts := repos.Posts.WithTx(joined)
+		if a, err := posts.LoadAuthor(ctx, p); err != nil || a.Name != "uncommitted" {
+			t.Errorf("LoadAuthor in the transaction: %+v, %v; want its own write", a, err)
+		}
+		if as, err := posts.LoadAuthors(ctx, []*models.Post{p}); err != nil || len(as) != 1 || as[0].Name != "uncommitted" {
+			t.Errorf("LoadAuthors in the transaction: %+v, %v; want its own write", as, err)
+		}
 	})
 }
