@@ -129,14 +129,14 @@ func (b *batch[T]) pending(st step) []*slot[T] {
 }
 
 // resolve runs the protocol on every slot until each is done. A key the
-// store may not answer (there is none, the table is in a transaction, or an
-// invalidation of the key is pending) is read from the database without
+// store may not answer (there is none, the table is in a transaction, the
+// read is fresh, or an invalidation of the key is pending) is read from the database without
 // filling, as Get does.
 func (b *batch[T]) resolve(ctx context.Context) error {
 	t := b.t
 	var asked []*slot[T]
 	for _, s := range b.slots {
-		if !t.cacheable(s.key) {
+		if !t.cacheable(ctx, s.key) {
 			t.stats.misses.Add(1)
 			s.step = stepLoad
 			continue

@@ -63,9 +63,11 @@ func Provide[R comparable](reg *Registry, repo R) error {
 }
 
 // Related returns the repository of type R in the registry of t, the one a
-// loader on t reads related rows through. It fails when t has no registry
-// (it was not built by NewRepos or with WithRegistry) or the registry holds
-// no R.
+// loader on t reads related rows through; when t is joined to a Tx, that
+// repository joined to it too (through its WithTx), so a loader sees the
+// transaction's own rows, as every read in it does. It fails when t has no
+// registry (it was not built by NewRepos or with WithRegistry) or the
+// registry holds no R.
 func Related[R, T any](t *Table[T]) (R, error) {
 	var zero R
 	reg := t.opts.registry
@@ -77,6 +79,9 @@ func Related[R, T any](t *Table[T]) (R, error) {
 	reg.mu.RUnlock()
 	if !ok {
 		return zero, fmt.Errorf("cachegen: the registry of the %s repository holds no %T: build it with the NewRepos of its package, passing the same runtime.WithRegistry", t.spec.Table, zero)
+	}
+	if j, ok := repo.(interface{ WithTx(*Tx) R }); ok && t.tx != nil {
+		return j.WithTx(t.tx), nil
 	}
 	return repo.(R), nil
 }

@@ -250,7 +250,7 @@ func (t *Table[T]) GetKey(ctx context.Context, i int, key []byte, probe T) (*T, 
 	if i < 0 || i >= len(t.spec.Indexes) {
 		return nil, fmt.Errorf("cachegen: table %s has no index %d", t.spec.Table, i)
 	}
-	if t.near != nil && t.obs == nil && len(key) <= MaxKeyLen {
+	if t.near != nil && t.obs == nil && len(key) <= MaxKeyLen && !IsFresh(ctx) {
 		if row, ok, err := t.nearGet(unsafe.String(unsafe.SliceData(key), len(key))); ok {
 			return row, err
 		}
@@ -350,7 +350,7 @@ func (t *Table[T]) observeRead(ctx context.Context, index string, start time.Tim
 }
 
 func (t *Table[T]) get(ctx context.Context, i int, key string, probe T) (*T, readInfo, error) {
-	if !t.cacheable(key) {
+	if !t.cacheable(ctx, key) {
 		return t.getMiss(ctx, i, key, probe, Entry{}, errSkipStore, nearGen{})
 	}
 	var g nearGen
@@ -438,15 +438,17 @@ func (t *Table[T]) getMiss(ctx context.Context, i int, key string, probe T, e En
 }
 
 // errSkipStore marks a read that does not ask the store: there is none,
-// the read is inside a transaction, or the key awaits an invalidation.
+// the read is inside a transaction or fresh, or the key awaits an
+// invalidation.
 var errSkipStore = errors.New("cachegen: store not asked")
 
 // cacheable reports whether a read of key may use the store: there is one,
 // the table is not inside a transaction (whose reads must see its own
-// uncommitted rows), and no invalidation of the key is still pending (the
-// store may hold what a write replaced).
-func (t *Table[T]) cacheable(key string) bool {
-	return t.store != nil && t.tx == nil && !t.retries.isPending(key)
+// uncommitted rows), the caller did not ask for a fresh read (Fresh), and
+// no invalidation of the key is still pending (the store may hold what a
+// write replaced).
+func (t *Table[T]) cacheable(ctx context.Context, key string) bool {
+	return t.store != nil && t.tx == nil && !IsFresh(ctx) && !t.retries.isPending(key)
 }
 
 // All returns every row of the table ordered by primary key, cached under
@@ -502,7 +504,7 @@ func viaDB[T any](ctx context.Context, load func(context.Context) (loaded[T], er
 }
 
 func (t *Table[T]) read(ctx context.Context, key string, load func(context.Context) (loaded[T], error)) (loaded[T], error) {
-	if !t.cacheable(key) {
+	if !t.cacheable(ctx, key) {
 		return t.resolve(ctx, key, Entry{}, errSkipStore, load)
 	}
 	e, err := t.store.Get(ctx, key)
