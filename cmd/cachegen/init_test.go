@@ -1,12 +1,17 @@
 package main
 
 import (
+	"fmt"
+	"go/types"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
+	blog "github.com/cachegen/cachegen/examples/blog/models"
+	"github.com/cachegen/cachegen/gen"
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/internal/dburl"
 	"github.com/cachegen/cachegen/internal/tempmod"
@@ -89,8 +94,14 @@ func TestInitRoundTrip(t *testing.T) {
 				t.Errorf("the header shows the user of the address:\n%s", order)
 			}
 
-			if code, out, errOut := runCLI(t, root, "./models"); code != 0 {
-				t.Fatalf("generate: exit %d\n%s%s\nmodels:\n%s", code, out, errOut, order)
+			// go generate, as a user runs it: the go:generate line init wrote.
+			gen := exec.Command(goBin, "generate", "./models")
+			gen.Dir = root
+			if b, err := gen.CombinedOutput(); err != nil {
+				t.Fatalf("go generate: %v\n%s\nmodels:\n%s", err, b, order)
+			}
+			if _, err := os.Stat(filepath.Join(root, "models", "order_cachegen.go")); err != nil {
+				t.Fatalf("go generate wrote no repository: %v", err)
 			}
 			if code, out, errOut := runCLI(t, root, "-verify", "-db", addr, "./models"); code != 0 {
 				t.Fatalf("-verify of the written models: exit %d\n%s%s\nmodels:\n%s", code, out, errOut, order)
@@ -139,4 +150,107 @@ func driverDSN(t *testing.T, addr string) (driver, dsn string) {
 		return src.Driver, cfg.FormatDSN()
 	}
 	return src.Driver, src.DSN
+}
+
+// TestInitBlogModels runs cachegen init on the blog example's schema, on
+// each database, and loads what it wrote with the generator's own loader:
+// the models must be the example's, table for table and column for column
+// (Go type, pk, unique, unique_together members, fk target), whatever the
+// order or the group names.
+func TestInitBlogModels(t *testing.T) {
+	want := describeModels(t, tempmod.Root(t), "./examples/blog/models")
+	for _, name := range []string{"sqlite", "postgres", "mysql"} {
+		t.Run(name, func(t *testing.T) {
+			db, addr := dbtest.OpenURL(t, name)
+			schema := map[string][]string{
+				"sqlite":   {blog.SQLiteSchema},
+				"postgres": {blog.PostgresSchema},
+				"mysql":    blog.MySQLSchema,
+			}[name]
+			for _, stmt := range schema {
+				if _, err := db.Exec(stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			root := tempmod.Copy(t, t.TempDir())
+			if code, out, errOut := runCLI(t, root, "init", "-db", addr, "-o", "models"); code != 0 {
+				t.Fatalf("init: exit %d\n%s%s", code, out, errOut)
+			}
+			got := describeModels(t, root, "./models")
+			if got != want {
+				t.Errorf("init on the blog's schema wrote\n%s\nthe example declares\n%s", got, want)
+			}
+		})
+	}
+}
+
+// describeModels loads the models of pattern with gen.Load and describes
+// each, one line per table and per column, sorted: what a model says of
+// its table, without the Go names and the order of declaration.
+func describeModels(t *testing.T, dir, pattern string) string {
+	t.Helper()
+	pkgs, err := gen.Load(dir, pattern)
+	if err != nil {
+		t.Fatalf("load %s: %v", pattern, err)
+	}
+	qual := func(p *types.Package) string { return p.Name() }
+	var lines []string
+	for _, p := range pkgs {
+		for _, f := range p.Files {
+			for _, m := range f.Models {
+				lines = append(lines, fmt.Sprintf("table %s: pk %s, generated %v", m.Table, m.PK.Column, m.AutoPK))
+				for _, fl := range m.Fields {
+					fk := ""
+					if fl.FK != nil && fl.FK.Model != nil {
+						fk = " fk " + fl.FK.Model.Table
+					}
+					lines = append(lines, fmt.Sprintf("table %s: column %s %s%s", m.Table, fl.Column,
+						types.TypeString(fl.Type, qual), fk))
+				}
+				for _, ix := range m.Uniques {
+					cols := make([]string, len(ix.Fields))
+					for i, fl := range ix.Fields {
+						cols[i] = fl.Column
+					}
+					sort.Strings(cols)
+					lines = append(lines, fmt.Sprintf("table %s: unique (%s)", m.Table, strings.Join(cols, ", ")))
+				}
+			}
+		}
+	}
+	if len(lines) == 0 {
+		t.Fatalf("%s declares no model", pattern)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// TestInitUsage: what init refuses, with exit 2 and a line saying why,
+// before it writes anything.
+func TestInitUsage(t *testing.T) {
+	db, addr := dbtest.OpenURL(t, "sqlite")
+	if _, err := db.Exec(`CREATE TABLE t (id INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"init"}, "-db is required"},
+		{[]string{"init", "-db", "mysql://"}, "cachegen init: "},
+		{[]string{"init", "-db", filepath.Join(dir, "missing.db")}, "no such file"},
+		{[]string{"init", "-db", addr, "-pkg", "func"}, `-pkg "func" is not a package name`},
+		{[]string{"init", "-db", addr, "-tables", "nosuch"}, "no table nosuch in the database"},
+		{[]string{"init", "-db", addr, "-tables", "a", "-schema", "main"}, "-tables and -schema are separate"},
+		{[]string{"init", "-db", addr, "extra"}, "unexpected arguments"},
+	} {
+		code, out, errOut := runCLI(t, dir, c.args...)
+		if code != 2 || !strings.Contains(errOut, c.says) || out != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2 and %q", c.args, code, out, errOut, c.says)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a refused init wrote %d file(s)", len(entries))
+	}
 }

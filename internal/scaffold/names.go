@@ -20,15 +20,17 @@ var initialisms = map[string]bool{
 	"XML": true, "XMPP": true, "XSRF": true, "XSS": true,
 }
 
-// words splits a database name into words at underscores and where a
-// lower-case letter or digit meets an upper-case one (orgId, OrgID).
+// words splits a database name into words at underscores, where a
+// lower-case letter or digit meets an upper-case one (orgId, OrgID), and
+// before the last capital of a run a lower-case letter follows (HTTPStatus).
 func words(s string) []string {
 	var out []string
 	for _, part := range strings.Split(s, "_") {
 		start := 0
 		rs := []rune(part)
 		for i := 1; i < len(rs); i++ {
-			if unicode.IsUpper(rs[i]) && (unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1])) {
+			nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+			if unicode.IsUpper(rs[i]) && (unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1]) || unicode.IsUpper(rs[i-1]) && nextLower) {
 				out = append(out, string(rs[start:i]))
 				start = i
 			}
