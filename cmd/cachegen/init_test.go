@@ -21,7 +21,8 @@ import (
 // roundTripSchema is the schema of TestInitRoundTrip, with " as the
 // identifier quote: reserved words for names (order, group, select, from,
 // key, type), a composite unique, a nullable unique, nullable columns of
-// every family and a nullable foreign key.
+// every family and a nullable foreign key; kinds has a nullable column of
+// each type the database commonly uses.
 var roundTripSchema = map[string][]string{
 	"sqlite": {
 		`CREATE TABLE "group" (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)`,
@@ -29,6 +30,9 @@ var roundTripSchema = map[string][]string{
 			group_id BIGINT REFERENCES "group" (id), note TEXT, amount NUMERIC(10,2), placed_at DATETIME,
 			data BLOB, flag BOOLEAN NOT NULL, "type" TEXT, "key" VARCHAR(32) UNIQUE, UNIQUE ("select", "from"))`,
 		`CREATE TABLE pair (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a, b))`,
+		`CREATE TABLE kinds (id INTEGER PRIMARY KEY, i8 TINYINT, i16 SMALLINT, i32 INT, i64 BIGINT, f64 REAL,
+			fl FLOAT, "dec" NUMERIC, dec2 DECIMAL(10,2), ok BOOLEAN, txt TEXT, vc VARCHAR(20), bin BLOB, d DATE,
+			dt DATETIME, ts TIMESTAMP, doc JSON)`,
 	},
 	"postgres": {
 		`CREATE TABLE "group" (id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE)`,
@@ -37,6 +41,9 @@ var roundTripSchema = map[string][]string{
 			placed_at TIMESTAMPTZ, data BYTEA, flag BOOLEAN NOT NULL, "type" TEXT, "key" VARCHAR(32) UNIQUE,
 			UNIQUE ("select", "from"))`,
 		`CREATE TABLE pair (a INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (a, b))`,
+		`CREATE TABLE kinds (id BIGSERIAL PRIMARY KEY, i16 SMALLINT, i32 INTEGER, i64 BIGINT, f32 REAL,
+			f64 DOUBLE PRECISION, "dec" NUMERIC(10,2), ok BOOLEAN, txt TEXT, vc VARCHAR(20), ch CHAR(3),
+			token_uuid UUID, doc JSON, doc_b JSONB, bin BYTEA, d DATE, ts TIMESTAMP, tstz TIMESTAMPTZ, tstz3 TIMESTAMPTZ(3))`,
 	},
 	"mysql": {
 		`CREATE TABLE "group" (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255) NOT NULL UNIQUE)`,
@@ -45,6 +52,11 @@ var roundTripSchema = map[string][]string{
 			placed_at DATETIME(6) NULL, data VARBINARY(255) NULL, flag BOOLEAN NOT NULL, "type" TEXT NULL,
 			"key" VARCHAR(32) NULL UNIQUE, UNIQUE ("select", "from"), FOREIGN KEY (group_id) REFERENCES "group" (id))`,
 		`CREATE TABLE pair (a INT NOT NULL, b INT NOT NULL, PRIMARY KEY (a, b))`,
+		`CREATE TABLE kinds (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, i8 TINYINT, u8 TINYINT UNSIGNED,
+			i16 SMALLINT, u16 SMALLINT UNSIGNED, i24 MEDIUMINT, i32 INT, u32 INT UNSIGNED, i64 BIGINT,
+			u64 BIGINT UNSIGNED, y YEAR, f32 FLOAT, f64 DOUBLE, "dec" DECIMAL(10,2), ok BOOLEAN, txt TEXT,
+			vc VARCHAR(20), ch CHAR(3), en ENUM('abc', 'def'), token_uuid UUID, doc JSON, bin VARBINARY(16),
+			bl BLOB, d DATE, dt DATETIME(6), ts TIMESTAMP(6) NULL)`,
 	},
 }
 
