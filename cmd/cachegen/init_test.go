@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"go/types"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -264,5 +265,55 @@ func TestInitUsage(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a refused init wrote %d file(s)", len(entries))
+	}
+}
+
+// TestInitSchema: -schema reads the tables of a named schema, and their
+// directives name it; the models pass -verify as written.
+func TestInitSchema(t *testing.T) {
+	for _, name := range []string{"sqlite", "postgres", "mysql"} {
+		t.Run(name, func(t *testing.T) {
+			db, addr := dbtest.OpenURL(t, name)
+			schema := "main"
+			switch name {
+			case "postgres":
+				u, err := url.Parse(addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				schema = u.Query().Get("search_path")
+			case "mysql":
+				u, err := url.Parse(addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				schema = strings.TrimPrefix(u.Path, "/")
+			}
+			for _, stmt := range []string{
+				`CREATE TABLE shops (id BIGINT NOT NULL PRIMARY KEY, name VARCHAR(64) NOT NULL UNIQUE)`,
+				`CREATE TABLE items (id BIGINT NOT NULL PRIMARY KEY, shop_id BIGINT NOT NULL REFERENCES shops (id))`,
+			} {
+				if _, err := db.Exec(stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			root := tempmod.Copy(t, t.TempDir())
+			if code, out, errOut := runCLI(t, root, "init", "-db", addr, "-schema", schema, "-o", "models"); code != 0 {
+				t.Fatalf("init -schema: exit %d\n%s%s", code, out, errOut)
+			}
+			file := filepath.Join(root, "models", strings.ToLower(schema)+"_items.go")
+			src, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{"//cachegen:table " + schema + ".items\n", `cache:"pk,manual"`, `cache:"fk=Shop"`} {
+				if !strings.Contains(string(src), want) {
+					t.Errorf("%s does not hold %q:\n%s", file, want, src)
+				}
+			}
+			if code, out, errOut := runCLI(t, root, "-verify", "-db", addr, "./models"); code != 0 {
+				t.Fatalf("-verify: exit %d\n%s%s\n%s", code, out, errOut, src)
+			}
+		})
 	}
 }
