@@ -317,3 +317,21 @@ func TestInitSchema(t *testing.T) {
 		})
 	}
 }
+
+// TestDescribe: the files' header names the database, never its user or
+// password.
+func TestDescribe(t *testing.T) {
+	for addr, want := range map[string]string{
+		"postgres://u:secret@db.example:5432/app?search_path=shop&sslmode=disable": "db.example:5432/app (search_path shop)",
+		"mysql://u:secret@db.example:3306/app":                                     "db.example:3306/app",
+		"sqlite:/var/data/app.db":                                                  "app.db",
+	} {
+		src, err := dburl.Parse(addr, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := describe(addr, src); got != want || strings.Contains(got, "secret") {
+			t.Errorf("describe(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}
