@@ -22,6 +22,10 @@
 //	          or a SQLite file path (sqlite:PATH)
 //	-version  print the version and exit
 //
+// cachegen init -db DSN [-tables a,b] [-schema s] [-o dir] [-pkg name]
+// [-force] writes a tagged model per table of a live database instead
+// (see "cachegen init -h").
+//
 // Errors in the models are printed as file:line:col: message, with a hint,
 // and exit with status 2.
 package main
@@ -41,6 +45,7 @@ import (
 )
 
 const usage = `usage: cachegen [flags] [packages]
+       cachegen init -db DSN [-tables a,b] [-o dir] [-pkg name] [-force]
 
 Generates <file>_cachegen.go beside each Go file that declares a model
 (a struct with a cache:"pk" field). Packages default to ".".
@@ -54,6 +59,9 @@ func main() {
 
 // run is the whole command, minus the process: it returns the exit status.
 func run(args []string, dir string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "init" {
+		return runInit(args[1:], dir, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("cachegen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	check := fs.Bool("check", false, "write nothing; exit 1 if a generated file is stale, missing or orphaned")

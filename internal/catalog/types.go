@@ -277,7 +277,13 @@ func fits(d Dialect, k Kind, c colType) (ok bool, why string) {
 			return true, ""
 		}
 		return false, "not a boolean column"
-	case String, Bytes, ByteArray:
+	case String:
+		// A decimal's text form is exact, where a float would round it.
+		if c.fam != famText && c.fam != famBytes && c.fam != famDecimal {
+			return false, "not a text, binary or decimal column"
+		}
+		return true, ""
+	case Bytes, ByteArray:
 		if c.fam != famText && c.fam != famBytes {
 			return false, "not a text or binary column"
 		}

@@ -139,7 +139,7 @@ var cases = []struct {
 	{"missing column", func(s *schema, _, _ string, _ catalog.Dialect) { s.drop("nick") },
 		[]want{{"nick", `^users\.nick: column does not exist\n\tfix: ALTER TABLE users ADD COLUMN nick (TEXT|text|VARCHAR\(255\))$`}}, always},
 	{"wrong type", func(s *schema, bigint, _ string, _ catalog.Dialect) { s.set("email", bigint+" NOT NULL") },
-		[]want{{"email", `^users\.email: column is (BIGINT|bigint)(\(20\))?, field Email \(string\) cannot hold it: not a text or binary column\n\tfix: `}}, notSQLite},
+		[]want{{"email", `^users\.email: column is (BIGINT|bigint)(\(20\))?, field Email \(string\) cannot hold it: not a text, binary or decimal column\n\tfix: `}}, notSQLite},
 	{"narrower integer", func(s *schema, bigint, _ string, _ catalog.Dialect) { s.set("age", bigint+" NOT NULL") },
 		[]want{{"age", `^users\.age: column is (BIGINT|bigint)(\(20\))?, field Age \(int32\) cannot hold it: it holds integers wider than int32\n\tfix: .*(INT|integer).*; or declare the field as int64$`}}, notSQLite},
 	{"nullable column, non-pointer field", func(s *schema, _, _ string, d catalog.Dialect) {
