@@ -195,3 +195,27 @@ func sameEntry(a, b runtime.Entry) bool {
 	return a.Kind == b.Kind && string(a.Value) == string(b.Value) && (a.Value == nil) == (b.Value == nil) &&
 		a.Token == b.Token && a.Locks == b.Locks
 }
+
+// TestBackoffFollowsTheTry: the backoff's bounds are 20µs doubling to 2ms
+// for tries of up to backoffTry, and stretch with longer tries, so that on
+// a slow machine racing writers spread over as many tries' worth of time
+// (seen: 50 writers on one key under -race on a loaded machine, some losing
+// 100 tries in a row when the bounds stayed at 2ms).
+func TestBackoffFollowsTheTry(t *testing.T) {
+	for _, c := range []struct {
+		i    int
+		took time.Duration
+		want time.Duration
+	}{
+		{2, 0, 20 * time.Microsecond},
+		{3, backoffTry, 40 * time.Microsecond},
+		{9, 10 * time.Microsecond, 2 * time.Millisecond},
+		{99, backoffTry, 2 * time.Millisecond},
+		{2, 10 * backoffTry, 200 * time.Microsecond},
+		{99, 5 * time.Millisecond, 200 * time.Millisecond},
+	} {
+		if got := backoffBound(c.i, c.took); got != c.want {
+			t.Errorf("backoffBound(%d, %v) = %v, want %v", c.i, c.took, got, c.want)
+		}
+	}
+}

@@ -320,13 +320,16 @@ func changed(err error) bool {
 // retry runs attempt until it reports done or fails, at most maxAttempts
 // times, checking ctx and sleeping a short random while between tries.
 func retry(ctx context.Context, op string, attempt func() (done bool, err error)) error {
+	var took time.Duration // how long the last try took
 	for i := range maxAttempts {
 		if i > 0 {
-			if err := backoff(ctx, i); err != nil {
+			if err := backoff(ctx, i, took); err != nil {
 				return err
 			}
 		}
+		start := time.Now()
 		done, err := attempt()
+		took = time.Since(start)
 		if err != nil {
 			return fmt.Errorf("memcached: %s: %w", op, err)
 		}
@@ -337,13 +340,19 @@ func retry(ctx context.Context, op string, attempt func() (done bool, err error)
 	return fmt.Errorf("memcached: %s: the key changed under each of %d attempts", op, maxAttempts)
 }
 
+// backoffTry is the length of a try (a gets and a cas) the backoff bounds
+// are made for: on a host where tries take longer, the bounds stretch in
+// proportion, so that racing callers spread over as many tries' worth of
+// time and lose no more often, however slow the network or the machine.
+const backoffTry = 50 * time.Microsecond
+
 // backoff sleeps before the try after the i-th, a random while up to a
-// bound that doubles from 20µs to 2ms, so that racing callers spread out.
-// The first retry is immediate.
-func backoff(ctx context.Context, i int) error {
+// bound that doubles from 20µs to 2ms for tries of backoffTry (scaled by
+// took/backoffTry for longer ones), so that racing callers spread out. The
+// first retry is immediate.
+func backoff(ctx context.Context, i int, took time.Duration) error {
 	if i > 1 {
-		bound := min(20*time.Microsecond<<min(i-2, 7), 2*time.Millisecond)
-		timer := time.NewTimer(rand.N(bound) + 1)
+		timer := time.NewTimer(rand.N(backoffBound(i, took)) + 1)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
@@ -352,6 +361,16 @@ func backoff(ctx context.Context, i int) error {
 		}
 	}
 	return ctx.Err()
+}
+
+// backoffBound is the longest sleep of backoff before the try after the
+// i-th (i > 1), when the last try took took.
+func backoffBound(i int, took time.Duration) time.Duration {
+	bound := min(20*time.Microsecond<<min(i-2, 7), 2*time.Millisecond)
+	if took > backoffTry {
+		bound = time.Duration(float64(bound) * float64(took) / float64(backoffTry))
+	}
+	return bound
 }
 
 // Get returns what key holds, with one gets. The Value bytes are the

@@ -136,6 +136,10 @@ func TestReferenceStoreShared(t *testing.T) {
 // process of this test, told which bug to carry by STORETEST_MUTANT.
 func TestSuiteCatchesBugs(t *testing.T) {
 	if bug := os.Getenv("STORETEST_MUTANT"); bug != "" {
+		if os.Getenv("STORETEST_SHARED") != "" {
+			RunSynctestShared(t, func(*testing.T) runtime.Store { return newRefStore(bug) })
+			return
+		}
 		RunSynctest(t, func(*testing.T) runtime.Store { return newRefStore(bug) })
 		return
 	}
@@ -157,6 +161,30 @@ func TestSuiteCatchesBugs(t *testing.T) {
 				t.Fatalf("the suite passed a store with bug %s", bug)
 			}
 			if want := "--- FAIL: TestSuiteCatchesBugs/contract/" + subtest + " "; !strings.Contains(string(out), want) {
+				t.Errorf("no %q in the output:\n%s", want, out)
+			}
+		})
+	}
+}
+
+// TestSharedRunCatchesBugs: RunSynctestShared, whose cases share one
+// bubble and are no subtests, fails a broken store too, and names the case
+// that caught it.
+func TestSharedRunCatchesBugs(t *testing.T) {
+	for bug, subtest := range map[string]string{
+		"no-expiry":        "Expiry/lease",
+		"keeps-slice":      "Fill/copies-value",
+		"unlock-drops-ttl": "Unlock/keeps-ttl",
+	} {
+		t.Run(bug, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestSuiteCatchesBugs$", "-test.v")
+			cmd.Env = append(os.Environ(), "STORETEST_MUTANT="+bug, "STORETEST_SHARED=1")
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the shared run passed a store with bug %s", bug)
+			}
+			if want := ": " + subtest + ": "; !strings.Contains(string(out), want) {
 				t.Errorf("no %q in the output:\n%s", want, out)
 			}
 		})
