@@ -5,10 +5,11 @@
 //	cachegen [flags] [packages]
 //
 // For every source file that declares a model (a struct with a cache:"pk"
-// field) it writes <file>_cachegen.go beside it. Typical use is a directive
-// in the package:
+// field) it writes <file>_cachegen.go beside it. Typical use (Go 1.24+) is
+// to track it as a tool of the module and put a directive in the package:
 //
-//	//go:generate go run github.com/cachegen/cachegen/cmd/cachegen
+//	go get -tool github.com/cachegen/cachegen/cmd/cachegen
+//	//go:generate go tool cachegen
 //
 // Flags:
 //
