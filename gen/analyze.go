@@ -27,6 +27,9 @@ var (
 	groupRe    = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	cacheKeyRe = regexp.MustCompile(`(^|\s)cache:`)
 	tableRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
+	// spacedDirectiveRe is a directive written with a space after the
+	// slashes, which Go reads as an ordinary comment.
+	spacedDirectiveRe = regexp.MustCompile(`^//[ \t]+cachegen:`)
 )
 
 // analyzer finds and checks the models of one type-checked package.
@@ -158,6 +161,11 @@ func (a *analyzer) file(f *ast.File, source string) {
 	}
 	for _, cg := range f.Comments {
 		for _, c := range cg.List {
+			if spacedDirectiveRe.MatchString(c.Text) {
+				a.errorf(a.position(c.Slash), "write it with no space after the slashes, as //cachegen:table NAME: with the space it is an ordinary comment, and the model keeps its default table and TTL",
+					"\"// cachegen:\" with a space after the slashes is a comment, not a //cachegen: directive")
+				continue
+			}
 			if strings.HasPrefix(c.Text, directivePrefix) && !used[c] {
 				a.errorf(a.position(c.Slash), "put it in the doc comment of a struct type: the line right above `type Name struct {`, with no blank line between",
 					"//cachegen: directive is not in the doc comment of a type")
@@ -204,7 +212,7 @@ func (a *analyzer) typeSpec(ts *ast.TypeSpec, dirs []*ast.Comment, source string
 		tag := st.Tag(i)
 		pairs, err := parseStructTag(tag)
 		for _, p := range pairs {
-			if p.Key == "cache" {
+			if p.Key == "cache" || misspeltCache(p.Key) {
 				relevant = true
 			}
 		}
@@ -343,6 +351,13 @@ func (a *analyzer) fieldsOf(c *candidate) {
 				} else {
 					cacheVal, hasCache = p.Value, true
 				}
+			}
+		}
+		for _, p := range pairs {
+			if hasDB && misspeltCache(p.Key) {
+				c.malformed = true // the pk may hide behind the typo
+				a.errorf(fi.pos, "the key is cache, e.g. cache:\"unique\"; with another key the options are ignored",
+					"field %s: struct tag key %q next to a db tag looks like a misspelt cache", fi.name, p.Key)
 			}
 		}
 		if v.Embedded() {
@@ -662,4 +677,37 @@ func hasPK(fields []*fieldInfo) bool {
 		}
 	}
 	return false
+}
+
+// misspeltCache reports whether a struct tag key is one or two edits
+// (an insertion, a deletion, a substitution or two swapped letters) away
+// from cache: chache, cahce, cach, cached.
+func misspeltCache(key string) bool {
+	key = strings.ToLower(key)
+	return key != "cache" && len(key) >= 3 && editDistance(key, "cache") <= 2
+}
+
+// editDistance is the optimal string alignment distance between a and b.
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }
