@@ -3,6 +3,7 @@ package gen
 import (
 	"fmt"
 	"go/ast"
+	"go/build/constraint"
 	"go/token"
 	"go/types"
 	"path/filepath"
@@ -41,6 +42,8 @@ type analyzer struct {
 	byName map[string]*candidate     // cands by type name
 	models []*candidate              // cands with a pk field, in source order
 	loaded map[string]*types.Package // packages loaded for fk=path.Model, by path
+	// constraints holds the //go:build line of each source file that has one.
+	constraints map[string]string
 }
 
 // candidate is a struct that cachegen must look at: it has a directive or
@@ -129,6 +132,12 @@ func (a *analyzer) run() {
 // file collects the candidates of one file, and reports directives that
 // are malformed or attached to nothing.
 func (a *analyzer) file(f *ast.File, source string) {
+	if line := buildConstraint(f); line != "" {
+		if a.constraints == nil {
+			a.constraints = map[string]string{}
+		}
+		a.constraints[source] = line
+	}
 	used := map[*ast.Comment]bool{}
 	for _, decl := range f.Decls {
 		gd, ok := decl.(*ast.GenDecl)
@@ -185,6 +194,21 @@ func directivesIn(cg *ast.CommentGroup) []*ast.Comment {
 		}
 	}
 	return out
+}
+
+// buildConstraint is the //go:build line of f, or "" when it has none.
+func buildConstraint(f *ast.File) string {
+	for _, cg := range f.Comments {
+		if cg.Pos() > f.Package {
+			break
+		}
+		for _, c := range cg.List {
+			if constraint.IsGoBuild(c.Text) {
+				return strings.TrimSpace(c.Text)
+			}
+		}
+	}
+	return ""
 }
 
 // typeSpec looks at one type declaration and records it as a candidate
@@ -652,12 +676,12 @@ func (a *analyzer) result() *Package {
 	if len(a.models) == 0 {
 		return nil
 	}
-	p := &Package{Name: a.pkg.Name, Path: a.pkg.PkgPath, Dir: a.pkg.Dir}
+	p := &Package{Name: a.pkg.Name, Path: a.pkg.PkgPath, Dir: a.pkg.Dir, Ignored: a.pkg.IgnoredFiles}
 	files := map[string]*File{}
 	for _, c := range a.models {
 		f := files[c.source]
 		if f == nil {
-			f = &File{Source: c.source, Output: outputPath(c.source)}
+			f = &File{Source: c.source, Output: outputPath(c.source), Constraint: a.constraints[c.source]}
 			files[c.source] = f
 			p.Files = append(p.Files, f)
 		}

@@ -229,6 +229,35 @@ func (a *analyzer) relations() {
 	}
 	a.checkCycles()
 	a.checkRepos()
+	a.checkConstraints()
+}
+
+// checkConstraints reports a foreign key between models of files with
+// different build constraints: the loaders of one would name the other's
+// repository in a build that leaves it out.
+func (a *analyzer) checkConstraints() {
+	for _, c := range a.models {
+		for _, fi := range c.fields {
+			if fi.field == nil || fi.field.FK == nil || fi.field.FK.Model == nil {
+				continue
+			}
+			target := a.byName[fi.field.FK.Model.Name]
+			from, to := a.constraints[c.source], a.constraints[target.source]
+			if from == to {
+				continue
+			}
+			a.errorf(fi.pos, "declare both models in files with the same //go:build line (or none)",
+				"field %s: fk=%s joins %s (%s) and %s (%s), whose files are built under different constraints",
+				fi.name, fi.fk, c.name, orNone(from), target.name, orNone(to))
+		}
+	}
+}
+
+func orNone(line string) string {
+	if line == "" {
+		return "no build constraint"
+	}
+	return line
 }
 
 // batchGetters names the batch getter of each primary key and one-field

@@ -295,3 +295,31 @@ func main() {
 	fmt.Printf("ok id=%d hits=%d misses=%d shop=%s\n", p.ID, st.Hits, st.Misses, owner.Name)
 }
 `
+
+// TestBuildConstraintKept generates a package whose model file has a build
+// constraint in a build that leaves the file out: its generated file (which
+// carries the same constraint) is neither removed nor reported, and the
+// rest of the package is generated as usual.
+func TestBuildConstraintKept(t *testing.T) {
+	dir := copyCase(t, "buildtag")
+	legacy := filepath.Join(dir, "legacy_cachegen.go")
+	t.Setenv("GOFLAGS", "-tags=cachegen_nolegacy")
+	if code, _, errOut := runCLI(t, dir, "-check"); code != 0 {
+		t.Fatalf("-check without the file's tag: exit %d\n%s", code, errOut)
+	}
+	code, out, errOut := runCLI(t, dir)
+	if code != 0 || out != "" {
+		t.Fatalf("generate without the file's tag: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(legacy); err != nil {
+		t.Fatalf("the constrained model's generated file was removed: %v", err)
+	}
+	os.Remove(filepath.Join(dir, "models_cachegen.go"))
+	if code, out, errOut := runCLI(t, dir); code != 0 || !strings.Contains(out, "wrote models_cachegen.go") || strings.Contains(out, "legacy") {
+		t.Fatalf("regenerate without the file's tag: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Setenv("GOFLAGS", "")
+	if code, _, errOut := runCLI(t, dir, "-check"); code != 0 {
+		t.Fatalf("-check with every file: exit %d\n%s", code, errOut)
+	}
+}
