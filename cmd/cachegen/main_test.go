@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cachegen/cachegen/internal/genfiles"
 	"github.com/cachegen/cachegen/internal/tempmod"
 )
 
@@ -321,5 +323,76 @@ func TestBuildConstraintKept(t *testing.T) {
 	t.Setenv("GOFLAGS", "")
 	if code, _, errOut := runCLI(t, dir, "-check"); code != 0 {
 		t.Fatalf("-check with every file: exit %d\n%s", code, errOut)
+	}
+}
+
+var updateExplain = flag.Bool("update", false, "rewrite testdata/explain's expected -explain output")
+
+// TestExplainGolden runs cachegen -explain on packages of the module and
+// compares what it prints with testdata/explain/<case>.txt (-update
+// rewrites them).
+func TestExplainGolden(t *testing.T) {
+	root := tempmod.Root(t)
+	for _, c := range []struct{ name, pkg string }{
+		{"basic", "./golden/basic"},
+		{"related", "./golden/related"},
+		{"blog", "./examples/blog/models"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, root, "-explain", c.pkg)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, errOut)
+			}
+			path := filepath.Join("testdata", "explain", c.name+".txt")
+			if *updateExplain {
+				write(t, path, out)
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.name == "blog" {
+				readmeShows(t, root, out)
+			}
+			if out != string(want) {
+				t.Errorf("cachegen -explain %s differs from %s (go test ./cmd/cachegen -run TestExplainGolden -update rewrites it):\n%s",
+					c.pkg, path, genfiles.Diff(string(want), out, 30))
+			}
+		})
+	}
+}
+
+// TestExplainFlags: -explain writes nothing and is a run of its own.
+func TestExplainFlags(t *testing.T) {
+	dir := copyCase(t, "multifile")
+	gen := filepath.Join(dir, "accounts_cachegen.go")
+	os.Remove(gen)
+	if code, out, errOut := runCLI(t, dir, "-explain"); code != 0 || !strings.Contains(out, "REPLICA IDENTITY FULL") {
+		t.Fatalf("-explain: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(gen); err == nil {
+		t.Fatal("-explain wrote a file")
+	}
+	if code, _, _ := runCLI(t, dir, "-explain", "-check"); code != 2 {
+		t.Fatalf("-explain -check: exit %d, want 2", code)
+	}
+}
+
+// readmeShows checks that the README's excerpt of -explain on the example
+// is what the command prints: its lines appear, in order, in out.
+func readmeShows(t *testing.T, root, out string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "\n```\nPost  table posts")
+	if !ok {
+		t.Fatal("README.md shows no -explain excerpt of the example's Post")
+	}
+	excerpt, _, _ := strings.Cut("Post  table posts"+rest, "```")
+	if !strings.Contains(out, excerpt) {
+		t.Errorf("README.md's -explain excerpt is not what cachegen prints:\n%s", excerpt)
 	}
 }
