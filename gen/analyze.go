@@ -3,6 +3,7 @@ package gen
 import (
 	"fmt"
 	"go/ast"
+	"go/build/constraint"
 	"go/token"
 	"go/types"
 	"path/filepath"
@@ -27,6 +28,9 @@ var (
 	groupRe    = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	cacheKeyRe = regexp.MustCompile(`(^|\s)cache:`)
 	tableRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
+	// spacedDirectiveRe is a directive written with a space after the
+	// slashes, which Go reads as an ordinary comment.
+	spacedDirectiveRe = regexp.MustCompile(`^//[ \t]+cachegen:`)
 )
 
 // analyzer finds and checks the models of one type-checked package.
@@ -38,6 +42,8 @@ type analyzer struct {
 	byName map[string]*candidate     // cands by type name
 	models []*candidate              // cands with a pk field, in source order
 	loaded map[string]*types.Package // packages loaded for fk=path.Model, by path
+	// constraints holds the //go:build line of each source file that has one.
+	constraints map[string]string
 }
 
 // candidate is a struct that cachegen must look at: it has a directive or
@@ -126,6 +132,12 @@ func (a *analyzer) run() {
 // file collects the candidates of one file, and reports directives that
 // are malformed or attached to nothing.
 func (a *analyzer) file(f *ast.File, source string) {
+	if line := buildConstraint(f); line != "" {
+		if a.constraints == nil {
+			a.constraints = map[string]string{}
+		}
+		a.constraints[source] = line
+	}
 	used := map[*ast.Comment]bool{}
 	for _, decl := range f.Decls {
 		gd, ok := decl.(*ast.GenDecl)
@@ -158,6 +170,11 @@ func (a *analyzer) file(f *ast.File, source string) {
 	}
 	for _, cg := range f.Comments {
 		for _, c := range cg.List {
+			if spacedDirectiveRe.MatchString(c.Text) {
+				a.errorf(a.position(c.Slash), "write it with no space after the slashes, as //cachegen:table NAME: with the space it is an ordinary comment, and the model keeps its default table and TTL",
+					"\"// cachegen:\" with a space after the slashes is a comment, not a //cachegen: directive")
+				continue
+			}
 			if strings.HasPrefix(c.Text, directivePrefix) && !used[c] {
 				a.errorf(a.position(c.Slash), "put it in the doc comment of a struct type: the line right above `type Name struct {`, with no blank line between",
 					"//cachegen: directive is not in the doc comment of a type")
@@ -177,6 +194,21 @@ func directivesIn(cg *ast.CommentGroup) []*ast.Comment {
 		}
 	}
 	return out
+}
+
+// buildConstraint is the //go:build line of f, or "" when it has none.
+func buildConstraint(f *ast.File) string {
+	for _, cg := range f.Comments {
+		if cg.Pos() > f.Package {
+			break
+		}
+		for _, c := range cg.List {
+			if constraint.IsGoBuild(c.Text) {
+				return strings.TrimSpace(c.Text)
+			}
+		}
+	}
+	return ""
 }
 
 // typeSpec looks at one type declaration and records it as a candidate
@@ -204,7 +236,7 @@ func (a *analyzer) typeSpec(ts *ast.TypeSpec, dirs []*ast.Comment, source string
 		tag := st.Tag(i)
 		pairs, err := parseStructTag(tag)
 		for _, p := range pairs {
-			if p.Key == "cache" {
+			if p.Key == "cache" || misspeltCache(p.Key) {
 				relevant = true
 			}
 		}
@@ -343,6 +375,13 @@ func (a *analyzer) fieldsOf(c *candidate) {
 				} else {
 					cacheVal, hasCache = p.Value, true
 				}
+			}
+		}
+		for _, p := range pairs {
+			if hasDB && misspeltCache(p.Key) {
+				c.malformed = true // the pk may hide behind the typo
+				a.errorf(fi.pos, "the key is cache, e.g. cache:\"unique\"; with another key the options are ignored",
+					"field %s: struct tag key %q next to a db tag looks like a misspelt cache", fi.name, p.Key)
 			}
 		}
 		if v.Embedded() {
@@ -637,12 +676,12 @@ func (a *analyzer) result() *Package {
 	if len(a.models) == 0 {
 		return nil
 	}
-	p := &Package{Name: a.pkg.Name, Path: a.pkg.PkgPath, Dir: a.pkg.Dir}
+	p := &Package{Name: a.pkg.Name, Path: a.pkg.PkgPath, Dir: a.pkg.Dir, Ignored: a.pkg.IgnoredFiles}
 	files := map[string]*File{}
 	for _, c := range a.models {
 		f := files[c.source]
 		if f == nil {
-			f = &File{Source: c.source, Output: outputPath(c.source)}
+			f = &File{Source: c.source, Output: outputPath(c.source), Constraint: a.constraints[c.source]}
 			files[c.source] = f
 			p.Files = append(p.Files, f)
 		}
@@ -662,4 +701,37 @@ func hasPK(fields []*fieldInfo) bool {
 		}
 	}
 	return false
+}
+
+// misspeltCache reports whether a struct tag key is one or two edits
+// (an insertion, a deletion, a substitution or two swapped letters) away
+// from cache: chache, cahce, cach, cached.
+func misspeltCache(key string) bool {
+	key = strings.ToLower(key)
+	return key != "cache" && len(key) >= 3 && editDistance(key, "cache") <= 2
+}
+
+// editDistance is the optimal string alignment distance between a and b.
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }

@@ -12,9 +12,10 @@ import (
 // supportedTypesHint lists what the codec carries; it is the hint of every
 // "cannot be cached" error.
 const supportedTypesHint = "supported types: integers, float32, float64, bool, string, []byte, [N]byte, time.Time, " +
-	"database/sql Null types (sql.NullString, ..., sql.Null[T]), pointers to these, defined types over " +
+	"database/sql Null types (sql.NullString, ..., sql.Null[T]), pointers to these (not to [N]byte), defined types over " +
 	"integers, floats, bool, string, []byte or [N]byte, and types T where T or *T implements " +
-	"encoding.BinaryMarshaler and *T implements encoding.BinaryUnmarshaler; use db:\"-\" for a related object"
+	"encoding.BinaryMarshaler and *T encoding.BinaryUnmarshaler (the cache's form), T driver.Valuer and *T sql.Scanner " +
+	"(the database's); use db:\"-\" for a related object"
 
 // sqlNullFields maps the database/sql Null types to the name of their value field.
 var sqlNullFields = map[string]string{
@@ -90,6 +91,14 @@ func codecFor(t types.Type) (*Codec, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !hasScanMethod(p) {
+			switch {
+			case ec.Kind == CodecByteArray:
+				return nil, fmt.Errorf("database/sql cannot scan into a pointer to a byte array; use []byte (nil for NULL), or sql.Null[[]byte]")
+			case ec.Kind == CodecBool && ec.Named:
+				return nil, fmt.Errorf("database/sql cannot scan the 0 or 1 of SQLite and MariaDB into a pointer to a defined bool; use *bool, or give *%s a Scan method", types.TypeString(p.Elem(), nil))
+			}
+		}
 		return &Codec{Kind: CodecPointer, Type: t, Elem: ec}, nil
 	}
 
@@ -130,6 +139,14 @@ func codecFor(t types.Type) (*Codec, error) {
 		if err != nil {
 			return nil, fmt.Errorf("value type %s: %v", types.TypeString(vt, nil), err)
 		}
+		if nf == "V" && !hasScanMethod(types.NewPointer(vt)) {
+			switch {
+			case ec.Kind == CodecByteArray:
+				return nil, fmt.Errorf("database/sql cannot scan into a byte array inside sql.Null; use sql.Null[[]byte]")
+			case ec.Kind == CodecBool && ec.Named:
+				return nil, fmt.Errorf("database/sql cannot scan the 0 or 1 of SQLite and MariaDB into a defined bool inside sql.Null; use sql.NullBool or sql.Null[bool]")
+			}
+		}
 		return &Codec{Kind: CodecNull, Type: t, Elem: ec, NullField: nf}, nil
 	}
 
@@ -165,9 +182,35 @@ func codecFor(t types.Type) (*Codec, error) {
 	}
 
 	if isMarshaler(u) {
+		if err := boundAndScanned(t); err != nil {
+			return nil, err
+		}
 		return &Codec{Kind: CodecMarshaler, Type: t}, nil
 	}
 	return nil, fmt.Errorf("%s", unsupportedReason(u))
+}
+
+// boundAndScanned says why database/sql cannot carry a marshaler type t to
+// and from the database, or returns nil: it binds t itself, so t needs a
+// Value method (driver.Valuer), and scans into *t, which needs a Scan
+// method (sql.Scanner). MarshalBinary is only the cache's form.
+func boundAndScanned(t types.Type) error {
+	name := types.TypeString(t, func(p *types.Package) string { return p.Name() })
+	var missing []string
+	if !hasValueMethod(t) {
+		missing = append(missing, "a Value method on "+name+" (driver.Valuer)")
+	}
+	if !hasScanMethod(types.NewPointer(t)) {
+		missing = append(missing, "a Scan method on *"+name+" (sql.Scanner)")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("MarshalBinary is the cache's form only: database/sql needs %s to write and read the column", strings.Join(missing, " and "))
+}
+
+func hasScanMethod(t types.Type) bool {
+	return types.NewMethodSet(t).Lookup(nil, "Scan") != nil
 }
 
 // isByte reports whether t is byte (uint8) itself, not a defined type over it.

@@ -12,6 +12,34 @@ type Package struct {
 	Path  string  // import path
 	Dir   string  // absolute directory
 	Files []*File // files that declare at least one model, sorted by Source
+	// Ignored are the package's files the build configuration leaves out
+	// (build constraints, GOOS/GOARCH suffixes), absolute: their models are
+	// not seen, so their generated files are neither stale nor orphaned.
+	Ignored []string
+}
+
+// RegistryFile is the file whose generated file declares Repos and
+// NewRepos: the first without a build constraint, or the first file.
+func (p *Package) RegistryFile() *File {
+	for _, f := range p.Files {
+		if f.Constraint == "" {
+			return f
+		}
+	}
+	return p.Files[0]
+}
+
+// RegistryModels are the models Repos holds: those of the files built
+// whenever the registry's file is, which have its build constraint.
+func (p *Package) RegistryModels() []*Model {
+	reg := p.RegistryFile()
+	var models []*Model
+	for _, f := range p.Files {
+		if f.Constraint == reg.Constraint {
+			models = append(models, f.Models...)
+		}
+	}
+	return models
 }
 
 // File is one source file that declares models; it gets one generated file.
@@ -19,6 +47,10 @@ type File struct {
 	Source string   // absolute path of the user's .go file
 	Output string   // absolute path of the generated file: foo.go -> foo_cachegen.go
 	Models []*Model // in declaration order
+	// Constraint is the source's build constraint line ("//go:build
+	// integration"), empty when it has none; the generated file carries it,
+	// so it is built exactly when its models are.
+	Constraint string
 }
 
 // Model is a struct with a `cache:"pk"` field.

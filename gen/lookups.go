@@ -36,15 +36,15 @@ func (p MissPolicy) String() string {
 func complete(p *Package) {
 	for _, f := range p.Files {
 		for _, m := range f.Models {
-			m.Repo = m.Name + "Repo"
-			m.New = "New" + m.Repo
+			d := modelDecls(m.Name)
+			m.Repo, m.New = d[0].name, d[1].name
 			m.Var = strings.ToLower(m.Name[:1])
 			switch m.Var {
 			case "b", "i", "s", "d", "r": // taken by the mapper's and repository's own names
 				m.Var = "row"
 			}
 			m.Vars = safeName(lowerFirst(m.Plural))
-			m.Spec, m.Mapper = lowerFirst(m.Name)+"Spec", lowerFirst(m.Name)+"Mapper"
+			m.Spec, m.Mapper = d[2].name, d[3].name
 			for _, fl := range m.Fields {
 				fl.Param = paramName(fl.Name)
 				fl.Params = safeName(plural(lowerFirst(fl.Name)))

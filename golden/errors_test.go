@@ -81,7 +81,7 @@ func checkErrorCase(t *testing.T, dir, name string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(string(src), "package "+name+"\n") {
+		if !regexp.MustCompile(`^(//go:build .*\n\n)?package ` + name + `\n`).Match(src) {
 			t.Errorf("%s: the package of an error case is named after its directory (%s)", f, name)
 		}
 		wants = append(wants, parseWants(t, f, src)...)

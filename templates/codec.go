@@ -328,7 +328,8 @@ func (e *emitter) isZero(f *gen.Field) jen.Code {
 
 // scanDest is the Scan destination of a field: its address, or for a byte
 // array without its own sql.Scanner, an adapter that fills it. A named
-// []byte without one is scanned as a *[]byte: database/sql stores NULL
+// bool without one is scanned as a *bool, a named
+// []byte as a *[]byte: database/sql stores NULL
 // (as nil) only into that, and fails on a named slice.
 func (e *emitter) scanDest(f *gen.Field) jen.Code {
 	if f.Codec.Kind == gen.CodecByteArray && !hasMethod(types.NewPointer(f.Type), "Scan") {
@@ -336,6 +337,11 @@ func (e *emitter) scanDest(f *gen.Field) jen.Code {
 	}
 	if f.Codec.Kind == gen.CodecBytes && !types.Identical(f.Type, tBytes) && !hasMethod(types.NewPointer(f.Type), "Scan") {
 		return jen.Parens(jen.Op("*").Index().Byte()).Call(jen.Op("&").Add(e.field(f)))
+	}
+	// database/sql scans the 0 or 1 of SQLite and MariaDB into a *bool, but
+	// not into a pointer to a defined bool.
+	if f.Codec.Kind == gen.CodecBool && f.Codec.Named && !hasMethod(types.NewPointer(f.Type), "Scan") {
+		return jen.Parens(jen.Op("*").Bool()).Call(jen.Op("&").Add(e.field(f)))
 	}
 	return jen.Op("&").Add(e.field(f))
 }

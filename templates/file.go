@@ -27,6 +27,9 @@ const (
 func Render(pkg *gen.Package, file *gen.File) ([]byte, error) {
 	f := jen.NewFilePathName(pkg.Path, pkg.Name)
 	f.HeaderComment(Header)
+	if file.Constraint != "" {
+		f.HeaderComment(file.Constraint)
+	}
 	f.ImportName(runtimePkg, "runtime")
 	f.ImportName(wirePkg, "wire")
 	f.ImportName(sqlxPkg, "sqlx")
@@ -42,7 +45,7 @@ func Render(pkg *gen.Package, file *gen.File) ([]byte, error) {
 		e.related(f)
 		e.codec(f)
 	}
-	if file == pkg.Files[0] {
+	if file == pkg.RegistryFile() {
 		registry(f, pkg)
 	}
 	var buf bytes.Buffer

@@ -9,14 +9,12 @@ import (
 var multilineCall = jen.Options{Open: "(", Close: ")", Separator: ",", Multi: true}
 
 // registry emits the package's Repos and NewRepos, once per package (in
-// the generated file of its first source file): every repository, built
+// the generated file of pkg.RegistryFile): every repository (of the files
+// built with that one), built
 // together and added to one runtime.Registry, where the loaders find the
 // repositories of the models they relate.
 func registry(f *jen.File, pkg *gen.Package) {
-	var models []*gen.Model
-	for _, file := range pkg.Files {
-		models = append(models, file.Models...)
-	}
+	models := pkg.RegistryModels()
 	var fields []jen.Code
 	for _, m := range models {
 		fields = append(fields, jen.Id(m.Plural).Op("*").Id(m.Repo).Comment("table "+m.Table))

@@ -5,10 +5,11 @@
 //	cachegen [flags] [packages]
 //
 // For every source file that declares a model (a struct with a cache:"pk"
-// field) it writes <file>_cachegen.go beside it. Typical use is a directive
-// in the package:
+// field) it writes <file>_cachegen.go beside it. Typical use (Go 1.24+) is
+// to track it as a tool of the module and put a directive in the package:
 //
-//	//go:generate go run github.com/cachegen/cachegen/cmd/cachegen
+//	go get -tool github.com/cachegen/cachegen/cmd/cachegen
+//	//go:generate go tool cachegen
 //
 // Flags:
 //
@@ -20,6 +21,9 @@
 //	          problem with the DDL that fixes it, 0 when all match
 //	-db       the database of -verify: postgres://…, mysql://user@host:port/db,
 //	          or a SQLite file path (sqlite:PATH)
+//	-explain  write nothing; print for every model its keys with their TTLs
+//	          and miss policies, what Save and Delete invalidate, its SQL
+//	          per dialect and what change-data capture needs of its table
 //	-version  print the version and exit
 //
 // cachegen init -db DSN [-tables a,b] [-schema s] [-o dir] [-pkg name]
@@ -67,6 +71,7 @@ func run(args []string, dir string, stdout, stderr io.Writer) int {
 	check := fs.Bool("check", false, "write nothing; exit 1 if a generated file is stale, missing or orphaned")
 	verifyDB := fs.Bool("verify", false, "write nothing; check the models' tables against the database of -db: exit 1 listing every problem")
 	dbAddr := fs.String("db", "", "the database of -verify: postgres://…, mysql://user@host:port/db, or a SQLite file path")
+	explainModels := fs.Bool("explain", false, "write nothing; print each model's keys, TTLs, miss policies, invalidations, SQL per dialect and change-data capture needs")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
@@ -92,6 +97,9 @@ func run(args []string, dir string, stdout, stderr io.Writer) int {
 	case *verifyDB && *check:
 		fmt.Fprintln(stderr, "cachegen: -verify and -check are separate runs")
 		return 2
+	case *explainModels && (*check || *verifyDB):
+		fmt.Fprintln(stderr, "cachegen: -explain is a run of its own")
+		return 2
 	}
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
@@ -105,6 +113,10 @@ func run(args []string, dir string, stdout, stderr io.Writer) int {
 	}
 	if *verifyDB {
 		return verify(pkgs, *dbAddr, absDir, stdout, stderr)
+	}
+	if *explainModels {
+		explain(stdout, pkgs, absDir)
+		return 0
 	}
 
 	changes, err := genfiles.Compare(pkgs)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cachegen/cachegen/internal/genfiles"
 	"github.com/cachegen/cachegen/internal/tempmod"
 )
 
@@ -108,29 +110,139 @@ func TestErrorsArePositioned(t *testing.T) {
 	}
 }
 
-// TestUserModule is the whole story from outside: a fresh module with its own
-// tagged structs and a replace to this checkout runs go generate, builds, and
-// its repositories work on SQLite + memory.
+// TestUserModule is the whole story from outside, as the README's quick
+// start tells it: in an empty module it runs the quick start's commands
+// word for word, with its model file, then builds a program on the
+// generated repositories and runs it on SQLite + memory. The only steps
+// of its own stand in for a published release: a require and a replace
+// that point the module at this checkout, and a module proxy made of the
+// local module cache (the machine has no network).
 func TestUserModule(t *testing.T) {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatal("go not on PATH")
 	}
-	dir := t.TempDir()
-	files := map[string]string{
-		"go.mod": "module example.com/shop\n\ngo 1.24\n\nrequire github.com/cachegen/cachegen v0.0.0\n\nreplace github.com/cachegen/cachegen => " + tempmod.Root(t) + "\n",
-		"shop/product.go": `package shop
+	quick := quickStart(t, filepath.Join(tempmod.Root(t), "README.md"))
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	modCache := goEnv(t, goBin, "GOMODCACHE")
+	env := append(os.Environ(),
+		"GOPROXY=file://"+filepath.ToSlash(filepath.Join(modCache, "cache", "download")),
+		"GOSUMDB=off", "GOTOOLCHAIN=local", "GOFLAGS=", "GOWORK=off")
+	goCmd := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(goBin, args...)
+		cmd.Dir = dir
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	goCmd("mod", "init", "example.com/shop")
+	goCmd("mod", "edit", "-require=github.com/cachegen/cachegen@v0.0.0",
+		"-replace=github.com/cachegen/cachegen="+tempmod.Root(t))
 
-//go:generate go run github.com/cachegen/cachegen/cmd/cachegen
+	for _, step := range quick {
+		if step.file != "" {
+			write(t, filepath.Join(dir, "shop", "product.go"), step.file)
+			continue
+		}
+		goCmd(step.args...)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "shop", "product_cachegen.go")); err != nil {
+		t.Fatalf("go generate wrote no file: %v", err)
+	}
+	if out := goCmd("tool", "cachegen", "-version"); !strings.HasPrefix(out, "cachegen ") {
+		t.Fatalf("go tool cachegen -version printed %q", out)
+	}
 
-// Product is for sale.
-type Product struct {
-	ID    int64  ` + "`db:\"id\" cache:\"pk\"`" + `
-	SKU   string ` + "`db:\"sku\" cache:\"unique\"`" + `
-	Price int64  ` + "`db:\"price\"`" + `
+	write(t, filepath.Join(dir, "main.go"), userProgram)
+	goCmd("get", "modernc.org/sqlite") // the program's own driver
+	goCmd("build", "./...")
+	goCmd("vet", "./...")
+	out := goCmd("run", ".", filepath.Join(dir, "shop.db"))
+	if !strings.HasPrefix(out, "ok id=1 hits=1 misses=2 shop=tea house") {
+		t.Fatalf("the user's program printed %q", out)
+	}
 }
-`,
-		"main.go": `package main
+
+// quickStep is one step of the README's quick start: a go command, or
+// the model file.
+type quickStep struct {
+	args []string
+	file string
+}
+
+// quickStart reads the steps of the README's quick start, in order: every
+// go command of its sh blocks (comments dropped) and its first go block,
+// the model file. It stops at the block that uses the repositories.
+func quickStart(t *testing.T, readme string) []quickStep {
+	t.Helper()
+	b, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Quick start\n")
+	if !ok {
+		t.Fatal("README.md has no ## Quick start section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var steps []quickStep
+	sawFile := false
+	for _, block := range regexp.MustCompile("(?s)```(sh|go)\n(.*?)```").FindAllStringSubmatch(section, -1) {
+		lang, body := block[1], block[2]
+		if lang == "go" {
+			if sawFile {
+				break // the usage snippet
+			}
+			sawFile = true
+			steps = append(steps, quickStep{file: body})
+			continue
+		}
+		for _, line := range strings.Split(body, "\n") {
+			line, _, _ = strings.Cut(line, "#")
+			fields := strings.Fields(line)
+			if len(fields) == 0 {
+				continue
+			}
+			if fields[0] != "go" {
+				t.Fatalf("quick start command %q is not a go command", line)
+			}
+			steps = append(steps, quickStep{args: fields[1:]})
+		}
+	}
+	if !sawFile || len(steps) < 3 {
+		t.Fatalf("quick start has %d steps, want the model file and its commands", len(steps))
+	}
+	return steps
+}
+
+func goEnv(t *testing.T, goBin, name string) string {
+	t.Helper()
+	out, err := exec.Command(goBin, "env", name).Output()
+	if err != nil {
+		t.Fatalf("go env %s: %v", name, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func write(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// userProgram uses the quick start's repositories: a save, two reads by
+// SKU (a miss, then a hit), a key that changes, and a loader.
+const userProgram = `package main
 
 import (
 	"context"
@@ -148,61 +260,139 @@ import (
 func main() {
 	ctx := context.Background()
 	db := sqlx.MustOpen("sqlite", "file:"+os.Args[1]+"?_pragma=busy_timeout(5000)")
-	db.MustExec("CREATE TABLE products (id INTEGER PRIMARY KEY, sku TEXT NOT NULL UNIQUE, price INTEGER NOT NULL)")
+	db.MustExec("CREATE TABLE shops (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+	db.MustExec("CREATE TABLE products (id INTEGER PRIMARY KEY, sku TEXT NOT NULL UNIQUE, shop_id INTEGER NOT NULL REFERENCES shops(id), slug TEXT NOT NULL, price INTEGER NOT NULL, UNIQUE (shop_id, slug))")
 	store, _ := memory.New(memory.Options{})
-	repo, err := shop.NewProductRepo(db, store)
+	repos, err := shop.NewRepos(db, store)
 	if err != nil {
 		panic(err)
 	}
-	p := &shop.Product{SKU: "tea", Price: 300}
-	if err := repo.Save(ctx, p); err != nil {
+	s := &shop.Shop{Name: "tea house"}
+	if err := repos.Shops.Save(ctx, s); err != nil {
+		panic(err)
+	}
+	products := repos.Products
+	p := &shop.Product{SKU: "tea", ShopID: s.ID, Slug: "tea", Price: 300}
+	if err := products.Save(ctx, p); err != nil {
 		panic(err)
 	}
 	for i := 0; i < 2; i++ {
-		got, err := repo.GetBySKU(ctx, "tea")
+		got, err := products.GetBySKU(ctx, "tea")
 		if err != nil || got.Price != 300 {
 			panic(fmt.Sprint(got, err))
 		}
 	}
 	p.SKU = "green-tea"
-	if err := repo.Save(ctx, p); err != nil {
+	if err := products.Save(ctx, p); err != nil {
 		panic(err)
 	}
-	if _, err := repo.GetBySKU(ctx, "tea"); !errors.Is(err, runtime.ErrNotFound) {
+	if _, err := products.GetBySKU(ctx, "tea"); !errors.Is(err, runtime.ErrNotFound) {
 		panic(fmt.Sprint("old sku: ", err))
 	}
-	s := repo.Stats()
-	fmt.Printf("ok id=%d hits=%d misses=%d\n", p.ID, s.Hits, s.Misses)
+	owner, err := products.LoadShop(ctx, p)
+	if err != nil {
+		panic(err)
+	}
+	st := products.Stats()
+	fmt.Printf("ok id=%d hits=%d misses=%d shop=%s\n", p.ID, st.Hits, st.Misses, owner.Name)
 }
-`,
+`
+
+// TestBuildConstraintKept generates a package whose model file has a build
+// constraint in a build that leaves the file out: its generated file (which
+// carries the same constraint) is neither removed nor reported, and the
+// rest of the package is generated as usual.
+func TestBuildConstraintKept(t *testing.T) {
+	dir := copyCase(t, "buildtag")
+	legacy := filepath.Join(dir, "legacy_cachegen.go")
+	t.Setenv("GOFLAGS", "-tags=cachegen_nolegacy")
+	if code, _, errOut := runCLI(t, dir, "-check"); code != 0 {
+		t.Fatalf("-check without the file's tag: exit %d\n%s", code, errOut)
 	}
-	for name, body := range files {
-		path := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	code, out, errOut := runCLI(t, dir)
+	if code != 0 || out != "" {
+		t.Fatalf("generate without the file's tag: exit %d\n%s%s", code, out, errOut)
 	}
-	goCmd := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(goBin, args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
+	if _, err := os.Stat(legacy); err != nil {
+		t.Fatalf("the constrained model's generated file was removed: %v", err)
 	}
-	goCmd("mod", "tidy")
-	goCmd("generate", "./...")
-	if _, err := os.Stat(filepath.Join(dir, "shop", "product_cachegen.go")); err != nil {
-		t.Fatalf("go generate wrote no file: %v", err)
+	os.Remove(filepath.Join(dir, "models_cachegen.go"))
+	if code, out, errOut := runCLI(t, dir); code != 0 || !strings.Contains(out, "wrote models_cachegen.go") || strings.Contains(out, "legacy") {
+		t.Fatalf("regenerate without the file's tag: exit %d\n%s%s", code, out, errOut)
 	}
-	goCmd("build", "./...")
-	goCmd("vet", "./...")
-	out := goCmd("run", ".", filepath.Join(dir, "shop.db"))
-	if !strings.HasPrefix(out, "ok id=1 hits=1 misses=2") {
-		t.Fatalf("the user's program printed %q", out)
+	t.Setenv("GOFLAGS", "")
+	if code, _, errOut := runCLI(t, dir, "-check"); code != 0 {
+		t.Fatalf("-check with every file: exit %d\n%s", code, errOut)
+	}
+}
+
+var updateExplain = flag.Bool("update", false, "rewrite testdata/explain's expected -explain output")
+
+// TestExplainGolden runs cachegen -explain on packages of the module and
+// compares what it prints with testdata/explain/<case>.txt (-update
+// rewrites them).
+func TestExplainGolden(t *testing.T) {
+	root := tempmod.Root(t)
+	for _, c := range []struct{ name, pkg string }{
+		{"basic", "./golden/basic"},
+		{"related", "./golden/related"},
+		{"blog", "./examples/blog/models"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, root, "-explain", c.pkg)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, errOut)
+			}
+			path := filepath.Join("testdata", "explain", c.name+".txt")
+			if *updateExplain {
+				write(t, path, out)
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.name == "blog" {
+				readmeShows(t, root, out)
+			}
+			if out != string(want) {
+				t.Errorf("cachegen -explain %s differs from %s (go test ./cmd/cachegen -run TestExplainGolden -update rewrites it):\n%s",
+					c.pkg, path, genfiles.Diff(string(want), out, 30))
+			}
+		})
+	}
+}
+
+// TestExplainFlags: -explain writes nothing and is a run of its own.
+func TestExplainFlags(t *testing.T) {
+	dir := copyCase(t, "multifile")
+	gen := filepath.Join(dir, "accounts_cachegen.go")
+	os.Remove(gen)
+	if code, out, errOut := runCLI(t, dir, "-explain"); code != 0 || !strings.Contains(out, "REPLICA IDENTITY FULL") {
+		t.Fatalf("-explain: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(gen); err == nil {
+		t.Fatal("-explain wrote a file")
+	}
+	if code, _, _ := runCLI(t, dir, "-explain", "-check"); code != 2 {
+		t.Fatalf("-explain -check: exit %d, want 2", code)
+	}
+}
+
+// readmeShows checks that the README's excerpt of -explain on the example
+// is what the command prints: its lines appear, in order, in out.
+func readmeShows(t *testing.T, root, out string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "\n```\nPost  table posts")
+	if !ok {
+		t.Fatal("README.md shows no -explain excerpt of the example's Post")
+	}
+	excerpt, _, _ := strings.Cut("Post  table posts"+rest, "```")
+	if !strings.Contains(out, excerpt) {
+		t.Errorf("README.md's -explain excerpt is not what cachegen prints:\n%s", excerpt)
 	}
 }

@@ -15,16 +15,16 @@ import (
 // everythingSpec describes Everything to the cachegen runtime: its table, columns and lookups.
 var everythingSpec = runtime.Spec[Everything]{
 	Table:   "everything",
-	Schema:  "d8e49b89",
-	Columns: []string{"id", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u64", "f32", "f64", "flag", "text", "blob", "at", "nick", "count", "seen", "bio", "score", "left_at", "level", "status", "email", "raw", "digest", "uuid", "addr", "version", "maybe_hash", "ratio", "when_at"},
-	Types:   []runtime.GoType{runtime.GoUint32, runtime.GoInt64, runtime.GoInt8, runtime.GoInt16, runtime.GoInt32, runtime.GoInt64, runtime.GoUint64, runtime.GoUint8, runtime.GoUint16, runtime.GoUint64, runtime.GoFloat32, runtime.GoFloat64, runtime.GoBool, runtime.GoString, runtime.GoBytes | runtime.GoNullable, runtime.GoTime, runtime.GoString | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoTime | runtime.GoNullable, runtime.GoString | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoTime | runtime.GoNullable, runtime.GoInt32 | runtime.GoNullable, runtime.GoInt8, runtime.GoString, runtime.GoBytes | runtime.GoNullable, runtime.GoByteArray, runtime.GoByteArray, runtime.GoOther, runtime.GoOther, runtime.GoByteArray | runtime.GoNullable, runtime.GoFloat64, runtime.GoTime},
+	Schema:  "f77c46fc",
+	Columns: []string{"id", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u64", "f32", "f64", "flag", "text", "blob", "at", "nick", "count", "seen", "bio", "score", "left_at", "level", "status", "email", "raw", "digest", "uuid", "version", "ratio", "when_at"},
+	Types:   []runtime.GoType{runtime.GoUint32, runtime.GoInt64, runtime.GoInt8, runtime.GoInt16, runtime.GoInt32, runtime.GoInt64, runtime.GoUint64, runtime.GoUint8, runtime.GoUint16, runtime.GoUint64, runtime.GoFloat32, runtime.GoFloat64, runtime.GoBool, runtime.GoString, runtime.GoBytes | runtime.GoNullable, runtime.GoTime, runtime.GoString | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoTime | runtime.GoNullable, runtime.GoString | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoTime | runtime.GoNullable, runtime.GoInt32 | runtime.GoNullable, runtime.GoInt8, runtime.GoString, runtime.GoBytes | runtime.GoNullable, runtime.GoByteArray, runtime.GoByteArray, runtime.GoOther, runtime.GoFloat64, runtime.GoTime},
 	Indexes: []runtime.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "status_email", Columns: []int{23, 24}, Misses: runtime.CacheMissesIfExact, Text: []int{24}},
 		{Name: "digest", Columns: []int{26}, Misses: runtime.CacheMissesIfExact, Text: []int{26}},
 		{Name: "uuid", Columns: []int{27}, Misses: runtime.CacheMissesIfExact, Text: []int{27}},
-		{Name: "ratio", Columns: []int{31}, Misses: runtime.NeverCacheMisses},
-		{Name: "when_at", Columns: []int{32}, Misses: runtime.NeverCacheMisses},
+		{Name: "ratio", Columns: []int{29}, Misses: runtime.NeverCacheMisses},
+		{Name: "when_at", Columns: []int{30}, Misses: runtime.NeverCacheMisses},
 	},
 	AutoPK: true,
 	Mapper: everythingMapper{},
@@ -253,12 +253,12 @@ type everythingMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
 func (everythingMapper) Scan(s runtime.Scanner, e *Everything) error {
-	return s.Scan(&e.ID, &e.I, &e.I8, &e.I16, &e.I32, &e.I64, &e.U, &e.U8, &e.U16, &e.U64, &e.F32, &e.F64, &e.Flag, &e.Text, &e.Blob, &e.At, &e.Nick, &e.Count, &e.Seen, &e.Bio, &e.Score, &e.Left, &e.Level, &e.Status, &e.Email, (*[]byte)(&e.Raw), runtime.ScanBytes(e.Digest[:]), runtime.ScanBytes(e.UUID[:]), &e.Addr, &e.Version, &e.MaybeHash, &e.Ratio, &e.When)
+	return s.Scan(&e.ID, &e.I, &e.I8, &e.I16, &e.I32, &e.I64, &e.U, &e.U8, &e.U16, &e.U64, &e.F32, &e.F64, &e.Flag, &e.Text, &e.Blob, &e.At, &e.Nick, &e.Count, &e.Seen, &e.Bio, &e.Score, &e.Left, &e.Level, &e.Status, &e.Email, (*[]byte)(&e.Raw), runtime.ScanBytes(e.Digest[:]), runtime.ScanBytes(e.UUID[:]), &e.Version, &e.Ratio, &e.When)
 }
 
 // Values returns the column values in spec order.
 func (everythingMapper) Values(e *Everything) []any {
-	return []any{e.ID, e.I, e.I8, e.I16, e.I32, e.I64, e.U, e.U8, e.U16, e.U64, e.F32, e.F64, e.Flag, e.Text, e.Blob, e.At, e.Nick, e.Count, e.Seen, e.Bio, e.Score, e.Left, e.Level, e.Status, e.Email, e.Raw, e.Digest[:], e.UUID[:], e.Addr, e.Version, e.MaybeHash, e.Ratio, e.When}
+	return []any{e.ID, e.I, e.I8, e.I16, e.I32, e.I64, e.U, e.U8, e.U16, e.U64, e.F32, e.F64, e.Flag, e.Text, e.Blob, e.At, e.Nick, e.Count, e.Seen, e.Bio, e.Score, e.Left, e.Level, e.Status, e.Email, e.Raw, e.Digest[:], e.UUID[:], e.Version, e.Ratio, e.When}
 }
 
 // AppendKey appends the key values of index i: 0 is the primary key, then the
@@ -345,15 +345,8 @@ func (everythingMapper) Encode(b []byte, e *Everything) ([]byte, error) {
 	b = wire.AppendBytes(b, []byte(e.Raw))
 	b = wire.AppendRaw(b, e.Digest[:])
 	b = wire.AppendRaw(b, e.UUID[:])
-	if b, err = wire.AppendMarshaler(b, e.Addr); err != nil {
-		return nil, err
-	}
 	if b, err = wire.AppendMarshaler(b, &e.Version); err != nil {
 		return nil, err
-	}
-	b = wire.AppendBool(b, e.MaybeHash != nil)
-	if e.MaybeHash != nil {
-		b = wire.AppendRaw(b, (*e.MaybeHash)[:])
 	}
 	b = wire.AppendFloat64(b, e.Ratio)
 	b = wire.AppendTime(b, e.When)
@@ -413,12 +406,7 @@ func (everythingMapper) Decode(b []byte, e *Everything) error {
 	e.Raw = Raw(d.Bytes())
 	d.Raw(e.Digest[:])
 	d.Raw(e.UUID[:])
-	d.Unmarshal(&e.Addr)
 	d.Unmarshal(&e.Version)
-	if d.Bool() {
-		e.MaybeHash = new(Hash)
-		d.Raw((*e.MaybeHash)[:])
-	}
 	e.Ratio = d.Float64()
 	e.When = d.Time()
 	return d.Finish()

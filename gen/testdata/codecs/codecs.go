@@ -2,6 +2,7 @@ package codecs
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"time"
 )
 
@@ -23,8 +24,16 @@ type Ptr struct{ b []byte }
 func (p *Ptr) MarshalBinary() ([]byte, error)    { return p.b, nil }
 func (p *Ptr) UnmarshalBinary(data []byte) error { p.b = data; return nil }
 
+// Value and Scan carry Ptr to and from the database.
+func (p Ptr) Value() (driver.Value, error) { return p.b, nil }
+func (p *Ptr) Scan(v any) error            { p.b, _ = v.([]byte); return nil }
+
 // Stamp embeds time.Time and so has its binary methods.
 type Stamp struct{ time.Time }
+
+// Value and Scan carry Stamp to and from the database.
+func (s Stamp) Value() (driver.Value, error) { return s.Time, nil }
+func (s *Stamp) Scan(v any) error            { s.Time, _ = v.(time.Time); return nil }
 
 // Alias is an alias: it is int64 itself.
 type Alias = int64
@@ -60,7 +69,6 @@ type Thing struct {
 	Stamp   Stamp               `db:"stamp"`
 	PLevel  *Level              `db:"p_level"`
 	PBytes  *[]byte             `db:"p_bytes"`
-	PUUID   *UUID               `db:"p_uuid"`
 	NInt32  sql.NullInt32       `db:"n_int32"`
 	NInt16  sql.NullInt16       `db:"n_int16"`
 	NByte   sql.NullByte        `db:"n_byte"`
@@ -69,7 +77,6 @@ type Thing struct {
 	NTime   sql.NullTime        `db:"n_time"`
 	NGTime  sql.Null[time.Time] `db:"n_g_time"`
 	NGLevel sql.Null[Level]     `db:"n_g_level"`
-	NGUUID  sql.Null[UUID]      `db:"n_g_uuid"`
 }
 
 // Keyed has a string pk: never AutoPK, manual or not.

@@ -2,6 +2,7 @@ package models
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"time"
 )
@@ -23,6 +24,10 @@ type Raw []byte
 type Money struct{ cents int64 }
 
 func (m Money) MarshalBinary() ([]byte, error) { return []byte{byte(m.cents)}, nil }
+
+// Value and Scan carry Money to and from the database.
+func (m Money) Value() (driver.Value, error) { return m.cents, nil }
+func (m *Money) Scan(v any) error            { m.cents, _ = v.(int64); return nil }
 
 func (m *Money) UnmarshalBinary(data []byte) error {
 	if len(data) != 1 {
