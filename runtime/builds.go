@@ -334,22 +334,15 @@ func (b *builds) take(bd board, joined bool, start, end time.Time) bool {
 		b.joinSeq, b.joinEnd = bd.Members[b.member].JoinSeq, end
 	}
 	b.seen = bd.Seq
-	heard := map[string]bool{}
+	// A learned index is never forgotten: the announcements this runtime
+	// already sent claim it, and a board that lost it (a flush, a
+	// restart) may learn it again from its build at any time.
 	for _, decl := range bd.Builds {
 		for _, sig := range decl {
-			if b.owns(sig) {
-				continue
-			}
-			heard[sig] = true
-			if _, ok := b.learned[sig]; !ok {
+			if _, ok := b.learned[sig]; !ok && !b.owns(sig) {
 				b.learnGen++
 				b.learned[sig] = b.learn(sig)
 			}
-		}
-	}
-	for sig := range b.learned {
-		if !heard[sig] { // its build left the epoch: nobody reads it
-			delete(b.learned, sig)
 		}
 	}
 	v := &buildView{epoch: bd.Epoch, validUntil: start.Add(b.ttl - b.period), trusted: make([]bool, len(b.own))}

@@ -133,7 +133,7 @@ func (s state) String() string {
 // regKey names a register: the row of a primary key, or the row holding a
 // unique value. Each is exactly one cache key.
 type regKey struct {
-	index uint8 // 0 pk (id), 1 email (str), 2 org_handle (id = org, str = handle)
+	index uint8 // 0 pk (id), 1 email (str), 2 org_handle (id = org, str = handle), 3 version (id)
 	id    int64
 	str   string
 }
@@ -144,6 +144,8 @@ func (k regKey) String() string {
 		return fmt.Sprintf("id=%d", k.id)
 	case 1:
 		return "email=" + k.str
+	case 3:
+		return fmt.Sprintf("version=%d", k.id)
 	}
 	return fmt.Sprintf("org_handle=%d,%s", k.id, k.str)
 }
@@ -649,6 +651,14 @@ func (a *analysis) buildRegisters() {
 		if nw != nil {
 			a.reg(regKey{2, nw.Org, nw.Handle}).add(st, p)
 		}
+		// The version: an index only the second build declares, which
+		// the first locks through the build board.
+		if old != nil && (nw == nil || old.Version != nw.Version) {
+			a.reg(regKey{3, old.Version, ""}).add(state{}, p)
+		}
+		if nw != nil {
+			a.reg(regKey{3, nw.Version, ""}).add(st, p)
+		}
 	}
 	for _, id := range a.in.IDs {
 		a.reg(regKey{0, id, ""})
@@ -693,7 +703,7 @@ func (a *analysis) checkReads() {
 		}
 		var subs []subRead
 		switch op.Kind {
-		case GetByID, GetByEmail, GetByOrgHandle, LoadAccount:
+		case GetByID, GetByEmail, GetByOrgHandle, LoadAccount, GetByVersion:
 			var row *Row
 			if op.Outcome == OK {
 				if len(op.Rows) != 1 {
@@ -790,6 +800,8 @@ func (a *analysis) position(op *Op, kind Kind, lookup Row, row *Row) (subRead, s
 		k = regKey{0, lookup.ID, ""}
 	case GetByEmail:
 		k = regKey{1, 0, lookup.Email}
+	case GetByVersion:
+		k = regKey{3, lookup.Version, ""}
 	default:
 		k = regKey{2, lookup.Org, lookup.Handle}
 	}
@@ -826,6 +838,10 @@ func (a *analysis) rowProblem(op *Op, kind Kind, lookup, row Row) string {
 	case GetByOrgHandle:
 		if row.Org != lookup.Org || row.Handle != lookup.Handle {
 			return fmt.Sprintf("returned %v for org %d handle %s", row, lookup.Org, lookup.Handle)
+		}
+	case GetByVersion:
+		if row.Version != lookup.Version {
+			return fmt.Sprintf("returned %v for version %d", row, lookup.Version)
 		}
 	}
 	return ""
@@ -1170,6 +1186,10 @@ func finalRows(kind Kind, lookup Row, final []Row) []Row {
 			}
 		case GetByOrgHandle:
 			if r.Org == lookup.Org && r.Handle == lookup.Handle {
+				want = append(want, r)
+			}
+		case GetByVersion:
+			if r.Version == lookup.Version {
 				want = append(want, r)
 			}
 		case All:

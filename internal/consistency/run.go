@@ -63,6 +63,11 @@ type Config struct {
 	// of the model, checkmodel/v2, which maps the same table with a column
 	// more: a rolling deploy that adds a column, in one history.
 	TwoBuilds bool
+	// NoBoard is the negative control of TwoBuilds: the runtimes announce
+	// nothing on the build board, so the first build's writes leave the
+	// second build's version index (which the first does not declare) as
+	// it was.
+	NoBoard bool
 
 	// Near puts a near cache (runtime.NearCache) in front of the store in
 	// every runtime, with this MaxStaleness, on a Redis pub/sub bus over the
@@ -372,7 +377,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			defer in.near.Close()
 			opts = append(slices.Clip(opts), runtime.WithNearCache(in.near))
 		}
-		if in.repo, err = in.build.open(h, &traceStore{inner: lower, keys: w.keys}, opts...); err != nil {
+		if cfg.NoBoard {
+			opts = append(slices.Clip(opts), runtime.WithoutBuildBoard())
+		}
+		if in.repo, err = in.build.open(h, tracing(lower, w.keys), opts...); err != nil {
 			return nil, err
 		}
 		w.inst = append(w.inst, in)
@@ -571,6 +579,7 @@ func addStats(a, b runtime.Stats) runtime.Stats {
 	a.StoreErrors += b.StoreErrors
 	a.CorruptValues += b.CorruptValues
 	a.OtherSchema += b.OtherSchema
+	a.IndexUncovered += b.IndexUncovered
 	a.BreakerOpens += b.BreakerOpens
 	a.BreakerCloses += b.BreakerCloses
 	return a
@@ -611,6 +620,8 @@ func (w *workload) step(ctx context.Context, rng *rand.Rand, c int, in *instance
 		return w.loadAccount(ctx, c, in, id)
 	case r < 36:
 		return w.getByEmail(ctx, c, in, w.emails[rng.IntN(len(w.emails))])
+	case r < 41 && in.repo.Wide():
+		return w.getByVersion(ctx, c, in, w.someVersion(rng, id, known))
 	case r < 46:
 		return w.getByOrgHandle(ctx, c, in, w.handles[rng.IntN(len(w.handles))])
 	case r < 50:
@@ -774,6 +785,22 @@ func (w *workload) getByEmail(ctx context.Context, c int, in *instance, email st
 func (w *workload) getByOrgHandle(ctx context.Context, c int, in *instance, oh orgHandle) *Op {
 	op := &Op{Client: c, Runtime: in.id, Kind: GetByOrgHandle, Wide: in.repo.Wide(), Lookup: Row{Org: oh.org, Handle: oh.handle}, Call: w.now()}
 	a, err := in.repo.GetByOrgHandle(ctx, oh.org, oh.handle)
+	return w.readOne(op, a, err)
+}
+
+// someVersion is a version to look a row up by: mostly the last one seen
+// of id (current, or just replaced), else any version written so far.
+func (w *workload) someVersion(rng *rand.Rand, id int64, known map[int64]Row) int64 {
+	if k, ok := known[id]; ok && rng.IntN(4) != 0 {
+		return k.Version
+	}
+	return 1 + rng.Int64N(max(1, w.version.Load()))
+}
+
+// getByVersion reads by the unique index only the second build declares.
+func (w *workload) getByVersion(ctx context.Context, c int, in *instance, version int64) *Op {
+	op := &Op{Client: c, Runtime: in.id, Kind: GetByVersion, Wide: in.repo.Wide(), Lookup: Row{Version: version}, Call: w.now()}
+	a, err := in.repo.GetByVersion(ctx, version)
 	return w.readOne(op, a, err)
 }
 

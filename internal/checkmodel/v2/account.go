@@ -18,7 +18,7 @@ type Account struct {
 	Email    string  `db:"email"    cache:"unique"`
 	Org      int64   `db:"org"      cache:"unique_together=org_handle"`
 	Handle   string  `db:"handle"   cache:"unique_together=org_handle"`
-	Version  int64   `db:"version"`
+	Version  int64   `db:"version"  cache:"unique"`
 	Nickname *string `db:"nickname"`
 }
 
