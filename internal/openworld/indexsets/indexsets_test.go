@@ -224,3 +224,36 @@ func TestCodeUnmappedByOldBuild(t *testing.T) {
 		}
 	})
 }
+
+// TestFencedAfterGap: the new build caches a row under code while it runs
+// alone; the old build, which does not map code, joins and deletes the
+// row, then its announcement lapses. The row cached before the old build
+// joined was filled in an earlier epoch of the board and must not be
+// served once code is trusted again.
+func TestFencedAfterGap(t *testing.T) {
+	each(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		m := &v2.Member{Email: "m@x", Handle: "h1", Code: code("c1"), Balance: 1}
+		if err := w.b.Save(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		before := w.b.Stats()
+		for range 2 {
+			if got, err := w.b.GetByCode(ctx, code("c1")); err != nil || got.ID != m.ID {
+				t.Fatalf("code c1: %v, %v", got, err)
+			}
+		}
+		if after := w.b.Stats(); after.Hits+after.NearHits == before.Hits+before.NearHits {
+			t.Fatal("the new build alone does not cache its code index")
+		}
+		// The old build joins (its first use) and deletes the row; its
+		// write skips the code keys, which it cannot compute.
+		if err := w.a.Delete(ctx, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		w.clock.advance(4 * period) // its announcement lapses
+		if got, err := w.b.GetByCode(ctx, code("c1")); !errors.Is(err, runtime.ErrNotFound) {
+			t.Fatalf("after a build that skipped the code keys deleted the row and left, code c1 finds %+v (%v)", got, err)
+		}
+	})
+}
