@@ -9,7 +9,8 @@ import (
 // BoardStore is implemented by stores that can hold a table's build board:
 // where every runtime of the table announces its build, the unique indexes
 // it declares and those whose keys its writes lock (see "Builds with other
-// unique indexes" in the README). A store without it keeps each build to
+// unique indexes: the build board" in the README). The memory, Redis and
+// memcached stores implement it; a store without it keeps each build to
 // the indexes it knows, as before.
 type BoardStore interface {
 	// UpdateBoard replaces the bytes under key with what fn returns for

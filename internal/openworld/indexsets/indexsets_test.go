@@ -93,7 +93,7 @@ func each(t *testing.T, test func(t *testing.T, w *world)) {
 		}
 		test(t, &world{db: db, a: a, b: b, clock: c})
 	}
-	for _, s := range []pairs.Store{{Name: "memory", Open: pairs.Memory}, {Name: "redis", Open: pairs.Redis}, {Name: "redis-cluster", Open: pairs.RedisCluster}} {
+	for _, s := range []pairs.Store{{Name: "memory", Open: pairs.Memory}, {Name: "redis", Open: pairs.Redis}, {Name: "redis-cluster", Open: pairs.RedisCluster}, {Name: "memcached", Open: pairs.Memcached}} {
 		t.Run("sqlite+"+s.Name, func(t *testing.T) {
 			db, _ := dbtest.OpenSQLite(t)
 			prefix := dbtest.UniqueName()
