@@ -2,6 +2,7 @@ package consistency
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
@@ -28,3 +29,15 @@ func tracing(lower runtime.Store, keys *keySet) runtime.Store {
 	}
 	return ts
 }
+
+// UpdateBoard passes the build board through to the crashing writer's
+// runtime, so that it locks the other build's indexes like the runtime it
+// stands for.
+func (s crashStore) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
+	if b, ok := s.Store.(runtime.BoardStore); ok {
+		return b.UpdateBoard(ctx, key, keep, fn)
+	}
+	return errNoBoard
+}
+
+var errNoBoard = errors.New("consistency: the store holds no build board")

@@ -867,7 +867,7 @@ func (w *workload) crash(ctx context.Context, rng *rand.Rand, c int, in *instanc
 		defer near.Close()
 		opts = append(slices.Clip(opts), runtime.WithNearCache(near))
 	}
-	repo, err := in.build.open(in.db, crashStore{Store: &traceStore{inner: in.lower, keys: w.keys}, dead: dead}, opts...)
+	repo, err := in.build.open(in.db, crashStore{Store: tracing(in.lower, w.keys), dead: dead}, opts...)
 	if err != nil {
 		panic(err)
 	}
