@@ -99,7 +99,8 @@ CONSISTENCY_MYSQL = $${CACHEGEN_MYSQL_DSN:-root@tcp(127.0.0.1:3306)/test}
 ## fence) ($(CONSISTENCY_OPS) operations each; the Redis pairs start a
 ## redis-server of their own), then the negative controls (the protocol
 ## weakened to plain get/set/delete; the batch calls alone weakened so; near
-## caches on a bus that loses every message), which must report violations
+## caches on a bus that loses every message; two builds without the build
+## board), which must report violations
 consistency:
 	@status=0; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db sqlite -store memory || status=1; \
@@ -113,6 +114,7 @@ consistency:
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db sqlite -store memory -weak -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db sqlite -store memory -weak-batch fill -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db "$(CONSISTENCY_PG)" -store redis -near 100ms -near-lossy -faults=false -herd=false -expect-violations || status=1; \
+	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db "$(CONSISTENCY_PG)" -store redis -two-builds -no-board -faults=false -herd=false -expect-violations || status=1; \
 	exit $$status
 
 ## example: run the blog example (SQLite + in-memory store, no server)

@@ -135,8 +135,9 @@ func (b *batch[T]) pending(st step) []*slot[T] {
 func (b *batch[T]) resolve(ctx context.Context) error {
 	t := b.t
 	var asked []*slot[T]
+	trusted := t.indexTrusted(ctx, b.index)
 	for _, s := range b.slots {
-		if !t.cacheable(ctx, s.key) {
+		if !trusted || !t.cacheable(ctx, s.key) {
 			t.stats.misses.Add(1)
 			s.step = stepLoad
 			continue
@@ -163,9 +164,15 @@ func (b *batch[T]) resolve(ctx context.Context) error {
 	}
 	b.lease(ctx, store)
 	b.await(ctx, store)
+	ep := t.epochNow()
 	if err := b.load(ctx); err != nil {
 		b.giveBack(ctx, store)
 		return err
+	}
+	if !t.stillTrusts(b.index, ep) {
+		for _, s := range b.slots {
+			s.fill = false // the board's epoch moved on while the database was read
+		}
 	}
 	b.fill(ctx, store)
 	if t.near != nil {

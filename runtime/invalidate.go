@@ -59,6 +59,9 @@ func (t *Table[T]) InvalidateAll(ctx context.Context) error {
 	prefix := t.base
 	var keys []string
 	if err := scanner.ScanKeys(ctx, prefix, func(key string) error {
+		if t.builds != nil && key == t.builds.key {
+			return nil // the build board is no cached row (builds.go)
+		}
 		if ownsKey(key, prefix) {
 			keys = append(keys, key)
 		}

@@ -22,6 +22,7 @@ type options struct {
 	registry     *Registry  // where loaders find related repositories (WithRegistry)
 	near         *NearCache // the in-process tier in front of the store (WithNearCache)
 	verify       bool       // check the table against the database when made (WithVerify)
+	builds       buildOptions
 }
 
 func defaultOptions() options {

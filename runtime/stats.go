@@ -17,7 +17,8 @@ type Stats struct {
 	InvalidationsDropped uint64 // invalidations given up because the retry queue was full
 	StoreErrors          uint64 // store calls that failed (reads then fall back to the database)
 	CorruptValues        uint64 // cached values that could not be decoded, treated as misses
-	OtherSchema          uint64 // values another build of the model (another schema) wrote under a key both use: misses, discarded and refilled
+	OtherSchema          uint64 // values another build of the model (another schema) wrote under a key both use, or filled in an earlier epoch of the build board: misses, discarded and refilled
+	IndexUncovered       uint64 // reads by a unique index that another live build does not lock on its writes: read from the database, not cached
 	AllOverCap           uint64 // All calls on a table larger than the cap, not cached
 	BreakerOpens         uint64 // times repeated store errors opened the circuit breaker
 	BreakerCloses        uint64 // times a successful probe closed it again
@@ -30,6 +31,7 @@ type counters struct {
 	invalidations, invalidationRetries, invalidationsDropped atomic.Uint64
 	storeErrors, corruptValues, otherSchema, allOverCap      atomic.Uint64
 	breakerOpens, breakerCloses                              atomic.Uint64
+	uncovered                                                atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -48,6 +50,7 @@ func (c *counters) snapshot() Stats {
 		StoreErrors:          c.storeErrors.Load(),
 		CorruptValues:        c.corruptValues.Load(),
 		OtherSchema:          c.otherSchema.Load(),
+		IndexUncovered:       c.uncovered.Load(),
 		AllOverCap:           c.allOverCap.Load(),
 		BreakerOpens:         c.breakerOpens.Load(),
 		BreakerCloses:        c.breakerCloses.Load(),

@@ -44,7 +44,9 @@ type state[T any] struct {
 	heads    []int    // per index: the length of its keys' head a hashed key keeps
 	base     string   // what every key of the table starts with (tableBase)
 	allKey   string
-	header   [5]byte // version and schema; the checksum follows
+	header   [5]byte                 // version and schema; the checksum follows
+	hdr      atomic.Pointer[[5]byte] // header with the build board's epoch (builds.go)
+	builds   *builds                 // the build board, or nil
 	flight   singleflight.Group
 	retries  retryQueue
 	stats    counters
@@ -127,6 +129,7 @@ func NewTable[T any](db *sqlx.DB, store Store, spec *Spec[T], opts ...Option) (*
 	}
 	t.header[0] = formatVersion
 	copy(t.header[1:], schema)
+	t.hdr.Store(&t.header)
 	t.pkCol = spec.Indexes[0].Columns[0]
 	t.sql = buildStatements(t.dialect, spec.Table, spec.Columns, spec.Indexes, t.pkCol)
 	t.base = tableBase(t.opts.prefix, spec.Table)
@@ -142,6 +145,7 @@ func NewTable[T any](db *sqlx.DB, store Store, spec *Spec[T], opts ...Option) (*
 		t.heads = append(t.heads, keyHeadLen(p, t.base))
 	}
 	t.allKey = t.base + "all"
+	t.initBuilds(store)
 	t.retries = retryQueue{max: retryQueueMax, discard: t.discardErr, stats: &t.stats, notify: t.event}
 	if t.opts.registry != nil {
 		t.opts.registry.changed.add(t)
@@ -250,7 +254,7 @@ func (t *Table[T]) GetKey(ctx context.Context, i int, key []byte, probe T) (*T, 
 	if i < 0 || i >= len(t.spec.Indexes) {
 		return nil, fmt.Errorf("cachegen: table %s has no index %d", t.spec.Table, i)
 	}
-	if t.near != nil && t.obs == nil && len(key) <= MaxKeyLen && !IsFresh(ctx) {
+	if t.near != nil && t.obs == nil && len(key) <= MaxKeyLen && !IsFresh(ctx) && (t.builds == nil || t.builds.trusts(ctx, i)) {
 		if row, ok, err := t.nearGet(unsafe.String(unsafe.SliceData(key), len(key))); ok {
 			return row, err
 		}
@@ -302,7 +306,7 @@ func (t *Table[T]) nearRow(e nearEntry) (*T, error) {
 	if len(e.b) == 0 {
 		return nil, nil
 	}
-	if [5]byte(e.b[:5]) != t.header {
+	if [5]byte(e.b[:5]) != *t.hdr.Load() {
 		return nil, errOtherSchema
 	}
 	row := new(T)
@@ -350,7 +354,7 @@ func (t *Table[T]) observeRead(ctx context.Context, index string, start time.Tim
 }
 
 func (t *Table[T]) get(ctx context.Context, i int, key string, probe T) (*T, readInfo, error) {
-	if !t.cacheable(ctx, key) {
+	if !t.cacheable(ctx, key) || !t.indexTrusted(ctx, i) {
 		return t.getMiss(ctx, i, key, probe, Entry{}, errSkipStore, nearGen{})
 	}
 	var g nearGen
@@ -724,12 +728,13 @@ func jitter(d time.Duration) time.Duration {
 
 func (t *Table[T]) loadOne(ctx context.Context, i int, key string, probe *T) (loaded[T], error) {
 	t.stats.dbReads.Add(1)
+	ep := t.epochNow()
 	start := time.Now()
 	row := new(T)
 	err := t.spec.Mapper.Scan(t.querier().QueryRowxContext(ctx, t.sql.selectBy[i], t.args(i, probe)...), row)
 	dbTime := time.Since(start)
 	if errors.Is(err, sql.ErrNoRows) {
-		return loaded[T]{kind: NotFound, fillable: t.missCacheable(ctx, i), dbTime: dbTime, readAt: start}, nil
+		return loaded[T]{kind: NotFound, fillable: t.missCacheable(ctx, i) && t.stillTrusts(i, ep), dbTime: dbTime, readAt: start}, nil
 	}
 	if err != nil {
 		return loaded[T]{}, fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[i].Name, err)
@@ -742,7 +747,7 @@ func (t *Table[T]) loadOne(ctx context.Context, i int, key string, probe *T) (lo
 	// invalidates the keys of the values in the row, so a row that the
 	// database matched by a looser equality (a case-insensitive collation,
 	// a rounded time) must not be cached under the lookup's spelling.
-	return loaded[T]{kind: Value, data: data, fillable: t.Key(i, row) == key, row: row, dbTime: dbTime, readAt: start}, nil
+	return loaded[T]{kind: Value, data: data, fillable: t.Key(i, row) == key && t.stillTrusts(i, ep), row: row, dbTime: dbTime, readAt: start}, nil
 }
 
 // missCacheable reports whether the database finds a row for a lookup on
@@ -823,6 +828,7 @@ func (t *Table[T]) readExactness(ctx context.Context) []bool {
 
 func (t *Table[T]) loadAll(ctx context.Context) (loaded[T], error) {
 	t.stats.dbReads.Add(1)
+	ep := t.epochNow()
 	start := time.Now()
 	rs, err := t.querier().QueryxContext(ctx, t.sql.selectAll)
 	if err != nil {
@@ -849,6 +855,7 @@ func (t *Table[T]) loadAll(ctx context.Context) (loaded[T], error) {
 	if err != nil {
 		return loaded[T]{}, err
 	}
+	fillable = fillable && t.stillTrusts(0, ep)
 	return loaded[T]{kind: Value, data: data, fillable: fillable, rows: rows, dbTime: dbTime, readAt: start}, nil
 }
 
@@ -867,7 +874,7 @@ func (t *Table[T]) args(i int, row *T) []any {
 func (t *Table[T]) valid(key string, b []byte) bool { return t.check(key, b) == nil }
 
 func (t *Table[T]) encodeRow(key string, row *T) ([]byte, error) {
-	b := append(make([]byte, 0, 128), t.header[:]...)
+	b := append(make([]byte, 0, 128), t.hdr.Load()[:]...)
 	b, err := t.spec.Mapper.Encode(append(b, 0, 0, 0, 0), row) // checksum sealed below
 	if err != nil {
 		return nil, fmt.Errorf("cachegen: encode %s row: %w", t.spec.Table, err)
@@ -898,7 +905,7 @@ func (t *Table[T]) check(key string, b []byte) error {
 	switch {
 	case len(b) < headerLen || b[0] != formatVersion:
 		return errForeign
-	case [5]byte(b[:5]) != t.header:
+	case [5]byte(b[:5]) != *t.hdr.Load():
 		return errOtherSchema
 	case binary.BigEndian.Uint32(b[5:headerLen]) != checksum(key, b[headerLen:]):
 		return errChecksum
@@ -921,7 +928,7 @@ func reasonOf(err error) string {
 
 // A list is the header, the row count, then each row's length and bytes.
 func (t *Table[T]) encodeList(rows []T) ([]byte, error) {
-	b := append(make([]byte, 0, 64*len(rows)+16), t.header[:]...)
+	b := append(make([]byte, 0, 64*len(rows)+16), t.hdr.Load()[:]...)
 	b = append(b, 0, 0, 0, 0) // the checksum, sealed below
 	b = binary.AppendUvarint(b, uint64(len(rows)))
 	var row []byte

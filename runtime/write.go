@@ -92,19 +92,22 @@ func (t *Table[T]) write(ctx context.Context, op string, fn func(context.Context
 }
 
 func (t *Table[T]) writeIn(ctx context.Context, fn func(context.Context, *sqlx.Tx) ([]*T, error), dbTime *time.Duration) error {
+	done := t.beginWrite(ctx) // the build board: see builds.go
 	if t.tx != nil {
 		// In the caller's transaction: lock now, release when it ends.
 		start := time.Now()
 		rows, err := fn(ctx, t.tx.tx)
 		*dbTime = time.Since(start)
 		if err != nil {
+			done()
 			return err
 		}
 		keys := t.writeKeys(rows)
 		lockFailed := t.lock(ctx, keys)
-		t.tx.onEnd(func() { t.release(context.WithoutCancel(ctx), keys, lockFailed) })
+		t.tx.onEnd(func() { t.release(context.WithoutCancel(ctx), keys, lockFailed); done() })
 		return nil
 	}
+	defer done()
 	start := time.Now()
 	tx, err := t.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -147,6 +150,7 @@ func (t *Table[T]) writeKeys(rows []*T) []string {
 			}
 		}
 	}
+	keys = t.learnedKeys(keys, rows)
 	return append(keys, t.allKey)
 }
 

@@ -95,6 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	expect := fs.Bool("expect-violations", false, "exit 0 only if violations are found (for the negative control)")
 	fs.BoolVar(&cfg.Herd, "herd", true, "measure the thundering herd first")
 	fs.DurationVar(&cfg.Near, "near", 0, "put a near cache with this MaxStaleness in front of the store in every runtime, its bus on the runtime's Redis connection (0: none; -store redis only)")
+	fs.BoolVar(&cfg.NoBoard, "no-board", false, "negative control for -two-builds: no build board, so the first build's writes leave the second build's version index (which the first does not declare) stale")
 	fs.BoolVar(&cfg.NearLossy, "near-lossy", false, "negative control for -near: the near caches' buses swallow every message")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "random seed (0: a random one, printed)")
 	fs.DurationVar(&cfg.TTL, "ttl", 5*time.Second, "value and not-found TTL: the bound on by-design staleness")
@@ -178,8 +179,8 @@ func print(w io.Writer, rep *consistency.Report, verbose bool) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "  runtime: hits=%d misses=%d fills=%d lease_waits=%d lock_bypasses=%d db_reads=%d db_writes=%d store_errors=%d corrupt_values=%d invalidation_retries=%d invalidations_dropped=%d breaker_opens=%d\n",
-		s.Hits, s.Misses, s.Fills, s.LeaseWaits, s.LockBypasses, s.DBReads, s.DBWrites, s.StoreErrors, s.CorruptValues, s.InvalidationRetries, s.InvalidationsDropped, s.BreakerOpens)
+	fmt.Fprintf(w, "  runtime: hits=%d misses=%d fills=%d lease_waits=%d lock_bypasses=%d db_reads=%d db_writes=%d store_errors=%d corrupt_values=%d invalidation_retries=%d invalidations_dropped=%d breaker_opens=%d other_schema=%d index_uncovered=%d\n",
+		s.Hits, s.Misses, s.Fills, s.LeaseWaits, s.LockBypasses, s.DBReads, s.DBWrites, s.StoreErrors, s.CorruptValues, s.InvalidationRetries, s.InvalidationsDropped, s.BreakerOpens, s.OtherSchema, s.IndexUncovered)
 	if rep.Herd != nil {
 		fmt.Fprintln(w, " ", rep.Herd)
 	}

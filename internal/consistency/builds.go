@@ -18,6 +18,9 @@ type accounts interface {
 	GetByID(ctx context.Context, id int64) (*Row, error)
 	GetByEmail(ctx context.Context, email string) (*Row, error)
 	GetByOrgHandle(ctx context.Context, org int64, handle string) (*Row, error)
+	// GetByVersion reads by the unique version, which only the second
+	// build declares (the first fails).
+	GetByVersion(ctx context.Context, version int64) (*Row, error)
 	// GetByIDs and GetByEmails are the batch reads; LoadAccount and
 	// LoadAccounts read through the loaders of a Session whose AccountID is
 	// id, in the registry NewRepos wired.
@@ -59,7 +62,7 @@ var builds = [2]build{
 			return nil, err
 		}
 		return &repos[v2.Account, *v2.AccountRepo, v2.Session, *v2.SessionRepo]{
-			accounts: rs.Accounts, sessions: rs.Sessions, shape: shapeV2}, nil
+			accounts: rs.Accounts, sessions: rs.Sessions, shape: shapeV2, byVersion: rs.Accounts.GetByVersion}, nil
 	}},
 }
 
@@ -133,6 +136,8 @@ type repos[A any, R accountRepo[A, R], S any, SR sessionRepo[A, S]] struct {
 	accounts R
 	sessions SR
 	shape    shape[A, S]
+	// byVersion is the second build's read by version (nil in the first)
+	byVersion func(context.Context, int64) (*A, error)
 }
 
 func (r *repos[A, R, S, SR]) one(a *A, err error) (*Row, error) {
@@ -169,6 +174,13 @@ func (r *repos[A, R, S, SR]) GetByEmail(ctx context.Context, email string) (*Row
 
 func (r *repos[A, R, S, SR]) GetByOrgHandle(ctx context.Context, org int64, handle string) (*Row, error) {
 	return r.one(r.accounts.GetByOrgHandle(ctx, org, handle))
+}
+
+func (r *repos[A, R, S, SR]) GetByVersion(ctx context.Context, version int64) (*Row, error) {
+	if r.byVersion == nil {
+		return nil, fmt.Errorf("build %T declares no index on version", r.accounts)
+	}
+	return r.one(r.byVersion(ctx, version))
 }
 
 func (r *repos[A, R, S, SR]) GetByIDs(ctx context.Context, ids []int64) ([]*Row, error) {

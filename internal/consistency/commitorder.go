@@ -258,4 +258,12 @@ func (a *analysis) addToRegisters(it logItem) {
 	if nw != nil {
 		a.reg(regKey{2, nw.Org, nw.Handle}).add(st, p)
 	}
+	// The version: an index only the second build declares, which the
+	// first locks through the build board.
+	if old != nil && (nw == nil || old.Version != nw.Version) {
+		a.reg(regKey{3, old.Version, ""}).add(state{}, p)
+	}
+	if nw != nil {
+		a.reg(regKey{3, nw.Version, ""}).add(st, p)
+	}
 }

@@ -51,6 +51,11 @@ type Config struct {
 	// of the model, checkmodel/v2, which maps the same table with a column
 	// more: a rolling deploy that adds a column, in one history.
 	TwoBuilds bool
+	// NoBoard is the negative control of TwoBuilds: the runtimes announce
+	// nothing on the build board, so the first build's writes leave the
+	// second build's version index (which the first does not declare) as
+	// it was.
+	NoBoard bool
 
 	// Near puts a near cache (runtime.NearCache) in front of the store in
 	// every runtime, with this MaxStaleness, on a Redis pub/sub bus over the

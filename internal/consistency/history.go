@@ -54,9 +54,10 @@ const (
 	Delete                         // a delete, Writes[0]; NotFound: there was no row (a read of absence)
 	Tx                             // Writes in one runtime.Tx that commits, or rolls back (Rollback)
 	OOB                            // a hand-written UPDATE in a runtime.Tx, invalidated with InvalidateRows
+	GetByVersion                   // a read by the unique version, an index only the second build declares
 )
 
-var kindNames = [...]string{"?", "GetByID", "GetByEmail", "GetByOrgHandle", "All", "GetByIDs", "GetByEmails", "LoadAccount", "LoadAccounts", "Save", "Delete", "Tx", "OOB"}
+var kindNames = [...]string{"?", "GetByID", "GetByEmail", "GetByOrgHandle", "All", "GetByIDs", "GetByEmails", "LoadAccount", "LoadAccounts", "Save", "Delete", "Tx", "OOB", "GetByVersion"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -66,7 +67,7 @@ func (k Kind) String() string {
 }
 
 // IsRead reports whether k reads through the cache.
-func (k Kind) IsRead() bool { return k >= GetByID && k <= LoadAccounts }
+func (k Kind) IsRead() bool { return k >= GetByID && k <= LoadAccounts || k == GetByVersion }
 
 // IsBatch reports whether k reads many keys at once, one position each.
 func (k Kind) IsBatch() bool { return k == GetByIDs || k == GetByEmails || k == LoadAccounts }
@@ -153,6 +154,8 @@ func (op *Op) String() string {
 		s += " email=" + op.Lookup.Email
 	case GetByOrgHandle:
 		s += fmt.Sprintf(" org=%d handle=%s", op.Lookup.Org, op.Lookup.Handle)
+	case GetByVersion:
+		s += fmt.Sprintf(" version=%d", op.Lookup.Version)
 	}
 	switch op.Outcome {
 	case OK:

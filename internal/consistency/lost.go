@@ -189,6 +189,10 @@ func finalRows(kind Kind, lookup Row, final []Row) []Row {
 			if r.Org == lookup.Org && r.Handle == lookup.Handle {
 				want = append(want, r)
 			}
+		case GetByVersion:
+			if r.Version == lookup.Version {
+				want = append(want, r)
+			}
 		case All:
 			want = append(want, r)
 		}

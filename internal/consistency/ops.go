@@ -154,6 +154,22 @@ func (w *workload) getByOrgHandle(ctx context.Context, c int, in *instance, oh o
 	return w.readOne(op, a, err)
 }
 
+// someVersion is a version to look a row up by: mostly the last one seen
+// of id (current, or just replaced), else any version written so far.
+func (w *workload) someVersion(rng *rand.Rand, id int64, known map[int64]Row) int64 {
+	if k, ok := known[id]; ok && rng.IntN(4) != 0 {
+		return k.Version
+	}
+	return 1 + rng.Int64N(max(1, w.version.Load()))
+}
+
+// getByVersion reads by the unique index only the second build declares.
+func (w *workload) getByVersion(ctx context.Context, c int, in *instance, version int64) *Op {
+	op := &Op{Client: c, Runtime: in.id, Kind: GetByVersion, Wide: in.repo.Wide(), Lookup: Row{Version: version}, Call: w.now()}
+	a, err := in.repo.GetByVersion(ctx, version)
+	return w.readOne(op, a, err)
+}
+
 func (w *workload) all(ctx context.Context, c int, in *instance) *Op {
 	op := &Op{Client: c, Runtime: in.id, Kind: All, Wide: in.repo.Wide(), Call: w.now()}
 	list, err := in.repo.All(ctx)
@@ -217,7 +233,7 @@ func (w *workload) crash(ctx context.Context, rng *rand.Rand, c int, in *instanc
 		defer near.Close()
 		opts = append(slices.Clip(opts), runtime.WithNearCache(near))
 	}
-	repo, err := in.build.open(in.db, crashStore{Store: &traceStore{inner: in.lower, keys: w.keys}, dead: dead}, opts...)
+	repo, err := in.build.open(in.db, crashStore{Store: tracing(in.lower, w.keys), dead: dead}, opts...)
 	if err != nil {
 		panic(err)
 	}

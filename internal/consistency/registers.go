@@ -23,7 +23,7 @@ func (s state) String() string {
 // regKey names a register: the row of a primary key, or the row holding a
 // unique value. Each is exactly one cache key.
 type regKey struct {
-	index uint8 // 0 pk (id), 1 email (str), 2 org_handle (id = org, str = handle)
+	index uint8 // 0 pk (id), 1 email (str), 2 org_handle (id = org, str = handle), 3 version (id)
 	id    int64
 	str   string
 }
@@ -34,6 +34,8 @@ func (k regKey) String() string {
 		return fmt.Sprintf("id=%d", k.id)
 	case 1:
 		return "email=" + k.str
+	case 3:
+		return fmt.Sprintf("version=%d", k.id)
 	}
 	return fmt.Sprintf("org_handle=%d,%s", k.id, k.str)
 }

@@ -252,7 +252,10 @@ func (r *rig) runtimes(ctx context.Context, w *workload, st *stores, prefix stri
 			opts = append(slices.Clip(opts), runtime.WithNearCache(in.near))
 		}
 
-		if in.repo, err = in.build.open(h, &traceStore{inner: lower, keys: w.keys}, opts...); err != nil {
+		if cfg.NoBoard {
+			opts = append(slices.Clip(opts), runtime.WithoutBuildBoard())
+		}
+		if in.repo, err = in.build.open(h, tracing(lower, w.keys), opts...); err != nil {
 			return nil, err
 		}
 		w.inst = append(w.inst, in)
@@ -313,6 +316,7 @@ func addStats(a, b runtime.Stats) runtime.Stats {
 	a.StoreErrors += b.StoreErrors
 	a.CorruptValues += b.CorruptValues
 	a.OtherSchema += b.OtherSchema
+	a.IndexUncovered += b.IndexUncovered
 	a.BreakerOpens += b.BreakerOpens
 	a.BreakerCloses += b.BreakerCloses
 	return a

@@ -109,7 +109,7 @@ func (a *analysis) checkReads() {
 		}
 		var subs []subRead
 		switch op.Kind {
-		case GetByID, GetByEmail, GetByOrgHandle, LoadAccount:
+		case GetByID, GetByEmail, GetByOrgHandle, LoadAccount, GetByVersion:
 			var row *Row
 			if op.Outcome == OK {
 				if len(op.Rows) != 1 {
@@ -206,6 +206,8 @@ func (a *analysis) position(op *Op, kind Kind, lookup Row, row *Row) (subRead, s
 		k = regKey{0, lookup.ID, ""}
 	case GetByEmail:
 		k = regKey{1, 0, lookup.Email}
+	case GetByVersion:
+		k = regKey{3, lookup.Version, ""}
 	default:
 		k = regKey{2, lookup.Org, lookup.Handle}
 	}
@@ -242,6 +244,10 @@ func (a *analysis) rowProblem(op *Op, kind Kind, lookup, row Row) string {
 	case GetByOrgHandle:
 		if row.Org != lookup.Org || row.Handle != lookup.Handle {
 			return fmt.Sprintf("returned %v for org %d handle %s", row, lookup.Org, lookup.Handle)
+		}
+	case GetByVersion:
+		if row.Version != lookup.Version {
+			return fmt.Sprintf("returned %v for version %d", row, lookup.Version)
 		}
 	}
 	return ""

@@ -251,6 +251,8 @@ func (w *workload) step(ctx context.Context, rng *rand.Rand, c int, in *instance
 		return w.loadAccount(ctx, c, in, id)
 	case r < 36:
 		return w.getByEmail(ctx, c, in, w.emails[rng.IntN(len(w.emails))])
+	case r < 41 && in.repo.Wide():
+		return w.getByVersion(ctx, c, in, w.someVersion(rng, id, known))
 	case r < 46:
 		return w.getByOrgHandle(ctx, c, in, w.handles[rng.IntN(len(w.handles))])
 	case r < 50:

@@ -184,6 +184,17 @@ func (r *recordKeys) Get(ctx context.Context, key string) (runtime.Entry, error)
 	return r.Store.Get(ctx, key)
 }
 
+// UpdateBoard passes the build board through: a repository on a store that
+// hid it would write values of no epoch, which the others read as another
+// build's.
+func (r *recordKeys) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
+	b, ok := r.Store.(runtime.BoardStore)
+	if !ok {
+		return errors.New("the store holds no build board")
+	}
+	return b.UpdateBoard(ctx, key, keep, fn)
+}
+
 // plant stores value under key as if a reader had filled it.
 func plant(t *testing.T, s runtime.Store, key string, value []byte) {
 	t.Helper()

@@ -38,8 +38,9 @@ const (
 // done, as a networked store would; otherwise it never fails on a valid
 // call.
 type Store struct {
-	c     *otter.Cache[string, *item]
-	epoch time.Time // origin of the monotonic clock the deadlines are read on
+	c      *otter.Cache[string, *item]
+	epoch  time.Time // origin of the monotonic clock the deadlines are read on
+	boards boards    // the tables' build boards (board.go)
 }
 
 var _ runtime.Store = (*Store)(nil)

@@ -23,6 +23,7 @@ var accountSpec = runtime.Spec[Account]{
 		{Name: "id", Columns: []int{0}},
 		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
 		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
+		{Name: "version", Columns: []int{4}},
 	},
 	Mapper: accountMapper{},
 }
@@ -88,6 +89,16 @@ func (r *AccountRepo) GetByOrgHandle(ctx context.Context, org int64, handle stri
 	return r.t.GetKey(ctx, accountByOrgHandle, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], accountByOrgHandle), accountByOrgHandle, &probe), probe)
 }
 
+// GetByVersion returns the Account with the given version.
+// The cache answers when it holds the row; otherwise the database does and
+// the cache is filled. When no row matches, the error satisfies errors.Is
+// with runtime.ErrNotFound and sql.ErrNoRows.
+func (r *AccountRepo) GetByVersion(ctx context.Context, version int64) (*Account, error) {
+	probe := Account{Version: version}
+	var key [runtime.KeyBufferSize]byte
+	return r.t.GetKey(ctx, 3, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 3), 3, &probe), probe)
+}
+
 // GetByIDs returns, for each of ids, the Account with that id, or nil
 // where there is none. The cache answers for the rows it holds and the
 // misses it has confirmed; the rest are read with one query and cached, as
@@ -112,6 +123,19 @@ func (r *AccountRepo) GetByEmails(ctx context.Context, emails []string) ([]*Acco
 		probes[i] = &Account{Email: emails[i]}
 	}
 	return r.t.GetMany(ctx, accountByEmail, probes)
+}
+
+// GetByVersions returns, for each of versions, the Account with that version, or nil
+// where there is none. The cache answers for the rows it holds and the
+// misses it has confirmed; the rest are read with one query and cached, as
+// GetByVersion would. A repeated value is read once; each position gets its own
+// copy.
+func (r *AccountRepo) GetByVersions(ctx context.Context, versions []int64) ([]*Account, error) {
+	probes := make([]*Account, len(versions))
+	for i := range versions {
+		probes[i] = &Account{Version: versions[i]}
+	}
+	return r.t.GetMany(ctx, 3, probes)
 }
 
 // All returns every Account ordered by id. The list is cached under one key that
@@ -197,6 +221,8 @@ func (accountMapper) AppendKey(b []byte, i int, a *Account) []byte {
 		b = runtime.AppendKeyInt(b, a.Org)
 		b = runtime.AppendKeySep(b)
 		b = runtime.AppendKeyString(b, a.Handle)
+	case 3:
+		b = runtime.AppendKeyInt(b, a.Version)
 	}
 	return b
 }

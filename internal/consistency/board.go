@@ -1,0 +1,43 @@
+package consistency
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/cachegen/cachegen/runtime"
+)
+
+// boardTraceStore is a traceStore over a store that holds the build board
+// (runtime.BoardStore): the runtimes of both builds announce themselves on
+// it, so each locks the keys of the other build's indexes it can compute.
+type boardTraceStore struct {
+	*traceStore
+	board runtime.BoardStore
+}
+
+func (s boardTraceStore) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
+	return s.board.UpdateBoard(ctx, key, keep, fn)
+}
+
+// tracing wraps lower in a traceStore that keeps its build board, if it
+// has one.
+func tracing(lower runtime.Store, keys *keySet) runtime.Store {
+	ts := &traceStore{inner: lower, keys: keys}
+	if b, ok := lower.(runtime.BoardStore); ok {
+		return boardTraceStore{traceStore: ts, board: b}
+	}
+	return ts
+}
+
+// UpdateBoard passes the build board through to the crashing writer's
+// runtime, so that it locks the other build's indexes like the runtime it
+// stands for.
+func (s crashStore) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
+	if b, ok := s.Store.(runtime.BoardStore); ok {
+		return b.UpdateBoard(ctx, key, keep, fn)
+	}
+	return errNoBoard
+}
+
+var errNoBoard = errors.New("consistency: the store holds no build board")
