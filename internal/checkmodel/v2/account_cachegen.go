@@ -33,6 +33,7 @@ const (
 	accountByID        = 0 // GetByID
 	accountByEmail     = 1 // GetByEmail
 	accountByOrgHandle = 2 // GetByOrgHandle
+	accountByVersion   = 3 // GetByVersion
 )
 
 // AccountRepo reads Account rows (table accounts) through a cache and invalidates
@@ -96,7 +97,7 @@ func (r *AccountRepo) GetByOrgHandle(ctx context.Context, org int64, handle stri
 func (r *AccountRepo) GetByVersion(ctx context.Context, version int64) (*Account, error) {
 	probe := Account{Version: version}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 3, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 3), 3, &probe), probe)
+	return r.t.GetKey(ctx, accountByVersion, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], accountByVersion), accountByVersion, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Account with that id, or nil
@@ -135,7 +136,7 @@ func (r *AccountRepo) GetByVersions(ctx context.Context, versions []int64) ([]*A
 	for i := range versions {
 		probes[i] = &Account{Version: versions[i]}
 	}
-	return r.t.GetMany(ctx, 3, probes)
+	return r.t.GetMany(ctx, accountByVersion, probes)
 }
 
 // All returns every Account ordered by id. The list is cached under one key that
@@ -221,7 +222,7 @@ func (accountMapper) AppendKey(b []byte, i int, a *Account) []byte {
 		b = runtime.AppendKeyInt(b, a.Org)
 		b = runtime.AppendKeySep(b)
 		b = runtime.AppendKeyString(b, a.Handle)
-	case 3:
+	case accountByVersion:
 		b = runtime.AppendKeyInt(b, a.Version)
 	}
 	return b

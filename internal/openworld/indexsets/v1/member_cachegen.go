@@ -26,6 +26,12 @@ var memberSpec = runtime.Spec[Member]{
 	Mapper: memberMapper{},
 }
 
+// The lookups of memberSpec, numbered as in its Indexes.
+const (
+	memberByID    = 0 // GetByID
+	memberByEmail = 1 // GetByEmail
+)
+
 // MemberRepo reads Member rows (table members) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -57,7 +63,7 @@ func (r *MemberRepo) Stats() runtime.Stats {
 func (r *MemberRepo) GetByID(ctx context.Context, id int64) (*Member, error) {
 	probe := Member{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, memberByID, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByID), memberByID, &probe), probe)
 }
 
 // GetByEmail returns the Member with the given email.
@@ -67,7 +73,7 @@ func (r *MemberRepo) GetByID(ctx context.Context, id int64) (*Member, error) {
 func (r *MemberRepo) GetByEmail(ctx context.Context, email string) (*Member, error) {
 	probe := Member{Email: email}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, memberByEmail, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByEmail), memberByEmail, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Member with that id, or nil
@@ -80,7 +86,7 @@ func (r *MemberRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Member, erro
 	for i := range ids {
 		probes[i] = &Member{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, memberByID, probes)
 }
 
 // GetByEmails returns, for each of emails, the Member with that email, or nil
@@ -93,7 +99,7 @@ func (r *MemberRepo) GetByEmails(ctx context.Context, emails []string) ([]*Membe
 	for i := range emails {
 		probes[i] = &Member{Email: emails[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, memberByEmail, probes)
 }
 
 // All returns every Member ordered by id. The list is cached under one key that
@@ -172,9 +178,9 @@ func (memberMapper) Values(m *Member) []any {
 // unique lookups in spec order.
 func (memberMapper) AppendKey(b []byte, i int, m *Member) []byte {
 	switch i {
-	case 0:
+	case memberByID:
 		b = runtime.AppendKeyInt(b, m.ID)
-	case 1:
+	case memberByEmail:
 		b = runtime.AppendKeyString(b, m.Email)
 	}
 	return b

@@ -29,6 +29,14 @@ var memberSpec = runtime.Spec[Member]{
 	Mapper: memberMapper{},
 }
 
+// The lookups of memberSpec, numbered as in its Indexes.
+const (
+	memberByID     = 0 // GetByID
+	memberByEmail  = 1 // GetByEmail
+	memberByHandle = 2 // GetByHandle
+	memberByCode   = 3 // GetByCode
+)
+
 // MemberRepo reads Member rows (table members) through a cache and invalidates
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
@@ -60,7 +68,7 @@ func (r *MemberRepo) Stats() runtime.Stats {
 func (r *MemberRepo) GetByID(ctx context.Context, id int64) (*Member, error) {
 	probe := Member{ID: id}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 0, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 0), 0, &probe), probe)
+	return r.t.GetKey(ctx, memberByID, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByID), memberByID, &probe), probe)
 }
 
 // GetByEmail returns the Member with the given email.
@@ -70,7 +78,7 @@ func (r *MemberRepo) GetByID(ctx context.Context, id int64) (*Member, error) {
 func (r *MemberRepo) GetByEmail(ctx context.Context, email string) (*Member, error) {
 	probe := Member{Email: email}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 1, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 1), 1, &probe), probe)
+	return r.t.GetKey(ctx, memberByEmail, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByEmail), memberByEmail, &probe), probe)
 }
 
 // GetByHandle returns the Member with the given handle.
@@ -80,7 +88,7 @@ func (r *MemberRepo) GetByEmail(ctx context.Context, email string) (*Member, err
 func (r *MemberRepo) GetByHandle(ctx context.Context, handle string) (*Member, error) {
 	probe := Member{Handle: handle}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 2, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 2), 2, &probe), probe)
+	return r.t.GetKey(ctx, memberByHandle, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByHandle), memberByHandle, &probe), probe)
 }
 
 // GetByCode returns the Member with the given code.
@@ -90,7 +98,7 @@ func (r *MemberRepo) GetByHandle(ctx context.Context, handle string) (*Member, e
 func (r *MemberRepo) GetByCode(ctx context.Context, code sql.NullString) (*Member, error) {
 	probe := Member{Code: code}
 	var key [runtime.KeyBufferSize]byte
-	return r.t.GetKey(ctx, 3, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], 3), 3, &probe), probe)
+	return r.t.GetKey(ctx, memberByCode, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByCode), memberByCode, &probe), probe)
 }
 
 // GetByIDs returns, for each of ids, the Member with that id, or nil
@@ -103,7 +111,7 @@ func (r *MemberRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Member, erro
 	for i := range ids {
 		probes[i] = &Member{ID: ids[i]}
 	}
-	return r.t.GetMany(ctx, 0, probes)
+	return r.t.GetMany(ctx, memberByID, probes)
 }
 
 // GetByEmails returns, for each of emails, the Member with that email, or nil
@@ -116,7 +124,7 @@ func (r *MemberRepo) GetByEmails(ctx context.Context, emails []string) ([]*Membe
 	for i := range emails {
 		probes[i] = &Member{Email: emails[i]}
 	}
-	return r.t.GetMany(ctx, 1, probes)
+	return r.t.GetMany(ctx, memberByEmail, probes)
 }
 
 // GetByHandles returns, for each of handles, the Member with that handle, or nil
@@ -129,7 +137,7 @@ func (r *MemberRepo) GetByHandles(ctx context.Context, handles []string) ([]*Mem
 	for i := range handles {
 		probes[i] = &Member{Handle: handles[i]}
 	}
-	return r.t.GetMany(ctx, 2, probes)
+	return r.t.GetMany(ctx, memberByHandle, probes)
 }
 
 // GetByCodes returns, for each of codes, the Member with that code, or nil
@@ -142,7 +150,7 @@ func (r *MemberRepo) GetByCodes(ctx context.Context, codes []sql.NullString) ([]
 	for i := range codes {
 		probes[i] = &Member{Code: codes[i]}
 	}
-	return r.t.GetMany(ctx, 3, probes)
+	return r.t.GetMany(ctx, memberByCode, probes)
 }
 
 // All returns every Member ordered by id. The list is cached under one key that
@@ -221,13 +229,13 @@ func (memberMapper) Values(m *Member) []any {
 // unique lookups in spec order.
 func (memberMapper) AppendKey(b []byte, i int, m *Member) []byte {
 	switch i {
-	case 0:
+	case memberByID:
 		b = runtime.AppendKeyInt(b, m.ID)
-	case 1:
+	case memberByEmail:
 		b = runtime.AppendKeyString(b, m.Email)
-	case 2:
+	case memberByHandle:
 		b = runtime.AppendKeyString(b, m.Handle)
-	case 3:
+	case memberByCode:
 		if m.Code.Valid {
 			b = runtime.AppendKeyString(b, m.Code.String)
 		} else {
