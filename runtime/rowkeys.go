@@ -75,15 +75,26 @@ func (t *Table[T]) RowKeys(row map[string]any) ([]string, error) {
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%w: %s lacks %s", ErrRowIncomplete, t.spec.Table, strings.Join(missing, ", "))
 	}
+	// Another build's index (learned from the build board) may be built
+	// from any mapped column: with a board, every column the row carries
+	// goes through, so the keys a write of this build would lock for that
+	// index are dropped too.
+	key := t.indexColumns()
+	if t.builds != nil {
+		for i, c := range t.spec.Columns {
+			_, ok := row[c]
+			key[i] = key[i] || ok
+		}
+	}
 	var r T
-	if err := t.spec.Mapper.Scan(rowScanner{cols: t.spec.Columns, types: t.spec.Types, key: t.indexColumns(), row: row}, &r); err != nil {
+	if err := t.spec.Mapper.Scan(rowScanner{cols: t.spec.Columns, types: t.spec.Types, key: key, row: row}, &r); err != nil {
 		return nil, fmt.Errorf("cachegen: keys of a changed %s row: %w", t.spec.Table, err)
 	}
 	keys := make([]string, len(t.spec.Indexes))
 	for i := range t.spec.Indexes {
 		keys[i] = t.Key(i, &r)
 	}
-	return keys, nil
+	return t.learnedKeys(keys, []*T{&r}), nil
 }
 
 // ErrRowIncomplete: a changed row lacks a column its keys are built from
