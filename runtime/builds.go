@@ -66,19 +66,17 @@ const DefaultBuildHeartbeat = time.Second
 // table's board (default DefaultBuildHeartbeat). An announcement lapses
 // after three periods.
 func WithBuildHeartbeat(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.builds.period = d
-		}
-	}
+	return func(o *options) { o.positive(&o.builds.period, "WithBuildHeartbeat", d) }
 }
 
 // WithBuildClock sets the clock the build board runs on (tests).
 func WithBuildClock(c BuildClock) Option {
 	return func(o *options) {
-		if c != nil {
-			o.builds.clock = c
+		if c == nil {
+			o.fail("WithBuildClock", c, "want a clock")
+			return
 		}
+		o.builds.clock = c
 	}
 }
 

@@ -31,8 +31,8 @@ func TestNewTableRejectsKeyNames(t *testing.T) {
 		opts []runtime.Option
 		want string
 	}{
-		{&pairSpec, []runtime.Option{runtime.WithPrefix("my app")}, `key prefix "my app"`},
-		{&pairSpec, []runtime.Option{runtime.WithPrefix("app*")}, `key prefix "app*"`},
+		{&pairSpec, []runtime.Option{runtime.WithPrefix("my app")}, `WithPrefix("my app")`},
+		{&pairSpec, []runtime.Option{runtime.WithPrefix("app*")}, `WithPrefix("app*")`},
 		{withTable("b:c"), nil, `table name "b:c"`},
 		{withColumn(2, "b=c"), nil, `column name "b=c"`},
 		{withColumn(0, "x,y"), nil, `column name "x,y"`},

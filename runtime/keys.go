@@ -94,13 +94,8 @@ var safeKeyByte = func() (t [256]bool) {
 // checkKeyNames reports the first of prefix, table and the index columns
 // that could make two keys alike (see the top of this file).
 func checkKeyNames(prefix, table string, columns []string) error {
-	if prefix == "" {
-		return errors.New("cachegen: the key prefix is empty")
-	}
-	for i := 0; i < len(prefix); i++ {
-		if c := prefix[i]; !safeKeyByte[c] && c != ':' {
-			return fmt.Errorf("cachegen: key prefix %q holds %q: a prefix may hold letters, digits, ':' and any of -._~@+/ only", prefix, c)
-		}
+	if err := checkPrefix(prefix); err != nil {
+		return fmt.Errorf("cachegen: key prefix %q: %v", prefix, err)
 	}
 	if bad := unsafeKeyByte(table); bad >= 0 {
 		return fmt.Errorf("cachegen: table name %q holds %q, which keys cannot carry apart from their separators: a table name may hold letters, digits, '.' and any of -_~@+/ only", table, table[bad])
@@ -111,6 +106,20 @@ func checkKeyNames(prefix, table string, columns []string) error {
 		}
 		if bad := unsafeKeyByte(c); bad >= 0 {
 			return fmt.Errorf("cachegen: table %s: the indexed column name %q holds %q, which keys cannot carry apart from their separators: a column name may hold letters, digits and any of -._~@+/ only", table, c, c[bad])
+		}
+	}
+	return nil
+}
+
+// checkPrefix reports why prefix cannot start keys: it is empty, or holds
+// a byte keys would have to escape.
+func checkPrefix(prefix string) error {
+	if prefix == "" {
+		return errors.New("it is empty")
+	}
+	for i := 0; i < len(prefix); i++ {
+		if c := prefix[i]; !safeKeyByte[c] && c != ':' {
+			return fmt.Errorf("it holds %q: a prefix may hold letters, digits, ':' and any of -._~@+/ only", c)
 		}
 	}
 	return nil

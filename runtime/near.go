@@ -39,7 +39,8 @@ type BusHandler interface {
 	Lost()
 }
 
-// NearOptions configures a NearCache. Zero fields take the defaults.
+// NearOptions configures a NearCache. Zero fields take the defaults; a
+// negative one makes NewNearCache fail.
 type NearOptions struct {
 	// MaxStaleness bounds how long after a write is acknowledged another
 	// process may still read the row it replaced from its near cache
@@ -112,13 +113,21 @@ func NewNearCache(bus Bus, opts NearOptions) (*NearCache, error) {
 	if bus == nil {
 		return nil, errors.New("cachegen: NewNearCache: nil Bus")
 	}
-	if opts.MaxStaleness <= 0 {
+	switch {
+	case opts.MaxStaleness < 0:
+		return nil, fmt.Errorf("cachegen: NewNearCache: NearOptions.MaxStaleness %v: want a positive duration, or 0 for the default", opts.MaxStaleness)
+	case opts.MaxBytes < 0:
+		return nil, fmt.Errorf("cachegen: NewNearCache: NearOptions.MaxBytes %d: want a positive size, or 0 for the default", opts.MaxBytes)
+	case opts.TTL < 0:
+		return nil, fmt.Errorf("cachegen: NewNearCache: NearOptions.TTL %v: want a positive duration, or 0 for the default", opts.TTL)
+	}
+	if opts.MaxStaleness == 0 {
 		opts.MaxStaleness = 100 * time.Millisecond
 	}
-	if opts.MaxBytes <= 0 {
+	if opts.MaxBytes == 0 {
 		opts.MaxBytes = 64 << 20
 	}
-	if opts.TTL <= 0 {
+	if opts.TTL == 0 {
 		opts.TTL = time.Minute
 	}
 	// Entries past their TTL are never served; they leave when evicted
@@ -309,8 +318,10 @@ func (l nearListener) Lost() { l.n.Clear() }
 // bus, each through a near cache of its own.
 func WithNearCache(n *NearCache) Option {
 	return func(o *options) {
-		if n != nil {
-			o.near = n
+		if n == nil {
+			o.fail("WithNearCache", "nil", "want a *NearCache")
+			return
 		}
+		o.near = n
 	}
 }

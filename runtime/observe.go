@@ -83,20 +83,22 @@ type Event struct {
 // several times.
 func WithObserver(o Observer) Option {
 	return func(opts *options) {
-		if o != nil {
-			opts.observers = append(opts.observers, o)
+		if o == nil {
+			opts.fail("WithObserver", "nil", "want an Observer")
+			return
 		}
+		opts.observers = append(opts.observers, o)
 	}
 }
 
 // WithLogger logs what an operator must know through l: store errors,
 // circuit breaker changes, invalidations that failed or were dropped, and
 // values that could not be read (corrupt or foreign bytes; values of
-// another build of the model are logged at debug level only). Reads and writes are not logged. Without it the runtime
-// is silent.
+// another build of the model are logged at debug level only). Reads and
+// writes are not logged. Without it the runtime is silent.
 func WithLogger(l *slog.Logger) Option {
 	if l == nil {
-		return func(*options) {}
+		return func(o *options) { o.fail("WithLogger", "nil", "want a *slog.Logger") }
 	}
 	return WithObserver(logObserver{l})
 }

@@ -1,10 +1,14 @@
 package runtime
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
-// Option configures a repository. Options with a value out of range (a
-// non-positive duration or cap, an empty prefix) are ignored, leaving the
-// default in place.
+// Option configures a repository. An option given a value out of range (a
+// non-positive duration or cap, an invalid prefix, an unknown dialect, a
+// nil observer) makes the repository's constructor fail with an error that
+// names the option and the value.
 type Option func(*options)
 
 type options struct {
@@ -23,6 +27,25 @@ type options struct {
 	near         *NearCache // the in-process tier in front of the store (WithNearCache)
 	verify       bool       // check the table against the database when made (WithVerify)
 	builds       buildOptions
+	err          error // the first option given a bad value: NewTable returns it
+}
+
+// fail records that option was given a bad value; the first one recorded
+// is what the constructor reports.
+func (o *options) fail(option string, value any, why string) {
+	if o.err == nil {
+		o.err = fmt.Errorf("cachegen: %s(%v): %s", option, value, why)
+	}
+}
+
+// positive sets *dst to d, or records that option needs a positive
+// duration.
+func (o *options) positive(dst *time.Duration, option string, d time.Duration) {
+	if d <= 0 {
+		o.fail(option, d, "want a positive duration")
+		return
+	}
+	*dst = d
 }
 
 func defaultOptions() options {
@@ -42,12 +65,15 @@ func defaultOptions() options {
 // WithPrefix sets the first segment of every key (default "cg"), so that
 // several applications or test runs can share one store. It may hold
 // letters, digits, ':' and any of -._~@+/; the repository's constructor
-// rejects anything else (a byte keys would have to escape).
+// rejects an empty prefix and any other byte (one keys would have to
+// escape).
 func WithPrefix(p string) Option {
 	return func(o *options) {
-		if p != "" {
-			o.prefix = p
+		if err := checkPrefix(p); err != nil {
+			o.fail("WithPrefix", fmt.Sprintf("%q", p), err.Error())
+			return
 		}
+		o.prefix = p
 	}
 }
 
@@ -55,52 +81,32 @@ func WithPrefix(p string) Option {
 // 10 minutes). Staleness after a fault that skipped an invalidation is
 // bounded by it.
 func WithTTL(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.ttl = d
-		}
-	}
+	return func(o *options) { o.positive(&o.ttl, "WithTTL", d) }
 }
 
 // WithNotFoundTTL sets how long a confirmed miss is cached (default 30s).
 func WithNotFoundTTL(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.notFoundTTL = d
-		}
-	}
+	return func(o *options) { o.positive(&o.notFoundTTL, "WithNotFoundTTL", d) }
 }
 
 // WithLeaseTTL sets how long a reader's fill lease lives (default 5s). It
 // should exceed a normal read query; a lease that runs out only costs a
 // second query, never correctness.
 func WithLeaseTTL(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.leaseTTL = d
-		}
-	}
+	return func(o *options) { o.positive(&o.leaseTTL, "WithLeaseTTL", d) }
 }
 
 // WithLeaseWait sets how long a reader that finds another reader's lease
 // waits for its value before it reads the database itself (default 50ms).
 func WithLeaseWait(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.leaseWait = d
-		}
-	}
+	return func(o *options) { o.positive(&o.leaseWait, "WithLeaseWait", d) }
 }
 
 // WithLockTTL sets how long a writer's lock lives (default 30s): well above
 // a normal transaction, so that a writer that dies between commit and
 // release keeps the key from filling for at most this long.
 func WithLockTTL(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.lockTTL = d
-		}
-	}
+	return func(o *options) { o.positive(&o.lockTTL, "WithLockTTL", d) }
 }
 
 // WithPhaseTimeout sets how long each store phase of a write may take
@@ -113,11 +119,7 @@ func WithLockTTL(d time.Duration) Option {
 // runs out costs those keys their cached copies for a while, and a store
 // that keeps running out opens the circuit breaker.
 func WithPhaseTimeout(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.phaseTimeout = d
-		}
-	}
+	return func(o *options) { o.positive(&o.phaseTimeout, "WithPhaseTimeout", d) }
 }
 
 // WithAllCap sets the largest table All caches (default 10,000 rows); a
@@ -125,9 +127,11 @@ func WithPhaseTimeout(d time.Duration) Option {
 // Stats.AllOverCap.
 func WithAllCap(n int) Option {
 	return func(o *options) {
-		if n > 0 {
-			o.allCap = n
+		if n <= 0 {
+			o.fail("WithAllCap", n, "want a positive number of rows")
+			return
 		}
+		o.allCap = n
 	}
 }
 
@@ -135,8 +139,10 @@ func WithAllCap(n int) Option {
 // driver name of the *sqlx.DB.
 func WithDialect(d Dialect) Option {
 	return func(o *options) {
-		if d >= SQLite && d <= MySQL {
-			o.dialect = d
+		if d < SQLite || d > MySQL {
+			o.fail("WithDialect", d, "want runtime.SQLite, runtime.Postgres or runtime.MySQL")
+			return
 		}
+		o.dialect = d
 	}
 }

@@ -27,9 +27,11 @@ func NewRegistry() *Registry { return &Registry{repos: map[any]any{}} }
 // reg. NewRepos passes it to every repository it builds.
 func WithRegistry(reg *Registry) Option {
 	return func(o *options) {
-		if reg != nil {
-			o.registry = reg
+		if reg == nil {
+			o.fail("WithRegistry", "nil", "want a *Registry")
+			return
 		}
+		o.registry = reg
 	}
 }
 

@@ -99,6 +99,9 @@ func NewTable[T any](db *sqlx.DB, store Store, spec *Spec[T], opts ...Option) (*
 	for _, o := range opts {
 		o(&t.opts)
 	}
+	if t.opts.err != nil {
+		return nil, t.opts.err
+	}
 	if len(t.opts.observers) > 0 {
 		t.obs = observers(t.opts.observers)
 	}

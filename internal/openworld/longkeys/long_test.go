@@ -62,7 +62,11 @@ func TestInvalidateAllFindsLongKeys(t *testing.T) {
 
 func run(t *testing.T, db *sqlx.DB, store runtime.Store, prefix string) {
 	ctx := context.Background()
-	repo, err := longkeys.NewLongRepo(db, store, runtime.WithPrefix(prefix), runtime.WithTTL(time.Minute))
+	opts := []runtime.Option{runtime.WithTTL(time.Minute)}
+	if prefix != "" { // else the default prefix: WithPrefix("") fails
+		opts = append(opts, runtime.WithPrefix(prefix))
+	}
+	repo, err := longkeys.NewLongRepo(db, store, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
