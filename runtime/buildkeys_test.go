@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"database/sql"
+	"math"
 	"testing"
 	"time"
 )
@@ -22,7 +23,7 @@ func TestAppendKeyValue(t *testing.T) {
 		{int32(7), AppendKeyInt(nil, 7)},
 		{uint64(1 << 63), AppendKeyUint(nil, 1<<63)},
 		{float32(0.1), AppendKeyFloat(nil, float64(float32(0.1)))},
-		{-0.0, AppendKeyFloat(nil, 0)},
+		{math.Copysign(0, -1), AppendKeyFloat(nil, 0)},
 		{true, AppendKeyBool(nil, true)},
 		{"a,b!%", AppendKeyString(nil, "a,b!%")},
 		{myString("x y"), AppendKeyString(nil, "x y")},

@@ -185,11 +185,7 @@ func newBuilds[T any](t *Table[T], store Store) *builds {
 
 // decl lists the indexes the build declares.
 func (b *builds) decl() []string {
-	out := []string{}
-	for _, s := range b.own[1:] {
-		out = append(out, s)
-	}
-	return out
+	return append([]string{}, b.own[1:]...)
 }
 
 // owns reports whether sig is one of the build's own indexes.
