@@ -74,11 +74,11 @@ func TestDeadlineIsExact(t *testing.T) {
 		if err := s.Lock(ctx, "k", ttl); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(ttl - 1)
+		time.Sleep(ttl - time.Nanosecond)
 		if e, _ := s.Get(ctx, "k"); e.Kind != runtime.Locked {
 			t.Fatalf("1ns before its deadline the lock reads as %v", e.Kind)
 		}
-		time.Sleep(1)
+		time.Sleep(time.Nanosecond)
 		if _, ok := s.c.GetIfPresent("k"); !ok {
 			t.Fatal("otter dropped the entry before its grace ran out")
 		}

@@ -171,7 +171,7 @@ func TestNotFoundFenced(t *testing.T) {
 	cb := goredis.NewClient(&goredis.Options{Addr: b.Addr()})
 	t.Cleanup(func() { ca.Close(); cb.Close() })
 	synced(t, ca)
-	if err := cb.SlaveOf(ctx, "NO", "ONE").Err(); err != nil {
+	if err := cb.ReplicaOf(ctx, "NO", "ONE").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if err := repo.Save(ctx, &checkmodel.Account{ID: 2, Email: "b@x", Org: 1, Handle: "b", Version: 2}); err != nil {
@@ -220,7 +220,7 @@ func TestFailoverAndBack(t *testing.T) {
 	cb := goredis.NewClient(&goredis.Options{Addr: b.Addr()})
 	t.Cleanup(func() { ca.Close(); cb.Close() })
 	synced(t, ca)
-	if err := cb.SlaveOf(ctx, "NO", "ONE").Err(); err != nil {
+	if err := cb.ReplicaOf(ctx, "NO", "ONE").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if err := repo.Save(ctx, &checkmodel.Account{ID: 1, Email: "a@x", Org: 1, Handle: "a", Version: 2}); err != nil {
@@ -228,12 +228,12 @@ func TestFailoverAndBack(t *testing.T) {
 	}
 	// to b: a follows it and gets its data, the version 1 value included
 	switchTo(t, &master, c, ca, cb)
-	if err := ca.SlaveOf(ctx, host(b), port(b)).Err(); err != nil {
+	if err := ca.ReplicaOf(ctx, host(b), port(b)).Err(); err != nil {
 		t.Fatal(err)
 	}
 	synced(t, cb)
 	// and back to a
-	if err := ca.SlaveOf(ctx, "NO", "ONE").Err(); err != nil {
+	if err := ca.ReplicaOf(ctx, "NO", "ONE").Err(); err != nil {
 		t.Fatal(err)
 	}
 	switchTo(t, &master, c, cb, ca)
