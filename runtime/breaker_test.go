@@ -55,11 +55,11 @@ func TestBreakerOpensSkipsAndCloses(t *testing.T) {
 		}
 		// It stays open for the whole cool-down, then one probe goes
 		// through; it fails, so the breaker stays open for twice as long.
-		time.Sleep(breakerFirstOpen - 1)
+		time.Sleep(breakerFirstOpen - time.Nanosecond)
 		if _, err := b.Get(ctx, "k"); !errors.Is(err, errBreakerOpen) {
 			t.Fatalf("1ns before the cool-down ends: %v", err)
 		}
-		time.Sleep(1)
+		time.Sleep(time.Nanosecond)
 		if _, err := b.Get(ctx, "k"); !errors.Is(err, errFlaky) {
 			t.Fatalf("probe: %v", err)
 		}
@@ -67,11 +67,11 @@ func TestBreakerOpensSkipsAndCloses(t *testing.T) {
 			t.Fatalf("after a failed probe: %v", err)
 		}
 		f.down.Store(false)
-		time.Sleep(2*breakerFirstOpen - 1)
+		time.Sleep(2*breakerFirstOpen - time.Nanosecond)
 		if _, err := b.Get(ctx, "k"); !errors.Is(err, errBreakerOpen) {
 			t.Fatalf("1ns before the doubled pause ends: %v", err)
 		}
-		time.Sleep(1)
+		time.Sleep(time.Nanosecond)
 		if _, err := b.Get(ctx, "k"); err != nil {
 			t.Fatalf("probe after recovery: %v", err)
 		}
@@ -104,11 +104,11 @@ func TestBreakerPauseDoublesToItsCap(t *testing.T) {
 		// passed, then lets one through: a probe.
 		probeAfter := func(d time.Duration) {
 			t.Helper()
-			time.Sleep(d - 1)
+			time.Sleep(d - time.Nanosecond)
 			if _, err := b.Get(ctx, "k"); !errors.Is(err, errBreakerOpen) {
 				t.Fatalf("a call got through 1ns before the pause of %v ended: %v", d, err)
 			}
-			time.Sleep(1)
+			time.Sleep(time.Nanosecond)
 			if _, err := b.Get(ctx, "k"); errors.Is(err, errBreakerOpen) {
 				t.Fatalf("no probe after a pause of %v", d)
 			}

@@ -44,12 +44,12 @@ func TestRetryQueueMergesHotKeys(t *testing.T) {
 		}
 		// The worker waits retryFirstPause, then tries each key once; the
 		// failures double its pause.
-		time.Sleep(retryFirstPause - 1)
+		time.Sleep(retryFirstPause - time.Nanosecond)
 		synctest.Wait()
 		if d := discards.Load(); d != 0 {
 			t.Fatalf("%d discards before the first pause ended", d)
 		}
-		time.Sleep(1)
+		time.Sleep(time.Nanosecond)
 		synctest.Wait()
 		if d := discards.Load(); d != 3 {
 			t.Fatalf("%d discards after the first pause, want 3 (one per key)", d)
@@ -59,12 +59,12 @@ func TestRetryQueueMergesHotKeys(t *testing.T) {
 			t.Fatalf("queue holds %d entries after a failed round, want 3", n)
 		}
 		failing.Store(false)
-		time.Sleep(2*retryFirstPause - 1)
+		time.Sleep(2*retryFirstPause - time.Nanosecond)
 		synctest.Wait()
 		if d := discards.Load(); d != 3 {
 			t.Fatalf("%d discards before the doubled pause ended, want 3", d)
 		}
-		time.Sleep(1)
+		time.Sleep(time.Nanosecond)
 		synctest.Wait() // the worker delivers and, with nothing left, exits
 		if d := discards.Load(); d != 6 {
 			t.Fatalf("%d discards after delivery, want 6: one more per key", d)

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/enginetest/model"
 )
 
 // fakeSource hands out the batches sent to it and records the acks.
@@ -45,7 +45,7 @@ func (s *fakeSource) Close() error { return nil }
 // batch is acknowledged, in order.
 func TestConsumerConservative(t *testing.T) {
 	sqlDB, _ := dbtest.OpenSQLite(t)
-	mustExec(t, sqlDB, models.SQLiteSchema)
+	mustExec(t, sqlDB, schema(t, "sqlite")...)
 	mem := memoryStore(t)
 	prefix := uniqueName()
 	rs, reg := repos(t, &applyDB{db: sqlDB}, mem, prefix)
@@ -54,7 +54,7 @@ func TestConsumerConservative(t *testing.T) {
 	c, _ := startConsumer(t, d, reg, mem, prefix)
 	ready(t, c)
 	ctx := context.Background()
-	u := &models.User{Email: "ann@x", OrgID: 1, Handle: "ann", Name: "Ann"}
+	u := &model.User{Email: "ann@x", OrgID: 1, Handle: "ann", Name: "Ann"}
 	if err := rs.Users.Save(ctx, u); err != nil {
 		t.Fatal(err)
 	}

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/enginetest/model"
 	"github.com/cachegen/cachegen/runtime/memory"
 	cgredis "github.com/cachegen/cachegen/runtime/redis"
 	"github.com/go-sql-driver/mysql"
@@ -42,8 +42,8 @@ func pgApplyDB(t *testing.T) *applyDB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	mustExec(t, db, models.PostgresSchema,
-		"ALTER TABLE users REPLICA IDENTITY FULL",
+	mustExec(t, db, schema(t, "postgres")...)
+	mustExec(t, db, "ALTER TABLE users REPLICA IDENTITY FULL",
 		"ALTER TABLE posts REPLICA IDENTITY FULL")
 	tables := []string{e.table("users"), e.table("posts")}
 	return &applyDB{db: db, schema: e.schema, open: func(ctx context.Context, from Position) (Source, error) {
@@ -64,7 +64,7 @@ func myApplyDB(t *testing.T) *applyDB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	mustExec(t, db, models.MySQLSchema...)
+	mustExec(t, db, schema(t, "mysql")...)
 	return &applyDB{db: db, schema: e.sch, open: func(ctx context.Context, from Position) (Source, error) {
 		return OpenMySQL(ctx, MySQLOptions{DSN: e.dsn, Schemas: []string{e.sch}, From: from})
 	}}
@@ -77,6 +77,17 @@ func mustExec(t *testing.T, db *sqlx.DB, stmts ...string) {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
+}
+
+// schema is the statements that create the tables of the engine suite's
+// model, which the consumer tests write through, on dialect.
+func schema(t *testing.T, dialect string) []string {
+	t.Helper()
+	stmts, err := model.Schema(dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stmts
 }
 
 func memoryStore(t *testing.T) runtime.Store {
@@ -179,10 +190,10 @@ func (f *faultyStore) ScanKeys(ctx context.Context, prefix string, fn func(strin
 
 // repos builds the blog's repositories on store under prefix, with a
 // registry of their own.
-func repos(t *testing.T, d *applyDB, store runtime.Store, prefix string) (*models.Repos, *runtime.Registry) {
+func repos(t *testing.T, d *applyDB, store runtime.Store, prefix string) (*model.Repos, *runtime.Registry) {
 	t.Helper()
 	reg := runtime.NewRegistry()
-	rs, err := models.NewRepos(d.db, store, runtime.WithPrefix(prefix), runtime.WithRegistry(reg))
+	rs, err := model.NewRepos(d.db, store, runtime.WithPrefix(prefix), runtime.WithRegistry(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +241,7 @@ func ready(t *testing.T, c *Consumer) {
 	})
 }
 
-func userName(t *testing.T, rs *models.Repos, id int64) string {
+func userName(t *testing.T, rs *model.Repos, id int64) string {
 	t.Helper()
 	u, err := rs.Users.GetByID(context.Background(), id)
 	if err != nil {
@@ -265,7 +276,7 @@ func TestConsumerRawSQL(t *testing.T) {
 			ready(t, cons)
 			whole := cons.Stats().WholeTables
 
-			u := &models.User{Email: "ann@x", OrgID: 1, Handle: "ann", Name: "Ann"}
+			u := &model.User{Email: "ann@x", OrgID: 1, Handle: "ann", Name: "Ann"}
 			if err := rs.Users.Save(ctx, u); err != nil {
 				t.Fatal(err)
 			}
@@ -339,8 +350,8 @@ type faultEnv struct {
 	d       *applyDB
 	prefix  string
 	mem     runtime.Store
-	readers *models.Repos
-	user    *models.User
+	readers *model.Repos
+	user    *model.User
 }
 
 func newFaultEnv(t *testing.T, d *applyDB) *faultEnv {
@@ -362,7 +373,7 @@ func (f *faultEnv) consumer(t *testing.T) (*Consumer, *faultyStore, func()) {
 // applied that transaction and stored its position, and caches the row.
 func (f *faultEnv) saveAndCache(t *testing.T, c *Consumer) {
 	t.Helper()
-	f.user = &models.User{Email: "ann@x", OrgID: 1, Handle: "ann", Name: "Ann"}
+	f.user = &model.User{Email: "ann@x", OrgID: 1, Handle: "ann", Name: "Ann"}
 	if err := f.readers.Users.Save(context.Background(), f.user); err != nil {
 		t.Fatal(err)
 	}

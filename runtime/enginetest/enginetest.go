@@ -28,7 +28,7 @@ type test struct {
 // suite lists every behaviour Run checks, by group.
 func suite() []test {
 	var all []test
-	for _, group := range [][]test{tableTests, writeTests, txTests, invalidateTests, batchTests, relatedTests, faultTests} {
+	for _, group := range [][]test{tableTests, writeTests, txTests, joinTests, freshTests, invalidateTests, batchTests, relatedTests, faultTests} {
 		all = append(all, group...)
 	}
 	return all
@@ -53,6 +53,7 @@ type env struct {
 	dialect runtime.Dialect
 	prefix  string             // of every key, unique to the test
 	near    *runtime.NearCache // nil unless the pair has one
+	opts    []runtime.Option   // users and posts were made with
 }
 
 // open makes an env on a fresh database and store of p.
@@ -108,7 +109,7 @@ func newEnv(t *testing.T, db *sqlx.DB, count *dbtest.Counter, store runtime.Stor
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{db: db, count: count, store: store, users: users, posts: posts, dialect: dialect, prefix: prefix}
+	return &env{db: db, count: count, store: store, users: users, posts: posts, dialect: dialect, prefix: prefix, opts: opts}
 }
 
 func mustExec(t testing.TB, db *sqlx.DB, stmts ...string) {

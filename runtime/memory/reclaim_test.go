@@ -74,7 +74,7 @@ func TestDeadlineIsExact(t *testing.T) {
 		if err := s.Lock(ctx, "k", ttl); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(ttl - 1)
+		time.Sleep(ttl - time.Nanosecond)
 		if e, _ := s.Get(ctx, "k"); e.Kind != runtime.Locked {
 			t.Fatalf("1ns before its deadline the lock reads as %v", e.Kind)
 		}

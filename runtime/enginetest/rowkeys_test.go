@@ -1,4 +1,4 @@
-package models_test
+package enginetest
 
 import (
 	"context"
@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachegen/cachegen/examples/blog/models"
+	"github.com/cachegen/cachegen/internal/pairs"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/enginetest/model"
 )
 
 // lockRecorder is a store that records every key locked through it.
@@ -55,15 +56,15 @@ func changeTable(t *testing.T, reg *runtime.Registry, name string) runtime.Chang
 // go-mysql's narrower integers and []byte text).
 func TestRowKeysAreTheWriteKeys(t *testing.T) {
 	db, _ := openSQLite(t)
-	rec := &lockRecorder{Store: newMemory(t, "")}
+	rec := &lockRecorder{Store: pairs.Memory(t, "")}
 	reg := runtime.NewRegistry()
-	rs, err := models.NewRepos(db, rec, runtime.WithPrefix("rowkeys"), runtime.WithRegistry(reg))
+	rs, err := model.NewRepos(db, rec, runtime.WithPrefix("rowkeys"), runtime.WithRegistry(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	long := strings.Repeat("handle with spaces, commas % and ü ", 10) // hashed: longer than MaxKeyLen
-	u := &models.User{Email: "a b%c@example.com", OrgID: 7, Handle: long, Name: "A"}
+	u := &model.User{Email: "a b%c@example.com", OrgID: 7, Handle: long, Name: "A"}
 	if err := rs.Users.Save(ctx, u); err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestRowKeysAreTheWriteKeys(t *testing.T) {
 	}
 
 	// A post: its published_at (not a key column) may be any form.
-	p := &models.Post{AuthorID: u.ID, Slug: "s/1", Title: "t", Body: "b"}
+	p := &model.Post{AuthorID: u.ID, Slug: "s/1", Title: "t", Body: "b"}
 	if err := rs.Posts.Save(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ func TestRowKeysAreTheWriteKeys(t *testing.T) {
 func TestRowKeysIncompleteRow(t *testing.T) {
 	db, _ := openSQLite(t)
 	reg := runtime.NewRegistry()
-	if _, err := models.NewRepos(db, newMemory(t, ""), runtime.WithRegistry(reg)); err != nil {
+	if _, err := model.NewRepos(db, pairs.Memory(t, ""), runtime.WithRegistry(reg)); err != nil {
 		t.Fatal(err)
 	}
 	users := changeTable(t, reg, "users")
@@ -186,12 +187,12 @@ func TestDropKeysAnnounces(t *testing.T) {
 	}
 	t.Cleanup(func() { near.Close() })
 	reg := runtime.NewRegistry()
-	rs, err := models.NewRepos(db, newMemory(t, ""), runtime.WithPrefix("announce"), runtime.WithRegistry(reg), runtime.WithNearCache(near))
+	rs, err := model.NewRepos(db, pairs.Memory(t, ""), runtime.WithPrefix("announce"), runtime.WithRegistry(reg), runtime.WithNearCache(near))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	u := &models.User{Email: "a@x", OrgID: 1, Handle: "a", Name: "A"}
+	u := &model.User{Email: "a@x", OrgID: 1, Handle: "a", Name: "A"}
 	if err := rs.Users.Save(ctx, u); err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +205,7 @@ func TestDropKeysAnnounces(t *testing.T) {
 	wrote := bus.take()
 	users := changeTable(t, reg, "users")
 	var keys []string
-	for _, r := range []*models.User{&old, u} {
+	for _, r := range []*model.User{&old, u} {
 		k, err := users.RowKeys(map[string]any{"id": r.ID, "email": r.Email, "org_id": r.OrgID, "handle": r.Handle, "name": r.Name})
 		if err != nil {
 			t.Fatal(err)
