@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -60,6 +61,9 @@ type world struct {
 	a     *v1.MemberRepo // the old build: no index on handle, no code column
 	b     *v2.MemberRepo // the new build: unique handle and unique code
 	clock *clock
+	// aRows and bRows are the builds' tables as a change-stream consumer
+	// (runtime/cdc) sees them.
+	aRows, bRows runtime.ChangeTable
 }
 
 // beat moves the clock by a period and uses both repositories, so each
@@ -82,16 +86,21 @@ func each(t *testing.T, test func(t *testing.T, w *world)) {
 	open := func(t *testing.T, db *sqlx.DB, dialect string, store runtime.Store, opts ...runtime.Option) {
 		db.MustExec(schemas[dialect])
 		c := &clock{now: time.Now()}
-		opts = append(opts, runtime.WithBuildClock(c), runtime.WithBuildHeartbeat(period))
-		a, err := v1.NewMemberRepo(db, store, opts...)
+		reg := runtime.NewRegistry()
+		opts = append(opts, runtime.WithBuildClock(c), runtime.WithBuildHeartbeat(period), runtime.WithRegistry(reg))
+		a, err := v1.NewRepos(db, store, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := v2.NewMemberRepo(db, store, opts...)
+		b, err := v2.NewRepos(db, store, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		test(t, &world{db: db, a: a, b: b, clock: c})
+		tables := reg.ChangeTables() // in the order made: a's, then b's
+		if len(tables) != 2 {
+			t.Fatalf("%d change tables, want 2", len(tables))
+		}
+		test(t, &world{db: db, a: a.Members, b: b.Members, clock: c, aRows: tables[0], bRows: tables[1]})
 	}
 	for _, s := range []pairs.Store{{Name: "memory", Open: pairs.Memory}, {Name: "redis", Open: pairs.Redis}, {Name: "redis-cluster", Open: pairs.RedisCluster}, {Name: "memcached", Open: pairs.Memcached}} {
 		t.Run("sqlite+"+s.Name, func(t *testing.T) {
@@ -254,6 +263,84 @@ func TestFencedAfterGap(t *testing.T) {
 		w.clock.advance(4 * period) // its announcement lapses
 		if got, err := w.b.GetByCode(ctx, code("c1")); !errors.Is(err, runtime.ErrNotFound) {
 			t.Fatalf("after a build that skipped the code keys deleted the row and left, code c1 finds %+v (%v)", got, err)
+		}
+	})
+}
+
+// memberRow is a members row as a change stream gives it: every column of
+// the table, by name.
+func memberRow(id int64, email, handle, code string, balance int64) map[string]any {
+	return map[string]any{"id": id, "email": email, "handle": handle, "code": code, "balance": balance}
+}
+
+// TestChangeStreamDropsLearnedKeys: a change-stream consumer holding the old
+// build's table (which does not index handle) drops, for a changed row, the
+// key the new build caches that row under by handle, once the old build
+// has learned the handle index from the board; a raw UPDATE of handle
+// applied that way is seen by the new build at once by both values.
+func TestChangeStreamDropsLearnedKeys(t *testing.T) {
+	each(t, func(t *testing.T, w *world) {
+		ctx := context.Background()
+		m := &v2.Member{Email: "m@x", Handle: "h1", Code: code("c1"), Balance: 1}
+		if err := w.b.Save(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		w.beat(t)
+		w.beat(t)
+		w.beat(t)
+
+		// The keys of the row: v1's are v2's id, email and handle keys
+		// (v2's code key it cannot know: it does not map code).
+		old := memberRow(m.ID, "m@x", "h1", "c1", 1)
+		got, err := w.aRows.RowKeys(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := w.bRows.RowKeys(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) != 4 {
+			t.Fatalf("v2's keys of a row: %q, want 4 (id, email, handle, code)", want)
+		}
+		if !slices.Contains(got, want[2]) {
+			t.Errorf("v1's change-stream keys %q lack v2's handle key %q", got, want[2])
+		}
+		for _, k := range got {
+			if !slices.Contains(want[:3], k) {
+				t.Errorf("v1's change-stream key %q is none of v2's id, email, handle keys %q", k, want[:3])
+			}
+		}
+
+		// v2 caches the row under handle h1 and a not-found under h2.
+		for range 2 {
+			if id := handleOf(t, w.b, "h1"); id != m.ID {
+				t.Fatalf("handle h1: id %d, want %d", id, m.ID)
+			}
+			if id := handleOf(t, w.b, "h2"); id != 0 {
+				t.Fatalf("handle h2: id %d, want not found", id)
+			}
+		}
+		// A write from outside any repository, applied as the consumer
+		// does through the old build's table: the old row's keys and the
+		// new row's.
+		w.db.MustExec(w.db.Rebind("UPDATE members SET handle = ? WHERE id = ?"), "h2", m.ID)
+		var keys []string
+		for _, row := range []map[string]any{old, memberRow(m.ID, "m@x", "h2", "c1", 1)} {
+			ks, err := w.aRows.RowKeys(row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, ks...)
+		}
+		if err := w.aRows.DropKeys(ctx, keys); err != nil {
+			t.Fatal(err)
+		}
+		if id := handleOf(t, w.b, "h1"); id != 0 {
+			t.Errorf("after a raw update of the handle to h2 went through the change stream, handle h1 still finds id %d", id)
+		}
+		if id := handleOf(t, w.b, "h2"); id != m.ID {
+			t.Errorf("after a raw update of the handle to h2 went through the change stream, handle h2 finds id %d, want %d", id, m.ID)
 		}
 	})
 }

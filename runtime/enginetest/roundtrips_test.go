@@ -1,0 +1,266 @@
+package enginetest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cachegen/cachegen/internal/dbtest"
+	"github.com/cachegen/cachegen/internal/pairs"
+	"github.com/cachegen/cachegen/internal/testenv"
+	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/enginetest/model"
+	cgredis "github.com/cachegen/cachegen/runtime/redis"
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// tripHook records what a go-redis client really sends: one entry per
+// round trip (a command on its own, or one pipeline), as the command names
+// it carried. The board's round trips (its WATCH/GET/MULTI…EXEC/UNWATCH on
+// the table's "builds" key) are kept apart from the write's own.
+type tripHook struct {
+	mu           sync.Mutex
+	trips, board []string
+}
+
+func (h *tripHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h *tripHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		h.record([]goredis.Cmder{cmd})
+		return next(ctx, cmd)
+	}
+}
+
+func (h *tripHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		h.record(cmds)
+		return next(ctx, cmds)
+	}
+}
+
+func (h *tripHook) record(cmds []goredis.Cmder) {
+	names := make([]string, len(cmds))
+	board := false
+	for i, c := range cmds {
+		names[i] = c.Name()
+		switch c.Name() {
+		case "watch", "unwatch", "multi", "exec":
+			board = true
+		}
+		for _, a := range c.Args()[1:] {
+			if s, ok := a.(string); ok && strings.HasSuffix(s, ":builds") {
+				board = true
+			}
+		}
+	}
+	label := strings.Join(names, "+")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if board {
+		h.board = append(h.board, label)
+	} else {
+		h.trips = append(h.trips, label)
+	}
+}
+
+// take returns the round trips since the last take: the write's own and
+// the board's.
+func (h *tripHook) take() (trips, board []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	trips, board = h.trips, h.board
+	h.trips, h.board = nil, nil
+	return trips, board
+}
+
+// tripCount is what one write cost.
+type tripCount struct {
+	store   int // round trips to the store (Redis), board excluded
+	cmds    int // commands in those round trips (one lock or unlock script a key)
+	publish int // round trips on the near cache's bus client (its PUBLISHes)
+	board   int // round trips of the build board's heartbeat
+	queries int // database statements returning rows
+	execs   int // other database statements (BEGIN/COMMIT not counted)
+}
+
+// wantWriteTrips are the counts today: the "before" of issue 15. A change
+// to the write path that moves one of them must change this table (and
+// docs/benchmarks.md, "Round trips per write") on purpose.
+var wantWriteTrips = map[string]tripCount{
+	"redis/first write, cold board":       {store: 2, cmds: 8, board: 3, queries: 1},
+	"redis/insert (auto pk)":              {store: 2, cmds: 8, queries: 1},
+	"redis/update, unique unchanged":      {store: 2, cmds: 8, queries: 1, execs: 1},
+	"redis/update, unique changed":        {store: 2, cmds: 10, queries: 1, execs: 1},
+	"redis/delete":                        {store: 2, cmds: 8, queries: 1, execs: 1},
+	"redis+near/first write, cold board":  {store: 2, cmds: 8, publish: 2, board: 3, queries: 1},
+	"redis+near/insert (auto pk)":         {store: 2, cmds: 8, publish: 2, queries: 1},
+	"redis+near/update, unique unchanged": {store: 2, cmds: 8, publish: 2, queries: 1, execs: 1},
+	"redis+near/update, unique changed":   {store: 2, cmds: 10, publish: 2, queries: 1, execs: 1},
+	"redis+near/delete":                   {store: 2, cmds: 8, publish: 2, queries: 1, execs: 1},
+}
+
+// writeTripOrder is the order of the logged table.
+var writeTripOrder = []string{
+	"first write, cold board", "insert (auto pk)", "update, unique unchanged",
+	"update, unique changed", "delete",
+}
+
+// TestWriteRoundTrips counts, on PostgreSQL + Redis without and with a near
+// cache, the round trips each kind of write sends: to Redis (counted by a
+// go-redis hook on the store's client, so a pipeline is one), on the near
+// cache's bus, to the build board, and to the database. There is no bulk
+// write API yet (SaveMany/DeleteMany of issue 15), so no bulk row.
+//
+//	go test -run TestWriteRoundTrips -v ./runtime/enginetest
+func TestWriteRoundTrips(t *testing.T) {
+	got := map[string]tripCount{}
+	labels := map[string]string{}
+	for _, withNear := range []bool{false, true} {
+		config := "redis"
+		if withNear {
+			config = "redis+near"
+		}
+		t.Run(config, func(t *testing.T) {
+			for k, c := range countWrites(t, withNear, labels, config) {
+				got[config+"/"+k] = c
+			}
+		})
+	}
+	if t.Failed() {
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n| write | store round trips | store commands | near publishes | board round trips | db queries | db execs |\n|---|---|---|---|---|---|---|\n")
+	for _, config := range []string{"redis", "redis+near"} {
+		for _, w := range writeTripOrder {
+			k := config + "/" + w
+			c := got[k]
+			fmt.Fprintf(&b, "| %s, %s | %d | %d | %d | %d | %d | %d |\n", config, w, c.store, c.cmds, c.publish, c.board, c.queries, c.execs)
+		}
+	}
+	b.WriteString("| bulk save | no bulk API yet | | | | | |\n")
+	t.Logf("round trips per write (PostgreSQL + Redis):%s", b.String())
+	for _, config := range []string{"redis", "redis+near"} {
+		for _, w := range writeTripOrder {
+			k := config + "/" + w
+			t.Logf("%s: %s", k, labels[k])
+		}
+	}
+	for k, want := range wantWriteTrips {
+		if got[k] != want {
+			t.Errorf("%s: %+v, want %+v (sent: %s)", k, got[k], want, labels[k])
+		}
+	}
+	if len(got) != len(wantWriteTrips) {
+		t.Errorf("measured %d writes, the table has %d", len(got), len(wantWriteTrips))
+	}
+}
+
+// countWrites runs each kind of write on a fresh database namespace, key
+// prefix and repository, and returns what each cost. labels receives the
+// commands of each round trip.
+func countWrites(t *testing.T, withNear bool, labels map[string]string, config string) map[string]tripCount {
+	ctx := context.Background()
+	db, counter := dbtest.OpenPostgres(t)
+	CreateTables(t, db, "postgres")
+	prefix := dbtest.UniqueName()
+	addr := []string{testenv.RedisAddr(t)}
+	client := pairs.RedisClient(t, prefix, addr)
+	storeHook := &tripHook{}
+	client.AddHook(storeHook)
+	store, err := cgredis.New(client, cgredis.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A heartbeat period far longer than the test: the board is updated
+	// once, by the first write, and never in between the others.
+	opts := []runtime.Option{runtime.WithPrefix(prefix), runtime.WithBuildHeartbeat(time.Hour)}
+	var busHook *tripHook
+	if withNear {
+		busClient := pairs.RedisClient(t, prefix, addr)
+		busHook = &tripHook{}
+		busClient.AddHook(busHook)
+		bus, err := cgredis.NewBus(busClient, prefix+":near")
+		if err != nil {
+			t.Fatal(err)
+		}
+		near, err := runtime.NewNearCache(bus, runtime.NearOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { near.Close() })
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := near.Ready(rctx); err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, runtime.WithNearCache(near))
+	}
+	users, err := model.NewUserRepo(db, store, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Warm the connections and load the scripts with writes on another
+	// repository of the same table and store (its own board member), so
+	// that the first write below pays for the board alone.
+	warm, err := model.NewUserRepo(db, store, runtime.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &model.User{Email: "warm@x.org", OrgID: 9, Handle: "warm", Name: "W"}
+	if err := warm.Save(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if err := warm.Delete(ctx, w.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	out := map[string]tripCount{}
+	measure := func(name string, write func() error) {
+		t.Helper()
+		storeHook.take()
+		if busHook != nil {
+			busHook.take()
+		}
+		counter.Reset()
+		if err := write(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		trips, board := storeHook.take()
+		c := tripCount{store: len(trips), cmds: commands(trips), board: len(board), queries: int(counter.Queries()), execs: int(counter.Execs())}
+		label := "store [" + strings.Join(trips, ", ") + "]"
+		if len(board) > 0 {
+			label += " board [" + strings.Join(board, ", ") + "]"
+		}
+		if busHook != nil {
+			pub, _ := busHook.take()
+			c.publish = len(pub)
+			label += " bus [" + strings.Join(pub, ", ") + "]"
+		}
+		out[name] = c
+		labels[config+"/"+name] = label
+	}
+	u := &model.User{Email: "a@x.org", OrgID: 1, Handle: "a", Name: "A"}
+	measure("first write, cold board", func() error { return users.Save(ctx, u) })
+	v := &model.User{Email: "b@x.org", OrgID: 1, Handle: "b", Name: "B"}
+	measure("insert (auto pk)", func() error { return users.Save(ctx, v) })
+	v.Name = "B2"
+	measure("update, unique unchanged", func() error { return users.Save(ctx, v) })
+	v.Email = "b2@x.org"
+	measure("update, unique changed", func() error { return users.Save(ctx, v) })
+	measure("delete", func() error { return users.Delete(ctx, v.ID) })
+	return out
+}
+
+// commands counts the commands in round trips labelled by tripHook.
+func commands(trips []string) int {
+	n := 0
+	for _, l := range trips {
+		n += strings.Count(l, "+") + 1
+	}
+	return n
+}
