@@ -2,6 +2,7 @@ package cdc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -44,6 +45,10 @@ type PostgresOptions struct {
 	// stands while it waits (default 10s; keep it below the server's
 	// wal_sender_timeout, 60s by default).
 	StatusInterval time.Duration
+	// SlotBusyWait bounds how long opening waits for a slot another reader
+	// still holds (default 10s): a consumer restarted at once finds the
+	// slot active until its old walsender has exited.
+	SlotBusyWait time.Duration
 }
 
 // Postgres reads a PostgreSQL database's changes through a logical
@@ -77,6 +82,9 @@ func OpenPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error) 
 	}
 	if opts.StatusInterval <= 0 {
 		opts.StatusInterval = 10 * time.Second
+	}
+	if opts.SlotBusyWait <= 0 {
+		opts.SlotBusyWait = 10 * time.Second
 	}
 	cfg, err := pgconn.ParseConfig(opts.DSN)
 	if err != nil {
@@ -140,14 +148,34 @@ func (s *Postgres) start(ctx context.Context) error {
 		s.acked = max(s.acked, from)
 	}
 	s.emitted = s.acked
-	err = pglogrepl.StartReplication(ctx, s.conn, quoteIdent(s.opts.Slot), s.acked, pglogrepl.StartReplicationOptions{
-		PluginArgs: []string{"proto_version '1'", "publication_names " + literal(s.opts.Publication)},
-	})
-	if err != nil {
-		return fmt.Errorf("cdc: start replication on slot %s: %w", s.opts.Slot, err)
+	for deadline := time.Now().Add(s.opts.SlotBusyWait); ; {
+		err = pglogrepl.StartReplication(ctx, s.conn, quoteIdent(s.opts.Slot), s.acked, pglogrepl.StartReplicationOptions{
+			PluginArgs: []string{"proto_version '1'", "publication_names " + literal(s.opts.Publication)},
+		})
+		if err == nil {
+			return nil
+		}
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != pgObjectInUse || time.Now().After(deadline) {
+			return fmt.Errorf("cdc: start replication on slot %s: %w", s.opts.Slot, err)
+		}
+		if slotBusy != nil {
+			slotBusy()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cdc: slot %s is held by another reader: %w", s.opts.Slot, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	return nil
 }
+
+// pgObjectInUse is the SQLSTATE of a slot another walsender holds.
+const pgObjectInUse = "55006"
+
+// slotBusy, when set (tests), is called each time opening finds the slot
+// held and waits.
+var slotBusy func()
 
 // postgresSettingsError says what to change when the server cannot stream
 // logical changes.

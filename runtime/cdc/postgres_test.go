@@ -442,3 +442,44 @@ func TestPostgresConnectionDropped(t *testing.T) {
 	defer s.Close()
 	want(t, next(t, s), "insert t new=map[id:2]; insert t new=map[id:3]")
 }
+
+// TestPostgresOpenWaitsForAHeldSlot: a consumer restarted at once finds its
+// slot still held by the old reader's walsender; opening waits for it
+// (SlotBusyWait) instead of failing.
+func TestPostgresOpenWaitsForAHeldSlot(t *testing.T) {
+	e := newPGEnv(t)
+	e.exec("CREATE TABLE " + e.table("t") + " (id bigint PRIMARY KEY, v text)")
+	opts := PostgresOptions{Tables: []string{e.table("t")}}
+	first := e.open(opts)
+
+	busy := make(chan struct{}, 1)
+	slotBusy = func() {
+		select {
+		case busy <- struct{}{}:
+		default:
+		}
+	}
+	t.Cleanup(func() { slotBusy = nil })
+	opened := make(chan error, 1)
+	go func() {
+		o := opts
+		o.DSN = e.dsn
+		o.Publication, o.Slot = e.name, e.name
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s, err := OpenPostgres(ctx, o)
+		if err == nil {
+			s.Close()
+		}
+		opened <- err
+	}()
+	select {
+	case err := <-opened:
+		t.Fatalf("opened while the first reader held the slot: %v", err)
+	case <-busy:
+	}
+	first.Close()
+	if err := <-opened; err != nil {
+		t.Fatalf("after the first reader let go: %v", err)
+	}
+}
