@@ -92,11 +92,22 @@ func Batch(s Store) BatchStore {
 	case BatchStore:
 		return b
 	}
+	if b, ok := s.(BoardStore); ok {
+		return boardOneByOne{oneByOne{s}, b}
+	}
 	return oneByOne{s}
 }
 
 // oneByOne is the BatchStore of a Store without batches: one call per op.
 type oneByOne struct{ Store }
+
+// boardOneByOne is oneByOne over a store that holds the build board: the
+// adapter must not hide it, or values written through it would carry no
+// epoch and every other runtime would read them as another build's.
+type boardOneByOne struct {
+	oneByOne
+	BoardStore
+}
 
 func (s oneByOne) GetMany(ctx context.Context, ops []GetOp) {
 	for i := range ops {

@@ -2,6 +2,7 @@ package enginetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -184,6 +185,18 @@ func (s *onRead) read() {
 	if s.reads++; s.reads == s.at {
 		s.do()
 	}
+}
+
+// UpdateBoard passes the build board through, as a wrapper must: a
+// repository on a store that hid it would stamp its values with no epoch,
+// and the other repositories of the test would read them as another
+// build's (misses).
+func (s *onRead) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
+	b, ok := s.BatchStore.(runtime.BoardStore)
+	if !ok {
+		return errors.New("the store holds no build board")
+	}
+	return b.UpdateBoard(ctx, key, keep, fn)
 }
 
 func (s *onRead) Get(ctx context.Context, key string) (runtime.Entry, error) {
