@@ -73,8 +73,8 @@ func (e *emitter) repo(f *jen.File) {
 
 	ctor := m.New
 	f.Commentf("%s returns the repository of %s rows on db, caching in store; a", ctor, m.Name)
-	f.Comment("nil store sends every read to the database. It fails when the SQL dialect")
-	f.Comment("of db is unknown (see runtime.WithDialect).")
+	f.Comment("nil store sends every read to the database. It fails when an option is out")
+	f.Comment("of range or the SQL dialect of db is unknown (see runtime.WithDialect).")
 	f.Func().Id(ctor).Params(
 		jen.Id("db").Op("*").Qual(sqlxPkg, "DB"),
 		jen.Id("store").Qual(runtimePkg, "Store"),

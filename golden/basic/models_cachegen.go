@@ -41,8 +41,8 @@ type OrgRepo struct {
 }
 
 // NewOrgRepo returns the repository of Org rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewOrgRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*OrgRepo, error) {
 	t, err := runtime.NewTable(db, store, &orgSpec, opts...)
 	if err != nil {
@@ -245,8 +245,8 @@ type UserRepo struct {
 }
 
 // NewUserRepo returns the repository of User rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewUserRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*UserRepo, error) {
 	t, err := runtime.NewTable(db, store, &userSpec, opts...)
 	if err != nil {

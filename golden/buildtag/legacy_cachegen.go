@@ -38,8 +38,8 @@ type TicketRepo struct {
 }
 
 // NewTicketRepo returns the repository of Ticket rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewTicketRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*TicketRepo, error) {
 	t, err := runtime.NewTable(db, store, &ticketSpec, opts...)
 	if err != nil {

@@ -37,8 +37,8 @@ type SettingRepo struct {
 }
 
 // NewSettingRepo returns the repository of Setting rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewSettingRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*SettingRepo, error) {
 	t, err := runtime.NewTable(db, store, &settingSpec, opts...)
 	if err != nil {
@@ -209,8 +209,8 @@ type OrderRepo struct {
 }
 
 // NewOrderRepo returns the repository of Order rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewOrderRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*OrderRepo, error) {
 	t, err := runtime.NewTable(db, store, &orderSpec, opts...)
 	if err != nil {
@@ -398,8 +398,8 @@ type TagRepo struct {
 }
 
 // NewTagRepo returns the repository of Tag rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewTagRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*TagRepo, error) {
 	t, err := runtime.NewTable(db, store, &tagSpec, opts...)
 	if err != nil {

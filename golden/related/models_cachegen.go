@@ -41,8 +41,8 @@ type AuthorRepo struct {
 }
 
 // NewAuthorRepo returns the repository of Author rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewAuthorRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*AuthorRepo, error) {
 	t, err := runtime.NewTable(db, store, &authorSpec, opts...)
 	if err != nil {
@@ -350,8 +350,8 @@ type ProfileRepo struct {
 }
 
 // NewProfileRepo returns the repository of Profile rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewProfileRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*ProfileRepo, error) {
 	t, err := runtime.NewTable(db, store, &profileSpec, opts...)
 	if err != nil {
@@ -576,8 +576,8 @@ type PostRepo struct {
 }
 
 // NewPostRepo returns the repository of Post rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewPostRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*PostRepo, error) {
 	t, err := runtime.NewTable(db, store, &postSpec, opts...)
 	if err != nil {
@@ -849,8 +849,8 @@ type PreferenceRepo struct {
 }
 
 // NewPreferenceRepo returns the repository of Preference rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewPreferenceRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*PreferenceRepo, error) {
 	t, err := runtime.NewTable(db, store, &preferenceSpec, opts...)
 	if err != nil {
@@ -1047,8 +1047,8 @@ type BadgeRepo struct {
 }
 
 // NewBadgeRepo returns the repository of Badge rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewBadgeRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*BadgeRepo, error) {
 	t, err := runtime.NewTable(db, store, &badgeSpec, opts...)
 	if err != nil {

@@ -48,8 +48,8 @@ type EverythingRepo struct {
 }
 
 // NewEverythingRepo returns the repository of Everything rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewEverythingRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*EverythingRepo, error) {
 	t, err := runtime.NewTable(db, store, &everythingSpec, opts...)
 	if err != nil {

@@ -44,8 +44,8 @@ type UserRepo struct {
 }
 
 // NewUserRepo returns the repository of User rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewUserRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*UserRepo, error) {
 	t, err := runtime.NewTable(db, store, &userSpec, opts...)
 	if err != nil {
@@ -264,8 +264,8 @@ type PostRepo struct {
 }
 
 // NewPostRepo returns the repository of Post rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewPostRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*PostRepo, error) {
 	t, err := runtime.NewTable(db, store, &postSpec, opts...)
 	if err != nil {

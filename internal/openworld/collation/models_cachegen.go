@@ -41,8 +41,8 @@ type MemberRepo struct {
 }
 
 // NewMemberRepo returns the repository of Member rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewMemberRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*MemberRepo, error) {
 	t, err := runtime.NewTable(db, store, &memberSpec, opts...)
 	if err != nil {
@@ -254,8 +254,8 @@ type LoginRepo struct {
 }
 
 // NewLoginRepo returns the repository of Login rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewLoginRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*LoginRepo, error) {
 	t, err := runtime.NewTable(db, store, &loginSpec, opts...)
 	if err != nil {
@@ -424,8 +424,8 @@ type PostRepo struct {
 }
 
 // NewPostRepo returns the repository of Post rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewPostRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*PostRepo, error) {
 	t, err := runtime.NewTable(db, store, &postSpec, opts...)
 	if err != nil {
@@ -622,8 +622,8 @@ type FoldedRepo struct {
 }
 
 // NewFoldedRepo returns the repository of Folded rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewFoldedRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*FoldedRepo, error) {
 	t, err := runtime.NewTable(db, store, &foldedSpec, opts...)
 	if err != nil {

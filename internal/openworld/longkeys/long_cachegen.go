@@ -42,8 +42,8 @@ type LongRepo struct {
 }
 
 // NewLongRepo returns the repository of Long rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewLongRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*LongRepo, error) {
 	t, err := runtime.NewTable(db, store, &longSpec, opts...)
 	if err != nil {

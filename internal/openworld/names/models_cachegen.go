@@ -40,8 +40,8 @@ type NoteRepo struct {
 }
 
 // NewNoteRepo returns the repository of Note rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewNoteRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*NoteRepo, error) {
 	t, err := runtime.NewTable(db, store, &noteSpec, opts...)
 	if err != nil {
@@ -246,8 +246,8 @@ type WidgetARepo struct {
 }
 
 // NewWidgetARepo returns the repository of WidgetA rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewWidgetARepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*WidgetARepo, error) {
 	t, err := runtime.NewTable(db, store, &widgetASpec, opts...)
 	if err != nil {
@@ -549,8 +549,8 @@ type WidgetBRepo struct {
 }
 
 // NewWidgetBRepo returns the repository of WidgetB rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewWidgetBRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*WidgetBRepo, error) {
 	t, err := runtime.NewTable(db, store, &widgetBSpec, opts...)
 	if err != nil {

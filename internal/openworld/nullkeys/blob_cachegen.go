@@ -48,8 +48,8 @@ type BlobRepo struct {
 }
 
 // NewBlobRepo returns the repository of Blob rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewBlobRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*BlobRepo, error) {
 	t, err := runtime.NewTable(db, store, &blobSpec, opts...)
 	if err != nil {

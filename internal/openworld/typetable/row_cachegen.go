@@ -38,8 +38,8 @@ type RowRepo struct {
 }
 
 // NewRowRepo returns the repository of Row rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewRowRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*RowRepo, error) {
 	t, err := runtime.NewTable(db, store, &rowSpec, opts...)
 	if err != nil {

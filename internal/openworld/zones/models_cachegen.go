@@ -39,8 +39,8 @@ type EventRepo struct {
 }
 
 // NewEventRepo returns the repository of Event rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewEventRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*EventRepo, error) {
 	t, err := runtime.NewTable(db, store, &eventSpec, opts...)
 	if err != nil {

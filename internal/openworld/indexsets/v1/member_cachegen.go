@@ -40,8 +40,8 @@ type MemberRepo struct {
 }
 
 // NewMemberRepo returns the repository of Member rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewMemberRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*MemberRepo, error) {
 	t, err := runtime.NewTable(db, store, &memberSpec, opts...)
 	if err != nil {

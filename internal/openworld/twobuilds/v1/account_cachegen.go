@@ -42,8 +42,8 @@ type AccountRepo struct {
 }
 
 // NewAccountRepo returns the repository of Account rows on db, caching in store; a
-// nil store sends every read to the database. It fails when the SQL dialect
-// of db is unknown (see runtime.WithDialect).
+// nil store sends every read to the database. It fails when an option is out
+// of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewAccountRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*AccountRepo, error) {
 	t, err := runtime.NewTable(db, store, &accountSpec, opts...)
 	if err != nil {
