@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -199,7 +200,27 @@ func writeFiles(outDir, dir string, files []scaffold.File, o scaffold.Options, f
 		}
 		fmt.Fprintf(stdout, "cachegen init: wrote %s (%s)\n", rel(dir, path), what)
 	}
+	if pf.Name != "" && !hasTool(outDir) {
+		fmt.Fprintln(stdout, "cachegen init: go generate runs `go tool cachegen`: first run go get -tool github.com/cachegen/cachegen/cmd/cachegen in the module")
+	}
 	return 0
+}
+
+// hasTool reports whether the go.mod of the module holding dir names
+// cachegen as a tool, which the go:generate line init writes needs.
+func hasTool(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil {
+			return bytes.Contains(b, []byte("github.com/cachegen/cachegen/cmd/cachegen"))
+		}
+		if filepath.Dir(d) == d {
+			return false
+		}
+	}
 }
 
 func hasGoFiles(dir string) bool {

@@ -335,3 +335,29 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// TestHasTool: init's hint to run go get -tool appears only when the
+// module's go.mod does not name cachegen as a tool yet.
+func TestHasTool(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "models")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if hasTool(sub) {
+		t.Fatal("no go.mod, yet a tool")
+	}
+	gomod := "module example.com/m\n\ngo 1.24\n\nrequire github.com/cachegen/cachegen v0.1.0\n"
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if hasTool(sub) {
+		t.Fatal("a go.mod that only requires cachegen read as having the tool")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(gomod+"\ntool github.com/cachegen/cachegen/cmd/cachegen\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !hasTool(sub) {
+		t.Fatal("the tool line was not found")
+	}
+}

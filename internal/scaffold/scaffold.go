@@ -409,7 +409,7 @@ func Package(o Options) (File, error) {
 // %[3]s. go generate writes their cached repositories beside them.
 package %[1]s
 
-//go:generate go run github.com/cachegen/cachegen/cmd/cachegen
+//go:generate go tool cachegen
 `, o.Package, o.Dialect, o.Source)
 	out, err := format.Source([]byte(src))
 	if err != nil {

@@ -16,8 +16,9 @@ const Path = "example.com/tempmod"
 
 // Copy makes a module in a new t.TempDir holding a copy of the files (not
 // the folders) of src, and returns its directory. The module requires this
-// checkout through a replace and has the checkout's requirements and
-// go.sum, so the copy loads and builds offline as it does in place.
+// checkout through a replace, has the checkout's requirements and go.sum,
+// so the copy loads and builds offline as it does in place, and has
+// cachegen as a tool, so that `go tool cachegen` runs this checkout's.
 func Copy(t testing.TB, src string) string {
 	t.Helper()
 	root := Root(t)
@@ -31,7 +32,8 @@ func Copy(t testing.TB, src string) string {
 	}
 	self := strings.TrimPrefix(first, "module ")
 	gomod := "module " + Path + "\n" + rest +
-		"\nrequire " + self + " v0.0.0\n\nreplace " + self + " => " + root + "\n"
+		"\nrequire " + self + " v0.0.0\n\nreplace " + self + " => " + root + "\n" +
+		"\ntool " + self + "/cmd/cachegen\n" // as the quick start's go get -tool leaves it
 	dir, err := filepath.EvalSymlinks(t.TempDir()) // positions use the real path
 	if err != nil {
 		t.Fatal(err)
