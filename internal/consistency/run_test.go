@@ -136,15 +136,25 @@ func TestRunCatchesTheWeakProtocol(t *testing.T) {
 func TestRunCatchesWeakBatchReads(t *testing.T) {
 	for _, mode := range []string{WeakBatchFill, WeakBatchSnapshot} {
 		t.Run(mode, func(t *testing.T) {
-			rep, err := Run(context.Background(), quick(Config{Ops: 4000, WeakBatch: mode}))
-			if err != nil {
-				t.Fatal(err)
+			// A weakened path shows only when a write lands inside a batch's
+			// window, which a short history may miss: the control must be
+			// caught in one of three runs (seen: one 4,000-op run of the
+			// fill mode with no stale read, on a loaded machine).
+			var rep *Report
+			for attempt := 1; ; attempt++ {
+				var err error
+				if rep, err = Run(context.Background(), quick(Config{Ops: 4000, WeakBatch: mode})); err != nil {
+					t.Fatal(err)
+				}
+				t.Log(rep.Line())
+				if rep.Result.Violations() && rep.Result.StaleAfterAck > 0 {
+					break
+				}
+				if attempt == 3 {
+					t.Fatalf("the weakened batch path passed %d runs: %s", attempt, rep.Line())
+				}
 			}
-			t.Log(rep.Line())
 			r := rep.Result
-			if !r.Violations() || r.StaleAfterAck == 0 {
-				t.Fatalf("the weakened batch path passed: %s", rep.Line())
-			}
 			batch := 0
 			for k, n := range r.StaleByKind {
 				if k.IsBatch() {
