@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/cachegen/cachegen/internal/dbtest"
 	v1 "github.com/cachegen/cachegen/internal/openworld/twobuilds/v1"
@@ -149,9 +150,23 @@ type world struct {
 	groups [][2]any
 }
 
+// stillClock is the build board's clock in these tests: time stands
+// still, so each build announces itself once, at its first use, and no
+// announcement lapses mid-test. A lapse changes the board's epoch, and the
+// values filled before it turn into misses: on the wall clock the final
+// check that v2 alone reads from the cache failed when a heartbeat fell
+// between its two rounds. (The board's own timing is tested in
+// internal/openworld/indexsets.)
+type stillClock struct{ now time.Time }
+
+func (c stillClock) Now() time.Time                                   { return c.now }
+func (c stillClock) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+func (c stillClock) Go(f func())                                      { f() }
+
 func each(t *testing.T, test func(t *testing.T, w *world)) {
 	open := func(t *testing.T, db *sqlx.DB, dialect string, store runtime.Store, opts ...runtime.Option) {
 		db.MustExec(schemas[dialect])
+		opts = append(opts, runtime.WithBuildClock(stillClock{now: time.Now()}))
 		r1, err := v1.NewAccountRepo(db, store, opts...)
 		if err != nil {
 			t.Fatal(err)
