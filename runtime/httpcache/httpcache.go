@@ -182,13 +182,15 @@ func (p *Page) NotModified(w http.ResponseWriter) bool {
 }
 
 // matches reports whether an If-None-Match list holds etag, by weak
-// comparison (RFC 9110 13.1.2), or is "*".
+// comparison (RFC 9110 13.1.2). "*" (any current representation) is not
+// taken as a match: the page may be a 404 for a missing row, and browsers
+// do not send it on a GET, so rendering is the safe answer.
 func matches(lists []string, etag string) bool {
 	opaque := strings.TrimPrefix(etag, "W/")
 	for _, list := range lists {
 		for tag := range strings.SplitSeq(list, ",") {
 			tag = strings.TrimSpace(tag)
-			if tag == "*" || strings.TrimPrefix(tag, "W/") == opaque {
+			if strings.TrimPrefix(tag, "W/") == opaque {
 				return true
 			}
 		}
