@@ -97,6 +97,9 @@ func (a *analysis) linearizability() {
 				continue
 			}
 			ret := op.Return
+			if op.Kind == Raw {
+				ret += a.in.CDCBound // see producerOf
+			}
 			if !acked(op) {
 				ret = Never
 				if w.Delete {
