@@ -182,6 +182,10 @@ func print(w io.Writer, rep *consistency.Report, verbose bool) {
 		}
 		fmt.Fprintln(w)
 	}
+	if c := rep.CDC; c != nil {
+		fmt.Fprintf(w, "  cdc: transactions=%d events=%d keys=%d whole_tables=%d retries=%d reopens=%d position_lost=%d max_lag=%s (consumer's, from the database's commit time)\n",
+			c.Transactions, c.Events, c.Keys, c.WholeTables, c.Retries, c.Reopens, c.PositionLost, c.MaxLag.Round(time.Millisecond))
+	}
 	fmt.Fprintf(w, "  runtime: hits=%d misses=%d fills=%d lease_waits=%d lock_bypasses=%d db_reads=%d db_writes=%d store_errors=%d corrupt_values=%d invalidation_retries=%d invalidations_dropped=%d breaker_opens=%d other_schema=%d index_uncovered=%d\n",
 		s.Hits, s.Misses, s.Fills, s.LeaseWaits, s.LockBypasses, s.DBReads, s.DBWrites, s.StoreErrors, s.CorruptValues, s.InvalidationRetries, s.InvalidationsDropped, s.BreakerOpens, s.OtherSchema, s.IndexUncovered)
 	if rep.Herd != nil {

@@ -24,6 +24,7 @@ import (
 // consumer acknowledged the batch (its keys invalidated).
 type cdcRecorder struct {
 	now     func() int64
+	stats   func() cdc.ConsumerStats
 	mu      sync.Mutex
 	pending []pendingBatch
 	acked   map[int64]int64
@@ -187,6 +188,7 @@ func (r *rig) consumer(ctx context.Context, w *workload, store runtime.Store, na
 	if err != nil {
 		return nil, err
 	}
+	rec.stats = c.Stats
 	cctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(cctx) }()

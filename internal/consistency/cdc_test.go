@@ -43,6 +43,22 @@ func TestRawWriteMissedWithinTheCDCBound(t *testing.T) {
 	want(t, res, 1, 0, 0, 0, "violated")
 }
 
+// TestAbsenceMissingARawInsertWithinTheCDCBound: a read of absence may be
+// the cached absence from before a raw insert, within the CDC bound, even
+// when a delete after the insert also left the row absent.
+func TestAbsenceMissingARawInsertWithinTheCDCBound(t *testing.T) {
+	h := cdcHist(1000)
+	h.save(0, 0, 10, a1, true, nil)
+	h.del(1, 12, 15, a1)
+	h.raw(20, 30, a2)
+	h.read(2, GetByID, 40, 50, Row{ID: 1}, a2)
+	h.del(1, 45, 90, a2)
+	h.read(3, All, 55, 60, Row{}) // the cached All from before the insert
+	h.read(3, GetByID, 62, 64, Row{ID: 1}, a2)
+	h.in.Invalidated[a2.Version] = 80
+	want(t, h.check(t), 0, 0, 0, 0, "ok")
+}
+
 // TestLostInvalidation: every committed raw write must have been
 // invalidated by the consumer; the lag runs from its response to the
 // consumer's ack.

@@ -79,7 +79,7 @@ func TestBadConfigStartsNothing(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	var r rig
-	if _, err := r.database(context.Background(), "sqlite"); err != nil {
+	if _, err := r.database(context.Background(), "sqlite", false); err != nil {
 		t.Fatal(err)
 	}
 	if left, _ := os.ReadDir(tmp); len(left) == 0 {
@@ -88,7 +88,7 @@ func TestBadConfigStartsNothing(t *testing.T) {
 	r.close()
 	db := &fakeDatabase{}
 	db.listen(t)
-	if _, err := r.database(context.Background(), db.url()); err == nil || db.conns.Load() == 0 {
+	if _, err := r.database(context.Background(), db.url(), false); err == nil || db.conns.Load() == 0 {
 		t.Errorf("opening the fake database: %v after %d connections; want an error after one or more", err, db.conns.Load())
 	}
 	r.close()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/cdc"
 	cgredis "github.com/cachegen/cachegen/runtime/redis"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -21,8 +22,9 @@ type Report struct {
 	Result       *Result
 	Faults       int
 	FaultSummary string
-	Stats        runtime.Stats // summed over the runtimes
-	Near         *NearReport   // with Config.Near: what the near caches and their buses did
+	Stats        runtime.Stats      // summed over the runtimes
+	Near         *NearReport        // with Config.Near: what the near caches and their buses did
+	CDC          *cdc.ConsumerStats // with Config.CDC (not CDCOff): what the consumer did
 	Herd         *Herd
 	RunTime      time.Duration // the workload
 	CheckTime    time.Duration // the checks
@@ -73,7 +75,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	var r rig
 	defer r.close()
-	db, err := r.database(ctx, cfg.DB)
+	db, err := r.database(ctx, cfg.DB, cfg.CDC)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +130,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var invalidated map[int64]int64
 	if rec != nil {
 		invalidated = rec.snapshot()
+		s := rec.stats()
+		rep.CDC = &s
 	}
 	rep.Result = analyze(cfg, w, inj, h, invalidated)
 	rep.CheckTime = time.Since(checkStart)
@@ -147,8 +151,8 @@ func (r *rig) close() {
 }
 
 // database makes the run's namespace and its tables.
-func (r *rig) database(ctx context.Context, spec string) (*Database, error) {
-	db, err := OpenDatabase(ctx, spec)
+func (r *rig) database(ctx context.Context, spec string, cdc bool) (*Database, error) {
+	db, err := openDatabase(ctx, spec, cdc)
 	if db != nil {
 		r.onClose(db.Close)
 	}

@@ -24,9 +24,10 @@ type verdict struct {
 	// state read and began before the read did, so a near cache may have
 	// served the state after the write took effect (see judge).
 	overtaken bool
-	// cdcLag: a Raw write replaced the state read and began before the
-	// read did, but its CDC bound had not run out: the cache may still
-	// serve the state it replaced, so porcupine leaves the read out.
+	// cdcLag: a Raw write replaced the state read (at any position it
+	// held) and began before the read did, but its CDC bound had not run
+	// out: the cache may still serve the state it replaced, so porcupine
+	// leaves the read out.
 	cdcLag bool
 }
 
@@ -58,7 +59,9 @@ func (r *register) check(call, ret int64, rt int, st state, bound, near int64) v
 		}
 	}
 	v.affected = r.affected(call, v.seen, limit, ps)
-	for i := v.seen + 1; i < len(r.pos); i++ {
+	// From the earliest position with the state read: an absence may be
+	// the one before the raw write as well as a later one.
+	for i := ps[0] + 1; i < len(r.pos); i++ {
 		if p := r.pos[i].p; p.cdc && p.call < call && p.ret >= call {
 			v.cdcLag = true
 			break
