@@ -44,6 +44,10 @@ type Input struct {
 	// invalidated (nil: no consumer ran, the negative control).
 	CDC         bool
 	Invalidated map[int64]int64
+	// WholeInvalidations are when the consumer had invalidated every
+	// table after it lost its position: they cover every write that began
+	// before.
+	WholeInvalidations []int64
 	// Timeout bounds the porcupine check; 0: none.
 	Timeout time.Duration
 }

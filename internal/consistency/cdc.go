@@ -28,6 +28,9 @@ type cdcRecorder struct {
 	mu      sync.Mutex
 	pending []pendingBatch
 	acked   map[int64]int64
+	// whole: when the consumer had invalidated every table after a lost
+	// position (as a new stream began to be read).
+	whole []int64
 }
 
 type pendingBatch struct {
@@ -73,14 +76,14 @@ func (r *cdcRecorder) reset() {
 	r.mu.Unlock()
 }
 
-func (r *cdcRecorder) snapshot() map[int64]int64 {
+func (r *cdcRecorder) snapshot() (map[int64]int64, []int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m := make(map[int64]int64, len(r.acked))
 	for k, v := range r.acked {
 		m[k] = v
 	}
-	return m
+	return m, slices.Clone(r.whole)
 }
 
 // intValue reads a version column as a source decodes it.
@@ -110,9 +113,23 @@ func intValue(v any) (int64, bool) {
 type recordingSource struct {
 	cdc.Source
 	rec *cdcRecorder
+	// lost is the consumer's PositionLost count when the source opened;
+	// started, whether Next was called since.
+	lost    uint64
+	started *bool
 }
 
 func (s recordingSource) Next(ctx context.Context) (*cdc.Batch, error) {
+	if !*s.started {
+		// The consumer calls Next first after it invalidated every table,
+		// when the position was lost.
+		*s.started = true
+		if s.rec.stats().PositionLost > s.lost {
+			s.rec.mu.Lock()
+			s.rec.whole = append(s.rec.whole, s.rec.now())
+			s.rec.mu.Unlock()
+		}
+	}
 	b, err := s.Source.Next(ctx)
 	if err == nil {
 		s.rec.next(b)
@@ -176,11 +193,12 @@ func (r *rig) consumer(ctx context.Context, w *workload, store runtime.Store, na
 	}
 	c, err := cdc.NewConsumer(cdc.ConsumerOptions{
 		Open: func(ctx context.Context, from cdc.Position) (cdc.Source, error) {
+			lost := rec.stats().PositionLost
 			src, err := open(ctx, from)
 			if err != nil {
 				return nil, err
 			}
-			return recordingSource{Source: src, rec: rec}, nil
+			return recordingSource{Source: src, rec: rec, lost: lost, started: new(bool)}, nil
 		},
 		Registry: reg, Store: store, Name: name, Schema: schema, RetryPause: 200 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(w.cfg.Progress, &slog.HandlerOptions{Level: slog.LevelWarn})),

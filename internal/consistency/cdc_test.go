@@ -71,6 +71,15 @@ func TestLostInvalidation(t *testing.T) {
 	if res.LostInvalidations != 1 || !res.Violations() || !strings.Contains(strings.Join(res.Problems, "\n"), "never invalidated version 2") {
 		t.Fatalf("lost_invalidations=%d violations=%v problems=%q; want the raw write of version 2 lost, the rolled back one not", res.LostInvalidations, res.Violations(), res.Problems)
 	}
+	h.in.WholeInvalidations = []int64{15} // before the raw write began: covers nothing
+	if res = h.check(t); res.LostInvalidations != 1 {
+		t.Fatalf("lost_invalidations=%d after a whole-table invalidation before the write; want 1", res.LostInvalidations)
+	}
+	h.in.WholeInvalidations = []int64{15, 90} // after it began: covers it
+	if res = h.check(t); res.LostInvalidations != 0 || !slices.Equal(res.CDCLag, []int64{60}) {
+		t.Fatalf("lost_invalidations=%d lag=%v after a whole-table invalidation at 90; want 0, [60]", res.LostInvalidations, res.CDCLag)
+	}
+	h.in.WholeInvalidations = nil
 	h.in.Invalidated = map[int64]int64{a2.Version: 75}
 	res = h.check(t)
 	if res.LostInvalidations != 0 || !slices.Equal(res.CDCLag, []int64{45}) || res.CDCLagQuantile(0.99) != 45 {
@@ -100,7 +109,7 @@ func TestCDCRecorderAcksUpToPosition(t *testing.T) {
 	now = 20
 	r.next(batch("3", []byte("4")))
 	r.ack("3")
-	got := r.snapshot()
+	got, _ := r.snapshot()
 	if len(got) != 4 || got[1] != 10 || got[2] != 10 || got[3] != 10 || got[4] != 20 {
 		t.Fatalf("acked %v; want versions 1-3 at 10, 4 at 20, no sessions row", got)
 	}

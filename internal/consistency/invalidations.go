@@ -4,7 +4,8 @@ package consistency
 // write the database committed (its version is in the log) must have been
 // invalidated by the change stream's consumer: a batch carrying its
 // version acknowledged, which the consumer does only after the batch's
-// keys are dropped in the store. The time from the write's response to
+// keys are dropped in the store, or every table invalidated after a lost
+// position. The time from the write's response to
 // that ack is its lag.
 
 import (
@@ -25,6 +26,17 @@ func (a *analysis) checkInvalidations() {
 				continue // never committed
 			}
 			at, ok := a.in.Invalidated[w.Row.Version]
+			if !ok {
+				// A whole-table invalidation after a lost position covers
+				// what the new stream does not carry: what committed
+				// before it started. A write that began before it counts
+				// (a slice-1 approximation: one that committed after the
+				// stream began and was never delivered is credited too).
+				k, _ := slices.BinarySearch(a.in.WholeInvalidations, op.Call)
+				if k < len(a.in.WholeInvalidations) {
+					at, ok = a.in.WholeInvalidations[k], true
+				}
+			}
 			if !ok {
 				a.res.LostInvalidations++
 				a.res.problem("lost invalidation: %s: the change stream's consumer never invalidated version %d", op, w.Row.Version)

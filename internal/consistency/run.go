@@ -128,12 +128,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	checkStart := time.Now()
 	fmt.Fprintf(cfg.Progress, "%s: checking %d operations, %d log entries\n", rep.Backend, len(h.ops), len(h.log))
 	var invalidated map[int64]int64
+	var whole []int64
 	if rec != nil {
-		invalidated = rec.snapshot()
+		invalidated, whole = rec.snapshot()
 		s := rec.stats()
 		rep.CDC = &s
 	}
-	rep.Result = analyze(cfg, w, inj, h, invalidated)
+	rep.Result = analyze(cfg, w, inj, h, invalidated, whole)
 	rep.CheckTime = time.Since(checkStart)
 	return rep, nil
 }
@@ -328,9 +329,9 @@ func (rep *Report) summarize(w *workload, inj *injector, buses *busStats) {
 }
 
 // analyze checks the collected history against the database's log.
-func analyze(cfg Config, w *workload, inj *injector, h *history, invalidated map[int64]int64) *Result {
+func analyze(cfg Config, w *workload, inj *injector, h *history, invalidated map[int64]int64, whole []int64) *Result {
 	return Check(&Input{
-		CDC: cfg.CDC, CDCBound: int64(cfg.CDCBound), Invalidated: invalidated,
+		CDC: cfg.CDC, CDCBound: int64(cfg.CDCBound), Invalidated: invalidated, WholeInvalidations: whole,
 		Ops: h.ops, Log: h.log, Final: h.final, HaveFinal: true, IDs: w.ids,
 		LockLoss: inj.LockLoss(), LockTTL: int64(cfg.LockTTL),
 		StaleBound: int64(cfg.TTL + time.Second), NearBound: int64(cfg.Near), Timeout: 10 * time.Minute,
