@@ -89,6 +89,8 @@ CONSISTENCY_OPS ?= 200000
 NEGATIVE_OPS    ?= 20000
 CONSISTENCY_PG    = $${CACHEGEN_PG_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 CONSISTENCY_MYSQL = $${CACHEGEN_MYSQL_DSN:-root@tcp(127.0.0.1:3306)/test}
+CONSISTENCY_PG_CDC    = $${CACHEGEN_PG_CDC_DSN:-postgres://postgres@127.0.0.1:5433/test?sslmode=disable}
+CONSISTENCY_MYSQL_CDC = $${CACHEGEN_MYSQL_CDC_DSN:-root@tcp(127.0.0.1:3307)/test}
 
 ## consistency: cmd/cachecheck with faults on SQLite + memory, PostgreSQL +
 ## Redis, MariaDB + Redis, PostgreSQL + Redis with near caches (bound
@@ -96,8 +98,11 @@ CONSISTENCY_MYSQL = $${CACHEGEN_MYSQL_DSN:-root@tcp(127.0.0.1:3306)/test}
 ## PostgreSQL + Redis whose restarts come back from an older snapshot,
 ## PostgreSQL + Redis failing over to a replica that missed releases, in
 ## the safe mode (WAIT for the replica) and in the default mode (the
-## fence) ($(CONSISTENCY_OPS) operations each; the Redis pairs start a
-## redis-server of their own), then the negative controls (the protocol
+## fence), PostgreSQL and MariaDB + Redis with raw SQL writers and a
+## change-stream consumer (-cdc; scripts/pg-logical.sh and
+## scripts/mariadb-binlog.sh servers) ($(CONSISTENCY_OPS) operations each;
+## the Redis pairs start a redis-server of their own), then the negative
+## controls (raw writers with no consumer; the protocol
 ## weakened to plain get/set/delete; the batch calls alone weakened so; near
 ## caches on a bus that loses every message; two builds without the build
 ## board), which must report violations
@@ -111,6 +116,9 @@ consistency:
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -restart-from-snapshot -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -failover -redis-wait 1 -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -failover -herd=false || status=1; \
+	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG_CDC)" -store redis -cdc -herd=false || status=1; \
+	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_MYSQL_CDC)" -store redis -cdc -herd=false || status=1; \
+	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db "$(CONSISTENCY_PG_CDC)" -store redis -cdc -cdc-off -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db sqlite -store memory -weak -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db sqlite -store memory -weak-batch fill -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db "$(CONSISTENCY_PG)" -store redis -near 100ms -near-lossy -faults=false -herd=false -expect-violations || status=1; \

@@ -97,6 +97,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Near, "near", 0, "put a near cache with this MaxStaleness in front of the store in every runtime, its bus on the runtime's Redis connection (0: none; -store redis only)")
 	fs.BoolVar(&cfg.NoBoard, "no-board", false, "negative control for -two-builds: no build board, so the first build's writes leave the second build's version index (which the first does not declare) stale")
 	fs.BoolVar(&cfg.NearLossy, "near-lossy", false, "negative control for -near: the near caches' buses swallow every message")
+	fs.BoolVar(&cfg.CDC, "cdc", false, "add out-of-band writers (raw SQL, no Invalidate) and a cdc.Consumer on the database's change stream that invalidates; needs -db postgres://… (wal_level=logical) or mysql://… (ROW binlog)")
+	fs.BoolVar(&cfg.CDCOff, "cdc-off", false, "negative control for -cdc: the out-of-band writers, no consumer")
+	fs.DurationVar(&cfg.CDCBound, "cdc-bound", time.Second, "with -cdc: a read that began this long after an out-of-band commit must see it")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "random seed (0: a random one, printed)")
 	fs.DurationVar(&cfg.TTL, "ttl", 5*time.Second, "value and not-found TTL: the bound on by-design staleness")
 	fs.DurationVar(&cfg.LockTTL, "lock-ttl", 2*time.Second, "writers' lock TTL")
@@ -178,6 +181,10 @@ func print(w io.Writer, rep *consistency.Report, verbose bool) {
 			fmt.Fprintf(w, " swallowed=%d", n.Swallowed)
 		}
 		fmt.Fprintln(w)
+	}
+	if c := rep.CDC; c != nil {
+		fmt.Fprintf(w, "  cdc: transactions=%d events=%d keys=%d whole_tables=%d retries=%d reopens=%d position_lost=%d max_lag=%s (consumer's, from the database's commit time)\n",
+			c.Transactions, c.Events, c.Keys, c.WholeTables, c.Retries, c.Reopens, c.PositionLost, c.MaxLag.Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "  runtime: hits=%d misses=%d fills=%d lease_waits=%d lock_bypasses=%d db_reads=%d db_writes=%d store_errors=%d corrupt_values=%d invalidation_retries=%d invalidations_dropped=%d breaker_opens=%d other_schema=%d index_uncovered=%d\n",
 		s.Hits, s.Misses, s.Fills, s.LeaseWaits, s.LockBypasses, s.DBReads, s.DBWrites, s.StoreErrors, s.CorruptValues, s.InvalidationRetries, s.InvalidationsDropped, s.BreakerOpens, s.OtherSchema, s.IndexUncovered)

@@ -36,6 +36,18 @@ type Input struct {
 	// may miss a write of another runtime acknowledged less than this
 	// before it began (rule N).
 	NearBound int64
+	// CDCBound is how long after a Raw write returned a read may still
+	// miss it: the change stream's consumer has not yet invalidated it.
+	CDCBound int64
+	// CDC: the run had out-of-band (Raw) writers; Invalidated is when the
+	// change stream's consumer acknowledged each version it saw, its keys
+	// invalidated (nil: no consumer ran, the negative control).
+	CDC         bool
+	Invalidated map[int64]int64
+	// WholeInvalidations are when the consumer had invalidated every
+	// table after it lost its position: they cover every write that began
+	// before.
+	WholeInvalidations []int64
 	// Timeout bounds the porcupine check; 0: none.
 	Timeout time.Duration
 }
@@ -86,6 +98,12 @@ type Result struct {
 	// LostWrites counts acknowledged writes the database does not hold, and
 	// final reads (through the cache or of the table) that disagree with it.
 	LostWrites int
+	// LostInvalidations counts the committed Raw writes the change
+	// stream's consumer never invalidated; CDCLag holds, for the others,
+	// the time from the write's response to the consumer's ack, sorted
+	// (invalidations.go).
+	LostInvalidations int
+	CDCLag            []int64
 	// Problems describes the first few violations, ExcusedExamples the
 	// first few excused stale reads.
 	Problems        []string
@@ -111,7 +129,7 @@ func (r *Result) LinearizabilityWord() string {
 
 // Violations reports whether anything the checker promises failed.
 func (r *Result) Violations() bool {
-	return r.StaleAfterAck > 0 || !r.Linearizable() || r.LostWrites > 0
+	return r.StaleAfterAck > 0 || !r.Linearizable() || r.LostWrites > 0 || r.LostInvalidations > 0
 }
 
 const maxProblems = 12
@@ -150,6 +168,7 @@ func Check(in *Input) *Result {
 	a.buildRegisters()
 	a.checkReads()
 	a.checkLost()
+	a.checkInvalidations()
 	a.linearizability()
 	return a.res
 }

@@ -59,6 +59,15 @@ func (a *analysis) producerOf(op *Op, w *Write, old, new *Row) *producer {
 	if acked(op) {
 		p.ret = op.Return
 	}
+	if op.Kind == Raw {
+		// Only the change stream invalidates it: it counts as acknowledged
+		// the CDC bound after it returned; a read that began in between may
+		// miss it.
+		p.cdc = true
+		if p.ret != Never {
+			p.ret += a.in.CDCBound
+		}
+	}
 	n := expectedKeys(old, new)
 	locked, unlocked, lockErrs, unlockErrs := n, n, 0, 0
 	if w.Trace != nil {

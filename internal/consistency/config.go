@@ -1,12 +1,17 @@
 package consistency
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os/exec"
+	"strings"
 	"time"
+
+	"github.com/cachegen/cachegen/internal/dbtest"
 )
 
 // Config says what to run.
@@ -65,6 +70,18 @@ type Config struct {
 	// every Publish, reporting it delivered.
 	NearLossy bool
 
+	// CDC adds out-of-band writers, which change rows with raw SQL and
+	// never invalidate, and runs a cdc.Consumer on the database's change
+	// stream that does (see cdc.go). It needs a postgres:// server with
+	// wal_level=logical or a mysql:// one with a ROW binlog of full images.
+	CDC bool
+	// CDCOff is CDC's negative control: the out-of-band writers, no
+	// consumer.
+	CDCOff bool
+	// CDCBound is how long after an out-of-band commit a read may still
+	// return what it replaced (default 1s); later is stale after ack.
+	CDCBound time.Duration
+
 	Seed    uint64
 	TTL     time.Duration // value and not-found TTL: the bound on by-design staleness
 	LockTTL time.Duration
@@ -104,6 +121,9 @@ func (c *Config) defaults() {
 	}
 	if c.Progress == nil {
 		c.Progress = io.Discard
+	}
+	if c.CDCBound == 0 {
+		c.CDCBound = time.Second
 	}
 }
 
@@ -152,6 +172,9 @@ func (c *Config) validate() error {
 	case c.Jitter < 0:
 		return fmt.Errorf("-jitter %s: want 0 (none) or more", c.Jitter)
 	}
+	if err := c.validateCDC(); err != nil {
+		return err
+	}
 	if c.Store == "redis" {
 		if _, err := exec.LookPath(redisBin(c.RedisBin)); err != nil {
 			return fmt.Errorf("-store redis needs a redis-server of the checker's own: %w", err)
@@ -182,6 +205,12 @@ func (c *Config) backend(db string) string {
 	if c.TwoBuilds {
 		b += "+two-builds"
 	}
+	if c.CDC {
+		b += "+cdc"
+		if c.CDCOff {
+			b += "(off)"
+		}
+	}
 	if c.Near > 0 {
 		b += "+near"
 		if c.NearLossy {
@@ -189,4 +218,78 @@ func (c *Config) backend(db string) string {
 		}
 	}
 	return b
+}
+
+// validateCDC checks the -cdc flags without opening anything: the server's
+// change stream is checked by checkCDCServer, before the run starts.
+func (c *Config) validateCDC() error {
+	if !c.CDC {
+		if c.CDCOff {
+			return errors.New("-cdc-off needs -cdc")
+		}
+		return nil
+	}
+	dialect, _ := checkDBSpec(c.DB)
+	switch {
+	case dialect != "postgres" && dialect != "mysql":
+		return fmt.Errorf("-cdc needs -db postgres://… (wal_level=logical) or mysql://… (a ROW binlog), got %q: SQLite has no change stream across processes", c.DB)
+	case c.CDCBound < 0:
+		return fmt.Errorf("-cdc-bound %s: want a positive bound", c.CDCBound)
+	case c.Near > 0 || c.TwoBuilds:
+		// Not yet: the consumer's runtime would need the near caches' bus
+		// and the build board.
+		return errors.New("-cdc does not run with -near or -two-builds yet")
+	}
+	return nil
+}
+
+// checkCDCServer checks that the server of spec writes the change stream
+// the consumer reads: PostgreSQL with wal_level=logical, MariaDB/MySQL with
+// log_bin on, binlog_format=ROW and binlog_row_image=FULL. Run calls it
+// before it opens or starts anything.
+func checkCDCServer(ctx context.Context, spec string) error {
+	dialect, err := checkDBSpec(spec)
+	if err != nil {
+		return err
+	}
+	driver, dsn := "pgx", spec
+	if dialect == "mysql" {
+		if dsn, err = dbtest.MySQLDSN(spec); err != nil {
+			return fmt.Errorf("-db %q: %w", spec, err)
+		}
+		driver = "mysql"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		return fmt.Errorf("-cdc: %w", err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	want := map[string]string{"wal_level": "logical"}
+	if dialect == "mysql" {
+		want = map[string]string{"log_bin": "ON", "binlog_format": "ROW", "binlog_row_image": "FULL"}
+	}
+	for _, name := range []string{"wal_level", "log_bin", "binlog_format", "binlog_row_image"} {
+		w, ok := want[name]
+		if !ok {
+			continue
+		}
+		var got string
+		if dialect == "mysql" {
+			err = db.QueryRowContext(ctx, "SELECT @@GLOBAL."+name).Scan(&got)
+		} else {
+			err = db.QueryRowContext(ctx, "SHOW "+name).Scan(&got)
+		}
+		if err != nil {
+			return fmt.Errorf("-cdc: read %s on the -db server: %w", name, err)
+		}
+		if got == "1" && w == "ON" {
+			got = "ON"
+		}
+		if !strings.EqualFold(got, w) {
+			return fmt.Errorf("-cdc: the -db server has %s=%s, the change stream needs %s=%s (scripts/pg-logical.sh, scripts/mariadb-binlog.sh start servers that have it)", name, got, name, w)
+		}
+	}
+	return nil
 }

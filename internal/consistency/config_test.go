@@ -39,6 +39,10 @@ func TestBadConfigStartsNothing(t *testing.T) {
 		{"negative wait", Config{Store: "redis", Faults: true, Failover: true, RedisWait: -1}, "-redis-wait -1"},
 		{"negative jitter", Config{Store: "redis", Jitter: -time.Millisecond}, "-jitter -1ms"},
 		{"no redis-server", Config{Store: "redis", RedisBin: "no-such-redis-server"}, "-store redis needs a redis-server"},
+		{"cdc on sqlite", Config{DB: "sqlite", Store: "redis", CDC: true}, "-cdc needs -db postgres://… (wal_level=logical) or mysql://…"},
+		{"cdc-off without cdc", Config{Store: "redis", CDCOff: true}, "-cdc-off needs -cdc"},
+		{"cdc with near", Config{Store: "redis", CDC: true, Near: time.Second}, "-cdc does not run with -near or -two-builds yet"},
+		{"negative cdc bound", Config{Store: "redis", CDC: true, CDCBound: -time.Second}, "-cdc-bound -1s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bin, marker := fakeRedisServer(t)
@@ -75,7 +79,7 @@ func TestBadConfigStartsNothing(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	var r rig
-	if _, err := r.database(context.Background(), "sqlite"); err != nil {
+	if _, err := r.database(context.Background(), "sqlite", false); err != nil {
 		t.Fatal(err)
 	}
 	if left, _ := os.ReadDir(tmp); len(left) == 0 {
@@ -84,7 +88,7 @@ func TestBadConfigStartsNothing(t *testing.T) {
 	r.close()
 	db := &fakeDatabase{}
 	db.listen(t)
-	if _, err := r.database(context.Background(), db.url()); err == nil || db.conns.Load() == 0 {
+	if _, err := r.database(context.Background(), db.url(), false); err == nil || db.conns.Load() == 0 {
 		t.Errorf("opening the fake database: %v after %d connections; want an error after one or more", err, db.conns.Load())
 	}
 	r.close()
@@ -151,6 +155,8 @@ func TestBackendNamesTheRun(t *testing.T) {
 	}{
 		{Config{Store: "memory"}, "sqlite+memory"},
 		{Config{Store: "redis", Weak: true}, "sqlite+redis(weak)"},
+		{Config{Store: "redis", CDC: true}, "sqlite+redis+cdc"},
+		{Config{Store: "redis", CDC: true, CDCOff: true}, "sqlite+redis+cdc(off)"},
 		{Config{Store: "redis", RestartFromSnapshot: true, Failover: true, RedisWait: 1, WeakBatch: "fill", TwoBuilds: true, Near: time.Second, NearLossy: true},
 			"sqlite+redis+snapshot+failover+wait(weak-batch=fill)+two-builds+near(lossy)"},
 	} {

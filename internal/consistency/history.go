@@ -55,9 +55,10 @@ const (
 	Tx                             // Writes in one runtime.Tx that commits, or rolls back (Rollback)
 	OOB                            // a hand-written UPDATE in a runtime.Tx, invalidated with InvalidateRows
 	GetByVersion                   // a read by the unique version, an index only the second build declares
+	Raw                            // -cdc: a raw SQL UPDATE no one invalidates but the change stream's consumer
 )
 
-var kindNames = [...]string{"?", "GetByID", "GetByEmail", "GetByOrgHandle", "All", "GetByIDs", "GetByEmails", "LoadAccount", "LoadAccounts", "Save", "Delete", "Tx", "OOB", "GetByVersion"}
+var kindNames = [...]string{"?", "GetByID", "GetByEmail", "GetByOrgHandle", "All", "GetByIDs", "GetByEmails", "LoadAccount", "LoadAccounts", "Save", "Delete", "Tx", "OOB", "GetByVersion", "Raw"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

@@ -254,7 +254,7 @@ func (w *workload) crash(ctx context.Context, rng *rand.Rand, c int, in *instanc
 func (w *workload) tx(ctx context.Context, rng *rand.Rand, c int, in *instance, known map[int64]Row, rollback bool) *Op {
 	op := &Op{Client: c, Runtime: in.id, Kind: Tx, Wide: in.repo.Wide(), Call: w.now()}
 	n := 1 + rng.IntN(3)
-	perm := rng.Perm(len(w.ids))[:n]
+	perm := rng.Perm(len(w.writeIDs()))[:n]
 	slices.Sort(perm) // one lock order for every transaction
 	tx, err := runtime.Begin(ctx, in.db, nil)
 	if err != nil {
@@ -353,6 +353,45 @@ func (w *workload) oob(ctx context.Context, rng *rand.Rand, c int, in *instance,
 	}
 	if err := in.repo.WithTx(tx).InvalidateRows(withTrace(ctx, tr), old, nw); err != nil {
 		return fail(err)
+	}
+	return w.writeOutcome(op, tx.Commit())
+}
+
+// raw changes a row with raw SQL in a plain database transaction, with no
+// runtime and no Invalidate: what another service or a console does. Only
+// the change stream's consumer (-cdc) drops what the cache holds of it.
+func (w *workload) raw(ctx context.Context, rng *rand.Rand, c int, in *instance, id int64) *Op {
+	op := &Op{Client: c, Runtime: in.id, Kind: Raw, Call: w.now()}
+	tx, err := in.db.BeginTxx(ctx, nil)
+	if err != nil {
+		op.Rollback = true
+		return w.writeOutcome(op, err)
+	}
+	var old Row
+	err = tx.QueryRowxContext(ctx, tx.Rebind("SELECT id, email, org, handle, version FROM accounts WHERE id = ? FOR UPDATE"), id).
+		Scan(&old.ID, &old.Email, &old.Org, &old.Handle, &old.Version)
+	stmt := "UPDATE accounts SET email = ?, org = ?, handle = ?, version = ? WHERE id = ?"
+	nw := old
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		// The rows only raw writers change come into being here too.
+		nw = w.newRow(rng, id, nil, true)
+		stmt = "INSERT INTO accounts (email, org, handle, version, id) VALUES (?, ?, ?, ?, ?)"
+	case err != nil:
+		_ = tx.Rollback()
+		op.Rollback = true
+		return w.writeOutcome(op, err)
+	default:
+		nw.Version = w.version.Add(1)
+		if rng.IntN(3) == 0 {
+			nw.Email = w.emails[rng.IntN(len(w.emails))]
+		}
+	}
+	op.Writes = []Write{{Row: nw}}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(stmt), nw.Email, nw.Org, nw.Handle, nw.Version, nw.ID); err != nil {
+		_ = tx.Rollback()
+		op.Rollback = true
+		return w.writeOutcome(op, err)
 	}
 	return w.writeOutcome(op, tx.Commit())
 }

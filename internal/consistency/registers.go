@@ -53,7 +53,10 @@ type producer struct {
 	// lostRelease: some key was not released after commit (a failed or
 	// skipped Unlock, or the writer died first).
 	lostRelease bool
-	desc        string
+	// cdc: a Raw write, invalidated by the change stream alone; ret is its
+	// response plus the CDC bound.
+	cdc  bool
+	desc string
 }
 
 // lostInvalidation: the store (or, with near caches, another process's near

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/cdc"
 	cgredis "github.com/cachegen/cachegen/runtime/redis"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -21,8 +22,9 @@ type Report struct {
 	Result       *Result
 	Faults       int
 	FaultSummary string
-	Stats        runtime.Stats // summed over the runtimes
-	Near         *NearReport   // with Config.Near: what the near caches and their buses did
+	Stats        runtime.Stats      // summed over the runtimes
+	Near         *NearReport        // with Config.Near: what the near caches and their buses did
+	CDC          *cdc.ConsumerStats // with Config.CDC (not CDCOff): what the consumer did
 	Herd         *Herd
 	RunTime      time.Duration // the workload
 	CheckTime    time.Duration // the checks
@@ -43,6 +45,13 @@ type NearReport struct {
 func (r *Report) Line() string {
 	line := fmt.Sprintf("consistency: backend=%s ops=%d stale_after_ack=%d linearizability=%s lost_writes=%d faults=%d max_staleness_ms=%d",
 		r.Backend, r.Result.Ops, r.Result.StaleAfterAck, r.Result.LinearizabilityWord(), r.Result.LostWrites, r.Faults, r.Result.MaxStaleness/int64(time.Millisecond))
+	if r.Config.CDC {
+		line += fmt.Sprintf(" lost_invalidations=%d", r.Result.LostInvalidations)
+		if len(r.Result.CDCLag) > 0 {
+			line += fmt.Sprintf(" cdc_lag_ms_p50=%d cdc_lag_ms_p99=%d cdc_lag_ms_max=%d",
+				r.Result.CDCLagQuantile(0.5).Milliseconds(), r.Result.CDCLagQuantile(0.99).Milliseconds(), r.Result.CDCLagQuantile(1).Milliseconds())
+		}
+	}
 	if r.Near != nil {
 		line += fmt.Sprintf(" near_hits=%d near_stale_within_bound=%d near_max_staleness_ms=%d",
 			r.Near.Stats.Hits, r.Result.NearWithinBound, r.Result.NearMaxStaleness/int64(time.Millisecond))
@@ -59,9 +68,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if cfg.CDC {
+		if err := checkCDCServer(ctx, cfg.DB); err != nil {
+			return nil, err
+		}
+	}
 	var r rig
 	defer r.close()
-	db, err := r.database(ctx, cfg.DB)
+	db, err := r.database(ctx, cfg.DB, cfg.CDC)
 	if err != nil {
 		return nil, err
 	}
@@ -94,6 +108,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.TwoBuilds {
 		fmt.Fprintf(cfg.Progress, "%s: even runtimes run %s, odd ones %s\n", rep.Backend, builds[0].name, builds[1].name)
 	}
+	var rec *cdcRecorder
+	if cfg.CDC && !cfg.CDCOff {
+		if rec, err = r.consumer(ctx, w, st.cdc, prefix); err != nil {
+			return nil, err
+		}
+	}
 	perClient := w.run(ctx, inj)
 	rep.RunTime = time.Since(w.start)
 	if err := ctx.Err(); err != nil {
@@ -107,7 +127,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.summarize(w, inj, buses)
 	checkStart := time.Now()
 	fmt.Fprintf(cfg.Progress, "%s: checking %d operations, %d log entries\n", rep.Backend, len(h.ops), len(h.log))
-	rep.Result = analyze(cfg, w, inj, h)
+	var invalidated map[int64]int64
+	var whole []int64
+	if rec != nil {
+		invalidated, whole = rec.snapshot()
+		s := rec.stats()
+		rep.CDC = &s
+	}
+	rep.Result = analyze(cfg, w, inj, h, invalidated, whole)
 	rep.CheckTime = time.Since(checkStart)
 	return rep, nil
 }
@@ -125,8 +152,8 @@ func (r *rig) close() {
 }
 
 // database makes the run's namespace and its tables.
-func (r *rig) database(ctx context.Context, spec string) (*Database, error) {
-	db, err := OpenDatabase(ctx, spec)
+func (r *rig) database(ctx context.Context, spec string, cdc bool) (*Database, error) {
+	db, err := openDatabase(ctx, spec, cdc)
 	if db != nil {
 		r.onClose(db.Close)
 	}
@@ -137,6 +164,7 @@ func (r *rig) database(ctx context.Context, spec string) (*Database, error) {
 type stores struct {
 	lowers []runtime.Store
 	redis  []*goredis.Client // -store redis: each runtime's client, through its proxy
+	cdc    runtime.Store     // -cdc: the consumer's link, outside the fault proxies
 }
 
 // stores sets up the shared store and each runtime's link to it: for
@@ -157,6 +185,7 @@ func (r *rig) stores(cfg Config, inj *injector) (*stores, error) {
 			inj.links = append(inj.links, link)
 			st.lowers[i] = link
 		}
+		st.cdc = &memFault{inner: mem, timeout: 30 * time.Millisecond}
 		return st, nil
 	}
 	server, err := StartRedis(cfg.RedisBin)
@@ -173,6 +202,13 @@ func (r *rig) stores(cfg Config, inj *injector) (*stores, error) {
 			return nil, err
 		}
 		r.onClose(stop)
+	}
+	if cfg.CDC {
+		client := goredis.NewClient(&goredis.Options{Addr: server.Addr(), DialTimeout: 250 * time.Millisecond, ReadTimeout: 250 * time.Millisecond, WriteTimeout: 250 * time.Millisecond})
+		r.onClose(func() { client.Close() })
+		if st.cdc, err = cgredis.New(client, cgredis.Options{}); err != nil {
+			return nil, err
+		}
 	}
 	for i := range st.lowers {
 		p, err := NewProxy(server.Addr())
@@ -293,8 +329,9 @@ func (rep *Report) summarize(w *workload, inj *injector, buses *busStats) {
 }
 
 // analyze checks the collected history against the database's log.
-func analyze(cfg Config, w *workload, inj *injector, h *history) *Result {
+func analyze(cfg Config, w *workload, inj *injector, h *history, invalidated map[int64]int64, whole []int64) *Result {
 	return Check(&Input{
+		CDC: cfg.CDC, CDCBound: int64(cfg.CDCBound), Invalidated: invalidated, WholeInvalidations: whole,
 		Ops: h.ops, Log: h.log, Final: h.final, HaveFinal: true, IDs: w.ids,
 		LockLoss: inj.LockLoss(), LockTTL: int64(cfg.LockTTL),
 		StaleBound: int64(cfg.TTL + time.Second), NearBound: int64(cfg.Near), Timeout: 10 * time.Minute,

@@ -24,6 +24,11 @@ type verdict struct {
 	// state read and began before the read did, so a near cache may have
 	// served the state after the write took effect (see judge).
 	overtaken bool
+	// cdcLag: a Raw write replaced the state read (at any position it
+	// held) and began before the read did, but its CDC bound had not run
+	// out: the cache may still serve the state it replaced, so porcupine
+	// leaves the read out.
+	cdcLag bool
 }
 
 func (v *verdict) isStale() bool { return !v.wrong && v.seen < v.latest }
@@ -54,6 +59,14 @@ func (r *register) check(call, ret int64, rt int, st state, bound, near int64) v
 		}
 	}
 	v.affected = r.affected(call, v.seen, limit, ps)
+	// From the earliest position with the state read: an absence may be
+	// the one before the raw write as well as a later one.
+	for i := ps[0] + 1; i < len(r.pos); i++ {
+		if p := r.pos[i].p; p.cdc && p.call < call && p.ret >= call {
+			v.cdcLag = true
+			break
+		}
+	}
 	if near > 0 {
 		v.overtaken = r.overtaken(call, rt, v.seen)
 	}
@@ -326,7 +339,7 @@ func (a *analysis) judgePositions(op *Op, subs []subRead) *judgement {
 		// served behind the store) has its invocation moved back, by
 		// MaxStaleness and no more; every other read stays as it was, and
 		// a read rule N does not allow stays in, unmoved.
-		j.include[i] = !v.wrong && (v.isStale() && !v.excused || !v.affected && (!v.isStale() || v.nearOK))
+		j.include[i] = !v.wrong && (v.isStale() && !v.excused || !v.affected && !v.cdcLag && (!v.isStale() || v.nearOK))
 		j.widen[i] = j.include[i] && v.overtaken && (!v.isStale() || v.nearOK)
 	}
 	return j

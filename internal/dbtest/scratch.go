@@ -155,6 +155,16 @@ func newPostgres(ctx context.Context, server, schema string, o ScratchOptions) (
 	}}, nil
 }
 
+// MySQLDSN returns the go-sql-driver DSN of a mysql:// URL or DSN, without
+// its database: the server's.
+func MySQLDSN(server string) (string, error) {
+	cfg, err := mysqlConfig(server)
+	if err != nil {
+		return "", err
+	}
+	return cfg.FormatDSN(), nil
+}
+
 // mysqlConfig parses a mysql:// URL or a go-sql-driver DSN, leaving out
 // the database.
 func mysqlConfig(server string) (*mysql.Config, error) {

@@ -1,0 +1,130 @@
+package consistency
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cachegen/cachegen/internal/testenv"
+	"github.com/cachegen/cachegen/runtime/cdc"
+)
+
+// raw adds a Raw write acknowledged at ret and logs it.
+func (h *hist) raw(call, ret int64, r Row) *Op {
+	h.logRow(r, false)
+	return h.add(&Op{Runtime: 3, Kind: Raw, Call: call, Return: ret, Outcome: OK, Writes: []Write{{Row: r}}})
+}
+
+func cdcHist(bound int64) *hist {
+	h := newHist()
+	h.in.CDC, h.in.CDCBound, h.in.Invalidated = true, bound, map[int64]int64{}
+	return h
+}
+
+// TestRawWriteMissedWithinTheCDCBound: a read may miss a raw write (no
+// invalidation but the change stream's) that returned less than the CDC
+// bound before it began, even after another read saw it; not later.
+func TestRawWriteMissedWithinTheCDCBound(t *testing.T) {
+	h := cdcHist(100)
+	h.save(0, 0, 10, a1, true, nil)
+	h.raw(20, 30, a2)
+	h.read(1, GetByID, 40, 45, Row{ID: 1}, a2) // read from the database
+	h.read(2, GetByID, 60, 70, Row{ID: 1}, a1) // the cache, not yet invalidated
+	h.in.Invalidated[a2.Version] = 80
+	want(t, h.check(t), 0, 0, 0, 0, "ok")
+
+	h = cdcHist(100)
+	h.save(0, 0, 10, a1, true, nil)
+	h.raw(20, 30, a2)
+	h.read(2, GetByID, 140, 150, Row{ID: 1}, a1)
+	h.in.Invalidated[a2.Version] = 80
+	res := h.check(t)
+	want(t, res, 1, 0, 0, 0, "violated")
+}
+
+// TestAbsenceMissingARawInsertWithinTheCDCBound: a read of absence may be
+// the cached absence from before a raw insert, within the CDC bound, even
+// when a delete after the insert also left the row absent.
+func TestAbsenceMissingARawInsertWithinTheCDCBound(t *testing.T) {
+	h := cdcHist(1000)
+	h.save(0, 0, 10, a1, true, nil)
+	h.del(1, 12, 15, a1)
+	h.raw(20, 30, a2)
+	h.read(2, GetByID, 40, 50, Row{ID: 1}, a2)
+	h.del(1, 45, 90, a2)
+	h.read(3, All, 55, 60, Row{}) // the cached All from before the insert
+	h.read(3, GetByID, 62, 64, Row{ID: 1}, a2)
+	h.in.Invalidated[a2.Version] = 80
+	want(t, h.check(t), 0, 0, 0, 0, "ok")
+}
+
+// TestLostInvalidation: every committed raw write must have been
+// invalidated by the consumer; the lag runs from its response to the
+// consumer's ack.
+func TestLostInvalidation(t *testing.T) {
+	h := cdcHist(100)
+	h.save(0, 0, 10, a1, true, nil)
+	h.raw(20, 30, a2)
+	h.add(&Op{Runtime: 3, Kind: Raw, Call: 40, Return: 50, Outcome: Failed, Rollback: true, Writes: []Write{{Row: Row{ID: 1, Version: 3}}}})
+	res := h.check(t)
+	if res.LostInvalidations != 1 || !res.Violations() || !strings.Contains(strings.Join(res.Problems, "\n"), "never invalidated version 2") {
+		t.Fatalf("lost_invalidations=%d violations=%v problems=%q; want the raw write of version 2 lost, the rolled back one not", res.LostInvalidations, res.Violations(), res.Problems)
+	}
+	h.in.WholeInvalidations = []int64{15} // before the raw write began: covers nothing
+	if res = h.check(t); res.LostInvalidations != 1 {
+		t.Fatalf("lost_invalidations=%d after a whole-table invalidation before the write; want 1", res.LostInvalidations)
+	}
+	h.in.WholeInvalidations = []int64{15, 90} // after it began: covers it
+	if res = h.check(t); res.LostInvalidations != 0 || !slices.Equal(res.CDCLag, []int64{60}) {
+		t.Fatalf("lost_invalidations=%d lag=%v after a whole-table invalidation at 90; want 0, [60]", res.LostInvalidations, res.CDCLag)
+	}
+	h.in.WholeInvalidations = nil
+	h.in.Invalidated = map[int64]int64{a2.Version: 75}
+	res = h.check(t)
+	if res.LostInvalidations != 0 || !slices.Equal(res.CDCLag, []int64{45}) || res.CDCLagQuantile(0.99) != 45 {
+		t.Fatalf("lost_invalidations=%d lag=%v; want 0 and [45]", res.LostInvalidations, res.CDCLag)
+	}
+}
+
+// TestCDCRecorderAcksUpToPosition: an ack covers every batch before it; a
+// closed stream's unacknowledged batches are forgotten.
+func TestCDCRecorderAcksUpToPosition(t *testing.T) {
+	now := int64(0)
+	r := &cdcRecorder{now: func() int64 { return now }, acked: map[int64]int64{}}
+	batch := func(pos string, versions ...any) *cdc.Batch {
+		b := &cdc.Batch{Position: cdc.Position(pos)}
+		for _, v := range versions {
+			b.Changes = append(b.Changes, cdc.Change{Table: "s.accounts", Op: cdc.Update, New: map[string]any{"version": v}})
+		}
+		b.Changes = append(b.Changes, cdc.Change{Table: "s.sessions", Op: cdc.Insert, New: map[string]any{"version": int64(99)}})
+		return b
+	}
+	r.next(batch("1", int64(1)))
+	r.next(batch("2", "2", uint64(3)))
+	r.next(batch("3", []byte("4")))
+	now = 10
+	r.ack("2")
+	r.reset()
+	now = 20
+	r.next(batch("3", []byte("4")))
+	r.ack("3")
+	got, _ := r.snapshot()
+	if len(got) != 4 || got[1] != 10 || got[2] != 10 || got[3] != 10 || got[4] != 20 {
+		t.Fatalf("acked %v; want versions 1-3 at 10, 4 at 20, no sessions row", got)
+	}
+}
+
+// TestCDCNeedsAChangeStream: -cdc on a server without one fails before the
+// run starts, naming the setting.
+func TestCDCNeedsAChangeStream(t *testing.T) {
+	dsn := testenv.PostgresDSN(t) // the machine's server: wal_level=replica
+	err := checkCDCServer(context.Background(), dsn)
+	if err == nil || !strings.Contains(err.Error(), "wal_level=replica, the change stream needs wal_level=logical") {
+		t.Fatalf("checkCDCServer(%s): %v; want wal_level=replica refused", dsn, err)
+	}
+	_, err = Run(context.Background(), Config{DB: dsn, Store: "memory", CDC: true})
+	if err == nil || !strings.Contains(err.Error(), "wal_level") {
+		t.Fatalf("Run: %v; want wal_level refused", err)
+	}
+}

@@ -1,0 +1,63 @@
+package consistency
+
+// invalidations.go: the lost-invalidation rule of -cdc runs. Every Raw
+// write the database committed (its version is in the log) must have been
+// invalidated by the change stream's consumer: a batch carrying its
+// version acknowledged, which the consumer does only after the batch's
+// keys are dropped in the store, or every table invalidated after a lost
+// position. The time from the write's response to
+// that ack is its lag.
+
+import (
+	"slices"
+	"time"
+)
+
+func (a *analysis) checkInvalidations() {
+	if !a.in.CDC {
+		return
+	}
+	for _, op := range a.in.Ops {
+		if op.Kind != Raw || op.Rollback {
+			continue
+		}
+		for _, w := range op.Writes {
+			if _, ok := a.logged[w.Row.Version]; !ok {
+				continue // never committed
+			}
+			at, ok := a.in.Invalidated[w.Row.Version]
+			if !ok {
+				// A whole-table invalidation after a lost position covers
+				// what the new stream does not carry: what committed
+				// before it started. A write that began before it counts
+				// (a slice-1 approximation: one that committed after the
+				// stream began and was never delivered is credited too).
+				k, _ := slices.BinarySearch(a.in.WholeInvalidations, op.Call)
+				if k < len(a.in.WholeInvalidations) {
+					at, ok = a.in.WholeInvalidations[k], true
+				}
+			}
+			if !ok {
+				a.res.LostInvalidations++
+				a.res.problem("lost invalidation: %s: the change stream's consumer never invalidated version %d", op, w.Row.Version)
+				continue
+			}
+			from := op.Return
+			if !acked(op) {
+				from = op.Call
+			}
+			a.res.CDCLag = append(a.res.CDCLag, max(at-from, 0))
+		}
+	}
+	slices.Sort(a.res.CDCLag)
+}
+
+// CDCLagQuantile returns the q quantile (0..1) of the measured lags, 0
+// when none was measured.
+func (r *Result) CDCLagQuantile(q float64) time.Duration {
+	if len(r.CDCLag) == 0 {
+		return 0
+	}
+	i := int(q * float64(len(r.CDCLag)-1))
+	return time.Duration(r.CDCLag[i])
+}
