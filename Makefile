@@ -99,7 +99,7 @@ CONSISTENCY_MYSQL_CDC = $${CACHEGEN_MYSQL_CDC_DSN:-root@tcp(127.0.0.1:3307)/test
 ## PostgreSQL + Redis failing over to a replica that missed releases, in
 ## the safe mode (WAIT for the replica) and in the default mode (the
 ## fence), PostgreSQL and MariaDB + Redis with raw SQL writers and a
-## change-stream consumer (-cdc; scripts/pg-logical.sh and
+## change-stream consumer (-cdc, bound 5s; scripts/pg-logical.sh and
 ## scripts/mariadb-binlog.sh servers) ($(CONSISTENCY_OPS) operations each;
 ## the Redis pairs start a redis-server of their own), then the negative
 ## controls (raw writers with no consumer; the protocol
@@ -116,8 +116,8 @@ consistency:
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -restart-from-snapshot -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -failover -redis-wait 1 -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -failover -herd=false || status=1; \
-	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG_CDC)" -store redis -cdc -herd=false || status=1; \
-	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_MYSQL_CDC)" -store redis -cdc -herd=false || status=1; \
+	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG_CDC)" -store redis -cdc -cdc-bound 5s -herd=false || status=1; \
+	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_MYSQL_CDC)" -store redis -cdc -cdc-bound 5s -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db "$(CONSISTENCY_PG_CDC)" -store redis -cdc -cdc-off -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db sqlite -store memory -weak -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db sqlite -store memory -weak-batch fill -faults=false -herd=false -expect-violations || status=1; \
