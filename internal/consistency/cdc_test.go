@@ -128,3 +128,20 @@ func TestCDCNeedsAChangeStream(t *testing.T) {
 		t.Fatalf("Run: %v; want wal_level refused", err)
 	}
 }
+
+// TestNowBeforeTheRun: the consumer starts during setup, before the
+// workload's clock; what it stamps then is time 0, so a table-wide
+// invalidation at setup credits no raw write of the run (it stamped
+// math.MaxInt64, time.Since the zero time, and credited every one).
+func TestNowBeforeTheRun(t *testing.T) {
+	w := &workload{}
+	if got := w.now(); got != 0 {
+		t.Fatalf("now before the run = %d, want 0", got)
+	}
+	rec := &cdcRecorder{now: w.now, acked: map[int64]int64{}}
+	rec.whole = append(rec.whole, rec.now())
+	_, whole := rec.snapshot()
+	if k, _ := slices.BinarySearch(whole, 1); k < len(whole) {
+		t.Fatalf("a setup invalidation at %v credits a write that began at 1", whole)
+	}
+}

@@ -41,15 +41,29 @@ type workload struct {
 	keys    *keySet
 	opts    []runtime.Option
 	start   time.Time
-	version atomic.Int64
-	issued  atomic.Int64
-	crashes atomic.Int64
-	ids     []int64
-	emails  []string
-	handles []orgHandle
+	// startNanos is start for now, which the consumer's goroutines call
+	// from setup on.
+	startNanos atomic.Int64
+	version    atomic.Int64
+	issued     atomic.Int64
+	crashes    atomic.Int64
+	ids        []int64
+	emails     []string
+	handles    []orgHandle
 }
 
-func (w *workload) now() int64 { return int64(time.Since(w.start)) }
+// now is the time since the run began. Before it (setup: the change-stream
+// consumer starts first and may acknowledge or invalidate every table) it
+// is 0, not the time since the zero time, which saturates at math.MaxInt64:
+// a table-wide invalidation stamped so credited every later raw write as
+// invalidated, and its lag read 9223372034867 ms.
+func (w *workload) now() int64 {
+	start := w.startNanos.Load()
+	if start == 0 {
+		return 0
+	}
+	return time.Now().UnixNano() - start
+}
 
 // newWorkload draws the run's key set: cfg.Keys primary keys, and twice as
 // many emails and (org, handle) pairs, which the writes trade among rows.
@@ -81,6 +95,7 @@ func (w *workload) writeIDs() []int64 {
 // operations.
 func (w *workload) run(ctx context.Context, inj *injector) [][]*Op {
 	w.start = time.Now()
+	w.startNanos.Store(w.start.UnixNano())
 	inj.start = w.start
 	fctx, stopFaults := context.WithCancel(ctx)
 	var faultsDone sync.WaitGroup
