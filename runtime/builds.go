@@ -259,7 +259,10 @@ func (b *builds) epoch() string {
 // ep may be filled: the epoch has not moved on (the value carries it), and
 // a non-pk index is still trusted.
 func (b *builds) stillTrusts(i int, ep string) bool {
-	if b.epoch() != ep {
+	if ep == "" || b.epoch() != ep {
+		// No view when the read began (the first heartbeat failed): a
+		// value with no epoch would be another schema to the runtimes
+		// that have one.
 		return false
 	}
 	if i == 0 {
@@ -434,17 +437,25 @@ func (b *builds) beginWrite(ctx context.Context) (done func()) {
 	}
 }
 
-// await waits for the heartbeat under way, if any, at most the phase
-// timeout: a runtime without a view, at its first use or after its view
-// expired, learns the board before it reads or writes (tick started the
-// heartbeat when one was due; a failed one is not tried again before the
-// next period).
+// await waits for the heartbeat under way, if any: a runtime without a
+// view, at its first use or after its view expired, learns the board
+// before it reads or writes (tick started the heartbeat when one was due;
+// a failed one is not tried again before the next period). An expired view
+// is waited on for the phase timeout. The first heartbeat is waited out
+// (it gives up by itself after an announcement's lifetime): until it lands
+// the runtime knows no epoch, what it fills would read as another schema
+// to every runtime that knows one, and a herd of new runtimes at a deploy
+// would discard each other's values and all read the database.
 func (b *builds) await(ctx context.Context) {
 	cur := b.beating.Load()
 	if cur == nil {
 		return
 	}
-	timer := time.NewTimer(b.timeout)
+	limit := b.timeout
+	if b.view.Load() == nil {
+		limit = b.ttl
+	}
+	timer := time.NewTimer(limit)
 	defer timer.Stop()
 	select {
 	case <-*cur:

@@ -43,12 +43,15 @@ func (s crashStore) UpdateBoard(ctx context.Context, key string, keep time.Durat
 var errNoBoard = errors.New("consistency: the store holds no build board")
 
 // UpdateBoard passes the build board through the memory store's fault
-// wrapper: without it -two-builds on memory ran with no board, and a read
-// by the second build's own index could miss a first-build write
+// wrapper, whose faults apply to it as to any other call. Without it (and
+// memShared's) -two-builds on memory ran with no board, and a read by the
+// second build's own index could miss a first-build write
 // (TestRunTwoBuilds, seen in CI: stale_after_ack=2).
 func (f *memFault) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
-	if b, ok := f.inner.(runtime.BoardStore); ok {
-		return b.UpdateBoard(ctx, key, keep, fn)
+	b, ok := f.inner.(runtime.BoardStore)
+	if !ok {
+		return errNoBoard
 	}
-	return errNoBoard
+	_, err := f.do(ctx, func(ctx context.Context) (any, error) { return nil, b.UpdateBoard(ctx, key, keep, fn) })
+	return err
 }

@@ -17,10 +17,15 @@ import (
 // of concurrent misses on one cold key made, with every reader in one
 // runtime, and spread over several runtimes sharing the store.
 type Herd struct {
-	Readers    int
-	One        int64   // queries, all readers in one runtime
-	PerRuntime []int64 // queries per runtime, readers spread evenly
+	Readers     int
+	One         int64   // queries, all readers in one runtime
+	PerRuntime  []int64 // queries per runtime, readers spread evenly
+	StoreErrors uint64  // store calls that failed (each reads the database)
 }
+
+// herdTimeout bounds the herd's store calls: long enough that a loaded
+// machine does not time them out.
+const herdTimeout = 5 * time.Second
 
 // OK reports whether one runtime made one query and each of several at
 // most one.
@@ -47,8 +52,12 @@ func (h *Herd) String() string {
 	if !h.OK() {
 		verdict = "FAILED"
 	}
-	return fmt.Sprintf("herd: %d concurrent misses on one key: 1 runtime: %d db queries; %d runtimes sharing the store: %d db queries (per runtime %s): %s",
-		h.Readers, h.One, len(h.PerRuntime), total, strings.Join(per, " "), verdict)
+	errs := ""
+	if h.StoreErrors > 0 {
+		errs = fmt.Sprintf(" (%d store errors)", h.StoreErrors)
+	}
+	return fmt.Sprintf("herd: %d concurrent misses on one key: 1 runtime: %d db queries; %d runtimes sharing the store: %d db queries (per runtime %s)%s: %s",
+		h.Readers, h.One, len(h.PerRuntime), total, strings.Join(per, " "), errs, verdict)
 }
 
 const herdID = 1 << 40
@@ -63,6 +72,7 @@ func measureHerd(ctx context.Context, db *Database, stores []runtime.Store, pref
 		herdID, "herd@x.org", 0, "herd", 1); err != nil {
 		return nil, err
 	}
+	var storeErrors uint64
 	run := func(n int, prefix string) ([]int64, error) {
 		counts := make([]dbtest.Counter, n)
 		repos := make([]*checkmodel.AccountRepo, n)
@@ -105,6 +115,7 @@ func measureHerd(ctx context.Context, db *Database, stores []runtime.Store, pref
 		out := make([]int64, n)
 		for i := range out {
 			out[i] = counts[i].Queries()
+			storeErrors += repos[i].Stats().StoreErrors
 		}
 		return out, nil
 	}
@@ -116,5 +127,5 @@ func measureHerd(ctx context.Context, db *Database, stores []runtime.Store, pref
 	if err != nil {
 		return nil, err
 	}
-	return &Herd{Readers: readers, One: one[0], PerRuntime: per}, nil
+	return &Herd{Readers: readers, One: one[0], PerRuntime: per, StoreErrors: storeErrors}, nil
 }

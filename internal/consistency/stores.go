@@ -430,3 +430,9 @@ func (f *memFault) Delete(ctx context.Context, key string) error {
 	_, err := f.do(ctx, func(ctx context.Context) (any, error) { return nil, f.inner.Delete(ctx, key) })
 	return err
 }
+
+// UpdateBoard keeps the build board in the current store: a flush loses
+// it, as a restart would.
+func (m *memShared) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
+	return m.cur.Load().UpdateBoard(ctx, key, keep, fn)
+}
