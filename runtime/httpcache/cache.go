@@ -91,8 +91,11 @@ func NewCache(store runtime.Store, opts CacheOptions) (*Cache, error) {
 	return c, nil
 }
 
-// Stats returns the cache's counters.
+// Stats returns the cache's counters (zero for a nil Cache).
 func (c *Cache) Stats() CacheStats {
+	if c == nil {
+		return CacheStats{}
+	}
 	return CacheStats{
 		NotModified: c.n.notModified.Load(),
 		Hits:        c.n.hits.Load(),
@@ -112,7 +115,15 @@ func (c *Cache) Stats() CacheStats {
 // (render from the very rows passed to the repositories' Validator), and
 // whatever else it shows must be in p's version or a header p varies on:
 // then a kept page shows exactly what its key names.
+//
+// A nil Cache keeps no pages: it answers 304 or renders.
 func (c *Cache) Serve(w http.ResponseWriter, p *Page, render func(http.ResponseWriter)) {
+	if c == nil {
+		if !p.NotModified(w) {
+			render(w)
+		}
+		return
+	}
 	if p.NotModified(w) {
 		c.n.notModified.Add(1)
 		return

@@ -317,3 +317,30 @@ func TestNewCacheOptions(t *testing.T) {
 		t.Error("negative MaxBytes accepted")
 	}
 }
+
+func TestNilCacheRendersOrRevalidates(t *testing.T) {
+	var c *httpcache.Cache
+	renders := 0
+	serve := func(inm string) *http.Response {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		if inm != "" {
+			r.Header.Set("If-None-Match", inm)
+		}
+		p := httpcache.New(r, "v")
+		p.Row("x", nil)
+		w := httptest.NewRecorder()
+		c.Serve(w, p, func(w http.ResponseWriter) { renders++; w.Write([]byte("page")) })
+		return w.Result()
+	}
+	first := serve("")
+	second := serve("")
+	if renders != 2 || first.StatusCode != http.StatusOK || second.StatusCode != http.StatusOK {
+		t.Errorf("without a cache: %d renders, %d and %d; want 2 renders of 200", renders, first.StatusCode, second.StatusCode)
+	}
+	if r := serve(first.Header.Get("ETag")); r.StatusCode != http.StatusNotModified || renders != 2 {
+		t.Errorf("revalidation without a cache: %d, %d renders", r.StatusCode, renders)
+	}
+	if c.Stats() != (httpcache.CacheStats{}) {
+		t.Errorf("a nil cache counted something")
+	}
+}
