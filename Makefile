@@ -61,8 +61,9 @@ race20:
 	done; echo "race20: $(RACE_RUNS) runs passed"
 
 ## bench: the side-by-side suite (bench/, a module of its own so that only it
-## depends on go-zero): direct query, raw Redis GET, cachegen, go-zero, on
-## PostgreSQL + Redis; prints "bench: name=value" lines with the ratios
+## depends on go-zero): direct query, raw Redis GET, cachegen, go-zero, and
+## the blog's post page over HTTP (render, 304, page cache), on PostgreSQL +
+## Redis; prints "bench: name=value" lines with the ratios
 bench:
 	cd bench && $(GO) run . -pg "$${CACHEGEN_PG_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}" -redis "$${CACHEGEN_REDIS_ADDR:-127.0.0.1:6379}"
 
