@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -342,5 +344,95 @@ func TestNilCacheRendersOrRevalidates(t *testing.T) {
 	}
 	if c.Stats() != (httpcache.CacheStats{}) {
 		t.Errorf("a nil cache counted something")
+	}
+}
+
+// TestCacheConcurrentWritesNeverStale: readers revalidate and reload a
+// page while a writer cycles its title through three values (so contents
+// come back, as in A, B, A). Every page a reader holds after a request,
+// rendered, kept or confirmed by a 304, must show the title of a write
+// that was not yet overwritten when the request started: one acknowledged
+// before it, or one that started during it. The database is the oracle of
+// what each write stored.
+func TestCacheConcurrentWritesNeverStale(t *testing.T) {
+	s := newCachedSite(t, httpcache.CacheOptions{})
+	titles := [...]string{"A", "B", "C"}
+	p := &post{Title: titles[0]}
+	s.save(t, p)
+	url := "/?id=" + strconv.FormatInt(p.ID, 10)
+	const writes, readers = 100, 4
+	var acked, started atomic.Int64 // the last write acknowledged, the last one begun
+	done := make(chan struct{})
+	var failed atomic.Bool
+	go func() {
+		defer close(done)
+		for i := int64(1); i <= writes && !failed.Load(); i++ {
+			started.Store(i)
+			if err := s.posts.Save(context.Background(), &post{ID: p.ID, Title: titles[i%3]}); err != nil {
+				t.Error(err)
+				failed.Store(true)
+				return
+			}
+			var got string
+			if err := s.db.Get(&got, `SELECT title FROM posts WHERE id = ?`, p.ID); err != nil || got != titles[i%3] {
+				t.Errorf("write %d: the database holds %q (%v)", i, got, err)
+			}
+			acked.Store(i)
+		}
+	}()
+	var wg sync.WaitGroup
+	var pages, notModified atomic.Int64
+	for r := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var etag, body string
+			for i := 0; !failed.Load(); i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				lo := acked.Load()
+				inm := ""
+				if (i+r)%2 == 0 {
+					inm = etag // the browser revalidates its copy
+				}
+				req := httptest.NewRequest(http.MethodGet, url, nil)
+				if inm != "" {
+					req.Header.Set("If-None-Match", inm)
+				}
+				w := httptest.NewRecorder()
+				s.h.ServeHTTP(w, req)
+				hi := started.Load()
+				switch w.Code {
+				case http.StatusOK:
+					etag, body = w.Header().Get("ETag"), w.Body.String()
+				case http.StatusNotModified:
+					notModified.Add(1)
+				default:
+					t.Errorf("status %d", w.Code)
+					failed.Store(true)
+					return
+				}
+				pages.Add(1)
+				ok := false
+				for k := lo; k <= hi && !ok; k++ {
+					ok = body == "<h1>"+titles[k%3]+"</h1>"
+				}
+				if !ok {
+					t.Errorf("reader %d holds %q after a request that began after write %d was acknowledged and ended before write %d began", r, body, lo, hi+1)
+					failed.Store(true)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	st := s.pages.Stats()
+	t.Logf("%d pages checked, %d of them 304s; page cache %+v", pages.Load(), notModified.Load(), st)
+	if notModified.Load() == 0 || st.Hits == 0 {
+		t.Errorf("the run never revalidated (%d) or served a kept page (%d): it checked nothing of the cache", notModified.Load(), st.Hits)
 	}
 }
