@@ -38,7 +38,7 @@ help:
 		more && /^##/ { sub(/^## ?/, ""); printf "%-12s %s\n", "", $$0; next } \
 		{ more = 0 }' $(firstword $(MAKEFILE_LIST))
 
-INTEGRATION_VARS = CACHEGEN_PG_DSN CACHEGEN_MYSQL_DSN CACHEGEN_REDIS_ADDR CACHEGEN_REDIS_CLUSTER CACHEGEN_MEMCACHED_ADDR CACHEGEN_REDIS_SENTINEL
+INTEGRATION_VARS = CACHEGEN_PG_DSN CACHEGEN_MYSQL_DSN CACHEGEN_REDIS_ADDR CACHEGEN_REDIS_CLUSTER CACHEGEN_MEMCACHED_ADDR CACHEGEN_REDIS_SENTINEL CACHEGEN_BROWSER
 
 ## test: vet and run every test, with the race detector; integration suites
 ## run for the servers named in $(INTEGRATION_VARS)
@@ -61,8 +61,9 @@ race20:
 	done; echo "race20: $(RACE_RUNS) runs passed"
 
 ## bench: the side-by-side suite (bench/, a module of its own so that only it
-## depends on go-zero): direct query, raw Redis GET, cachegen, go-zero, on
-## PostgreSQL + Redis; prints "bench: name=value" lines with the ratios
+## depends on go-zero): direct query, raw Redis GET, cachegen, go-zero, and
+## the blog's post page over HTTP (render, 304, page cache), on PostgreSQL +
+## Redis; prints "bench: name=value" lines with the ratios
 bench:
 	cd bench && $(GO) run . -pg "$${CACHEGEN_PG_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}" -redis "$${CACHEGEN_REDIS_ADDR:-127.0.0.1:6379}"
 

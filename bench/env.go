@@ -32,7 +32,9 @@ type env struct {
 	users, memUsers     *models.UserRepo
 	nearUsers           *models.UserRepo // Redis with a near cache in front
 	near                *runtime.NearCache
-	posts               *models.PostRepo
+	posts, nearPosts    *models.PostRepo
+	store               runtime.Store // Redis
+	http                httpOps
 	gz                  *gozeroUsers
 	hot                 models.User
 	hotKey              string
@@ -70,6 +72,7 @@ func setup(ctx context.Context, dsn, redisAddr string) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.store = store
 	mem, err := memory.New(memory.Options{})
 	if err != nil {
 		return nil, err
@@ -98,12 +101,18 @@ func setup(ctx context.Context, dsn, redisAddr string) (*env, error) {
 	if e.nearUsers, err = models.NewUserRepo(e.db, store, prefix, runtime.WithNearCache(e.near)); err != nil {
 		return nil, err
 	}
+	if e.nearPosts, err = models.NewPostRepo(e.db, store, prefix, runtime.WithNearCache(e.near)); err != nil {
+		return nil, err
+	}
 	readyCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := e.near.Ready(readyCtx); err != nil {
 		return nil, err
 	}
 	if e.gz, err = newGozeroUsers(e.searchPathDSN(e.schema), redisAddr, e.schema); err != nil {
+		return nil, err
+	}
+	if e.http, err = e.httpOps(); err != nil {
 		return nil, err
 	}
 	hot, err := e.users.GetByID(ctx, 1) // fills the key
@@ -113,7 +122,7 @@ func setup(ctx context.Context, dsn, redisAddr string) (*env, error) {
 	e.hot = *hot
 	// The key GetByID filled: the raw GET reads the same bytes.
 	var keys []string
-	iter := e.client.Scan(ctx, 0, e.prefix+":users:*:id=1", 1000).Iterator()
+	iter := e.client.Scan(ctx, 0, e.prefix+":users:*id=1", 1000).Iterator()
 	for iter.Next(ctx) {
 		keys = append(keys, iter.Val())
 	}
@@ -274,6 +283,11 @@ func (e *env) figures() []figure {
 			}
 		}},
 		{"memory_hit", timed(ops.memoryHit)},
+		{"http_render", timed(e.http.render)},
+		{"http_304", timed(e.http.revalidate)},
+		{"http_kept_page", timed(e.http.kept)},
+		{"http_near_render", timed(e.http.nearRender)},
+		{"http_near_304", timed(e.http.nearRevalidate)},
 		{"all_hit_100_rows", func(b *testing.B) {
 			for b.Loop() {
 				_, err := e.posts.All(ctx)

@@ -107,6 +107,11 @@ func main() {
 			fmt.Printf("bench: db_queries_per_1000_reads=%.1f\n", steady)
 			fmt.Printf("bench: db_queries_per_1000_reads_cold=%.1f\n", cold)
 		}
+		if q, err := env.httpMix(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: http mix:", err)
+		} else {
+			fmt.Printf("bench: http_db_queries_per_1000_requests=%.1f\n", q)
+		}
 	}
 }
 

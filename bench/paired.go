@@ -44,5 +44,8 @@ func (e *env) pairs() []pair {
 		{"unique_hit_vs_db", ops.pgByEmail, ops.uniqueHit},
 		{"hit_overhead_vs_raw_redis", ops.hit, ops.rawGet},
 		{"redis_hit_vs_gozero", ops.gozeroHit, ops.hit},
+		{"http_304_vs_render", e.http.render, e.http.revalidate},
+		{"http_304_vs_render_near", e.http.nearRender, e.http.nearRevalidate},
+		{"http_kept_page_vs_render", e.http.render, e.http.kept},
 	}
 }

@@ -23,7 +23,15 @@ const NoRow = "-"
 // The hash is SHA-256, not the value header's CRC-32C: a validator that
 // collided after a write would let a browser keep a stale page.
 func (t *Table[T]) Validator(ctx context.Context, i int, probe *T) (string, error) {
-	row, err := t.Get(ctx, i, probe)
+	return t.ValidatorOf(t.Get(ctx, i, probe))
+}
+
+// ValidatorOf returns the validator of a row a getter returned, with the
+// getter's error: NoRow for ErrNotFound, the error itself for any other.
+// A page that renders the very row it took the validator of can never
+// show content other than the validator names, whatever writes run
+// meanwhile (runtime/httpcache's page cache relies on it).
+func (t *Table[T]) ValidatorOf(row *T, err error) (string, error) {
 	if errors.Is(err, ErrNotFound) {
 		return NoRow, nil
 	}

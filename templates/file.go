@@ -41,6 +41,7 @@ func Render(pkg *gen.Package, file *gen.File) ([]byte, error) {
 		e.all(f)
 		e.save(f)
 		e.delete(f)
+		e.validator(f)
 		e.tx(f)
 		e.related(f)
 		e.codec(f)

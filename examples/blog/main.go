@@ -7,6 +7,7 @@
 //	go run ./examples/blog -db mysql://root@127.0.0.1:3306/test -redis 127.0.0.1:6379
 //	go run ./examples/blog -metrics :9090
 //	go run ./examples/blog -cdc -db postgres://postgres@127.0.0.1:5433/test?sslmode=disable
+//	go run ./examples/blog -http :8080
 //
 // -db and -redis default to $DATABASE_URL and $REDIS_ADDR. On a server the
 // example works in a schema (a database, on MySQL) of its own and drops it
@@ -15,7 +16,9 @@
 // once done, until it is interrupted. With -cdc it shows instead a raw SQL
 // UPDATE, made outside the repository, becoming visible through the cache
 // with no Invalidate call (a server with a change stream: PostgreSQL with
-// wal_level=logical, MariaDB/MySQL with a ROW binlog).
+// wal_level=logical, MariaDB/MySQL with a ROW binlog). With -http it serves
+// a post page and an author page with per-view caching (package web) until
+// interrupted.
 package main
 
 import (
@@ -37,7 +40,15 @@ func main() {
 	metricsFlag := flag.String("metrics", "", "serve Prometheus metrics on /metrics at this address (e.g. :9090) until interrupted")
 	nearFlag := flag.Bool("near", false, "put a near cache in front of Redis (needs -redis)")
 	cdcFlag := flag.Bool("cdc", false, "show a raw SQL UPDATE becoming visible through the cache via the change stream (needs -db postgres://… or mysql://… with it on)")
+	httpFlag := flag.String("http", "", "serve the blog's pages at this address (e.g. :8080) until interrupted")
 	flag.Parse()
+	if *httpFlag != "" {
+		if err := serveHTTP(context.Background(), *httpFlag, *dbFlag, *redisFlag); err != nil {
+			fmt.Fprintln(os.Stderr, "blog:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *cdcFlag {
 		if err := runCDC(context.Background(), os.Stdout, *dbFlag, *redisFlag); err != nil {
 			fmt.Fprintln(os.Stderr, "blog:", err)

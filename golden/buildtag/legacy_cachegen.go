@@ -101,6 +101,17 @@ func (r *TicketRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Ticket{ID: id})
 }
 
+// Validator returns a short string that changes whenever the Ticket row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *TicketRepo) Validator(row *Ticket, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
+}
+
 // WithTx returns the repository working inside tx: reads go to the database
 // through tx and see its uncommitted rows, never the cache; writes lock the
 // keys they change at once and release them when tx commits or rolls back.

@@ -99,6 +99,17 @@ func (r *SettingRepo) Delete(ctx context.Context, keyValue string) error {
 	return r.t.Delete(ctx, &Setting{Key: keyValue})
 }
 
+// Validator returns a short string that changes whenever the Setting row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByKey(ctx, keyValue)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *SettingRepo) Validator(row *Setting, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
+}
+
 // WithTx returns the repository working inside tx: reads go to the database
 // through tx and see its uncommitted rows, never the cache; writes lock the
 // keys they change at once and release them when tx commits or rolls back.
@@ -281,6 +292,17 @@ func (r *OrderRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Order{ID: id})
 }
 
+// Validator returns a short string that changes whenever the Order row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *OrderRepo) Validator(row *Order, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
+}
+
 // WithTx returns the repository working inside tx: reads go to the database
 // through tx and see its uncommitted rows, never the cache; writes lock the
 // keys they change at once and release them when tx commits or rolls back.
@@ -459,6 +481,17 @@ func (r *TagRepo) Save(ctx context.Context, t *Tag) error {
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *TagRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Tag{ID: id})
+}
+
+// Validator returns a short string that changes whenever the Tag row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *TagRepo) Validator(row *Tag, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
 }
 
 // WithTx returns the repository working inside tx: reads go to the database

@@ -98,6 +98,17 @@ func (r *SessionRepo) Delete(ctx context.Context, token string) error {
 	return r.t.Delete(ctx, &Session{Token: token})
 }
 
+// Validator returns a short string that changes whenever the Session row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByToken(ctx, token)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *SessionRepo) Validator(row *Session, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
+}
+
 // WithTx returns the repository working inside tx: reads go to the database
 // through tx and see its uncommitted rows, never the cache; writes lock the
 // keys they change at once and release them when tx commits or rolls back.

@@ -127,6 +127,17 @@ func (r *AuthorRepo) Delete(ctx context.Context, id AuthorID) error {
 	return r.t.Delete(ctx, &Author{ID: id})
 }
 
+// Validator returns a short string that changes whenever the Author row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *AuthorRepo) Validator(row *Author, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
+}
+
 // WithTx returns the repository working inside tx: reads go to the database
 // through tx and see its uncommitted rows, never the cache; writes lock the
 // keys they change at once and release them when tx commits or rolls back.
@@ -436,6 +447,17 @@ func (r *ProfileRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Profile{ID: id})
 }
 
+// Validator returns a short string that changes whenever the Profile row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *ProfileRepo) Validator(row *Profile, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
+}
+
 // WithTx returns the repository working inside tx: reads go to the database
 // through tx and see its uncommitted rows, never the cache; writes lock the
 // keys they change at once and release them when tx commits or rolls back.
@@ -637,6 +659,17 @@ func (r *PostRepo) Save(ctx context.Context, p *Post) error {
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PostRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Post{ID: id})
+}
+
+// Validator returns a short string that changes whenever the Post row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *PostRepo) Validator(row *Post, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
 }
 
 // WithTx returns the repository working inside tx: reads go to the database
@@ -911,6 +944,17 @@ func (r *PreferenceRepo) Delete(ctx context.Context, authorID AuthorID) error {
 	return r.t.Delete(ctx, &Preference{AuthorID: authorID})
 }
 
+// Validator returns a short string that changes whenever the Preference row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByAuthorID(ctx, authorID)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *PreferenceRepo) Validator(row *Preference, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
+}
+
 // WithTx returns the repository working inside tx: reads go to the database
 // through tx and see its uncommitted rows, never the cache; writes lock the
 // keys they change at once and release them when tx commits or rolls back.
@@ -1131,6 +1175,17 @@ func (r *BadgeRepo) Save(ctx context.Context, row *Badge) error {
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *BadgeRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Badge{ID: id})
+}
+
+// Validator returns a short string that changes whenever the Badge row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *BadgeRepo) Validator(row *Badge, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
 }
 
 // WithTx returns the repository working inside tx: reads go to the database

@@ -96,3 +96,10 @@ func PostgresCDCDSN(t testing.TB) string {
 func MySQLCDCDSN(t testing.TB) string {
 	return lookup(t, MySQLCDCVar, "MariaDB binlog change-data-capture")
 }
+
+// BrowserVar names the headless Chromium the browser tests drive, e.g.
+// /usr/bin/chromium (scripts/chromium.sh installs it and prints its path).
+const BrowserVar = "CACHEGEN_BROWSER"
+
+// Browser returns the path of the Chromium binary for browser tests.
+func Browser(t testing.TB) string { return lookup(t, BrowserVar, "browser (Chromium)") }

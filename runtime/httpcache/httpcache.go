@@ -15,6 +15,10 @@
 // keep it; browsers revalidate every time, since a row may change at any
 // moment). Only a page that calls Public drops the credentials from its
 // ETag and is sent "public, max-age=N".
+//
+// Cache, optional, keeps rendered pages in the repositories' store under
+// the request's host and URI and the page's ETag: a write changes the key,
+// so a kept page is never served after it, and nothing is invalidated.
 package httpcache
 
 import (
@@ -65,9 +69,13 @@ func (p *Page) add(name, value string) {
 }
 
 // Row declares a row the page shows, by its validator: pass the result of
-// runtime.Table's Validator directly, as in
-// p.Row(users.Validator(ctx, 0, &User{ID: id})). An error makes the page
-// uncacheable (NotModified returns false and sends no ETag); Err returns it.
+// a generated repository's Validator directly, as in
+// p.Row(users.Validator(user, err)) where user, err came from a getter, and
+// render that same row. (A page that read the row again while rendering
+// could show a newer version than its ETag names; were the row written
+// back to the first content, A then B then A, the browser holding B would
+// be told 304.) An error makes the page uncacheable (NotModified returns
+// false and sends no ETag); Err returns it.
 func (p *Page) Row(validator string, err error) {
 	if err != nil {
 		if p.err == nil {

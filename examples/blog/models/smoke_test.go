@@ -53,3 +53,83 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("GetBySlug after Delete: %v, want runtime.ErrNotFound", err)
 	}
 }
+
+// TestValidator: the generated Validator, differential against the
+// database: a repository with no store reads every row from the database,
+// so its validator is the database's; the cached one must equal it after
+// each write, whatever the cache held before.
+func TestValidator(t *testing.T) {
+	ctx := context.Background()
+	db, count := dbtest.OpenSQLite(t)
+	db.MustExec(models.SQLiteSchema)
+	store, err := memory.New(memory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	cached, err := models.NewUserRepo(db, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err := models.NewUserRepo(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada := &models.User{Email: "ada@example.com", OrgID: 1, Handle: "ada", Name: "Ada"}
+	if err := cached.Save(ctx, ada); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	check := func(step string) string {
+		t.Helper()
+		want, err := direct.Validator(direct.GetByID(ctx, ada.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // a fill, then a hit
+			got, err := cached.Validator(cached.GetByID(ctx, ada.ID))
+			if err != nil || got != want {
+				t.Fatalf("%s: validator %q, %v; the database's row gives %q", step, got, err, want)
+			}
+		}
+		return want
+	}
+	first := check("after insert")
+	seen[first] = true
+	count.Reset()
+	if _, err := cached.Validator(cached.GetByID(ctx, ada.ID)); err != nil || count.Queries() != 0 {
+		t.Errorf("validator of a cached row: %v, %d queries, want 0", err, count.Queries())
+	}
+	for _, name := range []string{"Ada L.", "Ada Lovelace", "Ada"} {
+		ada.Name = name
+		if err := cached.Save(ctx, ada); err != nil {
+			t.Fatal(err)
+		}
+		v := check("after saving " + name)
+		if name == "Ada" {
+			if v != first {
+				t.Errorf("the same row again has validator %q, first %q", v, first)
+			}
+		} else if seen[v] {
+			t.Errorf("saving %q gave a validator already seen: %q", name, v)
+		}
+		seen[v] = true
+	}
+	// A write the repository did not make, then Invalidate.
+	db.MustExec(`UPDATE users SET name = 'Countess' WHERE id = ?`, ada.ID)
+	if err := cached.Invalidate(ctx, ada.ID); err != nil {
+		t.Fatal(err)
+	}
+	if v := check("after a raw UPDATE and Invalidate"); seen[v] {
+		t.Errorf("raw UPDATE kept an old validator %q", v)
+	}
+	if err := cached.Delete(ctx, ada.ID); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := cached.Validator(cached.GetByID(ctx, ada.ID)); err != nil || v != runtime.NoRow {
+		t.Errorf("deleted row: %q, %v, want runtime.NoRow", v, err)
+	}
+	if _, err := cached.Validator(nil, errors.New("store and database down")); err == nil {
+		t.Error("a getter's error did not come back")
+	}
+}

@@ -136,6 +136,17 @@ func (r *MemberRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Member{ID: id})
 }
 
+// Validator returns a short string that changes whenever the Member row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *MemberRepo) Validator(row *Member, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
+}
+
 // WithTx returns the repository working inside tx: reads go to the database
 // through tx and see its uncommitted rows, never the cache; writes lock the
 // keys they change at once and release them when tx commits or rolls back.
@@ -316,6 +327,17 @@ func (r *LoginRepo) Delete(ctx context.Context, name string) error {
 	return r.t.Delete(ctx, &Login{Name: name})
 }
 
+// Validator returns a short string that changes whenever the Login row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByName(ctx, name)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *LoginRepo) Validator(row *Login, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
+}
+
 // WithTx returns the repository working inside tx: reads go to the database
 // through tx and see its uncommitted rows, never the cache; writes lock the
 // keys they change at once and release them when tx commits or rolls back.
@@ -484,6 +506,17 @@ func (r *PostRepo) Save(ctx context.Context, p *Post) error {
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PostRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Post{ID: id})
+}
+
+// Validator returns a short string that changes whenever the Post row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *PostRepo) Validator(row *Post, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
 }
 
 // WithTx returns the repository working inside tx: reads go to the database
@@ -705,6 +738,17 @@ func (r *FoldedRepo) Save(ctx context.Context, f *Folded) error {
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *FoldedRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Folded{ID: id})
+}
+
+// Validator returns a short string that changes whenever the Folded row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *FoldedRepo) Validator(row *Folded, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
 }
 
 // WithTx returns the repository working inside tx: reads go to the database

@@ -126,6 +126,17 @@ func (r *NoteRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Note{ID: id})
 }
 
+// Validator returns a short string that changes whenever the Note row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *NoteRepo) Validator(row *Note, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
+}
+
 // WithTx returns the repository working inside tx: reads go to the database
 // through tx and see its uncommitted rows, never the cache; writes lock the
 // keys they change at once and release them when tx commits or rolls back.
@@ -363,6 +374,17 @@ func (r *WidgetARepo) Save(ctx context.Context, w *WidgetA) error {
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *WidgetARepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &WidgetA{ID: id})
+}
+
+// Validator returns a short string that changes whenever the WidgetA row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *WidgetARepo) Validator(row *WidgetA, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
 }
 
 // WithTx returns the repository working inside tx: reads go to the database
@@ -666,6 +688,17 @@ func (r *WidgetBRepo) Save(ctx context.Context, w *WidgetB) error {
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *WidgetBRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &WidgetB{ID: id})
+}
+
+// Validator returns a short string that changes whenever the WidgetB row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *WidgetBRepo) Validator(row *WidgetB, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
 }
 
 // WithTx returns the repository working inside tx: reads go to the database

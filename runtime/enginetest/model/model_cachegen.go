@@ -140,6 +140,17 @@ func (r *UserRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &User{ID: id})
 }
 
+// Validator returns a short string that changes whenever the User row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *UserRepo) Validator(row *User, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
+}
+
 // WithTx returns the repository working inside tx: reads go to the database
 // through tx and see its uncommitted rows, never the cache; writes lock the
 // keys they change at once and release them when tx commits or rolls back.
@@ -348,6 +359,17 @@ func (r *PostRepo) Save(ctx context.Context, p *Post) error {
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PostRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Post{ID: id})
+}
+
+// Validator returns a short string that changes whenever the Post row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *PostRepo) Validator(row *Post, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
 }
 
 // WithTx returns the repository working inside tx: reads go to the database
@@ -589,6 +611,17 @@ func (r *WideRepo) Save(ctx context.Context, w *Wide) error {
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *WideRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Wide{ID: id})
+}
+
+// Validator returns a short string that changes whenever the Wide row does (a
+// hash of its cached copy), for the ETag of a page that shows it
+// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
+// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
+// other error is returned. Render the page from that same row, so that it
+// never shows a version other than the one its ETag names.
+func (r *WideRepo) Validator(row *Wide, err error) (string, error) {
+	return r.t.ValidatorOf(row, err)
 }
 
 // WithTx returns the repository working inside tx: reads go to the database
