@@ -78,6 +78,14 @@ type Config struct {
 	// CDCOff is CDC's negative control: the out-of-band writers, no
 	// consumer.
 	CDCOff bool
+	// CDCAckFirst is the consumer faults' negative control: a consumer that
+	// acknowledges each transaction before it drops its keys, and dies
+	// between the two for one in two (see ackFirst).
+	CDCAckFirst bool
+	// cdcFaultOrder, when set (tests), makes the consumer faults these
+	// kinds in turn rather than at random.
+	cdcFaultOrder []string
+	cdcFaultGap   time.Duration // and this far apart (0: 1s to 3s)
 	// CDCBound is how long after an out-of-band commit a read may still
 	// return what it replaced (default 1s); later is stale after ack.
 	CDCBound time.Duration
@@ -210,6 +218,9 @@ func (c *Config) backend(db string) string {
 		if c.CDCOff {
 			b += "(off)"
 		}
+		if c.CDCAckFirst {
+			b += "(ack-first)"
+		}
 	}
 	if c.Near > 0 {
 		b += "+near"
@@ -224,10 +235,13 @@ func (c *Config) backend(db string) string {
 // change stream is checked by checkCDCServer, before the run starts.
 func (c *Config) validateCDC() error {
 	if !c.CDC {
-		if c.CDCOff {
-			return errors.New("-cdc-off needs -cdc")
+		if c.CDCOff || c.CDCAckFirst {
+			return errors.New("-cdc-off and -cdc-ack-first need -cdc")
 		}
 		return nil
+	}
+	if c.CDCOff && c.CDCAckFirst {
+		return errors.New("-cdc-ack-first needs a consumer: not with -cdc-off")
 	}
 	dialect, _ := checkDBSpec(c.DB)
 	switch {
