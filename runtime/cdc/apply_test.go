@@ -268,3 +268,53 @@ func count(events []string, e string) int {
 	}
 	return n
 }
+
+// A repository built with the registry after NewConsumer is taken in: its
+// table invalidated as a whole once (the transactions applied before did
+// not reach its keys), then key by key like the others.
+func TestConsumerTablesAddedLater(t *testing.T) {
+	sqlDB, _ := dbtest.OpenSQLite(t)
+	mustExec(t, sqlDB, schema(t, "sqlite")...)
+	mem := memoryStore(t)
+	prefix := uniqueName()
+	// The consumer starts with the posts' repository alone; the users'
+	// comes later.
+	reg := runtime.NewRegistry()
+	if _, err := model.NewPostRepo(sqlDB, mem, runtime.WithPrefix(prefix), runtime.WithRegistry(reg)); err != nil {
+		t.Fatal(err)
+	}
+	src := &fakeSource{batches: make(chan *Batch)}
+	d := &applyDB{db: sqlDB, schema: "public", open: func(context.Context, Position) (Source, error) { return src, nil }}
+	c, _ := startConsumer(t, d, reg, mem, prefix)
+	ready(t, c)
+	ctx := context.Background()
+
+	users, err := model.NewUserRepo(sqlDB, mem, runtime.WithPrefix(prefix), runtime.WithRegistry(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &model.User{Email: "ann@x", OrgID: 1, Handle: "ann", Name: "Ann"}
+	if err := users.Save(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	pkKey := fmt.Sprintf("%s:users:id=%d", prefix, u.ID)
+	cached := func() bool {
+		e, err := mem.Get(ctx, pkKey)
+		return err == nil && e.Kind == runtime.Value
+	}
+	row := map[string]any{"id": u.ID, "email": "ann@x", "org_id": int64(1), "handle": "ann", "name": "Ann"}
+	for i, wantWhole := range []uint64{1, 0} { // users once; then key by key
+		if _, err := users.GetByID(ctx, u.ID); err != nil || !cached() {
+			t.Fatalf("round %d: %s not cached (%v)", i, pkKey, err)
+		}
+		before := c.Stats()
+		src.batches <- &Batch{Position: Position(fmt.Sprint(i)), Commit: time.Now(), Changes: []Change{{Table: "public.users", Op: Update, Old: row, New: row}}}
+		waitFor(t, "the batch applied", func() bool { return c.Stats().Transactions > before.Transactions })
+		if cached() {
+			t.Errorf("round %d: %s still cached: the later repository's keys were not dropped", i, pkKey)
+		}
+		if got := c.Stats().WholeTables - before.WholeTables; got != wantWhole {
+			t.Errorf("round %d: %d tables invalidated as a whole, want %d", i, got, wantWhole)
+		}
+	}
+}

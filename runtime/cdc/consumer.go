@@ -23,6 +23,8 @@ type ConsumerOptions struct {
 	Open func(ctx context.Context, from Position) (Source, error)
 	// Registry lists the tables to invalidate: the one the generated
 	// NewRepos of every package of models was given (runtime.WithRegistry).
+	// A repository built with it after NewConsumer is taken in before the
+	// next transactions are applied, its table invalidated as a whole once.
 	Registry *runtime.Registry
 	// Store holds the leader lease and the acknowledged position: the
 	// store the repositories cache in.
@@ -131,18 +133,39 @@ func NewConsumer(opts ConsumerOptions) (*Consumer, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Consumer{opts: opts, log: log.With("cdc", opts.Name), tables: map[string][]runtime.ChangeTable{}, token: rand.Text()}
-	c.all = opts.Registry.ChangeTables()
+	for _, t := range opts.Registry.ChangeTables() {
+		c.addTable(t)
+	}
 	if len(c.all) == 0 {
 		return nil, errors.New("cdc: NewConsumer: the registry lists no table: build the repositories with NewRepos and runtime.WithRegistry(registry) first")
 	}
-	for _, t := range c.all {
-		name := t.TableName()
-		if !strings.Contains(name, ".") {
-			name = opts.Schema + "." + name
-		}
-		c.tables[name] = append(c.tables[name], t)
-	}
 	return c, nil
+}
+
+// addTable maps t under its schema-qualified name.
+func (c *Consumer) addTable(t runtime.ChangeTable) {
+	name := t.TableName()
+	if !strings.Contains(name, ".") {
+		name = c.opts.Schema + "." + name
+	}
+	c.tables[name] = append(c.tables[name], t)
+	c.all = append(c.all, t)
+}
+
+// newTables maps the tables of repositories built with the registry after
+// NewConsumer, each first invalidated as a whole: the transactions applied
+// before did not reach its keys, which other processes may have cached.
+func (c *Consumer) newTables(ctx context.Context) error {
+	listed := c.opts.Registry.ChangeTables() // in the order made: new ones last
+	for _, t := range listed[len(c.all):] {
+		c.log.Warn("cdc: table invalidated as a whole", "table", t.TableName(), "reason", "its repository was built after the consumer")
+		if err := t.InvalidateAll(ctx); err != nil {
+			return fmt.Errorf("cdc: invalidate %s: %w", t.TableName(), err)
+		}
+		c.addTable(t)
+		c.update(func(s *ConsumerStats) { s.WholeTables++ })
+	}
+	return nil
 }
 
 // Stats returns what the consumer did so far.
@@ -381,6 +404,9 @@ func (c *Consumer) applyRetrying(ctx context.Context, group []*Batch) error {
 // every table's keys gathered from all of them, each dropped once, the
 // tables in parallel.
 func (c *Consumer) apply(ctx context.Context, group []*Batch) error {
+	if err := c.newTables(ctx); err != nil {
+		return err
+	}
 	keys := map[runtime.ChangeTable][]string{}
 	whole := map[runtime.ChangeTable]string{} // the reason
 	wholeTable := func(name, reason string) {
