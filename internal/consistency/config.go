@@ -80,7 +80,7 @@ type Config struct {
 	CDCOff bool
 	// CDCAckFirst is the consumer faults' negative control: a consumer that
 	// acknowledges each transaction before it drops its keys, and dies
-	// between the two for one in two (see ackFirst).
+	// between the two for three in four (see ackFirst).
 	CDCAckFirst bool
 	// cdcFaultOrder, when set (tests), makes the consumer faults these
 	// kinds in turn rather than at random.
