@@ -22,7 +22,9 @@ import (
 
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/cdc"
+	cgredis "github.com/cachegen/cachegen/runtime/redis"
 	"github.com/go-sql-driver/mysql"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // cdcRecorder notes, for each accounts version a batch carried, when a
@@ -196,6 +198,7 @@ type cdcRig struct {
 	open     func(ctx context.Context, from cdc.Position) (cdc.Source, error)
 	stores   []runtime.Store
 	links    []cdcLink
+	redis    []*goredis.Client // -near: each consumer's client, for its bus
 	srcConn  *Proxy
 	ackFirst *ackFirst
 
@@ -236,7 +239,7 @@ type runningConsumer struct {
 
 // newCDCRig opens the run's consumers on stores (one link each) and waits
 // until one leads with its stream open.
-func (r *rig) newCDCRig(ctx context.Context, w *workload, stores []runtime.Store, links []cdcLink, name string) (*cdcRig, error) {
+func (r *rig) newCDCRig(ctx context.Context, w *workload, st *stores, name string) (*cdcRig, error) {
 	db := w.db
 	var schema string
 	q := "SELECT current_schema()"
@@ -246,7 +249,7 @@ func (r *rig) newCDCRig(ctx context.Context, w *workload, stores []runtime.Store
 	if err := db.Admin().GetContext(ctx, &schema, q); err != nil {
 		return nil, fmt.Errorf("-cdc: the run's schema: %w", err)
 	}
-	cr := &cdcRig{w: w, rec: &cdcRecorder{now: w.now, acked: map[int64]int64{}}, name: name, schema: schema, stores: stores, links: links}
+	cr := &cdcRig{w: w, rec: &cdcRecorder{now: w.now, acked: map[int64]int64{}}, name: name, schema: schema, stores: st.cdc, links: st.cdcLinks, redis: st.cdcRedis}
 	if w.cfg.CDCAckFirst {
 		cr.ackFirst = &ackFirst{rng: rand.New(rand.NewPCG(w.cfg.Seed, 14))}
 	}
@@ -315,8 +318,30 @@ func (cr *cdcRig) start(i int) error {
 		return err
 	}
 	reg := runtime.NewRegistry()
-	if _, err := builds[0].open(h, cr.stores[i], append(slices.Clip(w.opts), runtime.WithRegistry(reg))...); err != nil {
+	opts := append(slices.Clip(w.opts), runtime.WithRegistry(reg))
+	var near *runtime.NearCache
+	if w.cfg.Near > 0 {
+		// The consumer's drops are announced on the runtimes' bus, as a
+		// write's releases are.
+		bus, err := cgredis.NewBus(cr.redis[i], cr.name+":near")
+		if err != nil {
+			h.Close()
+			return err
+		}
+		if near, err = runtime.NewNearCache(bus, w.cfg.nearOptions()); err != nil {
+			h.Close()
+			return err
+		}
+		opts = append(opts, runtime.WithNearCache(near))
+	}
+	closeAll := func() {
+		if near != nil {
+			near.Close()
+		}
 		h.Close()
+	}
+	if _, err := builds[0].open(h, cr.stores[i], opts...); err != nil {
+		closeAll()
 		return err
 	}
 	var c *cdc.Consumer
@@ -334,7 +359,7 @@ func (cr *cdcRig) start(i int) error {
 		Logger: slog.New(slog.NewTextHandler(w.cfg.Progress, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
-		h.Close()
+		closeAll()
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -345,7 +370,7 @@ func (cr *cdcRig) start(i int) error {
 		once.Do(func() {
 			cancel()
 			<-done
-			h.Close()
+			closeAll()
 			cr.mu.Lock()
 			cr.past = append(cr.past, c.Stats())
 			cr.mu.Unlock()

@@ -235,8 +235,11 @@ func (c *Config) backend(db string) string {
 // change stream is checked by checkCDCServer, before the run starts.
 func (c *Config) validateCDC() error {
 	if !c.CDC {
-		if c.CDCOff || c.CDCAckFirst {
-			return errors.New("-cdc-off and -cdc-ack-first need -cdc")
+		if c.CDCOff {
+			return errors.New("-cdc-off needs -cdc")
+		}
+		if c.CDCAckFirst {
+			return errors.New("-cdc-ack-first needs -cdc")
 		}
 		return nil
 	}
@@ -249,10 +252,9 @@ func (c *Config) validateCDC() error {
 		return fmt.Errorf("-cdc needs -db postgres://… (wal_level=logical) or mysql://… (a ROW binlog), got %q: SQLite has no change stream across processes", c.DB)
 	case c.CDCBound < 0:
 		return fmt.Errorf("-cdc-bound %s: want a positive bound", c.CDCBound)
-	case c.Near > 0 || c.TwoBuilds:
-		// Not yet: the consumer's runtime would need the near caches' bus
-		// and the build board.
-		return errors.New("-cdc does not run with -near or -two-builds yet")
+	case c.TwoBuilds:
+		// Not yet: the consumers' runtimes would need to be of either build.
+		return errors.New("-cdc does not run with -two-builds yet")
 	}
 	return nil
 }

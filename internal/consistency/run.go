@@ -110,7 +110,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	var cr *cdcRig
 	if cfg.CDC && !cfg.CDCOff {
-		if cr, err = r.newCDCRig(ctx, w, st.cdc, st.cdcLinks, prefix); err != nil {
+		if cr, err = r.newCDCRig(ctx, w, st, prefix); err != nil {
 			return nil, err
 		}
 		inj.cdc = cr
@@ -169,6 +169,7 @@ type stores struct {
 	// how the consumer faults cut it
 	cdc      []runtime.Store
 	cdcLinks []cdcLink
+	cdcRedis []*goredis.Client // -store redis: each consumer's client, for its near cache's bus
 }
 
 // stores sets up the shared store and each runtime's link to it: for
@@ -222,7 +223,7 @@ func (r *rig) stores(cfg Config, inj *injector) (*stores, error) {
 		if err != nil {
 			return nil, err
 		}
-		st.cdc, st.cdcLinks = append(st.cdc, store), append(st.cdcLinks, proxyLink{p})
+		st.cdc, st.cdcLinks, st.cdcRedis = append(st.cdc, store), append(st.cdcLinks, proxyLink{p}), append(st.cdcRedis, client)
 	}
 	for i := range st.lowers {
 		p, err := NewProxy(server.Addr())
