@@ -63,9 +63,12 @@ race20:
 ## bench: the side-by-side suite (bench/, a module of its own so that only it
 ## depends on go-zero): direct query, raw Redis GET, cachegen, go-zero, and
 ## the blog's post page over HTTP (render, 304, page cache), on PostgreSQL +
-## Redis; prints "bench: name=value" lines with the ratios
+## Redis; prints "bench: name=value" lines with the ratios; then the
+## change-stream consumer's throughput and lag on the CDC servers
+## (scripts/pg-logical.sh, scripts/mariadb-binlog.sh)
 bench:
-	cd bench && $(GO) run . -pg "$${CACHEGEN_PG_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}" -redis "$${CACHEGEN_REDIS_ADDR:-127.0.0.1:6379}"
+	cd bench && $(GO) run . -pg "$${CACHEGEN_PG_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}" -redis "$${CACHEGEN_REDIS_ADDR:-127.0.0.1:6379}" \
+		-pg-cdc "$(CONSISTENCY_PG_CDC)" -mysql-cdc "$(CONSISTENCY_MYSQL_CDC)"
 
 ## bench-plot: run `make bench` into docs/bench.out (git ignores *.out), print
 ## it, and draw docs/benchmarks.png from it with bench/cmd/plot: read latency
@@ -103,11 +106,13 @@ CONSISTENCY_MYSQL_CDC = $${CACHEGEN_MYSQL_CDC_DSN:-root@tcp(127.0.0.1:3307)/test
 ## PostgreSQL + Redis whose restarts come back from an older snapshot,
 ## PostgreSQL + Redis failing over to a replica that missed releases, in
 ## the safe mode (WAIT for the replica) and in the default mode (the
-## fence), PostgreSQL and MariaDB + Redis with raw SQL writers and a
-## change-stream consumer (-cdc, bound 5s; scripts/pg-logical.sh and
+## fence), PostgreSQL and MariaDB + Redis with raw SQL writers and two
+## change-stream consumers, killed, handed over, cut from the database and
+## the store, and an ALTER TABLE mid-stream (-cdc, bound 5s; scripts/pg-logical.sh and
 ## scripts/mariadb-binlog.sh servers) ($(CONSISTENCY_OPS) operations each;
 ## the Redis pairs start a redis-server of their own), then the negative
-## controls (raw writers with no consumer; the protocol
+## controls (raw writers with no consumer; a consumer that acknowledges
+## before it drops keys and dies between the two; the protocol
 ## weakened to plain get/set/delete; the batch calls alone weakened so; near
 ## caches on a bus that loses every message; two builds without the build
 ## board), which must report violations
@@ -124,6 +129,7 @@ consistency:
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG_CDC)" -store redis -cdc -cdc-bound 5s -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_MYSQL_CDC)" -store redis -cdc -cdc-bound 5s -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db "$(CONSISTENCY_PG_CDC)" -store redis -cdc -cdc-off -faults=false -herd=false -expect-violations || status=1; \
+	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db "$(CONSISTENCY_MYSQL_CDC)" -store redis -cdc -cdc-ack-first -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db sqlite -store memory -weak -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db sqlite -store memory -weak-batch fill -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db "$(CONSISTENCY_PG)" -store redis -near 100ms -near-lossy -faults=false -herd=false -expect-violations || status=1; \

@@ -30,8 +30,15 @@ func main() {
 	redisAddr := flag.String("redis", os.Getenv("CACHEGEN_REDIS_ADDR"), "Redis address (default $CACHEGEN_REDIS_ADDR)")
 	count := flag.Int("count", 5, "rounds per figure; the median is printed")
 	benchtime := flag.Duration("benchtime", 300*time.Millisecond, "time per measurement")
-	quick := flag.Bool("quick", false, "skip the slow figures (the million-row table and the load mix)")
+	quick := flag.Bool("quick", false, "skip the slow figures (the million-row table, the load mix and the change-stream consumer)")
+	pgCDC := flag.String("pg-cdc", os.Getenv("CACHEGEN_PG_CDC_DSN"), "PostgreSQL with wal_level=logical, for the cdc_ figures (default $CACHEGEN_PG_CDC_DSN; empty: skipped)")
+	mysqlCDC := flag.String("mysql-cdc", os.Getenv("CACHEGEN_MYSQL_CDC_DSN"), "MariaDB with a ROW binlog, for the cdc_ figures (default $CACHEGEN_MYSQL_CDC_DSN; empty: skipped)")
+	cdcOnly := flag.Bool("cdc-only", false, "measure the change-stream consumer's figures alone")
 	flag.Parse()
+	if *cdcOnly {
+		cdcLines(context.Background(), *pgCDC, *mysqlCDC, *redisAddr)
+		return
+	}
 	if *pg == "" || *redisAddr == "" {
 		fmt.Fprintln(os.Stderr, "bench: -pg and -redis (or CACHEGEN_PG_DSN and CACHEGEN_REDIS_ADDR) are required")
 		os.Exit(2)
@@ -112,6 +119,7 @@ func main() {
 		} else {
 			fmt.Printf("bench: http_db_queries_per_1000_requests=%.1f\n", q)
 		}
+		cdcLines(ctx, *pgCDC, *mysqlCDC, *redisAddr)
 	}
 }
 

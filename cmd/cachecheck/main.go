@@ -99,6 +99,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.NearLossy, "near-lossy", false, "negative control for -near: the near caches' buses swallow every message")
 	fs.BoolVar(&cfg.CDC, "cdc", false, "add out-of-band writers (raw SQL, no Invalidate) and a cdc.Consumer on the database's change stream that invalidates; needs -db postgres://… (wal_level=logical) or mysql://… (ROW binlog)")
 	fs.BoolVar(&cfg.CDCOff, "cdc-off", false, "negative control for -cdc: the out-of-band writers, no consumer")
+	fs.BoolVar(&cfg.CDCAckFirst, "cdc-ack-first", false, "negative control for the consumer faults: a consumer that acknowledges each transaction before it drops its keys, and dies between the two for three in four")
 	fs.DurationVar(&cfg.CDCBound, "cdc-bound", time.Second, "with -cdc: a read that began this long after an out-of-band commit must see it")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "random seed (0: a random one, printed)")
 	fs.DurationVar(&cfg.TTL, "ttl", 5*time.Second, "value and not-found TTL: the bound on by-design staleness")

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/runtime/cdc"
@@ -87,8 +88,9 @@ func TestLostInvalidation(t *testing.T) {
 	}
 }
 
-// TestCDCRecorderAcksUpToPosition: an ack covers every batch before it; a
-// closed stream's unacknowledged batches are forgotten.
+// TestCDCRecorderAcksUpToPosition: an ack covers every batch its stream
+// handed out before it; a stream's unacknowledged batches are not another
+// stream's to acknowledge (two consumers, each with its streams).
 func TestCDCRecorderAcksUpToPosition(t *testing.T) {
 	now := int64(0)
 	r := &cdcRecorder{now: func() int64 { return now }, acked: map[int64]int64{}}
@@ -100,20 +102,54 @@ func TestCDCRecorderAcksUpToPosition(t *testing.T) {
 		b.Changes = append(b.Changes, cdc.Change{Table: "s.sessions", Op: cdc.Insert, New: map[string]any{"version": int64(99)}})
 		return b
 	}
-	r.next(batch("1", int64(1)))
-	r.next(batch("2", "2", uint64(3)))
-	r.next(batch("3", []byte("4")))
+	stream := func(batches ...*cdc.Batch) *recordingSource {
+		return &recordingSource{Source: &listSource{batches: batches}, rec: r, stats: func() cdc.ConsumerStats { return cdc.ConsumerStats{} }}
+	}
+	ctx := context.Background()
+	s1 := stream(batch("1", int64(1)), batch("2", "2", uint64(3)), batch("3", []byte("4")))
+	for range 3 {
+		if _, err := s1.Next(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 	now = 10
-	r.ack("2")
-	r.reset()
+	if err := s1.Ack(ctx, "2"); err != nil {
+		t.Fatal(err)
+	}
+	s2 := stream(batch("3", []byte("4")))
+	if err := s2.Ack(ctx, "3"); err != nil { // nothing it handed out
+		t.Fatal(err)
+	}
+	if got, _ := r.snapshot(); len(got) != 3 {
+		t.Fatalf("acked %v; want versions 1-3 alone", got)
+	}
 	now = 20
-	r.next(batch("3", []byte("4")))
-	r.ack("3")
+	if _, err := s2.Next(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Ack(ctx, "3"); err != nil {
+		t.Fatal(err)
+	}
 	got, _ := r.snapshot()
 	if len(got) != 4 || got[1] != 10 || got[2] != 10 || got[3] != 10 || got[4] != 20 {
 		t.Fatalf("acked %v; want versions 1-3 at 10, 4 at 20, no sessions row", got)
 	}
 }
+
+// listSource hands out its batches, then blocks.
+type listSource struct{ batches []*cdc.Batch }
+
+func (s *listSource) Next(ctx context.Context) (*cdc.Batch, error) {
+	if len(s.batches) == 0 {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	b := s.batches[0]
+	s.batches = s.batches[1:]
+	return b, nil
+}
+func (s *listSource) Ack(context.Context, cdc.Position) error { return nil }
+func (s *listSource) Close() error                            { return nil }
 
 // TestCDCNeedsAChangeStream: -cdc on a server without one fails before the
 // run starts, naming the setting.
@@ -143,5 +179,40 @@ func TestNowBeforeTheRun(t *testing.T) {
 	_, whole := rec.snapshot()
 	if k, _ := slices.BinarySearch(whole, 1); k < len(whole) {
 		t.Fatalf("a setup invalidation at %v credits a write that began at 1", whole)
+	}
+}
+
+// TestRunConsumerFaults: the -cdc run with each consumer fault in turn
+// (killed without a word, a clean handover, the replication connection
+// reset, the store cut while it drops keys, an ALTER TABLE mid-stream), on
+// both change streams: every raw write invalidated, none read stale past
+// the bound.
+func TestRunConsumerFaults(t *testing.T) {
+	kinds := []string{"cdc-kill", "cdc-store-down", "cdc-handover", "cdc-conn-drop", "cdc-alter"}
+	for _, db := range []struct {
+		name string
+		dsn  func(testing.TB) string
+	}{{"postgres", testenv.PostgresCDCDSN}, {"mariadb", testenv.MySQLCDCDSN}} {
+		t.Run(db.name, func(t *testing.T) {
+			cfg := quick(Config{Ops: 6000, Faults: true, CDC: true, CDCBound: 5 * time.Second})
+			cfg.DB = db.dsn(t)
+			cfg.cdcFaultOrder, cfg.cdcFaultGap = kinds, 300*time.Millisecond
+			rep, err := Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range kinds {
+				if !strings.Contains(rep.FaultSummary, k+"=") {
+					t.Errorf("no %s fault in %s", k, rep.FaultSummary)
+				}
+			}
+			res := rep.Result
+			if res.StaleAfterAck != 0 || res.LostInvalidations != 0 || res.LinearizabilityWord() != "ok" || res.LostWrites != 0 {
+				t.Errorf("%s\n%v", rep.Line(), res.Problems)
+			}
+			if rep.CDC == nil || rep.CDC.Reopens == 0 {
+				t.Errorf("consumers %+v: the dropped connection reopened no stream", rep.CDC)
+			}
+		})
 	}
 }

@@ -78,6 +78,14 @@ type Config struct {
 	// CDCOff is CDC's negative control: the out-of-band writers, no
 	// consumer.
 	CDCOff bool
+	// CDCAckFirst is the consumer faults' negative control: a consumer that
+	// acknowledges each transaction before it drops its keys, and dies
+	// between the two for three in four (see ackFirst).
+	CDCAckFirst bool
+	// cdcFaultOrder, when set (tests), makes the consumer faults these
+	// kinds in turn rather than at random.
+	cdcFaultOrder []string
+	cdcFaultGap   time.Duration // and this far apart (0: 1s to 3s)
 	// CDCBound is how long after an out-of-band commit a read may still
 	// return what it replaced (default 1s); later is stale after ack.
 	CDCBound time.Duration
@@ -210,6 +218,9 @@ func (c *Config) backend(db string) string {
 		if c.CDCOff {
 			b += "(off)"
 		}
+		if c.CDCAckFirst {
+			b += "(ack-first)"
+		}
 	}
 	if c.Near > 0 {
 		b += "+near"
@@ -227,7 +238,13 @@ func (c *Config) validateCDC() error {
 		if c.CDCOff {
 			return errors.New("-cdc-off needs -cdc")
 		}
+		if c.CDCAckFirst {
+			return errors.New("-cdc-ack-first needs -cdc")
+		}
 		return nil
+	}
+	if c.CDCOff && c.CDCAckFirst {
+		return errors.New("-cdc-ack-first needs a consumer: not with -cdc-off")
 	}
 	dialect, _ := checkDBSpec(c.DB)
 	switch {
@@ -235,10 +252,9 @@ func (c *Config) validateCDC() error {
 		return fmt.Errorf("-cdc needs -db postgres://… (wal_level=logical) or mysql://… (a ROW binlog), got %q: SQLite has no change stream across processes", c.DB)
 	case c.CDCBound < 0:
 		return fmt.Errorf("-cdc-bound %s: want a positive bound", c.CDCBound)
-	case c.Near > 0 || c.TwoBuilds:
-		// Not yet: the consumer's runtime would need the near caches' bus
-		// and the build board.
-		return errors.New("-cdc does not run with -near or -two-builds yet")
+	case c.TwoBuilds:
+		// Not yet: the consumers' runtimes would need to be of either build.
+		return errors.New("-cdc does not run with -two-builds yet")
 	}
 	return nil
 }

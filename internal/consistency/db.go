@@ -55,7 +55,9 @@ func openDatabase(ctx context.Context, spec string, cdc bool) (*Database, error)
 		// 100ms rather than 1s.
 		o.Params = url.Values{"synchronous_commit": {"off"}, "deadlock_timeout": {"100ms"}}
 		if cdc {
-			o.Params.Del("synchronous_commit")
+			// on, not the server's default: scripts/pg-logical.sh starts
+			// its server with synchronous_commit=off
+			o.Params.Set("synchronous_commit", "on")
 		}
 	}
 	s, err := dbtest.NewScratch(ctx, spec, o)

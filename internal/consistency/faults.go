@@ -42,6 +42,8 @@ type injector struct {
 	counts   map[string]int
 	lockLoss []Interval
 	crashes  atomic.Int64 // writes to run as crashing writers
+
+	cdc *cdcRig // -cdc: the change-stream consumers, which get faults of their own
 }
 
 func (f *injector) now() int64 { return int64(time.Since(f.start)) }
@@ -126,6 +128,10 @@ func (f *injector) run(ctx context.Context) {
 		defer wg.Done()
 		f.crasher(ctx, crashRng)
 	}()
+	if f.cdc != nil {
+		cdcRng := rand.New(rand.NewPCG(f.rng.Uint64(), 9))
+		wg.Go(func() { f.cdc.faults(ctx, cdcRng, f.count) })
+	}
 	gap := time.Duration(20+f.rng.IntN(80)) * time.Millisecond // the first fault comes soon
 	for ctx.Err() == nil {
 		sleep(ctx, gap)

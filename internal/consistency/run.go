@@ -108,11 +108,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.TwoBuilds {
 		fmt.Fprintf(cfg.Progress, "%s: even runtimes run %s, odd ones %s\n", rep.Backend, builds[0].name, builds[1].name)
 	}
-	var rec *cdcRecorder
+	var cr *cdcRig
 	if cfg.CDC && !cfg.CDCOff {
-		if rec, err = r.consumer(ctx, w, st.cdc, prefix); err != nil {
+		if cr, err = r.newCDCRig(ctx, w, st, prefix); err != nil {
 			return nil, err
 		}
+		inj.cdc = cr
 	}
 	perClient := w.run(ctx, inj)
 	rep.RunTime = time.Since(w.start)
@@ -129,9 +130,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	fmt.Fprintf(cfg.Progress, "%s: checking %d operations, %d log entries\n", rep.Backend, len(h.ops), len(h.log))
 	var invalidated map[int64]int64
 	var whole []int64
-	if rec != nil {
-		invalidated, whole = rec.snapshot()
-		s := rec.stats()
+	if cr != nil {
+		invalidated, whole = cr.rec.snapshot()
+		s := cr.stats()
 		rep.CDC = &s
 	}
 	rep.Result = analyze(cfg, w, inj, h, invalidated, whole)
@@ -164,7 +165,11 @@ func (r *rig) database(ctx context.Context, spec string, cdc bool) (*Database, e
 type stores struct {
 	lowers []runtime.Store
 	redis  []*goredis.Client // -store redis: each runtime's client, through its proxy
-	cdc    runtime.Store     // -cdc: the consumer's link, outside the fault proxies
+	// -cdc: each consumer's link, outside the runtimes' fault proxies, and
+	// how the consumer faults cut it
+	cdc      []runtime.Store
+	cdcLinks []cdcLink
+	cdcRedis []*goredis.Client // -store redis: each consumer's client, for its near cache's bus
 	// herd: a link per runtime for the thundering-herd measure, with no
 	// faults and timeouts a loaded machine does not run out of: a store
 	// call that timed out reads the database, and the count would measure
@@ -190,7 +195,10 @@ func (r *rig) stores(cfg Config, inj *injector) (*stores, error) {
 			inj.links = append(inj.links, link)
 			st.lowers[i] = link
 		}
-		st.cdc = &memFault{inner: mem, timeout: 30 * time.Millisecond}
+		for range cdcConsumers {
+			link := &memFault{inner: mem, timeout: 30 * time.Millisecond}
+			st.cdc, st.cdcLinks = append(st.cdc, link), append(st.cdcLinks, memLink{link})
+		}
 		for range st.lowers {
 			st.herd = append(st.herd, &memFault{inner: mem, timeout: herdTimeout})
 		}
@@ -211,12 +219,19 @@ func (r *rig) stores(cfg Config, inj *injector) (*stores, error) {
 		}
 		r.onClose(stop)
 	}
-	if cfg.CDC {
-		client := goredis.NewClient(&goredis.Options{Addr: server.Addr(), DialTimeout: 250 * time.Millisecond, ReadTimeout: 250 * time.Millisecond, WriteTimeout: 250 * time.Millisecond})
-		r.onClose(func() { client.Close() })
-		if st.cdc, err = cgredis.New(client, cgredis.Options{}); err != nil {
+	for range cdcConsumers * btoi(cfg.CDC) {
+		p, err := NewProxy(server.Addr())
+		if err != nil {
 			return nil, err
 		}
+		r.onClose(p.Close)
+		client := goredis.NewClient(&goredis.Options{Addr: p.Addr(), DialTimeout: 250 * time.Millisecond, ReadTimeout: 250 * time.Millisecond, WriteTimeout: 250 * time.Millisecond})
+		r.onClose(func() { client.Close() })
+		store, err := cgredis.New(client, cgredis.Options{})
+		if err != nil {
+			return nil, err
+		}
+		st.cdc, st.cdcLinks, st.cdcRedis = append(st.cdc, store), append(st.cdcLinks, proxyLink{p}), append(st.cdcRedis, client)
 	}
 	for range st.lowers {
 		client := goredis.NewClient(&goredis.Options{Addr: server.Addr(), DialTimeout: time.Second, ReadTimeout: herdTimeout, WriteTimeout: herdTimeout, PoolSize: 64})
@@ -246,6 +261,16 @@ func (r *rig) stores(cfg Config, inj *injector) (*stores, error) {
 		}
 	}
 	return st, nil
+}
+
+// cdcConsumers is how many consumers a -cdc run has: two app instances.
+const cdcConsumers = 2
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // redisClientOptions configures runtime i's go-redis client on addr, its

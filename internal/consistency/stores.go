@@ -436,3 +436,17 @@ func (f *memFault) Delete(ctx context.Context, key string) error {
 func (m *memShared) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
 	return m.cur.Load().UpdateBoard(ctx, key, keep, fn)
 }
+
+// ScanKeys lists the keys of the current store (runtime.KeyScanner, for
+// InvalidateAll: the -cdc consumers invalidate tables as a whole).
+func (m *memShared) ScanKeys(ctx context.Context, prefix string, fn func(string) error) error {
+	return m.cur.Load().ScanKeys(ctx, prefix, fn)
+}
+
+// ScanKeys lists the shared store's keys through the link's fault.
+func (f *memFault) ScanKeys(ctx context.Context, prefix string, fn func(string) error) error {
+	_, err := f.do(ctx, func(ctx context.Context) (any, error) {
+		return nil, f.inner.(runtime.KeyScanner).ScanKeys(ctx, prefix, fn)
+	})
+	return err
+}

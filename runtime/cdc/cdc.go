@@ -113,8 +113,9 @@ type Batch struct {
 	Tables []string
 }
 
-// Source is a database's change stream. It is not safe for concurrent
-// use: call Next, apply the batch, call Ack, from one goroutine.
+// Source is a database's change stream. Next is called from one goroutine
+// at a time; Ack may be called from another while Next waits, so that a
+// consumer reads the next transactions while it applies the last ones.
 type Source interface {
 	// Next blocks until the next committed transaction and returns it.
 	// An error ends the stream: the consumer closes the source and opens a

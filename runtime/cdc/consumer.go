@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
@@ -22,6 +23,8 @@ type ConsumerOptions struct {
 	Open func(ctx context.Context, from Position) (Source, error)
 	// Registry lists the tables to invalidate: the one the generated
 	// NewRepos of every package of models was given (runtime.WithRegistry).
+	// A repository built with it after NewConsumer is taken in before the
+	// next transactions are applied, its table invalidated as a whole once.
 	Registry *runtime.Registry
 	// Store holds the leader lease and the acknowledged position: the
 	// store the repositories cache in.
@@ -42,6 +45,12 @@ type ConsumerOptions struct {
 	// RetryPause is the longest pause between attempts after a store or
 	// stream error (default 2s; the first pause is 50ms, doubling).
 	RetryPause time.Duration
+	// ReadAhead bounds the row changes read from the stream ahead of
+	// their invalidation (default DefaultMaxChanges): the transactions
+	// received while a group is applied make the next group, so a busy
+	// stream costs one drop per table and one acknowledgement per group,
+	// not per transaction. A larger transaction is still read, alone.
+	ReadAhead int
 	// Logger receives leadership changes, lost positions, whole-table
 	// invalidations and errors; nil discards them.
 	Logger *slog.Logger
@@ -57,7 +66,8 @@ type ConsumerStats struct {
 	WholeTables  uint64        // tables invalidated as a whole (collapsed transactions, truncates, rows without their key columns, lost positions)
 	Lag          time.Duration // of the last transaction: from its commit to its keys invalidated
 	MaxLag       time.Duration // the largest Lag seen
-	Retries      uint64        // transactions applied again after a store error
+	Groups       uint64        // groups of transactions applied together (each: one drop per table, one ack)
+	Retries      uint64        // groups applied again after a store error
 	Reopens      uint64        // streams opened again after an error
 	PositionLost uint64        // times the position was lost (or missing from the store) and every table invalidated
 }
@@ -115,23 +125,47 @@ func NewConsumer(opts ConsumerOptions) (*Consumer, error) {
 	if opts.RetryPause <= 0 {
 		opts.RetryPause = 2 * time.Second
 	}
+	if opts.ReadAhead <= 0 {
+		opts.ReadAhead = DefaultMaxChanges
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Consumer{opts: opts, log: log.With("cdc", opts.Name), tables: map[string][]runtime.ChangeTable{}, token: rand.Text()}
-	c.all = opts.Registry.ChangeTables()
+	for _, t := range opts.Registry.ChangeTables() {
+		c.addTable(t)
+	}
 	if len(c.all) == 0 {
 		return nil, errors.New("cdc: NewConsumer: the registry lists no table: build the repositories with NewRepos and runtime.WithRegistry(registry) first")
 	}
-	for _, t := range c.all {
-		name := t.TableName()
-		if !strings.Contains(name, ".") {
-			name = opts.Schema + "." + name
-		}
-		c.tables[name] = append(c.tables[name], t)
-	}
 	return c, nil
+}
+
+// addTable maps t under its schema-qualified name.
+func (c *Consumer) addTable(t runtime.ChangeTable) {
+	name := t.TableName()
+	if !strings.Contains(name, ".") {
+		name = c.opts.Schema + "." + name
+	}
+	c.tables[name] = append(c.tables[name], t)
+	c.all = append(c.all, t)
+}
+
+// newTables maps the tables of repositories built with the registry after
+// NewConsumer, each first invalidated as a whole: the transactions applied
+// before did not reach its keys, which other processes may have cached.
+func (c *Consumer) newTables(ctx context.Context) error {
+	listed := c.opts.Registry.ChangeTables() // in the order made: new ones last
+	for _, t := range listed[len(c.all):] {
+		c.log.Warn("cdc: table invalidated as a whole", "table", t.TableName(), "reason", "its repository was built after the consumer")
+		if err := t.InvalidateAll(ctx); err != nil {
+			return fmt.Errorf("cdc: invalidate %s: %w", t.TableName(), err)
+		}
+		c.addTable(t)
+		c.update(func(s *ConsumerStats) { s.WholeTables++ })
+	}
+	return nil
 }
 
 // Stats returns what the consumer did so far.
@@ -278,7 +312,13 @@ func (c *Consumer) stream(ctx context.Context) {
 	}
 }
 
-// session reads one stream from the stored position until an error.
+// session reads one stream from the stored position until an error. A
+// reader goroutine calls Next ahead of the applier, up to ReadAhead
+// changes; the applier takes every transaction received so far as one
+// group, drops the keys of the whole group at once, then acknowledges and
+// stores the group's last position. A transaction's position is never
+// acknowledged before its keys are dropped, and a key changed by several
+// transactions of a group is dropped once, after all of them committed.
 func (c *Consumer) session(ctx context.Context) error {
 	from, known, err := c.loadPosition(ctx)
 	if err != nil {
@@ -304,8 +344,13 @@ func (c *Consumer) session(ctx context.Context) error {
 		}
 		c.update(func(s *ConsumerStats) { s.PositionLost++ })
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	q := newReadQueue(c.opts.ReadAhead)
+	var wg sync.WaitGroup
+	wg.Go(func() { q.read(ctx, src) })
+	defer func() { cancel(); wg.Wait() }() // before src.Close
 	for {
-		b, err := src.Next(ctx)
+		group, err := q.take(ctx)
 		if errors.Is(err, ErrPositionLost) {
 			c.log.Warn("cdc: position lost: every table is invalidated as a whole", "position", from, "err", err)
 			if derr := c.opts.Store.Delete(ctx, c.positionKey()); derr != nil {
@@ -316,33 +361,35 @@ func (c *Consumer) session(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := c.applyRetrying(ctx, b); err != nil {
+		if err := c.applyRetrying(ctx, group); err != nil {
 			return err
 		}
-		if err := src.Ack(ctx, b.Position); err != nil {
+		last := group[len(group)-1].Position
+		if err := src.Ack(ctx, last); err != nil {
 			return err
 		}
-		if err := c.storePosition(ctx, b.Position); err != nil {
+		if err := c.storePosition(ctx, last); err != nil {
 			return err
 		}
-		c.update(func(s *ConsumerStats) { s.Position = b.Position; s.Transactions++ })
-		from = b.Position
+		q.done(group)
+		c.update(func(s *ConsumerStats) { s.Position = last; s.Transactions += uint64(len(group)); s.Groups++ })
+		from = last
 	}
 }
 
-// applyRetrying applies b until the store takes it, pausing between
-// attempts; only ctx ending stops it.
-func (c *Consumer) applyRetrying(ctx context.Context, b *Batch) error {
+// applyRetrying applies a group of transactions until the store takes it,
+// pausing between attempts; only ctx ending stops it.
+func (c *Consumer) applyRetrying(ctx context.Context, group []*Batch) error {
 	pause := 50 * time.Millisecond
 	for {
-		err := c.apply(ctx, b)
+		err := c.apply(ctx, group)
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		c.log.Warn("cdc: invalidation failed: the transaction is applied again", "position", b.Position, "err", err, "pause", pause)
+		c.log.Warn("cdc: invalidation failed: the transactions are applied again", "position", group[len(group)-1].Position, "transactions", len(group), "err", err, "pause", pause)
 		c.update(func(s *ConsumerStats) { s.Retries++ })
 		select {
 		case <-ctx.Done():
@@ -353,8 +400,13 @@ func (c *Consumer) applyRetrying(ctx context.Context, b *Batch) error {
 	}
 }
 
-// apply invalidates what b's changes touch.
-func (c *Consumer) apply(ctx context.Context, b *Batch) error {
+// apply invalidates what the changes of a group of transactions touch:
+// every table's keys gathered from all of them, each dropped once, the
+// tables in parallel.
+func (c *Consumer) apply(ctx context.Context, group []*Batch) error {
+	if err := c.newTables(ctx); err != nil {
+		return err
+	}
 	keys := map[runtime.ChangeTable][]string{}
 	whole := map[runtime.ChangeTable]string{} // the reason
 	wholeTable := func(name, reason string) {
@@ -364,35 +416,48 @@ func (c *Consumer) apply(ctx context.Context, b *Batch) error {
 			}
 		}
 	}
-	if b.Collapsed {
-		for _, name := range b.Tables {
-			wholeTable(name, "a transaction too large to hold")
+	var events int
+	for _, b := range group {
+		events += len(b.Changes)
+		if b.Collapsed {
+			for _, name := range b.Tables {
+				wholeTable(name, "a transaction too large to hold")
+			}
 		}
-	}
-	for _, ch := range b.Changes {
-		if ch.Op == Truncate {
-			wholeTable(ch.Table, "truncate")
-			continue
-		}
-		for _, t := range c.tables[ch.Table] {
-			if _, ok := whole[t]; ok {
+		for _, ch := range b.Changes {
+			if ch.Op == Truncate {
+				wholeTable(ch.Table, "truncate")
 				continue
 			}
-			ks, err := changeKeys(t, ch)
-			if err != nil {
-				whole[t] = err.Error()
-				continue
+			for _, t := range c.tables[ch.Table] {
+				if _, ok := whole[t]; ok {
+					continue
+				}
+				ks, err := changeKeys(t, ch)
+				if err != nil {
+					whole[t] = err.Error()
+					continue
+				}
+				keys[t] = append(keys[t], ks...)
 			}
-			keys[t] = append(keys[t], ks...)
 		}
 	}
-	var n, w uint64
+	last := group[len(group)-1]
+	var n, w atomic.Uint64
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
 	for t, reason := range whole {
-		c.log.Warn("cdc: table invalidated as a whole", "table", t.TableName(), "reason", reason, "position", b.Position)
-		if err := t.InvalidateAll(ctx); err != nil {
-			return err
-		}
-		w++
+		c.log.Warn("cdc: table invalidated as a whole", "table", t.TableName(), "reason", reason, "position", last.Position)
+		wg.Go(func() {
+			if err := t.InvalidateAll(ctx); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				return
+			}
+			w.Add(1)
+		})
 	}
 	for t, ks := range keys {
 		if _, ok := whole[t]; ok {
@@ -400,19 +465,30 @@ func (c *Consumer) apply(ctx context.Context, b *Batch) error {
 		}
 		slices.Sort(ks)
 		ks = slices.Compact(ks)
-		if err := t.DropKeys(ctx, ks); err != nil {
-			return err
-		}
-		n += uint64(len(ks)) + 1 // and the All key
+		wg.Go(func() {
+			if err := t.DropKeys(ctx, ks); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				return
+			}
+			n.Add(uint64(len(ks)) + 1) // and the All key
+		})
 	}
-	lag := time.Since(b.Commit)
+	wg.Wait()
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	now := time.Now()
 	c.update(func(s *ConsumerStats) {
-		s.Events += uint64(len(b.Changes))
-		s.Keys += n
-		s.WholeTables += w
-		if !b.Commit.IsZero() {
-			s.Lag = lag
-			s.MaxLag = max(s.MaxLag, lag)
+		s.Events += uint64(events)
+		s.Keys += n.Load()
+		s.WholeTables += w.Load()
+		for _, b := range group {
+			if !b.Commit.IsZero() {
+				s.Lag = now.Sub(b.Commit)
+				s.MaxLag = max(s.MaxLag, s.Lag)
+			}
 		}
 	})
 	return nil

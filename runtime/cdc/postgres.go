@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pglogrepl"
@@ -65,6 +66,14 @@ type Postgres struct {
 	acked      pglogrepl.LSN // confirmed to the server: applied by the consumer
 	emitted    pglogrepl.LSN // end of the last transaction Next returned
 	nextStatus time.Time     // when Next next tells the server where it stands
+
+	// Ack may be called while Next runs in another goroutine: it leaves
+	// the position here and wakes Next, then the connection's one user, to
+	// send it. Outside Next, Ack sends it itself.
+	ackMu  sync.Mutex
+	inNext bool
+	ackTo  pglogrepl.LSN      // the highest position Ack was given
+	wake   context.CancelFunc // ends the receive Next waits in; nil outside one
 }
 
 var _ Source = (*Postgres)(nil)
@@ -285,20 +294,42 @@ func (s *Postgres) value(ctx context.Context, sql string) (string, error) {
 // server the acknowledged position every StatusInterval, and answers the
 // server's keepalives.
 func (s *Postgres) Next(ctx context.Context) (*Batch, error) {
+	s.ackMu.Lock()
+	s.inNext = true
+	s.ackMu.Unlock()
+	defer func() {
+		s.ackMu.Lock()
+		s.inNext = false
+		s.ackMu.Unlock()
+	}()
 	for {
+		s.ackMu.Lock()
+		if s.ackTo > s.acked {
+			s.acked = s.ackTo
+			s.nextStatus = time.Time{} // tell the server now
+		}
+		s.ackMu.Unlock()
 		if !time.Now().Before(s.nextStatus) {
 			if err := s.sendStatus(); err != nil {
 				return nil, err
 			}
 		}
 		rctx, cancel := context.WithDeadline(ctx, s.nextStatus)
+		s.ackMu.Lock()
+		s.wake = cancel
+		s.ackMu.Unlock()
 		raw, err := s.conn.ReceiveMessage(rctx)
+		s.ackMu.Lock()
+		s.wake = nil
+		s.ackMu.Unlock()
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if pgconn.Timeout(err) {
+			// The status deadline, or an Ack's wake-up: the connection
+			// stays usable (pgconn closes it on any other error).
+			if pgconn.Timeout(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				continue
 			}
 			return nil, fmt.Errorf("cdc: receive: %w", err)
@@ -482,18 +513,33 @@ func (s *Postgres) decode(oid uint32, data []byte) (any, error) {
 	return string(data), nil
 }
 
-// Ack confirms every transaction up to pos to the server at once: the slot's
+// Ack confirms every transaction up to pos to the server: the slot's
 // confirmed flush position moves there, and the server will not send them
-// again.
+// again. It may be called while another goroutine waits in Next, which
+// sends the position at once (the connection is Next's); a failure to send
+// it ends the stream there.
 func (s *Postgres) Ack(ctx context.Context, pos Position) error {
 	lsn, err := pglogrepl.ParseLSN(string(pos))
 	if err != nil {
 		return fmt.Errorf("cdc: ack %q: %w", pos, err)
 	}
-	if lsn > s.acked {
-		s.acked = lsn
+	s.ackMu.Lock()
+	defer s.ackMu.Unlock()
+	if !s.inNext {
+		s.ackTo = max(s.ackTo, lsn)
+		if s.ackTo > s.acked {
+			s.acked = s.ackTo
+			return s.sendStatus()
+		}
+		return nil
 	}
-	return s.sendStatus()
+	if lsn > s.ackTo {
+		s.ackTo = lsn
+		if s.wake != nil {
+			s.wake()
+		}
+	}
+	return nil
 }
 
 func (s *Postgres) sendStatus() error {
@@ -505,9 +551,16 @@ func (s *Postgres) sendStatus() error {
 	return nil
 }
 
-// Close ends the stream. Transactions not acknowledged are sent again to the
-// next source opened on the slot.
+// Close ends the stream, after it sends the server the last position
+// acknowledged. Transactions not acknowledged are sent again to the next
+// source opened on the slot.
 func (s *Postgres) Close() error {
+	s.ackMu.Lock()
+	if !s.inNext && s.ackTo > s.acked {
+		s.acked = s.ackTo
+		_ = s.sendStatus() // best effort: the consumer stored the position too
+	}
+	s.ackMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return s.conn.Close(ctx)

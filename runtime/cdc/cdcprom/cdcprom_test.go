@@ -13,12 +13,15 @@ import (
 // Each field of Stats is its own series, under the consumer's name.
 func TestCollect(t *testing.T) {
 	s := cdc.ConsumerStats{Leader: true, Position: "0/1", Transactions: 2, Events: 3, Keys: 4, WholeTables: 5,
-		Lag: 1500 * time.Millisecond, MaxLag: 2 * time.Second, Retries: 6, Reopens: 7, PositionLost: 8}
+		Lag: 1500 * time.Millisecond, MaxLag: 2 * time.Second, Retries: 6, Reopens: 7, PositionLost: 8, Groups: 9}
 	c := New("blog", func() cdc.ConsumerStats { return s })
 	want := `
 # HELP cachegen_cdc_events_total Row changes applied.
 # TYPE cachegen_cdc_events_total counter
 cachegen_cdc_events_total{consumer="blog"} 3
+# HELP cachegen_cdc_groups_total Groups of transactions applied together: one drop per table and one acknowledgement each.
+# TYPE cachegen_cdc_groups_total counter
+cachegen_cdc_groups_total{consumer="blog"} 9
 # HELP cachegen_cdc_keys_invalidated_total Keys invalidated, All keys included.
 # TYPE cachegen_cdc_keys_invalidated_total counter
 cachegen_cdc_keys_invalidated_total{consumer="blog"} 4
@@ -37,7 +40,7 @@ cachegen_cdc_position_lost_total{consumer="blog"} 8
 # HELP cachegen_cdc_reopens_total Change streams opened again after an error.
 # TYPE cachegen_cdc_reopens_total counter
 cachegen_cdc_reopens_total{consumer="blog"} 7
-# HELP cachegen_cdc_retries_total Transactions applied again after a store error.
+# HELP cachegen_cdc_retries_total Groups of transactions applied again after a store error.
 # TYPE cachegen_cdc_retries_total counter
 cachegen_cdc_retries_total{consumer="blog"} 6
 # HELP cachegen_cdc_transactions_total Transactions applied and acknowledged.
