@@ -21,15 +21,24 @@ import (
 // after it.
 func (t *Table[T]) Save(ctx context.Context, row *T) error {
 	before := *row
+	insert := t.spec.AutoPK && t.spec.Mapper.PKIsZero(row)
+	guard := !insert && t.guardable(ctx)
 	err := t.write(ctx, "save", func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
 		vals := t.spec.Mapper.Values(row)
-		if t.spec.AutoPK && t.spec.Mapper.PKIsZero(row) {
+		if insert {
 			id, err := t.insertAuto(ctx, tx, t.withoutPK(vals))
 			if err != nil {
 				return nil, err
 			}
 			t.spec.Mapper.SetPK(row, id)
 			return []*T{row}, nil
+		}
+		if guard {
+			// The common update, unique values unchanged: one statement
+			// (shortcuts.go).
+			if ok, err := t.updateGuarded(ctx, tx, vals); err != nil || ok {
+				return []*T{row}, err
+			}
 		}
 		old, err := t.lockRow(ctx, tx, vals[t.pkCol])
 		if err != nil {
@@ -59,8 +68,16 @@ func (t *Table[T]) Save(ctx context.Context, row *T) error {
 // invalidates every key of it and the All key. It returns ErrNotFound when
 // there is no such row.
 func (t *Table[T]) Delete(ctx context.Context, probe *T) error {
+	returns := t.deleteReturns(ctx)
 	return t.write(ctx, "delete", func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
 		pk := t.spec.Mapper.Values(probe)[t.pkCol]
+		if returns {
+			old, err := t.deleteRow(ctx, tx, pk)
+			if err == nil && old == nil {
+				err = ErrNotFound
+			}
+			return []*T{old}, err
+		}
 		old, err := t.lockRow(ctx, tx, pk)
 		if err != nil {
 			return nil, err

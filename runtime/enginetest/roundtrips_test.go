@@ -92,18 +92,21 @@ type tripCount struct {
 // trips per write") on purpose. Before issue 15 a write with a near cache
 // sent its two PUBLISHes as round trips of their own (4 in all); they ride
 // in the lock and release pipelines now, so a publish that comes back as a
-// round trip of its own fails the store count.
+// round trip of its own fails the store count. An update that keeps its
+// unique values is one statement (its guarded UPDATE), not a SELECT … FOR
+// UPDATE and an UPDATE; one that changes them pays the guarded UPDATE that
+// matched nothing on top; a delete is one DELETE … RETURNING.
 var wantWriteTrips = map[string]tripCount{
 	"redis/first write, cold board":       {store: 2, cmds: 8, board: 3, queries: 1},
 	"redis/insert (auto pk)":              {store: 2, cmds: 8, queries: 1},
-	"redis/update, unique unchanged":      {store: 2, cmds: 8, queries: 1, execs: 1},
-	"redis/update, unique changed":        {store: 2, cmds: 10, queries: 1, execs: 1},
-	"redis/delete":                        {store: 2, cmds: 8, queries: 1, execs: 1},
+	"redis/update, unique unchanged":      {store: 2, cmds: 8, execs: 1},
+	"redis/update, unique changed":        {store: 2, cmds: 10, queries: 1, execs: 2},
+	"redis/delete":                        {store: 2, cmds: 8, queries: 1},
 	"redis+near/first write, cold board":  {store: 2, cmds: 10, publish: 2, board: 3, queries: 1},
 	"redis+near/insert (auto pk)":         {store: 2, cmds: 10, publish: 2, queries: 1},
-	"redis+near/update, unique unchanged": {store: 2, cmds: 10, publish: 2, queries: 1, execs: 1},
-	"redis+near/update, unique changed":   {store: 2, cmds: 12, publish: 2, queries: 1, execs: 1},
-	"redis+near/delete":                   {store: 2, cmds: 10, publish: 2, queries: 1, execs: 1},
+	"redis+near/update, unique unchanged": {store: 2, cmds: 10, publish: 2, execs: 1},
+	"redis+near/update, unique changed":   {store: 2, cmds: 12, publish: 2, queries: 1, execs: 2},
+	"redis+near/delete":                   {store: 2, cmds: 10, publish: 2, queries: 1},
 }
 
 // writeTripOrder is the order of the logged table.
@@ -241,6 +244,15 @@ func countWrites(t *testing.T, withNear bool, labels map[string]string, config s
 	}
 	u := &model.User{Email: "a@x.org", OrgID: 1, Handle: "a", Name: "A"}
 	measure("first write, cold board", func() error { return users.Save(ctx, u) })
+	// The measured repository reads the catalog once, at its first miss by
+	// email (whether text compares exactly decides whether its misses are
+	// cached, and whether an update may prove its unique values unchanged
+	// in its own statement): here, after the
+	// first write (which pays for the board), not in the first update.
+	if _, err := users.GetByEmail(ctx, "nobody@x.org"); err == nil {
+		t.Fatal("GetByEmail(nobody@x.org): found a row")
+	}
+
 	v := &model.User{Email: "b@x.org", OrgID: 1, Handle: "b", Name: "B"}
 	measure("insert (auto pk)", func() error { return users.Save(ctx, v) })
 	v.Name = "B2"
