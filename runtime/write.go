@@ -152,14 +152,23 @@ func (t *Table[T]) writeIn(ctx context.Context, fn func(context.Context, *sqlx.T
 // writeKeys lists, once each, every key of rows and the All key.
 func (t *Table[T]) writeKeys(rows []*T) []string {
 	keys := make([]string, 0, len(rows)*len(t.spec.Indexes)+1)
+	var seen map[string]bool // for a bulk write's many keys
+	if len(rows) > 4 {
+		seen = make(map[string]bool, cap(keys))
+	}
 	for _, row := range rows {
 		for i := range t.spec.Indexes {
 			k := t.Key(i, row)
 			dup := false
-			for _, have := range keys {
-				if have == k {
-					dup = true
-					break
+			if seen != nil {
+				dup = seen[k]
+				seen[k] = true
+			} else {
+				for _, have := range keys {
+					if have == k {
+						dup = true
+						break
+					}
 				}
 			}
 			if !dup {

@@ -107,19 +107,31 @@ var wantWriteTrips = map[string]tripCount{
 	"redis+near/update, unique unchanged": {store: 2, cmds: 10, publish: 2, execs: 1},
 	"redis+near/update, unique changed":   {store: 2, cmds: 12, publish: 2, queries: 1, execs: 2},
 	"redis+near/delete":                   {store: 2, cmds: 10, publish: 2, queries: 1},
+	// 10 rows (31 keys: 3 a row and All; the update changes one email,
+	// 32): one lock and one release round trip whatever the count. An
+	// insert with an auto pk is a statement a row (a multi-row INSERT does
+	// not say which key went to which row everywhere); rows with a key
+	// are one SELECT … FOR UPDATE and one multi-row upsert.
+	"redis/bulk insert, 10 rows":      {store: 2, cmds: 62, queries: 10},
+	"redis/bulk update, 10 rows":      {store: 2, cmds: 64, queries: 1, execs: 1},
+	"redis/bulk delete, 10 rows":      {store: 2, cmds: 62, queries: 1},
+	"redis+near/bulk insert, 10 rows": {store: 2, cmds: 64, publish: 2, queries: 10},
+	"redis+near/bulk update, 10 rows": {store: 2, cmds: 66, publish: 2, queries: 1, execs: 1},
+	"redis+near/bulk delete, 10 rows": {store: 2, cmds: 64, publish: 2, queries: 1},
 }
 
 // writeTripOrder is the order of the logged table.
 var writeTripOrder = []string{
 	"first write, cold board", "insert (auto pk)", "update, unique unchanged",
 	"update, unique changed", "delete",
+	"bulk insert, 10 rows", "bulk update, 10 rows", "bulk delete, 10 rows",
 }
 
 // TestWriteRoundTrips counts, on PostgreSQL + Redis without and with a near
 // cache, the round trips each kind of write sends: to Redis (counted by a
 // go-redis hook on the store's client, so a pipeline is one), on the near
-// cache's bus, to the build board, and to the database. There is no bulk
-// write API yet (SaveMany/DeleteMany of issue 15), so no bulk row.
+// cache's bus, to the build board, and to the database; bulk writes
+// (SaveMany, DeleteMany) of 10 rows too.
 //
 //	go test -run TestWriteRoundTrips -v ./runtime/enginetest
 func TestWriteRoundTrips(t *testing.T) {
@@ -148,7 +160,6 @@ func TestWriteRoundTrips(t *testing.T) {
 			fmt.Fprintf(&b, "| %s, %s | %d | %d | %d | %d | %d | %d |\n", config, w, c.store, c.cmds, c.publish, c.board, c.queries, c.execs)
 		}
 	}
-	b.WriteString("| bulk save | no bulk API yet | | | | | |\n")
 	t.Logf("round trips per write (PostgreSQL + Redis):%s", b.String())
 	for _, config := range []string{"redis", "redis+near"} {
 		for _, w := range writeTripOrder {
@@ -235,7 +246,7 @@ func countWrites(t *testing.T, withNear bool, labels map[string]string, config s
 		trips, board := storeHook.take()
 		c := tripCount{store: len(trips), cmds: commands(trips), publish: publishes(trips), board: len(board),
 			queries: int(counter.Queries()), execs: int(counter.Execs())}
-		label := "store [" + strings.Join(trips, ", ") + "]"
+		label := "store [" + strings.Join(runs(trips), ", ") + "]"
 		if len(board) > 0 {
 			label += " board [" + strings.Join(board, ", ") + "]"
 		}
@@ -260,6 +271,25 @@ func countWrites(t *testing.T, withNear bool, labels map[string]string, config s
 	v.Email = "b2@x.org"
 	measure("update, unique changed", func() error { return users.Save(ctx, v) })
 	measure("delete", func() error { return users.Delete(ctx, v.ID) })
+	bulk := make([]*model.User, 10)
+	for i := range bulk {
+		bulk[i] = &model.User{Email: fmt.Sprintf("m%d@x.org", i), OrgID: 2, Handle: fmt.Sprintf("m%d", i), Name: "M"}
+	}
+	measure("bulk insert, 10 rows", func() error { return users.SaveMany(ctx, bulk) })
+	ids := make([]int64, len(bulk))
+	for i, b := range bulk {
+		b.Name = "M2"
+		ids[i] = b.ID
+	}
+	bulk[0].Email = "m0b@x.org"
+	measure("bulk update, 10 rows", func() error { return users.SaveMany(ctx, bulk) })
+	measure("bulk delete, 10 rows", func() error {
+		n, err := users.DeleteMany(ctx, ids)
+		if err == nil && n != len(ids) {
+			err = fmt.Errorf("DeleteMany deleted %d rows of %d", n, len(ids))
+		}
+		return err
+	})
 	return out
 }
 
@@ -275,6 +305,30 @@ func publishes(trips []string) int {
 		}
 	}
 	return n
+}
+
+// runs shortens each round trip's runs of one command, for the log:
+// evalsha+evalsha+publish becomes evalsha×2+publish.
+func runs(trips []string) []string {
+	out := make([]string, len(trips))
+	for i, trip := range trips {
+		var parts []string
+		cmds := strings.Split(trip, "+")
+		for j := 0; j < len(cmds); {
+			k := j
+			for k < len(cmds) && cmds[k] == cmds[j] {
+				k++
+			}
+			if k-j > 1 {
+				parts = append(parts, fmt.Sprintf("%s×%d", cmds[j], k-j))
+			} else {
+				parts = append(parts, cmds[j])
+			}
+			j = k
+		}
+		out[i] = strings.Join(parts, "+")
+	}
+	return out
 }
 
 // commands counts the commands in round trips labelled by tripHook.
