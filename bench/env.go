@@ -113,7 +113,7 @@ func setup(ctx context.Context, dsn, redisAddr string) (*env, error) {
 	e.hot = *hot
 	// The key GetByID filled: the raw GET reads the same bytes.
 	var keys []string
-	iter := e.client.Scan(ctx, 0, e.prefix+":users:*:id=1", 1000).Iterator()
+	iter := e.client.Scan(ctx, 0, e.prefix+":users:*id=1", 1000).Iterator()
 	for iter.Next(ctx) {
 		keys = append(keys, iter.Val())
 	}
@@ -252,7 +252,7 @@ func (e *env) figures() []figure {
 	}
 	saved := e.hot
 	ops := e.readOps()
-	return []figure{
+	return append([]figure{
 		{"pg_query", timed(ops.pgByID)},
 		{"pg_query_unique", timed(ops.pgByEmail)},
 		{"raw_redis_get", timed(ops.rawGet)},
@@ -311,7 +311,7 @@ func (e *env) figures() []figure {
 		}},
 		{"pg_query_parallel", parallel(ops.pgByID)},
 		{"redis_hit_parallel", parallel(ops.hit)},
-	}
+	}, e.writeFigures()...)
 }
 
 // parallel is the figure of op on 16 goroutines (8 per core).
