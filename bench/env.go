@@ -261,7 +261,7 @@ func (e *env) figures() []figure {
 	}
 	saved := e.hot
 	ops := e.readOps()
-	return []figure{
+	return append([]figure{
 		{"pg_query", timed(ops.pgByID)},
 		{"pg_query_unique", timed(ops.pgByEmail)},
 		{"raw_redis_get", timed(ops.rawGet)},
@@ -325,7 +325,7 @@ func (e *env) figures() []figure {
 		}},
 		{"pg_query_parallel", parallel(ops.pgByID)},
 		{"redis_hit_parallel", parallel(ops.hit)},
-	}
+	}, e.writeFigures()...)
 }
 
 // parallel is the figure of op on 16 goroutines (8 per core).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/zeromicro/go-zero/core/logx"
@@ -56,4 +57,27 @@ func (m *gozeroUsers) FindOne(ctx context.Context, id int64) (*gozeroUser, error
 		return nil, err
 	}
 	return &resp, nil
+}
+
+// Update is goctl's Update: FindOne (through the cache) for the old unique
+// values, the UPDATE, then one DEL of the keys of the pk and of the old
+// unique values (CachedConn.ExecCtx).
+func (m *gozeroUsers) Update(ctx context.Context, u *gozeroUser) error {
+	data, err := m.FindOne(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	idKey := fmt.Sprintf("%s%v", m.keyPrefix, data.ID)
+	emailKey := fmt.Sprintf("%semail:%v", m.uniquePrefix(), data.Email)
+	orgHandleKey := fmt.Sprintf("%sorgId:handle:%v:%v", m.uniquePrefix(), data.OrgID, data.Handle)
+	_, err = m.conn.ExecCtx(ctx, func(ctx context.Context, conn sqlx.SqlConn) (sql.Result, error) {
+		return conn.ExecCtx(ctx, "update users set email = $2, org_id = $3, handle = $4, name = $5 where id = $1",
+			u.ID, u.Email, u.OrgID, u.Handle, u.Name)
+	}, idKey, emailKey, orgHandleKey)
+	return err
+}
+
+// uniquePrefix starts the keys goctl gives the unique indexes.
+func (m *gozeroUsers) uniquePrefix() string {
+	return m.keyPrefix[:len(m.keyPrefix)-len("id:")]
 }

@@ -98,6 +98,8 @@ func main() {
 	ratio("memory_hit_vs_db", "pg_query", "memory_hit")
 	ratio("near_hit_vs_db", "pg_query", "near_hit")
 	ratio("batch100_vs_loop", "get_by_id_loop_100", "get_by_ids_100")
+	ratio("save_many_100_vs_loop", "save_loop_100", "save_many_100")
+	fmt.Printf("bench: allocs_save=%.0f\n", allocs["save"])
 	fmt.Printf("bench: allocs_redis_hit=%.0f\n", allocs["redis_hit"])
 	fmt.Printf("bench: allocs_near_hit=%.0f\n", allocs["near_hit"])
 	fmt.Printf("bench: allocs_gozero_hit=%.0f\n", allocs["gozero_hit"])

@@ -494,3 +494,10 @@ func (b *builds) keys(keys []string, values [][]any) []string {
 	}
 	return keys
 }
+
+// learnsAny reports whether the runtime locks other builds' indexes on its
+// writes: their old values are known only from the old row.
+func (b *builds) learnsAny() bool {
+	v := b.view.Load()
+	return v != nil && len(v.lock) > 0
+}

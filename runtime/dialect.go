@@ -2,9 +2,11 @@ package runtime
 
 import (
 	"fmt"
-	"github.com/cachegen/cachegen/internal/catalog"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/cachegen/cachegen/internal/catalog"
 )
 
 // Dialect is the SQL flavour a table speaks. One generated file serves all
@@ -86,6 +88,14 @@ type statements struct {
 	update        string   // UPDATE of every column but the pk, by pk ("" when there is none)
 	deleteByPK    string
 	autoReturning bool // insertAuto ends in RETURNING (read the pk with a query)
+	// guardedUpdate is update with "AND <col> = ?" for every column of a
+	// unique index (guardCols, after the pk's argument): a row it matches
+	// kept its unique values (see Table.Save). "" when update is.
+	guardedUpdate string
+	guardCols     []int
+	// deleteReturning deletes by pk and returns the deleted row, where the
+	// database can (see Table.deleteReturns).
+	deleteReturning string
 }
 
 func buildStatements(d Dialect, table string, columns []string, indexes []Index, pk int) statements {
@@ -150,5 +160,20 @@ func buildStatements(d Dialect, table string, columns []string, indexes []Index,
 		s.update = "UPDATE " + tbl + " SET " + strings.Join(sets, ", ") + " WHERE " + pkCol + " = " + d.placeholder(len(sets)+1)
 	}
 	s.deleteByPK = "DELETE FROM " + tbl + " WHERE " + pkCol + " = " + d.placeholder(1)
+	s.deleteReturning = s.deleteByPK + " RETURNING " + selectList
+	if s.update != "" {
+		s.guardedUpdate = s.update
+		n := len(sets) + 1
+		for _, ix := range indexes[1:] {
+			for _, c := range ix.Columns {
+				if c == pk || slices.Contains(s.guardCols, c) {
+					continue
+				}
+				s.guardCols = append(s.guardCols, c)
+				n++
+				s.guardedUpdate += " AND " + cols[c] + " = " + d.placeholder(n)
+			}
+		}
+	}
 	return s
 }

@@ -285,10 +285,17 @@ func (n *NearCache) dropAll() {
 
 // announce drops keys here and publishes them to the other processes.
 func (n *NearCache) announce(ctx context.Context, keys []string) error {
+	n.dropKeys(keys)
+	return n.bus.Publish(ctx, keys)
+}
+
+// dropKeys forgets keys in this process only: a write's phases drop them
+// here and leave the publishing to the store's round trip
+// (PhaseAnnouncer).
+func (n *NearCache) dropKeys(keys []string) {
 	for _, k := range keys {
 		n.drop(k)
 	}
-	return n.bus.Publish(ctx, keys)
 }
 
 // nearListener is how the bus reaches a NearCache, without exporting the

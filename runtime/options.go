@@ -27,6 +27,7 @@ type options struct {
 	near         *NearCache // the in-process tier in front of the store (WithNearCache)
 	verify       bool       // check the table against the database when made (WithVerify)
 	builds       buildOptions
+	noShortcuts  bool  // WithoutWriteShortcuts
 	err          error // the first option given a bad value: NewTable returns it
 }
 
@@ -145,4 +146,12 @@ func WithDialect(d Dialect) Option {
 		}
 		o.dialect = d
 	}
+}
+
+// WithoutWriteShortcuts makes every update and delete read the old row
+// under the row lock (SELECT … FOR UPDATE) before its statement, as before
+// the shortcuts of shortcuts.go: for comparing the two paths, and for a
+// database whose RETURNING or affected-row counts cannot be trusted.
+func WithoutWriteShortcuts() Option {
+	return func(o *options) { o.noShortcuts = true }
 }

@@ -46,6 +46,9 @@ type state[T any] struct {
 	// WithVerify (nil without it).
 	keyColumns []catalog.KeyColumn
 	exact      exactness // what the catalog says of the text indexes
+	// returning: whether the database runs DELETE … RETURNING (0: not
+	// asked yet, 1: yes, 2: no).
+	returning atomic.Int32
 }
 
 // NewTable checks spec and builds the statements and keys of a table. A nil

@@ -21,15 +21,24 @@ import (
 // after it.
 func (t *Table[T]) Save(ctx context.Context, row *T) error {
 	before := *row
+	insert := t.spec.AutoPK && t.spec.Mapper.PKIsZero(row)
+	guard := !insert && t.guardable(ctx)
 	err := t.write(ctx, "save", func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
 		vals := t.spec.Mapper.Values(row)
-		if t.spec.AutoPK && t.spec.Mapper.PKIsZero(row) {
+		if insert {
 			id, err := t.insertAuto(ctx, tx, t.withoutPK(vals))
 			if err != nil {
 				return nil, err
 			}
 			t.spec.Mapper.SetPK(row, id)
 			return []*T{row}, nil
+		}
+		if guard {
+			// The common update, unique values unchanged: one statement
+			// (shortcuts.go).
+			if ok, err := t.updateGuarded(ctx, tx, vals); err != nil || ok {
+				return []*T{row}, err
+			}
 		}
 		old, err := t.lockRow(ctx, tx, vals[t.pkCol])
 		if err != nil {
@@ -59,8 +68,16 @@ func (t *Table[T]) Save(ctx context.Context, row *T) error {
 // invalidates every key of it and the All key. It returns ErrNotFound when
 // there is no such row.
 func (t *Table[T]) Delete(ctx context.Context, probe *T) error {
+	returns := t.deleteReturns(ctx)
 	return t.write(ctx, "delete", func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
 		pk := t.spec.Mapper.Values(probe)[t.pkCol]
+		if returns {
+			old, err := t.deleteRow(ctx, tx, pk)
+			if err == nil && old == nil {
+				err = ErrNotFound
+			}
+			return []*T{old}, err
+		}
 		old, err := t.lockRow(ctx, tx, pk)
 		if err != nil {
 			return nil, err
@@ -135,14 +152,23 @@ func (t *Table[T]) writeIn(ctx context.Context, fn func(context.Context, *sqlx.T
 // writeKeys lists, once each, every key of rows and the All key.
 func (t *Table[T]) writeKeys(rows []*T) []string {
 	keys := make([]string, 0, len(rows)*len(t.spec.Indexes)+1)
+	var seen map[string]bool // for a bulk write's many keys
+	if len(rows) > 4 {
+		seen = make(map[string]bool, cap(keys))
+	}
 	for _, row := range rows {
 		for i := range t.spec.Indexes {
 			k := t.Key(i, row)
 			dup := false
-			for _, have := range keys {
-				if have == k {
-					dup = true
-					break
+			if seen != nil {
+				dup = seen[k]
+				seen[k] = true
+			} else {
+				for _, have := range keys {
+					if have == k {
+						dup = true
+						break
+					}
 				}
 			}
 			if !dup {
@@ -173,7 +199,18 @@ func (t *Table[T]) lock(ctx context.Context, keys []string) map[string]bool {
 	for i, k := range keys {
 		ops[i] = LockOp{Key: k, TTL: t.opts.lockTTL}
 	}
-	Batch(t.store).LockMany(pctx, ops)
+	var pubErr error
+	if t.near != nil {
+		// Other processes drop their copies now, before the commit: from
+		// here until the release the store answers nobody with a value to
+		// keep. The message follows the locks in the phase's own round
+		// trip where the store can carry it. Keys the bus did not take are
+		// announced again after commit.
+		t.near.dropKeys(keys)
+		pubErr = t.breaker.LockManyAnnounce(pctx, ops, t.near.bus, keys)
+	} else {
+		Batch(t.store).LockMany(pctx, ops)
+	}
 	var failed map[string]bool
 	for _, op := range ops {
 		if op.Err != nil {
@@ -185,20 +222,15 @@ func (t *Table[T]) lock(ctx context.Context, keys []string) map[string]bool {
 			failed[op.Key] = true
 		}
 	}
-	if t.near != nil {
-		// Other processes drop their copies now, before the commit: from
-		// here until the release the store answers nobody with a value to
-		// keep. Keys the bus did not take are announced again after commit.
-		if err := t.near.announce(pctx, keys); err != nil {
-			t.storeFailed(ctx, "publish", err)
-			for _, k := range keys {
-				if !failed[k] {
-					t.retries.hold(k)
-					if failed == nil {
-						failed = map[string]bool{}
-					}
-					failed[k] = true
+	if pubErr != nil {
+		t.storeFailed(ctx, "publish", pubErr)
+		for _, k := range keys {
+			if !failed[k] {
+				t.retries.hold(k)
+				if failed == nil {
+					failed = map[string]bool{}
 				}
+				failed[k] = true
 			}
 		}
 	}
@@ -220,45 +252,50 @@ func (t *Table[T]) release(ctx context.Context, keys []string, lockFailed map[st
 	for i, k := range keys {
 		ops[i].Key = k
 	}
-	Batch(t.store).UnlockMany(pctx, ops)
-	var again []string // released keys other processes' near caches must drop again
-	for _, op := range ops {
-		k := op.Key
-		if op.Err != nil {
-			t.storeFailed(ctx, "unlock", op.Err)
-			t.invalidationFailed(ctx, k, op.Err, lockFailed[k])
-			continue
+	if t.near == nil {
+		Batch(t.store).UnlockMany(pctx, ops)
+		for _, op := range ops {
+			t.released(ctx, op, lockFailed)
 		}
-		t.stats.invalidations.Add(1)
-		// A release deletes whatever the key holds once the commit is
-		// visible, so it invalidates even where the lock had failed; with
-		// a near cache, only once the bus has carried it too.
-		switch {
-		case t.near != nil:
-			again = append(again, k)
-		case lockFailed[k]:
-			t.retries.unhold(k)
-		}
-	}
-	if len(again) == 0 {
 		return
 	}
 	// The lock kept other processes from keeping the old row only if the
 	// store held it throughout: a lock that expired (a transaction longer
 	// than the lock TTL) or was lost (a flush, a restart, an eviction)
 	// let one of them read the database before the commit and keep what
-	// it read. So every released key is announced again.
-	if err := t.near.announce(pctx, again); err != nil {
-		t.storeFailed(ctx, "publish", err)
-		for _, k := range again {
-			t.invalidationFailed(ctx, k, err, lockFailed[k])
+	// it read. So every key is announced again, after its release, in the
+	// phase's round trip where the store can carry the message. A key
+	// whose release failed is announced too, which costs nothing: it is
+	// queued for a retry either way.
+	t.near.dropKeys(keys)
+	pubErr := t.breaker.UnlockManyAnnounce(pctx, ops, t.near.bus, keys)
+	if pubErr != nil {
+		t.storeFailed(ctx, "publish", pubErr)
+	}
+	for _, op := range ops {
+		if op.Err == nil && pubErr != nil {
+			// Released, but other processes' near caches were not told.
+			t.stats.invalidations.Add(1)
+			t.invalidationFailed(ctx, op.Key, pubErr, lockFailed[op.Key])
+			continue
 		}
+		t.released(ctx, op, lockFailed)
+	}
+}
+
+// released accounts for one release of a write's key: a failed one goes
+// to the retry queue; a successful one invalidated the key (a release
+// deletes whatever the key holds once the commit is visible, so it
+// invalidates even where the lock had failed).
+func (t *Table[T]) released(ctx context.Context, op UnlockOp, lockFailed map[string]bool) {
+	if op.Err != nil {
+		t.storeFailed(ctx, "unlock", op.Err)
+		t.invalidationFailed(ctx, op.Key, op.Err, lockFailed[op.Key])
 		return
 	}
-	for _, k := range again {
-		if lockFailed[k] {
-			t.retries.unhold(k)
-		}
+	t.stats.invalidations.Add(1)
+	if lockFailed[op.Key] {
+		t.retries.unhold(op.Key)
 	}
 }
 

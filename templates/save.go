@@ -21,4 +21,21 @@ func (e *emitter) save(f *jen.File) {
 		jen.Return(jen.Id("r").Dot("t").Dot("Save").Call(jen.Id("ctx"), jen.Id(p))),
 	)
 	f.Line()
+	e.saveMany(f)
+}
+
+// saveMany emits SaveMany.
+func (e *emitter) saveMany(f *jen.File) {
+	m := e.m
+	f.Commentf("SaveMany saves each of rows as Save would, in one transaction: all or none.")
+	f.Comment("The rows are read under the row lock and written with multi-row statements")
+	f.Comment("where the database allows (see runtime.Table.SaveMany), and every cached")
+	f.Comment("key of them is locked in one store round trip before the commit and")
+	f.Comment("released in one after it. Two rows with the same primary key are an error.")
+	f.Comment("On error the rows are left unchanged.")
+	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id("SaveMany").
+		Params(jen.Id("ctx").Qual("context", "Context"), jen.Id("rows").Index().Op("*").Id(m.Name)).Error().Block(
+		jen.Return(jen.Id("r").Dot("t").Dot("SaveMany").Call(jen.Id("ctx"), jen.Id("rows"))),
+	)
+	f.Line()
 }

@@ -120,11 +120,33 @@ func (r *OrgRepo) Save(ctx context.Context, o *Org) error {
 	return r.t.Save(ctx, o)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *OrgRepo) SaveMany(ctx context.Context, rows []*Org) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Org whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrgRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Org{ID: id})
+}
+
+// DeleteMany deletes the Orgs whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *OrgRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*Org, len(ids))
+	for i := range ids {
+		probes[i] = &Org{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Org row does (a
@@ -345,11 +367,33 @@ func (r *UserRepo) Save(ctx context.Context, u *User) error {
 	return r.t.Save(ctx, u)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *UserRepo) SaveMany(ctx context.Context, rows []*User) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the User whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &User{ID: id})
+}
+
+// DeleteMany deletes the Users whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *UserRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*User, len(ids))
+	for i := range ids {
+		probes[i] = &User{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the User row does (a

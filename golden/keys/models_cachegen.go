@@ -92,11 +92,33 @@ func (r *SettingRepo) Save(ctx context.Context, row *Setting) error {
 	return r.t.Save(ctx, row)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *SettingRepo) SaveMany(ctx context.Context, rows []*Setting) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Setting whose key is keyValue and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *SettingRepo) Delete(ctx context.Context, keyValue string) error {
 	return r.t.Delete(ctx, &Setting{Key: keyValue})
+}
+
+// DeleteMany deletes the Settings whose key is one of keys, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *SettingRepo) DeleteMany(ctx context.Context, keys []string) (int, error) {
+	probes := make([]*Setting, len(keys))
+	for i := range keys {
+		probes[i] = &Setting{Key: keys[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Setting row does (a
@@ -285,11 +307,33 @@ func (r *OrderRepo) Save(ctx context.Context, o *Order) error {
 	return r.t.Save(ctx, o)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *OrderRepo) SaveMany(ctx context.Context, rows []*Order) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Order whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrderRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Order{ID: id})
+}
+
+// DeleteMany deletes the Orders whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *OrderRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*Order, len(ids))
+	for i := range ids {
+		probes[i] = &Order{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Order row does (a
@@ -476,11 +520,33 @@ func (r *TagRepo) Save(ctx context.Context, t *Tag) error {
 	return r.t.Save(ctx, t)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *TagRepo) SaveMany(ctx context.Context, rows []*Tag) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Tag whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *TagRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Tag{ID: id})
+}
+
+// DeleteMany deletes the Tags whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *TagRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*Tag, len(ids))
+	for i := range ids {
+		probes[i] = &Tag{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Tag row does (a

@@ -120,11 +120,33 @@ func (r *AuthorRepo) Save(ctx context.Context, a *Author) error {
 	return r.t.Save(ctx, a)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *AuthorRepo) SaveMany(ctx context.Context, rows []*Author) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Author whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AuthorRepo) Delete(ctx context.Context, id AuthorID) error {
 	return r.t.Delete(ctx, &Author{ID: id})
+}
+
+// DeleteMany deletes the Authors whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *AuthorRepo) DeleteMany(ctx context.Context, ids []AuthorID) (int, error) {
+	probes := make([]*Author, len(ids))
+	for i := range ids {
+		probes[i] = &Author{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Author row does (a
@@ -440,11 +462,33 @@ func (r *ProfileRepo) Save(ctx context.Context, p *Profile) error {
 	return r.t.Save(ctx, p)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *ProfileRepo) SaveMany(ctx context.Context, rows []*Profile) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Profile whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *ProfileRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Profile{ID: id})
+}
+
+// DeleteMany deletes the Profiles whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *ProfileRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*Profile, len(ids))
+	for i := range ids {
+		probes[i] = &Profile{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Profile row does (a
@@ -654,11 +698,33 @@ func (r *PostRepo) Save(ctx context.Context, p *Post) error {
 	return r.t.Save(ctx, p)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *PostRepo) SaveMany(ctx context.Context, rows []*Post) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Post whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PostRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Post{ID: id})
+}
+
+// DeleteMany deletes the Posts whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *PostRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*Post, len(ids))
+	for i := range ids {
+		probes[i] = &Post{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Post row does (a
@@ -937,11 +1003,33 @@ func (r *PreferenceRepo) Save(ctx context.Context, p *Preference) error {
 	return r.t.Save(ctx, p)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *PreferenceRepo) SaveMany(ctx context.Context, rows []*Preference) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Preference whose author_id is authorID and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PreferenceRepo) Delete(ctx context.Context, authorID AuthorID) error {
 	return r.t.Delete(ctx, &Preference{AuthorID: authorID})
+}
+
+// DeleteMany deletes the Preferences whose author_id is one of authorIDs, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *PreferenceRepo) DeleteMany(ctx context.Context, authorIDs []AuthorID) (int, error) {
+	probes := make([]*Preference, len(authorIDs))
+	for i := range authorIDs {
+		probes[i] = &Preference{AuthorID: authorIDs[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Preference row does (a
@@ -1170,11 +1258,33 @@ func (r *BadgeRepo) Save(ctx context.Context, row *Badge) error {
 	return r.t.Save(ctx, row)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *BadgeRepo) SaveMany(ctx context.Context, rows []*Badge) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Badge whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *BadgeRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Badge{ID: id})
+}
+
+// DeleteMany deletes the Badges whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *BadgeRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*Badge, len(ids))
+	for i := range ids {
+		probes[i] = &Badge{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Badge row does (a

@@ -38,6 +38,12 @@ func (b *traceBus) Publish(ctx context.Context, keys []string) error {
 	} else {
 		err = b.inner.Publish(ctx, keys)
 	}
+	b.record(ctx, err)
+	return err
+}
+
+// record counts one publish, sent by the bus or in a store's phase.
+func (b *traceBus) record(ctx context.Context, err error) {
 	b.stats.publishes.Add(1)
 	if err != nil {
 		b.stats.publishErrors.Add(1)
@@ -45,7 +51,6 @@ func (b *traceBus) Publish(ctx context.Context, keys []string) error {
 	if t := traceOf(ctx); t != nil {
 		t.RecordPublish(err)
 	}
-	return err
 }
 
 func (b *traceBus) Listen(ctx context.Context, interval time.Duration, h runtime.BusHandler) error {
@@ -82,4 +87,52 @@ func (crashBus) Listen(ctx context.Context, _ time.Duration, _ runtime.BusHandle
 // minute) is longer than the checker's value TTL.
 func (c *Config) nearOptions() runtime.NearOptions {
 	return runtime.NearOptions{MaxStaleness: c.Near, TTL: c.TTL}
+}
+
+// traceStore carries a traceBus's messages in the write phases of the
+// Redis store below it (runtime.PhaseAnnouncer), as a runtime on a bare
+// Redis store would: the checker checks the folded phases, not a path
+// applications do not take. The lossy bus keeps its own Publish, so that
+// the negative control still swallows every message.
+var _ runtime.PhaseAnnouncer = (*traceStore)(nil)
+
+func (s *traceStore) CarriesBus(bus runtime.Bus) bool {
+	tb, ok := bus.(*traceBus)
+	if !ok || tb.lossy {
+		return false
+	}
+	pa, ok := s.inner.(runtime.PhaseAnnouncer)
+	return ok && pa.CarriesBus(tb.inner)
+}
+
+func (s *traceStore) LockManyAnnounce(ctx context.Context, ops []runtime.LockOp, bus runtime.Bus, keys []string) error {
+	if !s.CarriesBus(bus) {
+		s.LockMany(ctx, ops)
+		return bus.Publish(ctx, keys)
+	}
+	tb := bus.(*traceBus)
+	err := s.inner.(runtime.PhaseAnnouncer).LockManyAnnounce(ctx, ops, tb.inner, keys)
+	if t := traceOf(ctx); t != nil {
+		for i := range ops {
+			t.Record(false, ops[i].Key, ops[i].Err)
+		}
+	}
+	tb.record(ctx, err)
+	return err
+}
+
+func (s *traceStore) UnlockManyAnnounce(ctx context.Context, ops []runtime.UnlockOp, bus runtime.Bus, keys []string) error {
+	if !s.CarriesBus(bus) {
+		s.UnlockMany(ctx, ops)
+		return bus.Publish(ctx, keys)
+	}
+	tb := bus.(*traceBus)
+	err := s.inner.(runtime.PhaseAnnouncer).UnlockManyAnnounce(ctx, ops, tb.inner, keys)
+	if t := traceOf(ctx); t != nil {
+		for i := range ops {
+			t.Record(true, ops[i].Key, ops[i].Err)
+		}
+	}
+	tb.record(ctx, err)
+	return err
 }

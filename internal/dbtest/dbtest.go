@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"strings"
 	"sync/atomic"
 )
 
@@ -48,8 +49,42 @@ type Wrap struct {
 	Rows func(driver.Rows) driver.Rows
 	// AfterExec, when not nil, is called after every exec that succeeded,
 	// with the driver's own connection, still inside the statement's
-	// transaction if it has one.
+	// transaction if it has one; and after the rows of a query that
+	// writes (a DELETE … RETURNING) are closed.
 	AfterExec func(ctx context.Context, cn driver.Conn, query string, args []driver.NamedValue)
+}
+
+// afterRows are the rows of a writing query: once they are closed (the
+// connection is free again) the statement counts as an exec for AfterExec.
+type afterRows struct {
+	driver.Rows
+	after func()
+}
+
+func (r *afterRows) Close() error {
+	err := r.Rows.Close()
+	if err == nil && r.after != nil {
+		r.after()
+		r.after = nil
+	}
+	return err
+}
+
+// writes reports whether query changes rows (and may return them).
+func writes(query string) bool {
+	q := strings.ToUpper(strings.TrimSpace(query))
+	return strings.HasPrefix(q, "DELETE ") || strings.HasPrefix(q, "UPDATE ") || strings.HasPrefix(q, "INSERT ")
+}
+
+// afterQuery wraps the rows of a writing query so that AfterExec follows
+// their Close.
+func (cn *conn) afterQuery(ctx context.Context, query string, args []driver.NamedValue) func(driver.Rows, error) (driver.Rows, error) {
+	return func(rows driver.Rows, err error) (driver.Rows, error) {
+		if err != nil || cn.w.AfterExec == nil || !writes(query) {
+			return rows, err
+		}
+		return &afterRows{Rows: rows, after: func() { cn.afterExec(ctx, query, args) }}, nil
+	}
 }
 
 // Open opens dsn with the driver registered as driverName, counting every
@@ -139,7 +174,7 @@ func (cn *conn) QueryContext(ctx context.Context, query string, args []driver.Na
 		return nil, err
 	}
 	cn.w.Counter.query()
-	return cn.rows(rows, err)
+	return cn.afterQuery(ctx, query, args)(cn.rows(rows, err))
 }
 
 func (cn *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -224,10 +259,11 @@ type stmt struct {
 
 func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	s.cn.w.Counter.query()
+	after := s.cn.afterQuery(ctx, s.query, args)
 	if q, ok := s.Stmt.(driver.StmtQueryContext); ok {
-		return s.cn.rows(q.QueryContext(ctx, args))
+		return after(s.cn.rows(q.QueryContext(ctx, args)))
 	}
-	return s.cn.rows(s.Stmt.Query(values(args))) //lint:ignore SA1019 the fallback database/sql itself uses
+	return after(s.cn.rows(s.Stmt.Query(values(args)))) //lint:ignore SA1019 the fallback database/sql itself uses
 }
 
 func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {

@@ -178,3 +178,75 @@ func decodeKeys(s string) ([]string, error) {
 	}
 	return keys, nil
 }
+
+var _ runtime.PhaseAnnouncer = (*Store)(nil)
+
+// publication is a Bus message sent down a write phase's pipeline; err is
+// what the PUBLISH answered (or why it was not sent).
+type publication struct {
+	bus *Bus
+	msg []byte
+	err error
+}
+
+func (p *publication) args() []any { return []any{p.bus.publishCmd(), p.bus.channel, p.msg} }
+
+// sendAlone publishes on its own, on c, by ctx's deadline.
+func (p *publication) sendAlone(ctx context.Context, c goredis.UniversalClient) {
+	var err error // written by the call, read only once it is done
+	if p.err = bounded(ctx, func() { err = c.Do(ctx, p.args()...).Err() }); p.err == nil {
+		p.err = err
+	}
+}
+
+func (b *Bus) publishCmd() string {
+	if b.sharded {
+		return "spublish"
+	}
+	return "publish"
+}
+
+// CarriesBus reports whether bus was made on the store's own client, outside
+// a Cluster: a PUBLISH in the store's pipeline then reaches the bus's
+// subscribers in the same order as Bus.Publish's own. (On a Cluster the
+// store's phase may span nodes and the bus's sharded channel lives on one
+// of them: the message is sent by the bus, after the phase.)
+func (s *Store) CarriesBus(bus runtime.Bus) bool {
+	b, ok := bus.(*Bus)
+	if !ok || b.sharded || b.c != s.c {
+		return false
+	}
+	_, cluster := s.c.(*goredis.ClusterClient)
+	return !cluster
+}
+
+// LockManyAnnounce does LockMany and publishes keys on bus in the same
+// pipeline, after the locks: see runtime.PhaseAnnouncer.
+func (s *Store) LockManyAnnounce(ctx context.Context, ops []runtime.LockOp, bus runtime.Bus, keys []string) error {
+	if !s.CarriesBus(bus) {
+		s.LockMany(ctx, ops)
+		return bus.Publish(ctx, keys)
+	}
+	pub := &publication{bus: bus.(*Bus), msg: encodeKeys(keys)}
+	s.lockMany(ctx, ops, pub)
+	return pubErr(pub.err)
+}
+
+// UnlockManyAnnounce does UnlockMany and publishes keys on bus in the same
+// pipeline, after the releases: see runtime.PhaseAnnouncer.
+func (s *Store) UnlockManyAnnounce(ctx context.Context, ops []runtime.UnlockOp, bus runtime.Bus, keys []string) error {
+	if !s.CarriesBus(bus) {
+		s.UnlockMany(ctx, ops)
+		return bus.Publish(ctx, keys)
+	}
+	pub := &publication{bus: bus.(*Bus), msg: encodeKeys(keys)}
+	s.unlockMany(ctx, ops, pub)
+	return pubErr(pub.err)
+}
+
+func pubErr(err error) error {
+	if err != nil {
+		return fmt.Errorf("redis: publish: %w", err)
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -39,6 +40,10 @@ func (noRetryCmd) NoRetry() bool { return true }
 // LockMany does Lock for each op, with one pipeline of lock scripts, each
 // sent once.
 func (s *Store) LockMany(ctx context.Context, ops []runtime.LockOp) {
+	s.lockMany(ctx, ops, nil)
+}
+
+func (s *Store) lockMany(ctx context.Context, ops []runtime.LockOp, pub *publication) {
 	calls := make([]scriptCall, len(ops))
 	ctx, err := check(ctx)
 	for i := range ops {
@@ -53,7 +58,7 @@ func (s *Store) LockMany(ctx context.Context, ops []runtime.LockOp) {
 		}
 		calls[i] = scriptCall{key: op.Key, args: []any{ms}}
 	}
-	cmds, err := s.runOnce(ctx, lockScript, lockSrc, calls)
+	cmds, err := s.runOnce(ctx, lockScript, lockSrc, calls, pub)
 	for i := range ops {
 		switch {
 		case calls[i].args == nil:
@@ -68,6 +73,10 @@ func (s *Store) LockMany(ctx context.Context, ops []runtime.LockOp) {
 // UnlockMany does Unlock for each op, with one pipeline of unlock scripts,
 // each sent once.
 func (s *Store) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
+	s.unlockMany(ctx, ops, nil)
+}
+
+func (s *Store) unlockMany(ctx context.Context, ops []runtime.UnlockOp, pub *publication) {
 	calls := make([]scriptCall, len(ops))
 	ctx, err := check(ctx)
 	for i := range ops {
@@ -75,7 +84,7 @@ func (s *Store) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
 			calls[i] = scriptCall{key: ops[i].Key, args: []any{}}
 		}
 	}
-	cmds, err := s.runOnce(ctx, unlockScript, unlockSrc, calls)
+	cmds, err := s.runOnce(ctx, unlockScript, unlockSrc, calls, pub)
 	for i := range ops {
 		switch {
 		case calls[i].args == nil:
@@ -93,25 +102,54 @@ func (s *Store) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
 // pipeline ends with a WAIT, and on a Cluster there is one pipeline per
 // master (see waitMode). It returns the commands, aligned with calls, or
 // ctx's error when the deadline passed first.
-func (s *Store) runOnce(ctx context.Context, script *goredis.Script, src string, calls []scriptCall) ([]*goredis.Cmd, error) {
+//
+// A publication (nil for none) goes at the end of the pipeline, after the
+// scripts, and again at the end of the NOSCRIPT pipeline when there is one,
+// so that its listeners hear of the keys only once they are locked (or
+// released). It is never split across groups: the runtime asks for one
+// only where there is a single group (CarriesBus).
+func (s *Store) runOnce(ctx context.Context, script *goredis.Script, src string, calls []scriptCall, pub *publication) ([]*goredis.Cmd, error) {
 	cmds := make([]*goredis.Cmd, len(calls))
 	groups := s.groups(ctx, calls, cmds)
+	if pub != nil && len(groups) != 1 {
+		// No op was sent (each failed before), or the phase spans nodes
+		// (not asked for: see CarriesBus): the message goes on its own,
+		// after them.
+		if len(groups) > 1 {
+			defer pub.sendAlone(ctx, s.c)
+		} else {
+			pub.sendAlone(ctx, s.c)
+		}
+		pub = nil
+	}
 	if len(groups) == 0 {
 		return cmds, nil
+	}
+	// What the call left behind by the deadline may write to is its own
+	// copy of the publication.
+	var res *publication
+	if pub != nil {
+		res = &publication{bus: pub.bus, msg: pub.msg}
 	}
 	// The commands are read only once the call is done: one left to
 	// finish alone may still be written to.
 	err := bounded(ctx, func() {
 		if len(groups) == 1 {
-			s.runGroup(ctx, groups[0], script, src, calls, cmds)
+			s.runGroup(ctx, groups[0], script, src, calls, cmds, res)
 			return
 		}
 		var wg sync.WaitGroup
 		for _, g := range groups {
-			wg.Go(func() { s.runGroup(ctx, g, script, src, calls, cmds) })
+			wg.Go(func() { s.runGroup(ctx, g, script, src, calls, cmds, nil) })
 		}
 		wg.Wait()
 	})
+	if pub != nil {
+		pub.err = err
+		if err == nil {
+			pub.err = res.err
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -168,14 +206,21 @@ func (s *Store) groups(ctx context.Context, calls []scriptCall, cmds []*goredis.
 // runGroup sends g's calls in one pipeline (and those that met NOSCRIPT in
 // a second one), each ended in wait mode by a WAIT whose shortfall fails
 // the pipeline's commands that succeeded.
-func (s *Store) runGroup(ctx context.Context, g pipeGroup, script *goredis.Script, src string, calls []scriptCall, cmds []*goredis.Cmd) {
+func (s *Store) runGroup(ctx context.Context, g pipeGroup, script *goredis.Script, src string, calls []scriptCall, cmds []*goredis.Cmd, pub *publication) {
 	pipe := g.c.Pipeline()
 	for _, i := range g.idx {
 		cmds[i] = queueOnce(ctx, pipe, append([]any{"evalsha", script.Hash(), 1, calls[i].key}, calls[i].args...))
 	}
+	var pubCmd *goredis.Cmd
+	if pub != nil {
+		pubCmd = queueOnce(ctx, pipe, pub.args())
+	}
 	wait := s.wait.queue(ctx, pipe)
 	_, _ = pipe.Exec(ctx) // each command carries its own error
 	s.wait.check(wait, g.idx, cmds)
+	if pubCmd != nil {
+		pub.err = pubCmd.Err()
+	}
 	var again goredis.Pipeliner
 	var retried []int
 	for _, i := range g.idx {
@@ -188,9 +233,16 @@ func (s *Store) runGroup(ctx context.Context, g pipeGroup, script *goredis.Scrip
 		}
 	}
 	if again != nil {
+		if pub != nil {
+			// Some locks (or releases) came after the first message.
+			pubCmd = queueOnce(ctx, again, pub.args())
+		}
 		wait := s.wait.queue(ctx, again)
 		_, _ = again.Exec(ctx)
 		s.wait.check(wait, retried, cmds)
+		if pubCmd != nil {
+			pub.err = errors.Join(pub.err, pubCmd.Err())
+		}
 	}
 }
 

@@ -129,11 +129,33 @@ func (r *MemberRepo) Save(ctx context.Context, m *Member) error {
 	return r.t.Save(ctx, m)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *MemberRepo) SaveMany(ctx context.Context, rows []*Member) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Member whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *MemberRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Member{ID: id})
+}
+
+// DeleteMany deletes the Members whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *MemberRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*Member, len(ids))
+	for i := range ids {
+		probes[i] = &Member{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Member row does (a
@@ -320,11 +342,33 @@ func (r *LoginRepo) Save(ctx context.Context, l *Login) error {
 	return r.t.Save(ctx, l)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *LoginRepo) SaveMany(ctx context.Context, rows []*Login) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Login whose name is name and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *LoginRepo) Delete(ctx context.Context, name string) error {
 	return r.t.Delete(ctx, &Login{Name: name})
+}
+
+// DeleteMany deletes the Logins whose name is one of names, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *LoginRepo) DeleteMany(ctx context.Context, names []string) (int, error) {
+	probes := make([]*Login, len(names))
+	for i := range names {
+		probes[i] = &Login{Name: names[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Login row does (a
@@ -501,11 +545,33 @@ func (r *PostRepo) Save(ctx context.Context, p *Post) error {
 	return r.t.Save(ctx, p)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *PostRepo) SaveMany(ctx context.Context, rows []*Post) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Post whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PostRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Post{ID: id})
+}
+
+// DeleteMany deletes the Posts whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *PostRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*Post, len(ids))
+	for i := range ids {
+		probes[i] = &Post{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Post row does (a
@@ -733,11 +799,33 @@ func (r *FoldedRepo) Save(ctx context.Context, f *Folded) error {
 	return r.t.Save(ctx, f)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *FoldedRepo) SaveMany(ctx context.Context, rows []*Folded) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Folded whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *FoldedRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Folded{ID: id})
+}
+
+// DeleteMany deletes the Foldeds whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *FoldedRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*Folded, len(ids))
+	for i := range ids {
+		probes[i] = &Folded{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Folded row does (a

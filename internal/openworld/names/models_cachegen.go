@@ -119,11 +119,33 @@ func (r *NoteRepo) Save(ctx context.Context, n *Note) error {
 	return r.t.Save(ctx, n)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *NoteRepo) SaveMany(ctx context.Context, rows []*Note) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Note whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *NoteRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Note{ID: id})
+}
+
+// DeleteMany deletes the Notes whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *NoteRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*Note, len(ids))
+	for i := range ids {
+		probes[i] = &Note{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Note row does (a
@@ -369,11 +391,33 @@ func (r *WidgetARepo) Save(ctx context.Context, w *WidgetA) error {
 	return r.t.Save(ctx, w)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *WidgetARepo) SaveMany(ctx context.Context, rows []*WidgetA) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the WidgetA whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *WidgetARepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &WidgetA{ID: id})
+}
+
+// DeleteMany deletes the WidgetAs whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *WidgetARepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*WidgetA, len(ids))
+	for i := range ids {
+		probes[i] = &WidgetA{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the WidgetA row does (a
@@ -683,11 +727,33 @@ func (r *WidgetBRepo) Save(ctx context.Context, w *WidgetB) error {
 	return r.t.Save(ctx, w)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *WidgetBRepo) SaveMany(ctx context.Context, rows []*WidgetB) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the WidgetB whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *WidgetBRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &WidgetB{ID: id})
+}
+
+// DeleteMany deletes the WidgetBs whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *WidgetBRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*WidgetB, len(ids))
+	for i := range ids {
+		probes[i] = &WidgetB{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the WidgetB row does (a

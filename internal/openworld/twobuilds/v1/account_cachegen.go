@@ -131,11 +131,33 @@ func (r *AccountRepo) Save(ctx context.Context, a *Account) error {
 	return r.t.Save(ctx, a)
 }
 
+// SaveMany saves each of rows as Save would, in one transaction: all or none.
+// The rows are read under the row lock and written with multi-row statements
+// where the database allows (see runtime.Table.SaveMany), and every cached
+// key of them is locked in one store round trip before the commit and
+// released in one after it. Two rows with the same primary key are an error.
+// On error the rows are left unchanged.
+func (r *AccountRepo) SaveMany(ctx context.Context, rows []*Account) error {
+	return r.t.SaveMany(ctx, rows)
+}
+
 // Delete deletes the Account whose id is id and invalidates its cached copies
 // under every key and the All list. When there is no such row the error
 // satisfies errors.Is with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AccountRepo) Delete(ctx context.Context, id int64) error {
 	return r.t.Delete(ctx, &Account{ID: id})
+}
+
+// DeleteMany deletes the Accounts whose id is one of ids, in one transaction, and
+// invalidates their cached copies under every key and the All list, locked in
+// one store round trip and released in one. It returns how many rows it
+// deleted; a key with no row is skipped.
+func (r *AccountRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
+	probes := make([]*Account, len(ids))
+	for i := range ids {
+		probes[i] = &Account{ID: ids[i]}
+	}
+	return r.t.DeleteMany(ctx, probes)
 }
 
 // Validator returns a short string that changes whenever the Account row does (a
