@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // With -near every runtime has a near cache of its own in front of the
@@ -26,7 +27,7 @@ type busStats struct {
 // Publish is swallowed and reported delivered, as a bus that loses
 // messages would.
 type traceBus struct {
-	inner runtime.Bus
+	inner store.Bus
 	lossy bool
 	stats *busStats
 }
@@ -48,7 +49,7 @@ func (b *traceBus) Publish(ctx context.Context, keys []string) error {
 	return err
 }
 
-func (b *traceBus) Listen(ctx context.Context, interval time.Duration, h runtime.BusHandler) error {
+func (b *traceBus) Listen(ctx context.Context, interval time.Duration, h store.BusHandler) error {
 	return b.inner.Listen(ctx, interval, h)
 }
 
@@ -58,7 +59,7 @@ func (b *traceBus) Listen(ctx context.Context, interval time.Duration, h runtime
 // write announces again after commit, nor its retry queue's). It listens
 // to nothing: the dead process's near cache never serves a read.
 type crashBus struct {
-	inner runtime.Bus
+	inner store.Bus
 	dead  *atomic.Bool
 }
 
@@ -69,7 +70,7 @@ func (b crashBus) Publish(ctx context.Context, keys []string) error {
 	return b.inner.Publish(ctx, keys)
 }
 
-func (crashBus) Listen(ctx context.Context, _ time.Duration, _ runtime.BusHandler) error {
+func (crashBus) Listen(ctx context.Context, _ time.Duration, _ store.BusHandler) error {
 	<-ctx.Done()
 	return ctx.Err()
 }

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/dbtest"
-	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // fakeSource hands out the batches sent to it and records the acks.
@@ -86,7 +86,7 @@ func TestConsumerConservative(t *testing.T) {
 		if _, err := rs.Users.GetByID(ctx, u.ID); err != nil { // cached
 			t.Fatal(err)
 		}
-		if e, err := mem.Get(ctx, pkKey); err != nil || e.Kind != runtime.Value {
+		if e, err := mem.Get(ctx, pkKey); err != nil || e.Kind != store.CachedRow {
 			t.Fatalf("%s: %s holds %v, %v before the change", cs.name, pkKey, e.Kind, err)
 		}
 		before := c.Stats()
@@ -99,7 +99,7 @@ func TestConsumerConservative(t *testing.T) {
 			t.Errorf("%s: %d tables invalidated as a whole, want %d", cs.name, got, cs.whole)
 		}
 		e, err := mem.Get(ctx, pkKey)
-		if dropped := err == nil && e.Kind == runtime.Absent; dropped == (cs.name == "unmapped table") {
+		if dropped := err == nil && e.Kind == store.Absent; dropped == (cs.name == "unmapped table") {
 			t.Errorf("%s: %s holds %v after the change", cs.name, pkKey, e.Kind)
 		}
 		if after.Position != b.Position {

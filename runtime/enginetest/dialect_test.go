@@ -15,6 +15,7 @@ import (
 
 	"github.com/DATA-DOG/go-sqlmock"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
 	"github.com/jmoiron/sqlx"
 )
@@ -77,7 +78,7 @@ func sqlScenario(t *testing.T, driverName string) []statement {
 	}
 	t.Cleanup(func() { raw.Close() })
 	db := sqlx.NewDb(raw, driverName)
-	d, err := runtime.DialectOf(driverName)
+	d, err := engine.DialectOf(driverName)
 	if err != nil {
 		t.Fatal(err)
 	}

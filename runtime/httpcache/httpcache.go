@@ -1,6 +1,6 @@
 // Package httpcache answers conditional GET requests from the rows a page
 // shows, before the page renders: a handler declares the rows (through
-// runtime.Table's Validator, read from the cache with no database query
+// engine.Table's Validator, read from the cache with no database query
 // when the rows are cached) and what the page varies on, and NotModified
 // sets ETag, Vary and Cache-Control and answers 304 when the browser's copy
 // is current.
@@ -65,7 +65,7 @@ func (p *Page) add(name, value string) {
 }
 
 // Row declares a row the page shows, by its validator: pass the result of
-// runtime.Table's Validator directly, as in
+// engine.Table's Validator directly, as in
 // p.Row(users.Validator(ctx, 0, &User{ID: id})). An error makes the page
 // uncacheable (NotModified returns false and sends no ETag); Err returns it.
 func (p *Page) Row(validator string, err error) {

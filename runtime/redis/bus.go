@@ -10,14 +10,14 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // DefaultChannel is the channel a Bus uses unless told otherwise.
 const DefaultChannel = "cachegen:near"
 
 // Bus carries near-cache invalidations over Redis pub/sub: it implements
-// runtime.Bus. On a Redis Cluster it uses sharded pub/sub (SPUBLISH,
+// store.Bus. On a Redis Cluster it uses sharded pub/sub (SPUBLISH,
 // SSUBSCRIBE), so that messages and probes meet on one node, in one order;
 // that order is what bounds a near cache's staleness.
 type Bus struct {
@@ -27,7 +27,7 @@ type Bus struct {
 	base    time.Time // probes carry their send time as an offset from base
 }
 
-var _ runtime.Bus = (*Bus)(nil)
+var _ store.Bus = (*Bus)(nil)
 
 // NewBus returns a bus on channel (DefaultChannel when empty). Every process
 // whose repositories share a store must use the same channel.
@@ -69,9 +69,9 @@ func (b *Bus) Publish(ctx context.Context, keys []string) error {
 }
 
 // Listen subscribes to the channel and reports to h until ctx ends: see
-// runtime.Bus. A probe is a PING on the subscribed connection; its reply
+// store.Bus. A probe is a PING on the subscribed connection; its reply
 // comes back after every message Redis queued to the connection before it.
-func (b *Bus) Listen(ctx context.Context, interval time.Duration, h runtime.BusHandler) error {
+func (b *Bus) Listen(ctx context.Context, interval time.Duration, h store.BusHandler) error {
 	if interval <= 0 {
 		return fmt.Errorf("redis: listen: interval %v is not positive", interval)
 	}

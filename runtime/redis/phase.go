@@ -7,7 +7,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // A write's store phases (its locks before commit, its releases after)
@@ -38,7 +38,7 @@ func (noRetryCmd) NoRetry() bool { return true }
 
 // LockMany does Lock for each op, with one pipeline of lock scripts, each
 // sent once.
-func (s *Store) LockMany(ctx context.Context, ops []runtime.LockOp) {
+func (s *Store) LockMany(ctx context.Context, ops []store.LockOp) {
 	calls := make([]scriptCall, len(ops))
 	ctx, err := check(ctx)
 	for i := range ops {
@@ -67,7 +67,7 @@ func (s *Store) LockMany(ctx context.Context, ops []runtime.LockOp) {
 
 // UnlockMany does Unlock for each op, with one pipeline of unlock scripts,
 // each sent once.
-func (s *Store) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
+func (s *Store) UnlockMany(ctx context.Context, ops []store.UnlockOp) {
 	calls := make([]scriptCall, len(ops))
 	ctx, err := check(ctx)
 	for i := range ops {
