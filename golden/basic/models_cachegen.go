@@ -107,7 +107,7 @@ func (r *OrgRepo) GetByNames(ctx context.Context, names []string) ([]*Org, error
 // All returns every Org ordered by id. The list is cached under one key that
 // every write to orgs invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *OrgRepo) All(ctx context.Context) ([]Org, error) {
+func (r *OrgRepo) All(ctx context.Context) ([]*Org, error) {
 	return r.t.All(ctx)
 }
 
@@ -321,7 +321,7 @@ func (r *UserRepo) GetByEmails(ctx context.Context, emails []string) ([]*User, e
 // All returns every User ordered by id. The list is cached under one key that
 // every write to users invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *UserRepo) All(ctx context.Context) ([]User, error) {
+func (r *UserRepo) All(ctx context.Context) ([]*User, error) {
 	return r.t.All(ctx)
 }
 

@@ -81,7 +81,7 @@ func (r *TicketRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Ticket, erro
 // All returns every Ticket ordered by id. The list is cached under one key that
 // every write to tickets invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *TicketRepo) All(ctx context.Context) ([]Ticket, error) {
+func (r *TicketRepo) All(ctx context.Context) ([]*Ticket, error) {
 	return r.t.All(ctx)
 }
 

@@ -106,7 +106,7 @@ func (r *OrgRepo) GetByNames(ctx context.Context, names []string) ([]*Org, error
 // All returns every Org ordered by id. The list is cached under one key that
 // every write to orgs invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *OrgRepo) All(ctx context.Context) ([]Org, error) {
+func (r *OrgRepo) All(ctx context.Context) ([]*Org, error) {
 	return r.t.All(ctx)
 }
 

@@ -80,7 +80,7 @@ func (r *SettingRepo) GetByKeys(ctx context.Context, keys []string) ([]*Setting,
 // All returns every Setting ordered by key. The list is cached under one key that
 // every write to settings invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *SettingRepo) All(ctx context.Context) ([]Setting, error) {
+func (r *SettingRepo) All(ctx context.Context) ([]*Setting, error) {
 	return r.t.All(ctx)
 }
 
@@ -262,7 +262,7 @@ func (r *OrderRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Order, error)
 // All returns every Order ordered by id. The list is cached under one key that
 // every write to orders invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *OrderRepo) All(ctx context.Context) ([]Order, error) {
+func (r *OrderRepo) All(ctx context.Context) ([]*Order, error) {
 	return r.t.All(ctx)
 }
 
@@ -441,7 +441,7 @@ func (r *TagRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Tag, error) {
 // All returns every Tag ordered by id. The list is cached under one key that
 // every write to tags invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *TagRepo) All(ctx context.Context) ([]Tag, error) {
+func (r *TagRepo) All(ctx context.Context) ([]*Tag, error) {
 	return r.t.All(ctx)
 }
 

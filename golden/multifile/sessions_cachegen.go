@@ -79,7 +79,7 @@ func (r *SessionRepo) GetByTokens(ctx context.Context, tokens []string) ([]*Sess
 // All returns every Session ordered by token. The list is cached under one key that
 // every write to sessions invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *SessionRepo) All(ctx context.Context) ([]Session, error) {
+func (r *SessionRepo) All(ctx context.Context) ([]*Session, error) {
 	return r.t.All(ctx)
 }
 

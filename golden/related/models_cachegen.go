@@ -107,7 +107,7 @@ func (r *AuthorRepo) GetByEmails(ctx context.Context, emails []string) ([]*Autho
 // All returns every Author ordered by id. The list is cached under one key that
 // every write to authors invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *AuthorRepo) All(ctx context.Context) ([]Author, error) {
+func (r *AuthorRepo) All(ctx context.Context) ([]*Author, error) {
 	return r.t.All(ctx)
 }
 
@@ -416,7 +416,7 @@ func (r *ProfileRepo) GetByAuthorIDs(ctx context.Context, authorIDs []AuthorID) 
 // All returns every Profile ordered by id. The list is cached under one key that
 // every write to profiles invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *ProfileRepo) All(ctx context.Context) ([]Profile, error) {
+func (r *ProfileRepo) All(ctx context.Context) ([]*Profile, error) {
 	return r.t.All(ctx)
 }
 
@@ -619,7 +619,7 @@ func (r *PostRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Post, error) {
 // All returns every Post ordered by id. The list is cached under one key that
 // every write to posts invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *PostRepo) All(ctx context.Context) ([]Post, error) {
+func (r *PostRepo) All(ctx context.Context) ([]*Post, error) {
 	return r.t.All(ctx)
 }
 
@@ -892,7 +892,7 @@ func (r *PreferenceRepo) GetByAuthorIDs(ctx context.Context, authorIDs []AuthorI
 // All returns every Preference ordered by author_id. The list is cached under one key that
 // every write to preferences invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *PreferenceRepo) All(ctx context.Context) ([]Preference, error) {
+func (r *PreferenceRepo) All(ctx context.Context) ([]*Preference, error) {
 	return r.t.All(ctx)
 }
 
@@ -1113,7 +1113,7 @@ func (r *BadgeRepo) GetByOwnerIDs(ctx context.Context, ownerIDs []*AuthorID) ([]
 // All returns every Badge ordered by id. The list is cached under one key that
 // every write to badges invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *BadgeRepo) All(ctx context.Context) ([]Badge, error) {
+func (r *BadgeRepo) All(ctx context.Context) ([]*Badge, error) {
 	return r.t.All(ctx)
 }
 

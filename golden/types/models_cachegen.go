@@ -193,7 +193,7 @@ func (r *EverythingRepo) GetByWhens(ctx context.Context, whens []time.Time) ([]*
 // All returns every Everything ordered by id. The list is cached under one key that
 // every write to everything invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *EverythingRepo) All(ctx context.Context) ([]Everything, error) {
+func (r *EverythingRepo) All(ctx context.Context) ([]*Everything, error) {
 	return r.t.All(ctx)
 }
 

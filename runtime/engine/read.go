@@ -247,15 +247,28 @@ func (t *Table[T]) cacheable(ctx context.Context, key string) bool {
 
 // All returns every row of the table ordered by primary key, cached under
 // one key that every write to the table invalidates.
-func (t *Table[T]) All(ctx context.Context) ([]T, error) {
+func (t *Table[T]) All(ctx context.Context) ([]*T, error) {
 	if t.obs == nil {
 		rows, _, err := t.all(ctx)
-		return rows, err
+		return pointers(rows), err
 	}
 	start := time.Now()
 	rows, info, err := t.all(ctx)
 	t.observeRead(ctx, "all", start, info, err)
-	return rows, err
+	return pointers(rows), err
+}
+
+// pointers returns a pointer to each of rows, into rows' own array: lists
+// are []*T everywhere (All, the batch reads, the loaders).
+func pointers[T any](rows []T) []*T {
+	if rows == nil {
+		return nil
+	}
+	out := make([]*T, len(rows))
+	for i := range rows {
+		out[i] = &rows[i]
+	}
+	return out
 }
 
 func (t *Table[T]) all(ctx context.Context) ([]T, readInfo, error) {
@@ -279,8 +292,8 @@ func (t *Table[T]) all(ctx context.Context) ([]T, readInfo, error) {
 
 // loaded is what a database read produced, in the form the store keeps.
 type loaded[T any] struct {
-	kind     store.Kind // Value or NotFound
-	data     []byte     // Kind Value: header + encoding
+	kind     store.Kind // CachedRow or CachedNotFound
+	data     []byte     // Kind CachedRow: header + encoding
 	fillable bool       // may be stored under the key it was read for
 	row      *T         // loadOne: the row as read
 	rows     []T        // loadAll: the rows as read

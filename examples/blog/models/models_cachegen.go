@@ -120,7 +120,7 @@ func (r *UserRepo) GetByEmails(ctx context.Context, emails []string) ([]*User, e
 // All returns every User ordered by id. The list is cached under one key that
 // every write to users invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *UserRepo) All(ctx context.Context) ([]User, error) {
+func (r *UserRepo) All(ctx context.Context) ([]*User, error) {
 	return r.t.All(ctx)
 }
 
@@ -330,7 +330,7 @@ func (r *PostRepo) GetBySlugs(ctx context.Context, slugs []string) ([]*Post, err
 // All returns every Post ordered by id. The list is cached under one key that
 // every write to posts invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *PostRepo) All(ctx context.Context) ([]Post, error) {
+func (r *PostRepo) All(ctx context.Context) ([]*Post, error) {
 	return r.t.All(ctx)
 }
 

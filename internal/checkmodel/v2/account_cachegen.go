@@ -143,7 +143,7 @@ func (r *AccountRepo) GetByVersions(ctx context.Context, versions []int64) ([]*A
 // All returns every Account ordered by id. The list is cached under one key that
 // every write to accounts invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *AccountRepo) All(ctx context.Context) ([]Account, error) {
+func (r *AccountRepo) All(ctx context.Context) ([]*Account, error) {
 	return r.t.All(ctx)
 }
 
@@ -336,7 +336,7 @@ func (r *SessionRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Session, er
 // All returns every Session ordered by id. The list is cached under one key that
 // every write to sessions invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *SessionRepo) All(ctx context.Context) ([]Session, error) {
+func (r *SessionRepo) All(ctx context.Context) ([]*Session, error) {
 	return r.t.All(ctx)
 }
 

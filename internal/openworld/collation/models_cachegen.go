@@ -117,7 +117,7 @@ func (r *MemberRepo) GetByEmails(ctx context.Context, emails []string) ([]*Membe
 // All returns every Member ordered by id. The list is cached under one key that
 // every write to members invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *MemberRepo) All(ctx context.Context) ([]Member, error) {
+func (r *MemberRepo) All(ctx context.Context) ([]*Member, error) {
 	return r.t.All(ctx)
 }
 
@@ -297,7 +297,7 @@ func (r *LoginRepo) GetByNames(ctx context.Context, names []string) ([]*Login, e
 // All returns every Login ordered by name. The list is cached under one key that
 // every write to logins invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *LoginRepo) All(ctx context.Context) ([]Login, error) {
+func (r *LoginRepo) All(ctx context.Context) ([]*Login, error) {
 	return r.t.All(ctx)
 }
 
@@ -467,7 +467,7 @@ func (r *PostRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Post, error) {
 // All returns every Post ordered by id. The list is cached under one key that
 // every write to posts invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *PostRepo) All(ctx context.Context) ([]Post, error) {
+func (r *PostRepo) All(ctx context.Context) ([]*Post, error) {
 	return r.t.All(ctx)
 }
 
@@ -688,7 +688,7 @@ func (r *FoldedRepo) GetByEmails(ctx context.Context, emails []Lower) ([]*Folded
 // All returns every Folded ordered by id. The list is cached under one key that
 // every write to folded invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *FoldedRepo) All(ctx context.Context) ([]Folded, error) {
+func (r *FoldedRepo) All(ctx context.Context) ([]*Folded, error) {
 	return r.t.All(ctx)
 }
 

@@ -118,7 +118,7 @@ func (r *LongRepo) GetByAs(ctx context.Context, as []string) ([]*Long, error) {
 // All returns every Long ordered by id. The list is cached under one key that
 // every write to long_table_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_ invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *LongRepo) All(ctx context.Context) ([]Long, error) {
+func (r *LongRepo) All(ctx context.Context) ([]*Long, error) {
 	return r.t.All(ctx)
 }
 

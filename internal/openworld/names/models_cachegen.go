@@ -106,7 +106,7 @@ func (r *NoteRepo) GetBySlugs(ctx context.Context, slugs []string) ([]*Note, err
 // All returns every Note ordered by id. The list is cached under one key that
 // every write to notes invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *NoteRepo) All(ctx context.Context) ([]Note, error) {
+func (r *NoteRepo) All(ctx context.Context) ([]*Note, error) {
 	return r.t.All(ctx)
 }
 
@@ -345,7 +345,7 @@ func (r *WidgetARepo) GetByOwners(ctx context.Context, owners []*int64) ([]*Widg
 // All returns every WidgetA ordered by id. The list is cached under one key that
 // every write to cg_openworld_a.widgets invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *WidgetARepo) All(ctx context.Context) ([]WidgetA, error) {
+func (r *WidgetARepo) All(ctx context.Context) ([]*WidgetA, error) {
 	return r.t.All(ctx)
 }
 
@@ -648,7 +648,7 @@ func (r *WidgetBRepo) GetByOwners(ctx context.Context, owners []*int64) ([]*Widg
 // All returns every WidgetB ordered by id. The list is cached under one key that
 // every write to cg_openworld_b.widgets invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *WidgetBRepo) All(ctx context.Context) ([]WidgetB, error) {
+func (r *WidgetBRepo) All(ctx context.Context) ([]*WidgetB, error) {
 	return r.t.All(ctx)
 }
 

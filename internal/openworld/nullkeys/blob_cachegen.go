@@ -206,7 +206,7 @@ func (r *BlobRepo) GetByTags(ctx context.Context, tags []Tag) ([]*Blob, error) {
 // All returns every Blob ordered by id. The list is cached under one key that
 // every write to blobs invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *BlobRepo) All(ctx context.Context) ([]Blob, error) {
+func (r *BlobRepo) All(ctx context.Context) ([]*Blob, error) {
 	return r.t.All(ctx)
 }
 

@@ -103,7 +103,7 @@ func build1(r *v1.AccountRepo) build {
 			as, err := r.All(ctx)
 			out := make([]*row, len(as))
 			for i := range as {
-				out[i] = fromV1(&as[i])
+				out[i] = fromV1(as[i])
 			}
 			return out, err
 		},
@@ -130,7 +130,7 @@ func build2(r *v2.AccountRepo) build {
 			as, err := r.All(ctx)
 			out := make([]*row, len(as))
 			for i := range as {
-				out[i] = fromV2(&as[i])
+				out[i] = fromV2(as[i])
 			}
 			return out, err
 		},

@@ -81,7 +81,7 @@ func (r *RowRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Row, error) {
 // All returns every Row ordered by id. The list is cached under one key that
 // every write to typed_rows invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *RowRepo) All(ctx context.Context) ([]Row, error) {
+func (r *RowRepo) All(ctx context.Context) ([]*Row, error) {
 	return r.t.All(ctx)
 }
 

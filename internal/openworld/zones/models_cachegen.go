@@ -105,7 +105,7 @@ func (r *EventRepo) GetByNames(ctx context.Context, names []string) ([]*Event, e
 // All returns every Event ordered by id. The list is cached under one key that
 // every write to events invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *EventRepo) All(ctx context.Context) ([]Event, error) {
+func (r *EventRepo) All(ctx context.Context) ([]*Event, error) {
 	return r.t.All(ctx)
 }
 

@@ -157,7 +157,7 @@ func (r *MemberRepo) GetByCodes(ctx context.Context, codes []sql.NullString) ([]
 // All returns every Member ordered by id. The list is cached under one key that
 // every write to members invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *MemberRepo) All(ctx context.Context) ([]Member, error) {
+func (r *MemberRepo) All(ctx context.Context) ([]*Member, error) {
 	return r.t.All(ctx)
 }
 

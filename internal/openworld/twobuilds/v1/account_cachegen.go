@@ -118,7 +118,7 @@ func (r *AccountRepo) GetByEmails(ctx context.Context, emails []string) ([]*Acco
 // All returns every Account ordered by id. The list is cached under one key that
 // every write to accounts invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *AccountRepo) All(ctx context.Context) ([]Account, error) {
+func (r *AccountRepo) All(ctx context.Context) ([]*Account, error) {
 	return r.t.All(ctx)
 }
 
