@@ -74,7 +74,7 @@ type Model struct {
 	// User; row where the letter is taken), Vars the one that holds a slice
 	// of rows (users).
 	Var, Vars string
-	// Spec and Mapper name the generated runtime.Spec variable and mapper
+	// Spec and Mapper name the generated engine.Spec variable and mapper
 	// type: userSpec, userMapper.
 	Spec, Mapper string
 	// PKIndex is the lookup by primary key: GetByID, its batch getter

@@ -14,7 +14,7 @@ import (
 // MissPolicy is what the runtime may do with a miss the database confirmed.
 type MissPolicy int
 
-// The policies, named as the runtime names them (runtime.MissPolicy).
+// The policies, named as the runtime names them (engine.MissPolicy).
 const (
 	CacheMisses        MissPolicy = iota // the key's equality is the database's: cache it
 	CacheMissesIfExact                   // cache it when the catalog says the text columns compare exactly

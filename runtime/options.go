@@ -1,67 +1,18 @@
 package runtime
 
 import (
-	"fmt"
+	"log/slog"
 	"time"
+
+	"github.com/cachegen/cachegen/runtime/engine"
+	"github.com/cachegen/cachegen/runtime/observe"
 )
 
 // Option configures a repository. An option given a value out of range (a
 // non-positive duration or cap, an invalid prefix, an unknown dialect, a
 // nil observer) makes the repository's constructor fail with an error that
 // names the option and the value.
-type Option func(*options)
-
-type options struct {
-	prefix       string
-	ttl          time.Duration
-	notFoundTTL  time.Duration
-	leaseTTL     time.Duration
-	leaseWait    time.Duration
-	lockTTL      time.Duration
-	phaseTimeout time.Duration
-	fillTimeout  time.Duration
-	allCap       int
-	dialect      Dialect
-	observers    []Observer
-	registry     *Registry  // where loaders find related repositories (WithRegistry)
-	near         *NearCache // the in-process tier in front of the store (WithNearCache)
-	verify       bool       // check the table against the database when made (WithVerify)
-	builds       buildOptions
-	noShortcuts  bool  // WithoutWriteShortcuts
-	err          error // the first option given a bad value: NewTable returns it
-}
-
-// fail records that option was given a bad value; the first one recorded
-// is what the constructor reports.
-func (o *options) fail(option string, value any, why string) {
-	if o.err == nil {
-		o.err = fmt.Errorf("cachegen: %s(%v): %s", option, value, why)
-	}
-}
-
-// positive sets *dst to d, or records that option needs a positive
-// duration.
-func (o *options) positive(dst *time.Duration, option string, d time.Duration) {
-	if d <= 0 {
-		o.fail(option, d, "want a positive duration")
-		return
-	}
-	*dst = d
-}
-
-func defaultOptions() options {
-	return options{
-		prefix:       "cg",
-		ttl:          10 * time.Minute,
-		notFoundTTL:  30 * time.Second,
-		leaseTTL:     5 * time.Second,
-		leaseWait:    50 * time.Millisecond,
-		lockTTL:      30 * time.Second,
-		phaseTimeout: 50 * time.Millisecond,
-		fillTimeout:  30 * time.Second,
-		allCap:       10000,
-	}
-}
+type Option = engine.Option
 
 // WithPrefix sets the first segment of every key (default "cg"), so that
 // several applications or test runs can share one store. It may hold
@@ -69,45 +20,39 @@ func defaultOptions() options {
 // rejects an empty prefix and any other byte (one keys would have to
 // escape).
 func WithPrefix(p string) Option {
-	return func(o *options) {
-		if err := checkPrefix(p); err != nil {
-			o.fail("WithPrefix", fmt.Sprintf("%q", p), err.Error())
-			return
-		}
-		o.prefix = p
-	}
+	return engine.WithPrefix(p)
 }
 
 // WithTTL sets how long a cached row lives (default: the model's ttl=, or
 // 10 minutes). Staleness after a fault that skipped an invalidation is
 // bounded by it.
 func WithTTL(d time.Duration) Option {
-	return func(o *options) { o.positive(&o.ttl, "WithTTL", d) }
+	return engine.WithTTL(d)
 }
 
 // WithNotFoundTTL sets how long a confirmed miss is cached (default 30s).
 func WithNotFoundTTL(d time.Duration) Option {
-	return func(o *options) { o.positive(&o.notFoundTTL, "WithNotFoundTTL", d) }
+	return engine.WithNotFoundTTL(d)
 }
 
 // WithLeaseTTL sets how long a reader's fill lease lives (default 5s). It
 // should exceed a normal read query; a lease that runs out only costs a
 // second query, never correctness.
 func WithLeaseTTL(d time.Duration) Option {
-	return func(o *options) { o.positive(&o.leaseTTL, "WithLeaseTTL", d) }
+	return engine.WithLeaseTTL(d)
 }
 
 // WithLeaseWait sets how long a reader that finds another reader's lease
 // waits for its value before it reads the database itself (default 50ms).
 func WithLeaseWait(d time.Duration) Option {
-	return func(o *options) { o.positive(&o.leaseWait, "WithLeaseWait", d) }
+	return engine.WithLeaseWait(d)
 }
 
 // WithLockTTL sets how long a writer's lock lives (default 30s): well above
 // a normal transaction, so that a writer that dies between commit and
 // release keeps the key from filling for at most this long.
 func WithLockTTL(d time.Duration) Option {
-	return func(o *options) { o.positive(&o.lockTTL, "WithLockTTL", d) }
+	return engine.WithLockTTL(d)
 }
 
 // WithPhaseTimeout sets how long each store phase of a write may take
@@ -120,38 +65,83 @@ func WithLockTTL(d time.Duration) Option {
 // runs out costs those keys their cached copies for a while, and a store
 // that keeps running out opens the circuit breaker.
 func WithPhaseTimeout(d time.Duration) Option {
-	return func(o *options) { o.positive(&o.phaseTimeout, "WithPhaseTimeout", d) }
+	return engine.WithPhaseTimeout(d)
 }
 
 // WithAllCap sets the largest table All caches (default 10,000 rows); a
 // larger table is read from the database on every call, counted in
 // Stats.AllOverCap.
 func WithAllCap(n int) Option {
-	return func(o *options) {
-		if n <= 0 {
-			o.fail("WithAllCap", n, "want a positive number of rows")
-			return
-		}
-		o.allCap = n
-	}
+	return engine.WithAllCap(n)
 }
 
 // WithDialect sets the SQL dialect instead of deriving it from the
 // driver name of the *sqlx.DB.
 func WithDialect(d Dialect) Option {
-	return func(o *options) {
-		if d < SQLite || d > MySQL {
-			o.fail("WithDialect", d, "want runtime.SQLite, runtime.Postgres or runtime.MySQL")
-			return
-		}
-		o.dialect = d
-	}
+	return engine.WithDialect(d)
 }
 
 // WithoutWriteShortcuts makes every update and delete read the old row
-// under the row lock (SELECT … FOR UPDATE) before its statement, as before
-// the shortcuts of shortcuts.go: for comparing the two paths, and for a
-// database whose RETURNING or affected-row counts cannot be trusted.
-func WithoutWriteShortcuts() Option {
-	return func(o *options) { o.noShortcuts = true }
+// under the row lock (SELECT … FOR UPDATE) before its statement: for
+// comparing with the shortcuts (an update guarded on its unique columns,
+// DELETE … RETURNING), and for a database whose RETURNING or affected-row
+// counts cannot be trusted.
+func WithoutWriteShortcuts() Option { return engine.WithoutWriteShortcuts() }
+
+// WithVerify makes the repository check its table against the live
+// database when it is made: the table and every column exist, each field's
+// Go type holds every value of its column (NULL included), the primary key
+// is the pk tag's column (generated by the database unless the pk is
+// manual), and a unique constraint or index covers exactly the columns of
+// every unique and unique_together tag. Without such an index a lookup may
+// match several rows and answer any of them. A mismatch fails the
+// constructor with ErrSchemaMismatch, listing every problem. The check
+// costs a few catalog queries per repository, once; `cachegen -verify`
+// runs the same check from CI.
+func WithVerify() Option {
+	return engine.WithVerify()
+}
+
+// WithRegistry makes a repository look up the targets of its loaders in
+// reg. NewRepos passes it to every repository it builds.
+func WithRegistry(reg *Registry) Option {
+	return engine.WithRegistry(reg)
+}
+
+// WithNearCache puts the near cache n in front of the repository's store.
+// All processes sharing the store must announce their writes on the same
+// bus, each through a near cache of its own.
+func WithNearCache(n *NearCache) Option {
+	return engine.WithNearCache(n)
+}
+
+// WithObserver adds an observer of the repository's events. It may be given
+// several times.
+func WithObserver(o observe.Observer) Option {
+	return engine.WithObserver(o)
+}
+
+// WithLogger logs what an operator must know through l: store errors,
+// circuit breaker changes, invalidations that failed or were dropped, and
+// values that could not be read (corrupt or foreign bytes; values of
+// another build of the model are logged at debug level only). Reads and
+// writes are not logged. Without it the runtime is silent.
+func WithLogger(l *slog.Logger) Option {
+	return engine.WithLogger(l)
+}
+
+// WithBuildHeartbeat sets how often a runtime announces its build on each
+// table's board (default 1s). An announcement lapses
+// after three periods.
+func WithBuildHeartbeat(d time.Duration) Option {
+	return engine.WithBuildHeartbeat(d)
+}
+
+// WithoutBuildBoard turns the build board off: the runtime neither
+// announces its build nor learns the others', as with a store that is not
+// a store.BoardStore. Builds that declare different unique indexes then read
+// stale rows by an index the other build does not lock; it exists as the
+// consistency checker's negative control.
+func WithoutBuildBoard() Option {
+	return engine.WithoutBuildBoard()
 }

@@ -9,7 +9,7 @@ func (e *emitter) all(f *jen.File) {
 	f.Commentf("every write to %s invalidates; a table over the row cap (runtime.WithAllCap)", m.Table)
 	f.Comment("is read from the database each time.")
 	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id("All").Params(jen.Id("ctx").Qual("context", "Context")).
-		Params(jen.Index().Id(m.Name), jen.Error()).Block(
+		Params(jen.Index().Op("*").Id(m.Name), jen.Error()).Block(
 		jen.Return(jen.Id("r").Dot("t").Dot("All").Call(jen.Id("ctx"))),
 	)
 	f.Line()

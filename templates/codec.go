@@ -26,7 +26,7 @@ func (e *emitter) codec(f *jen.File) {
 		vals = append(vals, e.bindValue(fl))
 	}
 	f.Comment("Scan reads one row whose columns are in spec order.")
-	method("Scan").Params(jen.Id("s").Qual(runtimePkg, "Scanner"), recvT.Clone()).Error().Block(
+	method("Scan").Params(jen.Id("s").Qual(enginePkg, "Scanner"), recvT.Clone()).Error().Block(
 		jen.Return(jen.Id("s").Dot("Scan").Call(dests...)),
 	)
 	f.Line()
@@ -263,7 +263,7 @@ func (e *emitter) keyStmts(fields []*gen.Field) []jen.Code {
 }
 
 func keyCall(fn string, args ...jen.Code) jen.Code {
-	return jen.Id("b").Op("=").Qual(runtimePkg, fn).Call(append([]jen.Code{jen.Id("b")}, args...)...)
+	return jen.Id("b").Op("=").Qual(enginePkg, fn).Call(append([]jen.Code{jen.Id("b")}, args...)...)
 }
 
 func (e *emitter) key(c *gen.Codec, v value) []jen.Code {
@@ -333,7 +333,7 @@ func (e *emitter) isZero(f *gen.Field) jen.Code {
 // (as nil) only into that, and fails on a named slice.
 func (e *emitter) scanDest(f *gen.Field) jen.Code {
 	if f.Codec.Kind == gen.CodecByteArray && !hasMethod(types.NewPointer(f.Type), "Scan") {
-		return jen.Qual(runtimePkg, "ScanBytes").Call(e.field(f).Index(jen.Empty(), jen.Empty()))
+		return jen.Qual(enginePkg, "ScanBytes").Call(e.field(f).Index(jen.Empty(), jen.Empty()))
 	}
 	if f.Codec.Kind == gen.CodecBytes && !types.Identical(f.Type, tBytes) && !hasMethod(types.NewPointer(f.Type), "Scan") {
 		return jen.Parens(jen.Op("*").Index().Byte()).Call(jen.Op("&").Add(e.field(f)))

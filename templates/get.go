@@ -23,7 +23,7 @@ func (e *emitter) getter(f *jen.File, ix *gen.Index) {
 	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id(method).Params(e.indexParams(fields)...).
 		Params(jen.Op("*").Id(m.Name), jen.Error()).Block(
 		jen.Id("probe").Op(":=").Add(e.probeValue(fields)),
-		jen.Var().Id("key").Index(jen.Qual(runtimePkg, "KeyBufferSize")).Byte(),
+		jen.Var().Id("key").Index(jen.Qual(enginePkg, "KeyBufferSize")).Byte(),
 		jen.Return(jen.Id("r").Dot("t").Dot("GetKey").Call(jen.Id("ctx"), index.Clone(),
 			jen.Id(e.mapper).Values().Dot("AppendKey").Call(
 				jen.Id("r").Dot("t").Dot("KeyPrefix").Call(jen.Id("key").Index(jen.Op(":").Lit(0)), index.Clone()),

@@ -26,7 +26,7 @@ func registry(f *jen.File, pkg *gen.Package) {
 	f.Line()
 
 	body := []jen.Code{
-		jen.List(jen.Id("reg"), jen.Id("opts")).Op(":=").Qual(runtimePkg, "RegistryOf").Call(jen.Id("opts")),
+		jen.List(jen.Id("reg"), jen.Id("opts")).Op(":=").Qual(enginePkg, "RegistryOf").Call(jen.Id("opts")),
 		jen.Var().Id("rs").Id("Repos"),
 		jen.Var().Id("errs").Index(jen.Lit(len(models))).Error(),
 	}

@@ -61,7 +61,7 @@ func (l *loader) lookup() []jen.Code {
 		return nil
 	}
 	return []jen.Code{
-		jen.List(jen.Id(l.repoVar), jen.Err()).Op(":=").Qual(runtimePkg, "Related").Types(l.repoType).Call(jen.Id("r").Dot("t")),
+		jen.List(jen.Id(l.repoVar), jen.Err()).Op(":=").Qual(enginePkg, "Lookup").Types(l.repoType).Call(jen.Id("r").Dot("t")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 	}
 }
@@ -105,7 +105,7 @@ func (e *emitter) forward(f *jen.File, rel *gen.Relation) {
 		Params(jen.Op("*").Add(l.target), jen.Error()).Block(body...)
 	f.Line()
 
-	// The key of one row for runtime.LoadMany.
+	// The key of one row for engine.LoadMany.
 	pk := e.typeCode(fk.PKType)
 	var keyBody []jen.Code
 	if nullable {
@@ -125,7 +125,7 @@ func (e *emitter) forward(f *jen.File, rel *gen.Relation) {
 	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id(rel.LoadMany).
 		Params(jen.Id("ctx").Qual("context", "Context"), jen.Id(l.many).Index().Op("*").Id(m.Name)).
 		Params(jen.Index().Op("*").Add(l.target), jen.Error()).Block(append(l.lookup(),
-		jen.Return(jen.Qual(runtimePkg, "LoadMany").Call(jen.Id("ctx"), jen.Id(l.many), jen.Id(l.repoVar).Dot(rel.GetMany), keyFunc)),
+		jen.Return(jen.Qual(enginePkg, "LoadMany").Call(jen.Id("ctx"), jen.Id(l.many), jen.Id(l.repoVar).Dot(rel.GetMany), keyFunc)),
 	)...)
 	f.Line()
 }
@@ -171,7 +171,7 @@ func (e *emitter) reverse(f *jen.File, rel *gen.Relation) {
 	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id(rel.LoadMany).
 		Params(jen.Id("ctx").Qual("context", "Context"), jen.Id(l.many).Index().Op("*").Id(m.Name)).
 		Params(jen.Index().Op("*").Add(l.target), jen.Error()).Block(append(l.lookup(),
-		jen.Return(jen.Qual(runtimePkg, "LoadMany").Call(jen.Id("ctx"), jen.Id(l.many), jen.Id(l.repoVar).Dot(rel.GetMany), keyFunc)),
+		jen.Return(jen.Qual(enginePkg, "LoadMany").Call(jen.Id("ctx"), jen.Id(l.many), jen.Id(l.repoVar).Dot(rel.GetMany), keyFunc)),
 	)...)
 	f.Line()
 }

@@ -27,7 +27,7 @@ func (e *emitter) repo(f *jen.File) {
 		}
 		items := []jen.Code{kv("Name", jen.Lit(ix.Name)), kv("Columns", jen.Index().Int().Values(idx...))}
 		if ix.Misses != gen.CacheMisses {
-			items = append(items, kv("Misses", jen.Qual(runtimePkg, ix.Misses.String())))
+			items = append(items, kv("Misses", jen.Qual(enginePkg, ix.Misses.String())))
 		}
 		if ix.Misses == gen.CacheMissesIfExact {
 			for _, fl := range ix.Text {
@@ -39,14 +39,14 @@ func (e *emitter) repo(f *jen.File) {
 	}
 
 	f.Commentf("%s describes %s to the cachegen runtime: its table, columns and lookups.", e.spec, m.Name)
-	spec := []jen.Code{kv("Table", jen.Lit(m.Table)), kv("Schema", jen.Lit(m.Schema))}
+	spec := []jen.Code{kv("Table", jen.Lit(m.Table)), kv("SchemaHash", jen.Lit(m.Schema))}
 	if m.TTL > 0 {
 		spec = append(spec, kv("TTL", durationCode(m.TTL)))
 	}
 	spec = append(spec,
 		kv("Columns", jen.Index().String().Values(cols...)),
-		kv("Types", jen.Index().Qual(runtimePkg, "GoType").Values(goTypes...)),
-		kv("Indexes", jen.Index().Qual(runtimePkg, "Index").Custom(multiline, indexes...)))
+		kv("Types", jen.Index().Qual(enginePkg, "GoType").Values(goTypes...)),
+		kv("Indexes", jen.Index().Qual(enginePkg, "Index").Custom(multiline, indexes...)))
 	if m.AutoPK {
 		spec = append(spec, kv("AutoPK", jen.True()))
 	}
@@ -54,7 +54,7 @@ func (e *emitter) repo(f *jen.File) {
 		spec = append(spec, kv("Flat", jen.True()))
 	}
 	spec = append(spec, kv("Mapper", jen.Id(e.mapper).Values()))
-	f.Var().Id(e.spec).Op("=").Qual(runtimePkg, "Spec").Types(jen.Id(m.Name)).Custom(multiline, spec...)
+	f.Var().Id(e.spec).Op("=").Qual(enginePkg, "Spec").Types(jen.Id(m.Name)).Custom(multiline, spec...)
 	f.Line()
 
 	f.Commentf("The lookups of %s, numbered as in its Indexes.", e.spec)
@@ -68,7 +68,7 @@ func (e *emitter) repo(f *jen.File) {
 	f.Commentf("%s reads %s rows (table %s) through a cache and invalidates", e.repoT, m.Name, m.Table)
 	f.Comment("exactly the keys a write changes. Cached copies hold the row's own columns,")
 	f.Comment("never related objects. It is safe for concurrent use.")
-	f.Type().Id(e.repoT).Struct(jen.Id("t").Op("*").Qual(runtimePkg, "Table").Types(jen.Id(m.Name)))
+	f.Type().Id(e.repoT).Struct(jen.Id("t").Op("*").Qual(enginePkg, "Table").Types(jen.Id(m.Name)))
 	f.Line()
 
 	ctor := m.New
@@ -80,7 +80,7 @@ func (e *emitter) repo(f *jen.File) {
 		jen.Id("store").Qual(runtimePkg, "Store"),
 		jen.Id("opts").Op("...").Qual(runtimePkg, "Option"),
 	).Params(jen.Op("*").Id(e.repoT), jen.Error()).Block(
-		jen.List(jen.Id("t"), jen.Err()).Op(":=").Qual(runtimePkg, "NewTable").Call(jen.Id("db"), jen.Id("store"), jen.Op("&").Id(e.spec), jen.Id("opts").Op("...")),
+		jen.List(jen.Id("t"), jen.Err()).Op(":=").Qual(enginePkg, "NewTable").Call(jen.Id("db"), jen.Id("store"), jen.Op("&").Id(e.spec), jen.Id("opts").Op("...")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Return(jen.Op("&").Id(e.repoT).Values(jen.Dict{jen.Id("t"): jen.Id("t")}), jen.Nil()),
 	)
@@ -99,12 +99,12 @@ func (e *emitter) repo(f *jen.File) {
 var goTypeNames = [...]string{"GoOther", "GoInt8", "GoInt16", "GoInt32", "GoInt64", "GoUint8", "GoUint16",
 	"GoUint32", "GoUint64", "GoFloat32", "GoFloat64", "GoBool", "GoString", "GoBytes", "GoByteArray", "GoTime"}
 
-// goTypeCode writes a field's runtime.GoType: runtime.GoString, or
-// runtime.GoTime | runtime.GoNullable.
+// goTypeCode writes a field's engine.GoType: engine.GoString, or
+// engine.GoTime | engine.GoNullable.
 func goTypeCode(t catalog.GoType) jen.Code {
-	c := jen.Qual(runtimePkg, goTypeNames[t.Kind])
+	c := jen.Qual(enginePkg, goTypeNames[t.Kind])
 	if t.Nullable {
-		c = c.Op("|").Qual(runtimePkg, "GoNullable")
+		c = c.Op("|").Qual(enginePkg, "GoNullable")
 	}
 	return c
 }

@@ -29,7 +29,7 @@ func (e *emitter) saveMany(f *jen.File) {
 	m := e.m
 	f.Commentf("SaveMany saves each of rows as Save would, in one transaction: all or none.")
 	f.Comment("The rows are read under the row lock and written with multi-row statements")
-	f.Comment("where the database allows (see runtime.Table.SaveMany), and every cached")
+	f.Comment("where the database allows (see engine.Table.SaveMany), and every cached")
 	f.Comment("key of them is locked in one store round trip before the commit and")
 	f.Comment("released in one after it. Two rows with the same primary key are an error.")
 	f.Comment("On error the rows are left unchanged.")

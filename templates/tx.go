@@ -21,12 +21,12 @@ func (e *emitter) tx(f *jen.File) {
 	if ids == probes {
 		probes = "lookups"
 	}
-	f.Commentf("Invalidate drops the cached copies of the %s rows with the given %ss, under", m.Table, m.PK.Column)
-	f.Comment("every key of the row as the database holds it now, and the All list. Call it")
+	f.Commentf("InvalidateByPK drops the cached copies of the %s rows with the given %ss,", m.Table, m.PK.Column)
+	f.Comment("under every key of the row as the database holds it now, and the All list. Call it")
 	f.Comment("after changing rows with SQL this repository did not run (hand-written")
 	f.Comment("statements, migrations, other services). A unique value the row no longer")
 	f.Comment("holds can only be found from the row as it was: pass that to InvalidateRows.")
-	f.Func().Params(r.Clone()).Id("Invalidate").Params(ctx.Clone(), jen.Id(ids).Op("...").Add(e.typeCode(m.PK.Type))).Error().Block(
+	f.Func().Params(r.Clone()).Id("InvalidateByPK").Params(ctx.Clone(), jen.Id(ids).Op("...").Add(e.typeCode(m.PK.Type))).Error().Block(
 		jen.Id(probes).Op(":=").Make(jen.Index().Op("*").Id(m.Name), jen.Len(jen.Id(ids))),
 		jen.For(jen.List(jen.Id("i"), jen.Id("v")).Op(":=").Range().Id(ids)).Block(
 			jen.Id(probes).Index(jen.Id("i")).Op("=").Op("&").Id(m.Name).Values(jen.Id(m.PK.Name).Op(":").Id("v")),
@@ -39,7 +39,7 @@ func (e *emitter) tx(f *jen.File) {
 	f.Comment("unique key of the values they hold, and the All list: pass rows as they were")
 	f.Comment("before a change made outside the repository, and as they are after it.")
 	f.Func().Params(r.Clone()).Id("InvalidateRows").Params(ctx.Clone(), jen.Id("rows").Op("...").Op("*").Id(m.Name)).Error().Block(
-		jen.Return(jen.Id("r").Dot("t").Dot("Invalidate").Call(jen.Id("ctx"), jen.Id("rows").Op("..."))),
+		jen.Return(jen.Id("r").Dot("t").Dot("InvalidateRows").Call(jen.Id("ctx"), jen.Id("rows").Op("..."))),
 	)
 	f.Line()
 

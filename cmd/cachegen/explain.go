@@ -9,15 +9,16 @@ import (
 
 	"github.com/cachegen/cachegen/gen"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 )
 
 // explain prints, for every model of pkgs, what its repository does to the
 // store and the database: its keys with their TTLs and miss policies, what
 // Save and Delete invalidate, its SQL on each dialect, and what change-data
 // capture needs of its table. Keys and SQL come from the runtime's own
-// builders (runtime.Explain), under the default options.
+// builders (engine.Explain), under the default options.
 func explain(w io.Writer, pkgs []*gen.Package, dir string) {
-	prefix, ttl, missTTL, allCap := runtime.Defaults()
+	prefix, ttl, missTTL, allCap := engine.Defaults()
 	first := true
 	for _, p := range pkgs {
 		for _, f := range p.Files {
@@ -40,7 +41,7 @@ func explainModel(w io.Writer, m *gen.Model, at, prefix string, defTTL, missTTL 
 		pos[f] = i
 	}
 	lookups := m.Lookups()
-	indexes := make([]runtime.Index, len(lookups))
+	indexes := make([]engine.Index, len(lookups))
 	for i, ix := range lookups {
 		for _, f := range ix.Fields {
 			indexes[i].Columns = append(indexes[i].Columns, pos[f])
@@ -50,7 +51,7 @@ func explainModel(w io.Writer, m *gen.Model, at, prefix string, defTTL, missTTL 
 	if ttl == 0 {
 		ttl, ttlFrom = defTTL, "the runtime's default"
 	}
-	plan := runtime.Explain(runtime.Postgres, prefix, m.Table, columns, indexes)
+	plan := engine.Explain(runtime.Postgres, prefix, m.Table, columns, indexes)
 
 	fmt.Fprintf(w, "%s  table %s  (%s)\n", m.Name, m.Table, at)
 	fmt.Fprintf(w, "  rows cached %s (%s; runtime.WithTTL overrides), confirmed misses %s\n", duration(ttl), ttlFrom, duration(missTTL))
@@ -92,7 +93,7 @@ func explainModel(w io.Writer, m *gen.Model, at, prefix string, defTTL, missTTL 
 
 	fmt.Fprintln(w, "\n  SQL:")
 	for _, d := range []runtime.Dialect{runtime.SQLite, runtime.Postgres, runtime.MySQL} {
-		p := runtime.Explain(d, prefix, m.Table, columns, indexes)
+		p := engine.Explain(d, prefix, m.Table, columns, indexes)
 		fmt.Fprintf(w, "    %s:\n", dialectName(d))
 		tw = tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 		for i, ix := range lookups {

@@ -17,6 +17,7 @@ import (
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/memory"
 	"github.com/cachegen/cachegen/runtime/metrics/prom"
+	"github.com/cachegen/cachegen/runtime/observe"
 	cgredis "github.com/cachegen/cachegen/runtime/redis"
 	cgotel "github.com/cachegen/cachegen/runtime/trace/otel"
 )
@@ -62,7 +63,7 @@ func benchObservers(b *testing.B, store runtime.Store, opts ...runtime.Option) {
 	defer sdk.Shutdown(ctx)
 	observers := []struct {
 		name string
-		obs  runtime.Observer
+		obs  observe.Observer
 	}{
 		{"off", nil},
 		{"prom", prom.New(prom.Options{})},

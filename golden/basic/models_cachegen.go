@@ -8,19 +8,20 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // orgSpec describes Org to the cachegen runtime: its table, columns and lookups.
-var orgSpec = runtime.Spec[Org]{
-	Table:   "orgs",
-	Schema:  "66cd8b72",
-	Columns: []string{"id", "name"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString},
-	Indexes: []runtime.Index{
+var orgSpec = engine.Spec[Org]{
+	Table:      "orgs",
+	SchemaHash: "66cd8b72",
+	Columns:    []string{"id", "name"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "name", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "name", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -37,14 +38,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type OrgRepo struct {
-	t *runtime.Table[Org]
+	t *engine.Table[Org]
 }
 
 // NewOrgRepo returns the repository of Org rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewOrgRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*OrgRepo, error) {
-	t, err := runtime.NewTable(db, store, &orgSpec, opts...)
+	t, err := engine.NewTable(db, store, &orgSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func (r *OrgRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrgRepo) GetByID(ctx context.Context, id int64) (*Org, error) {
 	probe := Org{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, orgByID, orgMapper{}.AppendKey(r.t.KeyPrefix(key[:0], orgByID), orgByID, &probe), probe)
 }
 
@@ -73,7 +74,7 @@ func (r *OrgRepo) GetByID(ctx context.Context, id int64) (*Org, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrgRepo) GetByName(ctx context.Context, name string) (*Org, error) {
 	probe := Org{Name: name}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, orgByName, orgMapper{}.AppendKey(r.t.KeyPrefix(key[:0], orgByName), orgByName, &probe), probe)
 }
 
@@ -106,7 +107,7 @@ func (r *OrgRepo) GetByNames(ctx context.Context, names []string) ([]*Org, error
 // All returns every Org ordered by id. The list is cached under one key that
 // every write to orgs invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *OrgRepo) All(ctx context.Context) ([]Org, error) {
+func (r *OrgRepo) All(ctx context.Context) ([]*Org, error) {
 	return r.t.All(ctx)
 }
 
@@ -122,7 +123,7 @@ func (r *OrgRepo) Save(ctx context.Context, o *Org) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -167,12 +168,12 @@ func (r *OrgRepo) WithTx(tx *runtime.Tx) *OrgRepo {
 	return &OrgRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the orgs rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the orgs rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *OrgRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *OrgRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Org, len(ids))
 	for i, v := range ids {
 		probes[i] = &Org{ID: v}
@@ -184,7 +185,7 @@ func (r *OrgRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *OrgRepo) InvalidateRows(ctx context.Context, rows ...*Org) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Org of this repository's key prefix. It
@@ -199,7 +200,7 @@ func (r *OrgRepo) InvalidateAll(ctx context.Context) error {
 type orgMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (orgMapper) Scan(s runtime.Scanner, o *Org) error {
+func (orgMapper) Scan(s engine.Scanner, o *Org) error {
 	return s.Scan(&o.ID, &o.Name)
 }
 
@@ -213,9 +214,9 @@ func (orgMapper) Values(o *Org) []any {
 func (orgMapper) AppendKey(b []byte, i int, o *Org) []byte {
 	switch i {
 	case orgByID:
-		b = runtime.AppendKeyInt(b, o.ID)
+		b = engine.AppendKeyInt(b, o.ID)
 	case orgByName:
-		b = runtime.AppendKeyString(b, o.Name)
+		b = engine.AppendKeyString(b, o.Name)
 	}
 	return b
 }
@@ -247,16 +248,16 @@ func (orgMapper) Decode(b []byte, o *Org) error {
 }
 
 // userSpec describes User to the cachegen runtime: its table, columns and lookups.
-var userSpec = runtime.Spec[User]{
-	Table:   "users",
-	Schema:  "05bf620a",
-	TTL:     10 * time.Minute,
-	Columns: []string{"id", "email", "org_id", "handle"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString},
-	Indexes: []runtime.Index{
+var userSpec = engine.Spec[User]{
+	Table:      "users",
+	SchemaHash: "05bf620a",
+	TTL:        10 * time.Minute,
+	Columns:    []string{"id", "email", "org_id", "handle"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString, engine.GoInt64, engine.GoString},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
-		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
+		{Name: "email", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
+		{Name: "org_handle", Columns: []int{2, 3}, Misses: engine.CacheMissesIfExact, Text: []int{3}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -274,14 +275,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type UserRepo struct {
-	t *runtime.Table[User]
+	t *engine.Table[User]
 }
 
 // NewUserRepo returns the repository of User rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewUserRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*UserRepo, error) {
-	t, err := runtime.NewTable(db, store, &userSpec, opts...)
+	t, err := engine.NewTable(db, store, &userSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -300,7 +301,7 @@ func (r *UserRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) GetByID(ctx context.Context, id int64) (*User, error) {
 	probe := User{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, userByID, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], userByID), userByID, &probe), probe)
 }
 
@@ -310,7 +311,7 @@ func (r *UserRepo) GetByID(ctx context.Context, id int64) (*User, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) GetByEmail(ctx context.Context, email string) (*User, error) {
 	probe := User{Email: email}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, userByEmail, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], userByEmail), userByEmail, &probe), probe)
 }
 
@@ -320,7 +321,7 @@ func (r *UserRepo) GetByEmail(ctx context.Context, email string) (*User, error) 
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) GetByOrgIDHandle(ctx context.Context, orgID int64, handle string) (*User, error) {
 	probe := User{OrgID: orgID, Handle: handle}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, userByOrgIDHandle, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], userByOrgIDHandle), userByOrgIDHandle, &probe), probe)
 }
 
@@ -353,7 +354,7 @@ func (r *UserRepo) GetByEmails(ctx context.Context, emails []string) ([]*User, e
 // All returns every User ordered by id. The list is cached under one key that
 // every write to users invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *UserRepo) All(ctx context.Context) ([]User, error) {
+func (r *UserRepo) All(ctx context.Context) ([]*User, error) {
 	return r.t.All(ctx)
 }
 
@@ -369,7 +370,7 @@ func (r *UserRepo) Save(ctx context.Context, u *User) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -414,12 +415,12 @@ func (r *UserRepo) WithTx(tx *runtime.Tx) *UserRepo {
 	return &UserRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the users rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the users rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *UserRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *UserRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*User, len(ids))
 	for i, v := range ids {
 		probes[i] = &User{ID: v}
@@ -431,7 +432,7 @@ func (r *UserRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *UserRepo) InvalidateRows(ctx context.Context, rows ...*User) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached User of this repository's key prefix. It
@@ -445,7 +446,7 @@ func (r *UserRepo) InvalidateAll(ctx context.Context) error {
 // there is no such Org, the error satisfies errors.Is with
 // runtime.ErrNotFound.
 func (r *UserRepo) LoadOrg(ctx context.Context, u *User) (*Org, error) {
-	orgs, err := runtime.Related[*OrgRepo](r.t)
+	orgs, err := engine.Lookup[*OrgRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
@@ -457,11 +458,11 @@ func (r *UserRepo) LoadOrg(ctx context.Context, u *User) (*Org, error) {
 // One batch reads them all through the Org repository: one read of its
 // cache, and at most one database query for the rows it misses.
 func (r *UserRepo) LoadOrgs(ctx context.Context, users []*User) ([]*Org, error) {
-	orgs, err := runtime.Related[*OrgRepo](r.t)
+	orgs, err := engine.Lookup[*OrgRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.LoadMany(ctx, users, orgs.GetByIDs, func(u *User) (int64, bool) {
+	return engine.LoadMany(ctx, users, orgs.GetByIDs, func(u *User) (int64, bool) {
 		return u.OrgID, true
 	})
 }
@@ -472,7 +473,7 @@ func (r *UserRepo) LoadOrgs(ctx context.Context, users []*User) ([]*Org, error) 
 type userMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (userMapper) Scan(s runtime.Scanner, u *User) error {
+func (userMapper) Scan(s engine.Scanner, u *User) error {
 	return s.Scan(&u.ID, &u.Email, &u.OrgID, &u.Handle)
 }
 
@@ -486,13 +487,13 @@ func (userMapper) Values(u *User) []any {
 func (userMapper) AppendKey(b []byte, i int, u *User) []byte {
 	switch i {
 	case userByID:
-		b = runtime.AppendKeyInt(b, u.ID)
+		b = engine.AppendKeyInt(b, u.ID)
 	case userByEmail:
-		b = runtime.AppendKeyString(b, u.Email)
+		b = engine.AppendKeyString(b, u.Email)
 	case userByOrgIDHandle:
-		b = runtime.AppendKeyInt(b, u.OrgID)
-		b = runtime.AppendKeySep(b)
-		b = runtime.AppendKeyString(b, u.Handle)
+		b = engine.AppendKeyInt(b, u.OrgID)
+		b = engine.AppendKeySep(b)
+		b = engine.AppendKeyString(b, u.Handle)
 	}
 	return b
 }
@@ -541,7 +542,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [2]error
 	rs.Orgs, errs[0] = NewOrgRepo(db, store, opts...)

@@ -7,17 +7,18 @@ import (
 	"context"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // ticketSpec describes Ticket to the cachegen runtime: its table, columns and lookups.
-var ticketSpec = runtime.Spec[Ticket]{
-	Table:   "tickets",
-	Schema:  "7858bb01",
-	Columns: []string{"id", "title"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString},
-	Indexes: []runtime.Index{
+var ticketSpec = engine.Spec[Ticket]{
+	Table:      "tickets",
+	SchemaHash: "7858bb01",
+	Columns:    []string{"id", "title"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
 	},
 	AutoPK: true,
@@ -34,14 +35,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type TicketRepo struct {
-	t *runtime.Table[Ticket]
+	t *engine.Table[Ticket]
 }
 
 // NewTicketRepo returns the repository of Ticket rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewTicketRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*TicketRepo, error) {
-	t, err := runtime.NewTable(db, store, &ticketSpec, opts...)
+	t, err := engine.NewTable(db, store, &ticketSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +61,7 @@ func (r *TicketRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *TicketRepo) GetByID(ctx context.Context, id int64) (*Ticket, error) {
 	probe := Ticket{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, ticketByID, ticketMapper{}.AppendKey(r.t.KeyPrefix(key[:0], ticketByID), ticketByID, &probe), probe)
 }
 
@@ -80,7 +81,7 @@ func (r *TicketRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Ticket, erro
 // All returns every Ticket ordered by id. The list is cached under one key that
 // every write to tickets invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *TicketRepo) All(ctx context.Context) ([]Ticket, error) {
+func (r *TicketRepo) All(ctx context.Context) ([]*Ticket, error) {
 	return r.t.All(ctx)
 }
 
@@ -96,7 +97,7 @@ func (r *TicketRepo) Save(ctx context.Context, t *Ticket) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -141,12 +142,12 @@ func (r *TicketRepo) WithTx(tx *runtime.Tx) *TicketRepo {
 	return &TicketRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the tickets rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the tickets rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *TicketRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *TicketRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Ticket, len(ids))
 	for i, v := range ids {
 		probes[i] = &Ticket{ID: v}
@@ -158,7 +159,7 @@ func (r *TicketRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *TicketRepo) InvalidateRows(ctx context.Context, rows ...*Ticket) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Ticket of this repository's key prefix. It
@@ -173,7 +174,7 @@ func (r *TicketRepo) InvalidateAll(ctx context.Context) error {
 type ticketMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (ticketMapper) Scan(s runtime.Scanner, t *Ticket) error {
+func (ticketMapper) Scan(s engine.Scanner, t *Ticket) error {
 	return s.Scan(&t.ID, &t.Title)
 }
 
@@ -187,7 +188,7 @@ func (ticketMapper) Values(t *Ticket) []any {
 func (ticketMapper) AppendKey(b []byte, i int, t *Ticket) []byte {
 	switch i {
 	case ticketByID:
-		b = runtime.AppendKeyInt(b, t.ID)
+		b = engine.AppendKeyInt(b, t.ID)
 	}
 	return b
 }

@@ -7,19 +7,20 @@ import (
 	"errors"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // orgSpec describes Org to the cachegen runtime: its table, columns and lookups.
-var orgSpec = runtime.Spec[Org]{
-	Table:   "orgs",
-	Schema:  "66cd8b72",
-	Columns: []string{"id", "name"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString},
-	Indexes: []runtime.Index{
+var orgSpec = engine.Spec[Org]{
+	Table:      "orgs",
+	SchemaHash: "66cd8b72",
+	Columns:    []string{"id", "name"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "name", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "name", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -36,14 +37,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type OrgRepo struct {
-	t *runtime.Table[Org]
+	t *engine.Table[Org]
 }
 
 // NewOrgRepo returns the repository of Org rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewOrgRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*OrgRepo, error) {
-	t, err := runtime.NewTable(db, store, &orgSpec, opts...)
+	t, err := engine.NewTable(db, store, &orgSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func (r *OrgRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrgRepo) GetByID(ctx context.Context, id int64) (*Org, error) {
 	probe := Org{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, orgByID, orgMapper{}.AppendKey(r.t.KeyPrefix(key[:0], orgByID), orgByID, &probe), probe)
 }
 
@@ -72,7 +73,7 @@ func (r *OrgRepo) GetByID(ctx context.Context, id int64) (*Org, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrgRepo) GetByName(ctx context.Context, name string) (*Org, error) {
 	probe := Org{Name: name}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, orgByName, orgMapper{}.AppendKey(r.t.KeyPrefix(key[:0], orgByName), orgByName, &probe), probe)
 }
 
@@ -105,7 +106,7 @@ func (r *OrgRepo) GetByNames(ctx context.Context, names []string) ([]*Org, error
 // All returns every Org ordered by id. The list is cached under one key that
 // every write to orgs invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *OrgRepo) All(ctx context.Context) ([]Org, error) {
+func (r *OrgRepo) All(ctx context.Context) ([]*Org, error) {
 	return r.t.All(ctx)
 }
 
@@ -121,7 +122,7 @@ func (r *OrgRepo) Save(ctx context.Context, o *Org) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -166,12 +167,12 @@ func (r *OrgRepo) WithTx(tx *runtime.Tx) *OrgRepo {
 	return &OrgRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the orgs rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the orgs rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *OrgRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *OrgRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Org, len(ids))
 	for i, v := range ids {
 		probes[i] = &Org{ID: v}
@@ -183,7 +184,7 @@ func (r *OrgRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *OrgRepo) InvalidateRows(ctx context.Context, rows ...*Org) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Org of this repository's key prefix. It
@@ -198,7 +199,7 @@ func (r *OrgRepo) InvalidateAll(ctx context.Context) error {
 type orgMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (orgMapper) Scan(s runtime.Scanner, o *Org) error {
+func (orgMapper) Scan(s engine.Scanner, o *Org) error {
 	return s.Scan(&o.ID, &o.Name)
 }
 
@@ -212,9 +213,9 @@ func (orgMapper) Values(o *Org) []any {
 func (orgMapper) AppendKey(b []byte, i int, o *Org) []byte {
 	switch i {
 	case orgByID:
-		b = runtime.AppendKeyInt(b, o.ID)
+		b = engine.AppendKeyInt(b, o.ID)
 	case orgByName:
-		b = runtime.AppendKeyString(b, o.Name)
+		b = engine.AppendKeyString(b, o.Name)
 	}
 	return b
 }
@@ -258,7 +259,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [1]error
 	rs.Orgs, errs[0] = NewOrgRepo(db, store, opts...)

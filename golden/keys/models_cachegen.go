@@ -7,18 +7,19 @@ import (
 	"errors"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // settingSpec describes Setting to the cachegen runtime: its table, columns and lookups.
-var settingSpec = runtime.Spec[Setting]{
-	Table:   "settings",
-	Schema:  "b05817bb",
-	Columns: []string{"key", "value"},
-	Types:   []runtime.GoType{runtime.GoString, runtime.GoString},
-	Indexes: []runtime.Index{
-		{Name: "key", Columns: []int{0}, Misses: runtime.CacheMissesIfExact, Text: []int{0}},
+var settingSpec = engine.Spec[Setting]{
+	Table:      "settings",
+	SchemaHash: "b05817bb",
+	Columns:    []string{"key", "value"},
+	Types:      []engine.GoType{engine.GoString, engine.GoString},
+	Indexes: []engine.Index{
+		{Name: "key", Columns: []int{0}, Misses: engine.CacheMissesIfExact, Text: []int{0}},
 	},
 	Flat:   true,
 	Mapper: settingMapper{},
@@ -33,14 +34,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type SettingRepo struct {
-	t *runtime.Table[Setting]
+	t *engine.Table[Setting]
 }
 
 // NewSettingRepo returns the repository of Setting rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewSettingRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*SettingRepo, error) {
-	t, err := runtime.NewTable(db, store, &settingSpec, opts...)
+	t, err := engine.NewTable(db, store, &settingSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func (r *SettingRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *SettingRepo) GetByKey(ctx context.Context, keyValue string) (*Setting, error) {
 	probe := Setting{Key: keyValue}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, settingByKey, settingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], settingByKey), settingByKey, &probe), probe)
 }
 
@@ -79,7 +80,7 @@ func (r *SettingRepo) GetByKeys(ctx context.Context, keys []string) ([]*Setting,
 // All returns every Setting ordered by key. The list is cached under one key that
 // every write to settings invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *SettingRepo) All(ctx context.Context) ([]Setting, error) {
+func (r *SettingRepo) All(ctx context.Context) ([]*Setting, error) {
 	return r.t.All(ctx)
 }
 
@@ -94,7 +95,7 @@ func (r *SettingRepo) Save(ctx context.Context, row *Setting) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -139,12 +140,12 @@ func (r *SettingRepo) WithTx(tx *runtime.Tx) *SettingRepo {
 	return &SettingRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the settings rows with the given keys, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the settings rows with the given keys,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *SettingRepo) Invalidate(ctx context.Context, keys ...string) error {
+func (r *SettingRepo) InvalidateByPK(ctx context.Context, keys ...string) error {
 	probes := make([]*Setting, len(keys))
 	for i, v := range keys {
 		probes[i] = &Setting{Key: v}
@@ -156,7 +157,7 @@ func (r *SettingRepo) Invalidate(ctx context.Context, keys ...string) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *SettingRepo) InvalidateRows(ctx context.Context, rows ...*Setting) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Setting of this repository's key prefix. It
@@ -171,7 +172,7 @@ func (r *SettingRepo) InvalidateAll(ctx context.Context) error {
 type settingMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (settingMapper) Scan(s runtime.Scanner, row *Setting) error {
+func (settingMapper) Scan(s engine.Scanner, row *Setting) error {
 	return s.Scan(&row.Key, &row.Value)
 }
 
@@ -185,7 +186,7 @@ func (settingMapper) Values(row *Setting) []any {
 func (settingMapper) AppendKey(b []byte, i int, row *Setting) []byte {
 	switch i {
 	case settingByKey:
-		b = runtime.AppendKeyString(b, row.Key)
+		b = engine.AppendKeyString(b, row.Key)
 	}
 	return b
 }
@@ -215,14 +216,14 @@ func (settingMapper) Decode(b []byte, row *Setting) error {
 }
 
 // orderSpec describes Order to the cachegen runtime: its table, columns and lookups.
-var orderSpec = runtime.Spec[Order]{
-	Table:   "orders",
-	Schema:  "879d1a61",
-	Columns: []string{"id", "type", "range", "order"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt32, runtime.GoInt32},
-	Indexes: []runtime.Index{
+var orderSpec = engine.Spec[Order]{
+	Table:      "orders",
+	SchemaHash: "879d1a61",
+	Columns:    []string{"id", "type", "range", "order"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString, engine.GoInt32, engine.GoInt32},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "type_range", Columns: []int{1, 2}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "type_range", Columns: []int{1, 2}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
 	},
 	Flat:   true,
 	Mapper: orderMapper{},
@@ -238,14 +239,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type OrderRepo struct {
-	t *runtime.Table[Order]
+	t *engine.Table[Order]
 }
 
 // NewOrderRepo returns the repository of Order rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewOrderRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*OrderRepo, error) {
-	t, err := runtime.NewTable(db, store, &orderSpec, opts...)
+	t, err := engine.NewTable(db, store, &orderSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +265,7 @@ func (r *OrderRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrderRepo) GetByID(ctx context.Context, id int64) (*Order, error) {
 	probe := Order{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, orderByID, orderMapper{}.AppendKey(r.t.KeyPrefix(key[:0], orderByID), orderByID, &probe), probe)
 }
 
@@ -274,7 +275,7 @@ func (r *OrderRepo) GetByID(ctx context.Context, id int64) (*Order, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *OrderRepo) GetByTypeRange(ctx context.Context, typeValue string, rangeValue int32) (*Order, error) {
 	probe := Order{Type: typeValue, Range: rangeValue}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, orderByTypeRange, orderMapper{}.AppendKey(r.t.KeyPrefix(key[:0], orderByTypeRange), orderByTypeRange, &probe), probe)
 }
 
@@ -294,7 +295,7 @@ func (r *OrderRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Order, error)
 // All returns every Order ordered by id. The list is cached under one key that
 // every write to orders invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *OrderRepo) All(ctx context.Context) ([]Order, error) {
+func (r *OrderRepo) All(ctx context.Context) ([]*Order, error) {
 	return r.t.All(ctx)
 }
 
@@ -309,7 +310,7 @@ func (r *OrderRepo) Save(ctx context.Context, o *Order) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -354,12 +355,12 @@ func (r *OrderRepo) WithTx(tx *runtime.Tx) *OrderRepo {
 	return &OrderRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the orders rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the orders rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *OrderRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *OrderRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Order, len(ids))
 	for i, v := range ids {
 		probes[i] = &Order{ID: v}
@@ -371,7 +372,7 @@ func (r *OrderRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *OrderRepo) InvalidateRows(ctx context.Context, rows ...*Order) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Order of this repository's key prefix. It
@@ -386,7 +387,7 @@ func (r *OrderRepo) InvalidateAll(ctx context.Context) error {
 type orderMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (orderMapper) Scan(s runtime.Scanner, o *Order) error {
+func (orderMapper) Scan(s engine.Scanner, o *Order) error {
 	return s.Scan(&o.ID, &o.Type, &o.Range, &o.Order)
 }
 
@@ -400,11 +401,11 @@ func (orderMapper) Values(o *Order) []any {
 func (orderMapper) AppendKey(b []byte, i int, o *Order) []byte {
 	switch i {
 	case orderByID:
-		b = runtime.AppendKeyInt(b, o.ID)
+		b = engine.AppendKeyInt(b, o.ID)
 	case orderByTypeRange:
-		b = runtime.AppendKeyString(b, o.Type)
-		b = runtime.AppendKeySep(b)
-		b = runtime.AppendKeyInt(b, int64(o.Range))
+		b = engine.AppendKeyString(b, o.Type)
+		b = engine.AppendKeySep(b)
+		b = engine.AppendKeyInt(b, int64(o.Range))
 	}
 	return b
 }
@@ -438,12 +439,12 @@ func (orderMapper) Decode(b []byte, o *Order) error {
 }
 
 // tagSpec describes Tag to the cachegen runtime: its table, columns and lookups.
-var tagSpec = runtime.Spec[Tag]{
-	Table:   "tags",
-	Schema:  "693e0f2d",
-	Columns: []string{"id"},
-	Types:   []runtime.GoType{runtime.GoInt64},
-	Indexes: []runtime.Index{
+var tagSpec = engine.Spec[Tag]{
+	Table:      "tags",
+	SchemaHash: "693e0f2d",
+	Columns:    []string{"id"},
+	Types:      []engine.GoType{engine.GoInt64},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
 	},
 	AutoPK: true,
@@ -460,14 +461,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type TagRepo struct {
-	t *runtime.Table[Tag]
+	t *engine.Table[Tag]
 }
 
 // NewTagRepo returns the repository of Tag rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewTagRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*TagRepo, error) {
-	t, err := runtime.NewTable(db, store, &tagSpec, opts...)
+	t, err := engine.NewTable(db, store, &tagSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -486,7 +487,7 @@ func (r *TagRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *TagRepo) GetByID(ctx context.Context, id int64) (*Tag, error) {
 	probe := Tag{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, tagByID, tagMapper{}.AppendKey(r.t.KeyPrefix(key[:0], tagByID), tagByID, &probe), probe)
 }
 
@@ -506,7 +507,7 @@ func (r *TagRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Tag, error) {
 // All returns every Tag ordered by id. The list is cached under one key that
 // every write to tags invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *TagRepo) All(ctx context.Context) ([]Tag, error) {
+func (r *TagRepo) All(ctx context.Context) ([]*Tag, error) {
 	return r.t.All(ctx)
 }
 
@@ -522,7 +523,7 @@ func (r *TagRepo) Save(ctx context.Context, t *Tag) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -567,12 +568,12 @@ func (r *TagRepo) WithTx(tx *runtime.Tx) *TagRepo {
 	return &TagRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the tags rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the tags rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *TagRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *TagRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Tag, len(ids))
 	for i, v := range ids {
 		probes[i] = &Tag{ID: v}
@@ -584,7 +585,7 @@ func (r *TagRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *TagRepo) InvalidateRows(ctx context.Context, rows ...*Tag) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Tag of this repository's key prefix. It
@@ -599,7 +600,7 @@ func (r *TagRepo) InvalidateAll(ctx context.Context) error {
 type tagMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (tagMapper) Scan(s runtime.Scanner, t *Tag) error {
+func (tagMapper) Scan(s engine.Scanner, t *Tag) error {
 	return s.Scan(&t.ID)
 }
 
@@ -613,7 +614,7 @@ func (tagMapper) Values(t *Tag) []any {
 func (tagMapper) AppendKey(b []byte, i int, t *Tag) []byte {
 	switch i {
 	case tagByID:
-		b = runtime.AppendKeyInt(b, t.ID)
+		b = engine.AppendKeyInt(b, t.ID)
 	}
 	return b
 }
@@ -657,7 +658,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [3]error
 	rs.Settings, errs[0] = NewSettingRepo(db, store, opts...)

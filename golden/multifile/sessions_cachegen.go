@@ -6,18 +6,19 @@ import (
 	"context"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // sessionSpec describes Session to the cachegen runtime: its table, columns and lookups.
-var sessionSpec = runtime.Spec[Session]{
-	Table:   "sessions",
-	Schema:  "7e8e5b53",
-	Columns: []string{"token", "account_id"},
-	Types:   []runtime.GoType{runtime.GoString, runtime.GoInt64},
-	Indexes: []runtime.Index{
-		{Name: "token", Columns: []int{0}, Misses: runtime.CacheMissesIfExact, Text: []int{0}},
+var sessionSpec = engine.Spec[Session]{
+	Table:      "sessions",
+	SchemaHash: "7e8e5b53",
+	Columns:    []string{"token", "account_id"},
+	Types:      []engine.GoType{engine.GoString, engine.GoInt64},
+	Indexes: []engine.Index{
+		{Name: "token", Columns: []int{0}, Misses: engine.CacheMissesIfExact, Text: []int{0}},
 	},
 	Flat:   true,
 	Mapper: sessionMapper{},
@@ -32,14 +33,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type SessionRepo struct {
-	t *runtime.Table[Session]
+	t *engine.Table[Session]
 }
 
 // NewSessionRepo returns the repository of Session rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewSessionRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*SessionRepo, error) {
-	t, err := runtime.NewTable(db, store, &sessionSpec, opts...)
+	t, err := engine.NewTable(db, store, &sessionSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +59,7 @@ func (r *SessionRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *SessionRepo) GetByToken(ctx context.Context, token string) (*Session, error) {
 	probe := Session{Token: token}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, sessionByToken, sessionMapper{}.AppendKey(r.t.KeyPrefix(key[:0], sessionByToken), sessionByToken, &probe), probe)
 }
 
@@ -78,7 +79,7 @@ func (r *SessionRepo) GetByTokens(ctx context.Context, tokens []string) ([]*Sess
 // All returns every Session ordered by token. The list is cached under one key that
 // every write to sessions invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *SessionRepo) All(ctx context.Context) ([]Session, error) {
+func (r *SessionRepo) All(ctx context.Context) ([]*Session, error) {
 	return r.t.All(ctx)
 }
 
@@ -93,7 +94,7 @@ func (r *SessionRepo) Save(ctx context.Context, row *Session) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -138,12 +139,12 @@ func (r *SessionRepo) WithTx(tx *runtime.Tx) *SessionRepo {
 	return &SessionRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the sessions rows with the given tokens, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the sessions rows with the given tokens,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *SessionRepo) Invalidate(ctx context.Context, tokens ...string) error {
+func (r *SessionRepo) InvalidateByPK(ctx context.Context, tokens ...string) error {
 	probes := make([]*Session, len(tokens))
 	for i, v := range tokens {
 		probes[i] = &Session{Token: v}
@@ -155,7 +156,7 @@ func (r *SessionRepo) Invalidate(ctx context.Context, tokens ...string) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *SessionRepo) InvalidateRows(ctx context.Context, rows ...*Session) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Session of this repository's key prefix. It
@@ -169,7 +170,7 @@ func (r *SessionRepo) InvalidateAll(ctx context.Context) error {
 // there is no such Account, the error satisfies errors.Is with
 // runtime.ErrNotFound.
 func (r *SessionRepo) LoadAccount(ctx context.Context, row *Session) (*Account, error) {
-	accounts, err := runtime.Related[*AccountRepo](r.t)
+	accounts, err := engine.Lookup[*AccountRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
@@ -181,11 +182,11 @@ func (r *SessionRepo) LoadAccount(ctx context.Context, row *Session) (*Account, 
 // One batch reads them all through the Account repository: one read of its
 // cache, and at most one database query for the rows it misses.
 func (r *SessionRepo) LoadAccounts(ctx context.Context, sessions []*Session) ([]*Account, error) {
-	accounts, err := runtime.Related[*AccountRepo](r.t)
+	accounts, err := engine.Lookup[*AccountRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.LoadMany(ctx, sessions, accounts.GetByIDs, func(row *Session) (int64, bool) {
+	return engine.LoadMany(ctx, sessions, accounts.GetByIDs, func(row *Session) (int64, bool) {
 		return row.AccountID, true
 	})
 }
@@ -196,7 +197,7 @@ func (r *SessionRepo) LoadAccounts(ctx context.Context, sessions []*Session) ([]
 type sessionMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (sessionMapper) Scan(s runtime.Scanner, row *Session) error {
+func (sessionMapper) Scan(s engine.Scanner, row *Session) error {
 	return s.Scan(&row.Token, &row.AccountID)
 }
 
@@ -210,7 +211,7 @@ func (sessionMapper) Values(row *Session) []any {
 func (sessionMapper) AppendKey(b []byte, i int, row *Session) []byte {
 	switch i {
 	case sessionByToken:
-		b = runtime.AppendKeyString(b, row.Token)
+		b = engine.AppendKeyString(b, row.Token)
 	}
 	return b
 }

@@ -8,19 +8,20 @@ import (
 
 	basic "github.com/cachegen/cachegen/golden/basic"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // authorSpec describes Author to the cachegen runtime: its table, columns and lookups.
-var authorSpec = runtime.Spec[Author]{
-	Table:   "authors",
-	Schema:  "76097c1a",
-	Columns: []string{"id", "email", "org_id"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64},
-	Indexes: []runtime.Index{
+var authorSpec = engine.Spec[Author]{
+	Table:      "authors",
+	SchemaHash: "76097c1a",
+	Columns:    []string{"id", "email", "org_id"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString, engine.GoInt64},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "email", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -37,14 +38,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type AuthorRepo struct {
-	t *runtime.Table[Author]
+	t *engine.Table[Author]
 }
 
 // NewAuthorRepo returns the repository of Author rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewAuthorRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*AuthorRepo, error) {
-	t, err := runtime.NewTable(db, store, &authorSpec, opts...)
+	t, err := engine.NewTable(db, store, &authorSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func (r *AuthorRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AuthorRepo) GetByID(ctx context.Context, id AuthorID) (*Author, error) {
 	probe := Author{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, authorByID, authorMapper{}.AppendKey(r.t.KeyPrefix(key[:0], authorByID), authorByID, &probe), probe)
 }
 
@@ -73,7 +74,7 @@ func (r *AuthorRepo) GetByID(ctx context.Context, id AuthorID) (*Author, error) 
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AuthorRepo) GetByEmail(ctx context.Context, email string) (*Author, error) {
 	probe := Author{Email: email}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, authorByEmail, authorMapper{}.AppendKey(r.t.KeyPrefix(key[:0], authorByEmail), authorByEmail, &probe), probe)
 }
 
@@ -106,7 +107,7 @@ func (r *AuthorRepo) GetByEmails(ctx context.Context, emails []string) ([]*Autho
 // All returns every Author ordered by id. The list is cached under one key that
 // every write to authors invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *AuthorRepo) All(ctx context.Context) ([]Author, error) {
+func (r *AuthorRepo) All(ctx context.Context) ([]*Author, error) {
 	return r.t.All(ctx)
 }
 
@@ -122,7 +123,7 @@ func (r *AuthorRepo) Save(ctx context.Context, a *Author) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -167,12 +168,12 @@ func (r *AuthorRepo) WithTx(tx *runtime.Tx) *AuthorRepo {
 	return &AuthorRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the authors rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the authors rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *AuthorRepo) Invalidate(ctx context.Context, ids ...AuthorID) error {
+func (r *AuthorRepo) InvalidateByPK(ctx context.Context, ids ...AuthorID) error {
 	probes := make([]*Author, len(ids))
 	for i, v := range ids {
 		probes[i] = &Author{ID: v}
@@ -184,7 +185,7 @@ func (r *AuthorRepo) Invalidate(ctx context.Context, ids ...AuthorID) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *AuthorRepo) InvalidateRows(ctx context.Context, rows ...*Author) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Author of this repository's key prefix. It
@@ -198,7 +199,7 @@ func (r *AuthorRepo) InvalidateAll(ctx context.Context) error {
 // there is no such Org, the error satisfies errors.Is with
 // runtime.ErrNotFound.
 func (r *AuthorRepo) LoadOrg(ctx context.Context, a *Author) (*basic.Org, error) {
-	orgs, err := runtime.Related[*basic.OrgRepo](r.t)
+	orgs, err := engine.Lookup[*basic.OrgRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
@@ -210,11 +211,11 @@ func (r *AuthorRepo) LoadOrg(ctx context.Context, a *Author) (*basic.Org, error)
 // One batch reads them all through the Org repository: one read of its
 // cache, and at most one database query for the rows it misses.
 func (r *AuthorRepo) LoadOrgs(ctx context.Context, authors []*Author) ([]*basic.Org, error) {
-	orgs, err := runtime.Related[*basic.OrgRepo](r.t)
+	orgs, err := engine.Lookup[*basic.OrgRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.LoadMany(ctx, authors, orgs.GetByIDs, func(a *Author) (int64, bool) {
+	return engine.LoadMany(ctx, authors, orgs.GetByIDs, func(a *Author) (int64, bool) {
 		return a.OrgID, true
 	})
 }
@@ -224,7 +225,7 @@ func (r *AuthorRepo) LoadOrgs(ctx context.Context, authors []*Author) ([]*basic.
 // never holds it. When there is none, the error satisfies errors.Is with
 // runtime.ErrNotFound.
 func (r *AuthorRepo) LoadProfile(ctx context.Context, a *Author) (*Profile, error) {
-	profiles, err := runtime.Related[*ProfileRepo](r.t)
+	profiles, err := engine.Lookup[*ProfileRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
@@ -236,11 +237,11 @@ func (r *AuthorRepo) LoadProfile(ctx context.Context, a *Author) (*Profile, erro
 // all through the Profile repository: one read of its cache, and at most one
 // database query for the rows it misses.
 func (r *AuthorRepo) LoadProfiles(ctx context.Context, authors []*Author) ([]*Profile, error) {
-	profiles, err := runtime.Related[*ProfileRepo](r.t)
+	profiles, err := engine.Lookup[*ProfileRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.LoadMany(ctx, authors, profiles.GetByAuthorIDs, func(a *Author) (AuthorID, bool) {
+	return engine.LoadMany(ctx, authors, profiles.GetByAuthorIDs, func(a *Author) (AuthorID, bool) {
 		return a.ID, true
 	})
 }
@@ -250,7 +251,7 @@ func (r *AuthorRepo) LoadProfiles(ctx context.Context, authors []*Author) ([]*Pr
 // never holds it. When there is none, the error satisfies errors.Is with
 // runtime.ErrNotFound.
 func (r *AuthorRepo) LoadPreference(ctx context.Context, a *Author) (*Preference, error) {
-	preferences, err := runtime.Related[*PreferenceRepo](r.t)
+	preferences, err := engine.Lookup[*PreferenceRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
@@ -262,11 +263,11 @@ func (r *AuthorRepo) LoadPreference(ctx context.Context, a *Author) (*Preference
 // all through the Preference repository: one read of its cache, and at most one
 // database query for the rows it misses.
 func (r *AuthorRepo) LoadPreferences(ctx context.Context, authors []*Author) ([]*Preference, error) {
-	preferences, err := runtime.Related[*PreferenceRepo](r.t)
+	preferences, err := engine.Lookup[*PreferenceRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.LoadMany(ctx, authors, preferences.GetByAuthorIDs, func(a *Author) (AuthorID, bool) {
+	return engine.LoadMany(ctx, authors, preferences.GetByAuthorIDs, func(a *Author) (AuthorID, bool) {
 		return a.ID, true
 	})
 }
@@ -276,7 +277,7 @@ func (r *AuthorRepo) LoadPreferences(ctx context.Context, authors []*Author) ([]
 // never holds it. When there is none, the error satisfies errors.Is with
 // runtime.ErrNotFound.
 func (r *AuthorRepo) LoadAward(ctx context.Context, a *Author) (*Badge, error) {
-	badges, err := runtime.Related[*BadgeRepo](r.t)
+	badges, err := engine.Lookup[*BadgeRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
@@ -289,11 +290,11 @@ func (r *AuthorRepo) LoadAward(ctx context.Context, a *Author) (*Badge, error) {
 // all through the Badge repository: one read of its cache, and at most one
 // database query for the rows it misses.
 func (r *AuthorRepo) LoadAwards(ctx context.Context, authors []*Author) ([]*Badge, error) {
-	badges, err := runtime.Related[*BadgeRepo](r.t)
+	badges, err := engine.Lookup[*BadgeRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.LoadMany(ctx, authors, badges.GetByOwnerIDs, func(a *Author) (*AuthorID, bool) {
+	return engine.LoadMany(ctx, authors, badges.GetByOwnerIDs, func(a *Author) (*AuthorID, bool) {
 		ref := a.ID
 		return &ref, true
 	})
@@ -305,7 +306,7 @@ func (r *AuthorRepo) LoadAwards(ctx context.Context, authors []*Author) ([]*Badg
 type authorMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (authorMapper) Scan(s runtime.Scanner, a *Author) error {
+func (authorMapper) Scan(s engine.Scanner, a *Author) error {
 	return s.Scan(&a.ID, &a.Email, &a.OrgID)
 }
 
@@ -319,9 +320,9 @@ func (authorMapper) Values(a *Author) []any {
 func (authorMapper) AppendKey(b []byte, i int, a *Author) []byte {
 	switch i {
 	case authorByID:
-		b = runtime.AppendKeyInt(b, int64(a.ID))
+		b = engine.AppendKeyInt(b, int64(a.ID))
 	case authorByEmail:
-		b = runtime.AppendKeyString(b, a.Email)
+		b = engine.AppendKeyString(b, a.Email)
 	}
 	return b
 }
@@ -355,12 +356,12 @@ func (authorMapper) Decode(b []byte, a *Author) error {
 }
 
 // profileSpec describes Profile to the cachegen runtime: its table, columns and lookups.
-var profileSpec = runtime.Spec[Profile]{
-	Table:   "profiles",
-	Schema:  "993dd492",
-	Columns: []string{"id", "author_id", "bio"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoInt64, runtime.GoString},
-	Indexes: []runtime.Index{
+var profileSpec = engine.Spec[Profile]{
+	Table:      "profiles",
+	SchemaHash: "993dd492",
+	Columns:    []string{"id", "author_id", "bio"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoInt64, engine.GoString},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "author_id", Columns: []int{1}},
 	},
@@ -379,14 +380,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type ProfileRepo struct {
-	t *runtime.Table[Profile]
+	t *engine.Table[Profile]
 }
 
 // NewProfileRepo returns the repository of Profile rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewProfileRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*ProfileRepo, error) {
-	t, err := runtime.NewTable(db, store, &profileSpec, opts...)
+	t, err := engine.NewTable(db, store, &profileSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -405,7 +406,7 @@ func (r *ProfileRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *ProfileRepo) GetByID(ctx context.Context, id int64) (*Profile, error) {
 	probe := Profile{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, profileByID, profileMapper{}.AppendKey(r.t.KeyPrefix(key[:0], profileByID), profileByID, &probe), probe)
 }
 
@@ -415,7 +416,7 @@ func (r *ProfileRepo) GetByID(ctx context.Context, id int64) (*Profile, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *ProfileRepo) GetByAuthorID(ctx context.Context, authorID AuthorID) (*Profile, error) {
 	probe := Profile{AuthorID: authorID}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, profileByAuthorID, profileMapper{}.AppendKey(r.t.KeyPrefix(key[:0], profileByAuthorID), profileByAuthorID, &probe), probe)
 }
 
@@ -448,7 +449,7 @@ func (r *ProfileRepo) GetByAuthorIDs(ctx context.Context, authorIDs []AuthorID) 
 // All returns every Profile ordered by id. The list is cached under one key that
 // every write to profiles invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *ProfileRepo) All(ctx context.Context) ([]Profile, error) {
+func (r *ProfileRepo) All(ctx context.Context) ([]*Profile, error) {
 	return r.t.All(ctx)
 }
 
@@ -464,7 +465,7 @@ func (r *ProfileRepo) Save(ctx context.Context, p *Profile) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -509,12 +510,12 @@ func (r *ProfileRepo) WithTx(tx *runtime.Tx) *ProfileRepo {
 	return &ProfileRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the profiles rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the profiles rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *ProfileRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *ProfileRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Profile, len(ids))
 	for i, v := range ids {
 		probes[i] = &Profile{ID: v}
@@ -526,7 +527,7 @@ func (r *ProfileRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *ProfileRepo) InvalidateRows(ctx context.Context, rows ...*Profile) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Profile of this repository's key prefix. It
@@ -540,7 +541,7 @@ func (r *ProfileRepo) InvalidateAll(ctx context.Context) error {
 // there is no such Author, the error satisfies errors.Is with
 // runtime.ErrNotFound.
 func (r *ProfileRepo) LoadAuthor(ctx context.Context, p *Profile) (*Author, error) {
-	authors, err := runtime.Related[*AuthorRepo](r.t)
+	authors, err := engine.Lookup[*AuthorRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
@@ -552,11 +553,11 @@ func (r *ProfileRepo) LoadAuthor(ctx context.Context, p *Profile) (*Author, erro
 // One batch reads them all through the Author repository: one read of its
 // cache, and at most one database query for the rows it misses.
 func (r *ProfileRepo) LoadAuthors(ctx context.Context, profiles []*Profile) ([]*Author, error) {
-	authors, err := runtime.Related[*AuthorRepo](r.t)
+	authors, err := engine.Lookup[*AuthorRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.LoadMany(ctx, profiles, authors.GetByIDs, func(p *Profile) (AuthorID, bool) {
+	return engine.LoadMany(ctx, profiles, authors.GetByIDs, func(p *Profile) (AuthorID, bool) {
 		return p.AuthorID, true
 	})
 }
@@ -567,7 +568,7 @@ func (r *ProfileRepo) LoadAuthors(ctx context.Context, profiles []*Profile) ([]*
 type profileMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (profileMapper) Scan(s runtime.Scanner, p *Profile) error {
+func (profileMapper) Scan(s engine.Scanner, p *Profile) error {
 	return s.Scan(&p.ID, &p.AuthorID, &p.Bio)
 }
 
@@ -581,9 +582,9 @@ func (profileMapper) Values(p *Profile) []any {
 func (profileMapper) AppendKey(b []byte, i int, p *Profile) []byte {
 	switch i {
 	case profileByID:
-		b = runtime.AppendKeyInt(b, p.ID)
+		b = engine.AppendKeyInt(b, p.ID)
 	case profileByAuthorID:
-		b = runtime.AppendKeyInt(b, int64(p.AuthorID))
+		b = engine.AppendKeyInt(b, int64(p.AuthorID))
 	}
 	return b
 }
@@ -617,12 +618,12 @@ func (profileMapper) Decode(b []byte, p *Profile) error {
 }
 
 // postSpec describes Post to the cachegen runtime: its table, columns and lookups.
-var postSpec = runtime.Spec[Post]{
-	Table:   "posts",
-	Schema:  "dfe1e538",
-	Columns: []string{"id", "author_id", "editor_id", "parent_id", "title"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoInt64, runtime.GoInt32 | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoString},
-	Indexes: []runtime.Index{
+var postSpec = engine.Spec[Post]{
+	Table:      "posts",
+	SchemaHash: "dfe1e538",
+	Columns:    []string{"id", "author_id", "editor_id", "parent_id", "title"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoInt64, engine.GoInt32 | engine.GoNullable, engine.GoInt64 | engine.GoNullable, engine.GoString},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
 	},
 	AutoPK: true,
@@ -638,14 +639,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type PostRepo struct {
-	t *runtime.Table[Post]
+	t *engine.Table[Post]
 }
 
 // NewPostRepo returns the repository of Post rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewPostRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*PostRepo, error) {
-	t, err := runtime.NewTable(db, store, &postSpec, opts...)
+	t, err := engine.NewTable(db, store, &postSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -664,7 +665,7 @@ func (r *PostRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PostRepo) GetByID(ctx context.Context, id int64) (*Post, error) {
 	probe := Post{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, postByID, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], postByID), postByID, &probe), probe)
 }
 
@@ -684,7 +685,7 @@ func (r *PostRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Post, error) {
 // All returns every Post ordered by id. The list is cached under one key that
 // every write to posts invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *PostRepo) All(ctx context.Context) ([]Post, error) {
+func (r *PostRepo) All(ctx context.Context) ([]*Post, error) {
 	return r.t.All(ctx)
 }
 
@@ -700,7 +701,7 @@ func (r *PostRepo) Save(ctx context.Context, p *Post) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -745,12 +746,12 @@ func (r *PostRepo) WithTx(tx *runtime.Tx) *PostRepo {
 	return &PostRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the posts rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the posts rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *PostRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *PostRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Post, len(ids))
 	for i, v := range ids {
 		probes[i] = &Post{ID: v}
@@ -762,7 +763,7 @@ func (r *PostRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *PostRepo) InvalidateRows(ctx context.Context, rows ...*Post) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Post of this repository's key prefix. It
@@ -776,7 +777,7 @@ func (r *PostRepo) InvalidateAll(ctx context.Context) error {
 // there is no such Author, the error satisfies errors.Is with
 // runtime.ErrNotFound.
 func (r *PostRepo) LoadAuthor(ctx context.Context, p *Post) (*Author, error) {
-	authors, err := runtime.Related[*AuthorRepo](r.t)
+	authors, err := engine.Lookup[*AuthorRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
@@ -788,11 +789,11 @@ func (r *PostRepo) LoadAuthor(ctx context.Context, p *Post) (*Author, error) {
 // One batch reads them all through the Author repository: one read of its
 // cache, and at most one database query for the rows it misses.
 func (r *PostRepo) LoadAuthors(ctx context.Context, posts []*Post) ([]*Author, error) {
-	authors, err := runtime.Related[*AuthorRepo](r.t)
+	authors, err := engine.Lookup[*AuthorRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.LoadMany(ctx, posts, authors.GetByIDs, func(p *Post) (AuthorID, bool) {
+	return engine.LoadMany(ctx, posts, authors.GetByIDs, func(p *Post) (AuthorID, bool) {
 		return p.AuthorID, true
 	})
 }
@@ -805,7 +806,7 @@ func (r *PostRepo) LoadEditor(ctx context.Context, p *Post) (*Author, error) {
 	if p.EditorID == nil {
 		return nil, runtime.ErrNotFound
 	}
-	authors, err := runtime.Related[*AuthorRepo](r.t)
+	authors, err := engine.Lookup[*AuthorRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
@@ -817,11 +818,11 @@ func (r *PostRepo) LoadEditor(ctx context.Context, p *Post) (*Author, error) {
 // One batch reads them all through the Author repository: one read of its
 // cache, and at most one database query for the rows it misses.
 func (r *PostRepo) LoadEditors(ctx context.Context, posts []*Post) ([]*Author, error) {
-	authors, err := runtime.Related[*AuthorRepo](r.t)
+	authors, err := engine.Lookup[*AuthorRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.LoadMany(ctx, posts, authors.GetByIDs, func(p *Post) (AuthorID, bool) {
+	return engine.LoadMany(ctx, posts, authors.GetByIDs, func(p *Post) (AuthorID, bool) {
 		if p.EditorID == nil {
 			return 0, false
 		}
@@ -845,7 +846,7 @@ func (r *PostRepo) LoadParent(ctx context.Context, p *Post) (*Post, error) {
 // One batch reads them all through the Post repository: one read of its
 // cache, and at most one database query for the rows it misses.
 func (r *PostRepo) LoadParents(ctx context.Context, posts []*Post) ([]*Post, error) {
-	return runtime.LoadMany(ctx, posts, r.GetByIDs, func(p *Post) (int64, bool) {
+	return engine.LoadMany(ctx, posts, r.GetByIDs, func(p *Post) (int64, bool) {
 		if !p.ParentID.Valid {
 			return 0, false
 		}
@@ -859,7 +860,7 @@ func (r *PostRepo) LoadParents(ctx context.Context, posts []*Post) ([]*Post, err
 type postMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (postMapper) Scan(s runtime.Scanner, p *Post) error {
+func (postMapper) Scan(s engine.Scanner, p *Post) error {
 	return s.Scan(&p.ID, &p.AuthorID, &p.EditorID, &p.ParentID, &p.Title)
 }
 
@@ -873,7 +874,7 @@ func (postMapper) Values(p *Post) []any {
 func (postMapper) AppendKey(b []byte, i int, p *Post) []byte {
 	switch i {
 	case postByID:
-		b = runtime.AppendKeyInt(b, p.ID)
+		b = engine.AppendKeyInt(b, p.ID)
 	}
 	return b
 }
@@ -923,12 +924,12 @@ func (postMapper) Decode(b []byte, p *Post) error {
 }
 
 // preferenceSpec describes Preference to the cachegen runtime: its table, columns and lookups.
-var preferenceSpec = runtime.Spec[Preference]{
-	Table:   "preferences",
-	Schema:  "1702f5c0",
-	Columns: []string{"author_id", "theme"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString},
-	Indexes: []runtime.Index{
+var preferenceSpec = engine.Spec[Preference]{
+	Table:      "preferences",
+	SchemaHash: "1702f5c0",
+	Columns:    []string{"author_id", "theme"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString},
+	Indexes: []engine.Index{
 		{Name: "author_id", Columns: []int{0}},
 	},
 	Flat:   true,
@@ -944,14 +945,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type PreferenceRepo struct {
-	t *runtime.Table[Preference]
+	t *engine.Table[Preference]
 }
 
 // NewPreferenceRepo returns the repository of Preference rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewPreferenceRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*PreferenceRepo, error) {
-	t, err := runtime.NewTable(db, store, &preferenceSpec, opts...)
+	t, err := engine.NewTable(db, store, &preferenceSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -970,7 +971,7 @@ func (r *PreferenceRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PreferenceRepo) GetByAuthorID(ctx context.Context, authorID AuthorID) (*Preference, error) {
 	probe := Preference{AuthorID: authorID}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, preferenceByAuthorID, preferenceMapper{}.AppendKey(r.t.KeyPrefix(key[:0], preferenceByAuthorID), preferenceByAuthorID, &probe), probe)
 }
 
@@ -990,7 +991,7 @@ func (r *PreferenceRepo) GetByAuthorIDs(ctx context.Context, authorIDs []AuthorI
 // All returns every Preference ordered by author_id. The list is cached under one key that
 // every write to preferences invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *PreferenceRepo) All(ctx context.Context) ([]Preference, error) {
+func (r *PreferenceRepo) All(ctx context.Context) ([]*Preference, error) {
 	return r.t.All(ctx)
 }
 
@@ -1005,7 +1006,7 @@ func (r *PreferenceRepo) Save(ctx context.Context, p *Preference) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -1050,12 +1051,12 @@ func (r *PreferenceRepo) WithTx(tx *runtime.Tx) *PreferenceRepo {
 	return &PreferenceRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the preferences rows with the given author_ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the preferences rows with the given author_ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *PreferenceRepo) Invalidate(ctx context.Context, authorIDs ...AuthorID) error {
+func (r *PreferenceRepo) InvalidateByPK(ctx context.Context, authorIDs ...AuthorID) error {
 	probes := make([]*Preference, len(authorIDs))
 	for i, v := range authorIDs {
 		probes[i] = &Preference{AuthorID: v}
@@ -1067,7 +1068,7 @@ func (r *PreferenceRepo) Invalidate(ctx context.Context, authorIDs ...AuthorID) 
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *PreferenceRepo) InvalidateRows(ctx context.Context, rows ...*Preference) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Preference of this repository's key prefix. It
@@ -1081,7 +1082,7 @@ func (r *PreferenceRepo) InvalidateAll(ctx context.Context) error {
 // there is no such Author, the error satisfies errors.Is with
 // runtime.ErrNotFound.
 func (r *PreferenceRepo) LoadAuthor(ctx context.Context, p *Preference) (*Author, error) {
-	authors, err := runtime.Related[*AuthorRepo](r.t)
+	authors, err := engine.Lookup[*AuthorRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
@@ -1093,11 +1094,11 @@ func (r *PreferenceRepo) LoadAuthor(ctx context.Context, p *Preference) (*Author
 // One batch reads them all through the Author repository: one read of its
 // cache, and at most one database query for the rows it misses.
 func (r *PreferenceRepo) LoadAuthors(ctx context.Context, preferences []*Preference) ([]*Author, error) {
-	authors, err := runtime.Related[*AuthorRepo](r.t)
+	authors, err := engine.Lookup[*AuthorRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.LoadMany(ctx, preferences, authors.GetByIDs, func(p *Preference) (AuthorID, bool) {
+	return engine.LoadMany(ctx, preferences, authors.GetByIDs, func(p *Preference) (AuthorID, bool) {
 		return p.AuthorID, true
 	})
 }
@@ -1108,7 +1109,7 @@ func (r *PreferenceRepo) LoadAuthors(ctx context.Context, preferences []*Prefere
 type preferenceMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (preferenceMapper) Scan(s runtime.Scanner, p *Preference) error {
+func (preferenceMapper) Scan(s engine.Scanner, p *Preference) error {
 	return s.Scan(&p.AuthorID, &p.Theme)
 }
 
@@ -1122,7 +1123,7 @@ func (preferenceMapper) Values(p *Preference) []any {
 func (preferenceMapper) AppendKey(b []byte, i int, p *Preference) []byte {
 	switch i {
 	case preferenceByAuthorID:
-		b = runtime.AppendKeyInt(b, int64(p.AuthorID))
+		b = engine.AppendKeyInt(b, int64(p.AuthorID))
 	}
 	return b
 }
@@ -1152,12 +1153,12 @@ func (preferenceMapper) Decode(b []byte, p *Preference) error {
 }
 
 // badgeSpec describes Badge to the cachegen runtime: its table, columns and lookups.
-var badgeSpec = runtime.Spec[Badge]{
-	Table:   "badges",
-	Schema:  "8bc1259c",
-	Columns: []string{"id", "owner_id", "name"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoInt64 | runtime.GoNullable, runtime.GoString},
-	Indexes: []runtime.Index{
+var badgeSpec = engine.Spec[Badge]{
+	Table:      "badges",
+	SchemaHash: "8bc1259c",
+	Columns:    []string{"id", "owner_id", "name"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoInt64 | engine.GoNullable, engine.GoString},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
 		{Name: "owner_id", Columns: []int{1}},
 	},
@@ -1175,14 +1176,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type BadgeRepo struct {
-	t *runtime.Table[Badge]
+	t *engine.Table[Badge]
 }
 
 // NewBadgeRepo returns the repository of Badge rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewBadgeRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*BadgeRepo, error) {
-	t, err := runtime.NewTable(db, store, &badgeSpec, opts...)
+	t, err := engine.NewTable(db, store, &badgeSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -1201,7 +1202,7 @@ func (r *BadgeRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *BadgeRepo) GetByID(ctx context.Context, id int64) (*Badge, error) {
 	probe := Badge{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, badgeByID, badgeMapper{}.AppendKey(r.t.KeyPrefix(key[:0], badgeByID), badgeByID, &probe), probe)
 }
 
@@ -1211,7 +1212,7 @@ func (r *BadgeRepo) GetByID(ctx context.Context, id int64) (*Badge, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *BadgeRepo) GetByOwnerID(ctx context.Context, ownerID *AuthorID) (*Badge, error) {
 	probe := Badge{OwnerID: ownerID}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, badgeByOwnerID, badgeMapper{}.AppendKey(r.t.KeyPrefix(key[:0], badgeByOwnerID), badgeByOwnerID, &probe), probe)
 }
 
@@ -1244,7 +1245,7 @@ func (r *BadgeRepo) GetByOwnerIDs(ctx context.Context, ownerIDs []*AuthorID) ([]
 // All returns every Badge ordered by id. The list is cached under one key that
 // every write to badges invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *BadgeRepo) All(ctx context.Context) ([]Badge, error) {
+func (r *BadgeRepo) All(ctx context.Context) ([]*Badge, error) {
 	return r.t.All(ctx)
 }
 
@@ -1260,7 +1261,7 @@ func (r *BadgeRepo) Save(ctx context.Context, row *Badge) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -1305,12 +1306,12 @@ func (r *BadgeRepo) WithTx(tx *runtime.Tx) *BadgeRepo {
 	return &BadgeRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the badges rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the badges rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *BadgeRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *BadgeRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Badge, len(ids))
 	for i, v := range ids {
 		probes[i] = &Badge{ID: v}
@@ -1322,7 +1323,7 @@ func (r *BadgeRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *BadgeRepo) InvalidateRows(ctx context.Context, rows ...*Badge) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Badge of this repository's key prefix. It
@@ -1339,7 +1340,7 @@ func (r *BadgeRepo) LoadOwner(ctx context.Context, row *Badge) (*Author, error) 
 	if row.OwnerID == nil {
 		return nil, runtime.ErrNotFound
 	}
-	authors, err := runtime.Related[*AuthorRepo](r.t)
+	authors, err := engine.Lookup[*AuthorRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
@@ -1351,11 +1352,11 @@ func (r *BadgeRepo) LoadOwner(ctx context.Context, row *Badge) (*Author, error) 
 // One batch reads them all through the Author repository: one read of its
 // cache, and at most one database query for the rows it misses.
 func (r *BadgeRepo) LoadOwners(ctx context.Context, badges []*Badge) ([]*Author, error) {
-	authors, err := runtime.Related[*AuthorRepo](r.t)
+	authors, err := engine.Lookup[*AuthorRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.LoadMany(ctx, badges, authors.GetByIDs, func(row *Badge) (AuthorID, bool) {
+	return engine.LoadMany(ctx, badges, authors.GetByIDs, func(row *Badge) (AuthorID, bool) {
 		if row.OwnerID == nil {
 			return 0, false
 		}
@@ -1369,7 +1370,7 @@ func (r *BadgeRepo) LoadOwners(ctx context.Context, badges []*Badge) ([]*Author,
 type badgeMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (badgeMapper) Scan(s runtime.Scanner, row *Badge) error {
+func (badgeMapper) Scan(s engine.Scanner, row *Badge) error {
 	return s.Scan(&row.ID, &row.OwnerID, &row.Name)
 }
 
@@ -1383,12 +1384,12 @@ func (badgeMapper) Values(row *Badge) []any {
 func (badgeMapper) AppendKey(b []byte, i int, row *Badge) []byte {
 	switch i {
 	case badgeByID:
-		b = runtime.AppendKeyInt(b, row.ID)
+		b = engine.AppendKeyInt(b, row.ID)
 	case badgeByOwnerID:
 		if row.OwnerID != nil {
-			b = runtime.AppendKeyInt(b, int64(*row.OwnerID))
+			b = engine.AppendKeyInt(b, int64(*row.OwnerID))
 		} else {
-			b = runtime.AppendKeyNull(b)
+			b = engine.AppendKeyNull(b)
 		}
 	}
 	return b
@@ -1445,7 +1446,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [5]error
 	rs.Authors, errs[0] = NewAuthorRepo(db, store, opts...)

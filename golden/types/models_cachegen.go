@@ -8,23 +8,24 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // everythingSpec describes Everything to the cachegen runtime: its table, columns and lookups.
-var everythingSpec = runtime.Spec[Everything]{
-	Table:   "everything",
-	Schema:  "f77c46fc",
-	Columns: []string{"id", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u64", "f32", "f64", "flag", "text", "blob", "at", "nick", "count", "seen", "bio", "score", "left_at", "level", "status", "email", "raw", "digest", "uuid", "version", "ratio", "when_at"},
-	Types:   []runtime.GoType{runtime.GoUint32, runtime.GoInt64, runtime.GoInt8, runtime.GoInt16, runtime.GoInt32, runtime.GoInt64, runtime.GoUint64, runtime.GoUint8, runtime.GoUint16, runtime.GoUint64, runtime.GoFloat32, runtime.GoFloat64, runtime.GoBool, runtime.GoString, runtime.GoBytes | runtime.GoNullable, runtime.GoTime, runtime.GoString | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoTime | runtime.GoNullable, runtime.GoString | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoTime | runtime.GoNullable, runtime.GoInt32 | runtime.GoNullable, runtime.GoInt8, runtime.GoString, runtime.GoBytes | runtime.GoNullable, runtime.GoByteArray, runtime.GoByteArray, runtime.GoOther, runtime.GoFloat64, runtime.GoTime},
-	Indexes: []runtime.Index{
+var everythingSpec = engine.Spec[Everything]{
+	Table:      "everything",
+	SchemaHash: "f77c46fc",
+	Columns:    []string{"id", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u64", "f32", "f64", "flag", "text", "blob", "at", "nick", "count", "seen", "bio", "score", "left_at", "level", "status", "email", "raw", "digest", "uuid", "version", "ratio", "when_at"},
+	Types:      []engine.GoType{engine.GoUint32, engine.GoInt64, engine.GoInt8, engine.GoInt16, engine.GoInt32, engine.GoInt64, engine.GoUint64, engine.GoUint8, engine.GoUint16, engine.GoUint64, engine.GoFloat32, engine.GoFloat64, engine.GoBool, engine.GoString, engine.GoBytes | engine.GoNullable, engine.GoTime, engine.GoString | engine.GoNullable, engine.GoInt64 | engine.GoNullable, engine.GoTime | engine.GoNullable, engine.GoString | engine.GoNullable, engine.GoInt64 | engine.GoNullable, engine.GoTime | engine.GoNullable, engine.GoInt32 | engine.GoNullable, engine.GoInt8, engine.GoString, engine.GoBytes | engine.GoNullable, engine.GoByteArray, engine.GoByteArray, engine.GoOther, engine.GoFloat64, engine.GoTime},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "status_email", Columns: []int{23, 24}, Misses: runtime.CacheMissesIfExact, Text: []int{24}},
-		{Name: "digest", Columns: []int{26}, Misses: runtime.CacheMissesIfExact, Text: []int{26}},
-		{Name: "uuid", Columns: []int{27}, Misses: runtime.CacheMissesIfExact, Text: []int{27}},
-		{Name: "ratio", Columns: []int{29}, Misses: runtime.NeverCacheMisses},
-		{Name: "when_at", Columns: []int{30}, Misses: runtime.NeverCacheMisses},
+		{Name: "status_email", Columns: []int{23, 24}, Misses: engine.CacheMissesIfExact, Text: []int{24}},
+		{Name: "digest", Columns: []int{26}, Misses: engine.CacheMissesIfExact, Text: []int{26}},
+		{Name: "uuid", Columns: []int{27}, Misses: engine.CacheMissesIfExact, Text: []int{27}},
+		{Name: "ratio", Columns: []int{29}, Misses: engine.NeverCacheMisses},
+		{Name: "when_at", Columns: []int{30}, Misses: engine.NeverCacheMisses},
 	},
 	AutoPK: true,
 	Mapper: everythingMapper{},
@@ -44,14 +45,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type EverythingRepo struct {
-	t *runtime.Table[Everything]
+	t *engine.Table[Everything]
 }
 
 // NewEverythingRepo returns the repository of Everything rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewEverythingRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*EverythingRepo, error) {
-	t, err := runtime.NewTable(db, store, &everythingSpec, opts...)
+	t, err := engine.NewTable(db, store, &everythingSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +71,7 @@ func (r *EverythingRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EverythingRepo) GetByID(ctx context.Context, id uint32) (*Everything, error) {
 	probe := Everything{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, everythingByID, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], everythingByID), everythingByID, &probe), probe)
 }
 
@@ -80,7 +81,7 @@ func (r *EverythingRepo) GetByID(ctx context.Context, id uint32) (*Everything, e
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EverythingRepo) GetByStatusEmail(ctx context.Context, status Status, email Email) (*Everything, error) {
 	probe := Everything{Status: status, Email: email}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, everythingByStatusEmail, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], everythingByStatusEmail), everythingByStatusEmail, &probe), probe)
 }
 
@@ -90,7 +91,7 @@ func (r *EverythingRepo) GetByStatusEmail(ctx context.Context, status Status, em
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EverythingRepo) GetByDigest(ctx context.Context, digest Hash) (*Everything, error) {
 	probe := Everything{Digest: digest}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, everythingByDigest, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], everythingByDigest), everythingByDigest, &probe), probe)
 }
 
@@ -100,7 +101,7 @@ func (r *EverythingRepo) GetByDigest(ctx context.Context, digest Hash) (*Everyth
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EverythingRepo) GetByUUID(ctx context.Context, uuid [16]byte) (*Everything, error) {
 	probe := Everything{UUID: uuid}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, everythingByUUID, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], everythingByUUID), everythingByUUID, &probe), probe)
 }
 
@@ -110,7 +111,7 @@ func (r *EverythingRepo) GetByUUID(ctx context.Context, uuid [16]byte) (*Everyth
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EverythingRepo) GetByRatio(ctx context.Context, ratio float64) (*Everything, error) {
 	probe := Everything{Ratio: ratio}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, everythingByRatio, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], everythingByRatio), everythingByRatio, &probe), probe)
 }
 
@@ -120,7 +121,7 @@ func (r *EverythingRepo) GetByRatio(ctx context.Context, ratio float64) (*Everyt
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EverythingRepo) GetByWhen(ctx context.Context, when time.Time) (*Everything, error) {
 	probe := Everything{When: when}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, everythingByWhen, everythingMapper{}.AppendKey(r.t.KeyPrefix(key[:0], everythingByWhen), everythingByWhen, &probe), probe)
 }
 
@@ -192,7 +193,7 @@ func (r *EverythingRepo) GetByWhens(ctx context.Context, whens []time.Time) ([]*
 // All returns every Everything ordered by id. The list is cached under one key that
 // every write to everything invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *EverythingRepo) All(ctx context.Context) ([]Everything, error) {
+func (r *EverythingRepo) All(ctx context.Context) ([]*Everything, error) {
 	return r.t.All(ctx)
 }
 
@@ -208,7 +209,7 @@ func (r *EverythingRepo) Save(ctx context.Context, e *Everything) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -253,12 +254,12 @@ func (r *EverythingRepo) WithTx(tx *runtime.Tx) *EverythingRepo {
 	return &EverythingRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the everything rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the everything rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *EverythingRepo) Invalidate(ctx context.Context, ids ...uint32) error {
+func (r *EverythingRepo) InvalidateByPK(ctx context.Context, ids ...uint32) error {
 	probes := make([]*Everything, len(ids))
 	for i, v := range ids {
 		probes[i] = &Everything{ID: v}
@@ -270,7 +271,7 @@ func (r *EverythingRepo) Invalidate(ctx context.Context, ids ...uint32) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *EverythingRepo) InvalidateRows(ctx context.Context, rows ...*Everything) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Everything of this repository's key prefix. It
@@ -285,8 +286,8 @@ func (r *EverythingRepo) InvalidateAll(ctx context.Context) error {
 type everythingMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (everythingMapper) Scan(s runtime.Scanner, e *Everything) error {
-	return s.Scan(&e.ID, &e.I, &e.I8, &e.I16, &e.I32, &e.I64, &e.U, &e.U8, &e.U16, &e.U64, &e.F32, &e.F64, &e.Flag, &e.Text, &e.Blob, &e.At, &e.Nick, &e.Count, &e.Seen, &e.Bio, &e.Score, &e.Left, &e.Level, &e.Status, &e.Email, (*[]byte)(&e.Raw), runtime.ScanBytes(e.Digest[:]), runtime.ScanBytes(e.UUID[:]), &e.Version, &e.Ratio, &e.When)
+func (everythingMapper) Scan(s engine.Scanner, e *Everything) error {
+	return s.Scan(&e.ID, &e.I, &e.I8, &e.I16, &e.I32, &e.I64, &e.U, &e.U8, &e.U16, &e.U64, &e.F32, &e.F64, &e.Flag, &e.Text, &e.Blob, &e.At, &e.Nick, &e.Count, &e.Seen, &e.Bio, &e.Score, &e.Left, &e.Level, &e.Status, &e.Email, (*[]byte)(&e.Raw), engine.ScanBytes(e.Digest[:]), engine.ScanBytes(e.UUID[:]), &e.Version, &e.Ratio, &e.When)
 }
 
 // Values returns the column values in spec order.
@@ -299,19 +300,19 @@ func (everythingMapper) Values(e *Everything) []any {
 func (everythingMapper) AppendKey(b []byte, i int, e *Everything) []byte {
 	switch i {
 	case everythingByID:
-		b = runtime.AppendKeyUint(b, uint64(e.ID))
+		b = engine.AppendKeyUint(b, uint64(e.ID))
 	case everythingByStatusEmail:
-		b = runtime.AppendKeyInt(b, int64(e.Status))
-		b = runtime.AppendKeySep(b)
-		b = runtime.AppendKeyString(b, string(e.Email))
+		b = engine.AppendKeyInt(b, int64(e.Status))
+		b = engine.AppendKeySep(b)
+		b = engine.AppendKeyString(b, string(e.Email))
 	case everythingByDigest:
-		b = runtime.AppendKeyBytes(b, e.Digest[:])
+		b = engine.AppendKeyBytes(b, e.Digest[:])
 	case everythingByUUID:
-		b = runtime.AppendKeyBytes(b, e.UUID[:])
+		b = engine.AppendKeyBytes(b, e.UUID[:])
 	case everythingByRatio:
-		b = runtime.AppendKeyFloat(b, e.Ratio)
+		b = engine.AppendKeyFloat(b, e.Ratio)
 	case everythingByWhen:
-		b = runtime.AppendKeyTime(b, e.When)
+		b = engine.AppendKeyTime(b, e.When)
 	}
 	return b
 }
@@ -458,7 +459,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [1]error
 	rs.Everythings, errs[0] = NewEverythingRepo(db, store, opts...)

@@ -6,40 +6,41 @@ import (
 	"sync"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
-// traceStore and weakBatchStore are runtime.BatchStores, so that batch
+// traceStore and weakBatchStore are engine.BatchStores, so that batch
 // reads (GetBy…s and the batch loaders) and a write's lock and release
 // phases reach the store below as batches: the Redis store's pipelined
 // scripts, and the negative control weakBatchStore. A wrapper that fell
 // short of the interface would quietly turn every batch into single calls.
 var (
-	_ runtime.BatchStore = (*traceStore)(nil)
-	_ runtime.BatchStore = (*weakBatchStore)(nil)
+	_ store.BatchStore = (*traceStore)(nil)
+	_ store.BatchStore = (*weakBatchStore)(nil)
 )
 
-func (s *traceStore) GetMany(ctx context.Context, ops []runtime.GetOp) {
+func (s *traceStore) GetMany(ctx context.Context, ops []store.GetOp) {
 	for i := range ops {
 		s.keys.add(ops[i].Key)
 	}
-	runtime.Batch(s.inner).GetMany(ctx, ops)
+	store.Batched(s.inner).GetMany(ctx, ops)
 }
 
-func (s *traceStore) LeaseMany(ctx context.Context, ops []runtime.LeaseOp) {
-	runtime.Batch(s.inner).LeaseMany(ctx, ops)
+func (s *traceStore) LeaseMany(ctx context.Context, ops []store.LeaseOp) {
+	store.Batched(s.inner).LeaseMany(ctx, ops)
 }
 
-func (s *traceStore) FillMany(ctx context.Context, ops []runtime.FillOp) {
-	runtime.Batch(s.inner).FillMany(ctx, ops)
+func (s *traceStore) FillMany(ctx context.Context, ops []store.FillOp) {
+	store.Batched(s.inner).FillMany(ctx, ops)
 }
 
-func (s *traceStore) ReleaseMany(ctx context.Context, ops []runtime.ReleaseOp) {
-	runtime.Batch(s.inner).ReleaseMany(ctx, ops)
+func (s *traceStore) ReleaseMany(ctx context.Context, ops []store.ReleaseOp) {
+	store.Batched(s.inner).ReleaseMany(ctx, ops)
 }
 
 // LockMany records each of a write's locks, as Lock does.
-func (s *traceStore) LockMany(ctx context.Context, ops []runtime.LockOp) {
-	runtime.Batch(s.inner).LockMany(ctx, ops)
+func (s *traceStore) LockMany(ctx context.Context, ops []store.LockOp) {
+	store.Batched(s.inner).LockMany(ctx, ops)
 	if t := traceOf(ctx); t != nil {
 		for i := range ops {
 			t.Record(false, ops[i].Key, ops[i].Err)
@@ -48,8 +49,8 @@ func (s *traceStore) LockMany(ctx context.Context, ops []runtime.LockOp) {
 }
 
 // UnlockMany records each of a write's releases, as Unlock does.
-func (s *traceStore) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
-	runtime.Batch(s.inner).UnlockMany(ctx, ops)
+func (s *traceStore) UnlockMany(ctx context.Context, ops []store.UnlockOp) {
+	store.Batched(s.inner).UnlockMany(ctx, ops)
 	if t := traceOf(ctx); t != nil {
 		for i := range ops {
 			t.Record(true, ops[i].Key, ops[i].Err)
@@ -87,45 +88,45 @@ type weakBatchStore struct {
 	runtime.Store
 	mode string
 	mu   sync.Mutex
-	seen map[string]runtime.Entry // snapshot: the last value batch reads saw under each key
+	seen map[string]store.Entry // snapshot: the last value batch reads saw under each key
 }
 
-func (s *weakBatchStore) GetMany(ctx context.Context, ops []runtime.GetOp) {
-	runtime.Batch(s.Store).GetMany(ctx, ops)
+func (s *weakBatchStore) GetMany(ctx context.Context, ops []store.GetOp) {
+	store.Batched(s.Store).GetMany(ctx, ops)
 	if s.mode != WeakBatchSnapshot {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.seen == nil {
-		s.seen = map[string]runtime.Entry{}
+		s.seen = map[string]store.Entry{}
 	}
 	for i := range ops {
 		op := &ops[i]
 		if op.Err != nil {
 			continue
 		}
-		if op.Entry.Kind == runtime.Value {
-			s.seen[op.Key] = runtime.Entry{Kind: runtime.Value, Value: append([]byte(nil), op.Entry.Value...)}
+		if op.Entry.Kind == store.CachedRow {
+			s.seen[op.Key] = store.Entry{Kind: store.CachedRow, Value: append([]byte(nil), op.Entry.Value...)}
 		} else if old, ok := s.seen[op.Key]; ok {
 			op.Entry = old
 		}
 	}
 }
 
-func (s *weakBatchStore) LeaseMany(ctx context.Context, ops []runtime.LeaseOp) {
+func (s *weakBatchStore) LeaseMany(ctx context.Context, ops []store.LeaseOp) {
 	if s.mode != WeakBatchFill {
-		runtime.Batch(s.Store).LeaseMany(ctx, ops)
+		store.Batched(s.Store).LeaseMany(ctx, ops)
 		return
 	}
 	for i := range ops {
-		ops[i].OK, ops[i].Cur, ops[i].Err = true, runtime.Entry{}, nil
+		ops[i].OK, ops[i].Cur, ops[i].Err = true, store.Entry{}, nil
 	}
 }
 
-func (s *weakBatchStore) FillMany(ctx context.Context, ops []runtime.FillOp) {
+func (s *weakBatchStore) FillMany(ctx context.Context, ops []store.FillOp) {
 	if s.mode != WeakBatchFill {
-		runtime.Batch(s.Store).FillMany(ctx, ops)
+		store.Batched(s.Store).FillMany(ctx, ops)
 		return
 	}
 	for i := range ops {
@@ -134,18 +135,18 @@ func (s *weakBatchStore) FillMany(ctx context.Context, ops []runtime.FillOp) {
 	}
 }
 
-func (s *weakBatchStore) ReleaseMany(ctx context.Context, ops []runtime.ReleaseOp) {
+func (s *weakBatchStore) ReleaseMany(ctx context.Context, ops []store.ReleaseOp) {
 	if s.mode != WeakBatchFill {
-		runtime.Batch(s.Store).ReleaseMany(ctx, ops)
+		store.Batched(s.Store).ReleaseMany(ctx, ops)
 	}
 }
 
 // A write's phases keep the whole protocol.
 
-func (s *weakBatchStore) LockMany(ctx context.Context, ops []runtime.LockOp) {
-	runtime.Batch(s.Store).LockMany(ctx, ops)
+func (s *weakBatchStore) LockMany(ctx context.Context, ops []store.LockOp) {
+	store.Batched(s.Store).LockMany(ctx, ops)
 }
 
-func (s *weakBatchStore) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
-	runtime.Batch(s.Store).UnlockMany(ctx, ops)
+func (s *weakBatchStore) UnlockMany(ctx context.Context, ops []store.UnlockOp) {
+	store.Batched(s.Store).UnlockMany(ctx, ops)
 }

@@ -6,14 +6,15 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // boardTraceStore is a traceStore over a store that holds the build board
-// (runtime.BoardStore): the runtimes of both builds announce themselves on
+// (store.BoardStore): the runtimes of both builds announce themselves on
 // it, so each locks the keys of the other build's indexes it can compute.
 type boardTraceStore struct {
 	*traceStore
-	board runtime.BoardStore
+	board store.BoardStore
 }
 
 func (s boardTraceStore) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
@@ -24,7 +25,7 @@ func (s boardTraceStore) UpdateBoard(ctx context.Context, key string, keep time.
 // has one.
 func tracing(lower runtime.Store, keys *keySet) runtime.Store {
 	ts := &traceStore{inner: lower, keys: keys}
-	if b, ok := lower.(runtime.BoardStore); ok {
+	if b, ok := lower.(store.BoardStore); ok {
 		return boardTraceStore{traceStore: ts, board: b}
 	}
 	return ts
@@ -34,7 +35,7 @@ func tracing(lower runtime.Store, keys *keySet) runtime.Store {
 // runtime, so that it locks the other build's indexes like the runtime it
 // stands for.
 func (s crashStore) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
-	if b, ok := s.Store.(runtime.BoardStore); ok {
+	if b, ok := s.Store.(store.BoardStore); ok {
 		return b.UpdateBoard(ctx, key, keep, fn)
 	}
 	return errNoBoard
@@ -48,7 +49,7 @@ var errNoBoard = errors.New("consistency: the store holds no build board")
 // second build's own index could miss a first-build write
 // (TestRunTwoBuilds, seen in CI: stale_after_ack=2).
 func (f *memFault) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
-	b, ok := f.inner.(runtime.BoardStore)
+	b, ok := f.inner.(store.BoardStore)
 	if !ok {
 		return errNoBoard
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // TestMemoryLinksKeepTheBoard: each runtime's link to the shared memory
@@ -19,7 +19,7 @@ func TestMemoryLinksKeepTheBoard(t *testing.T) {
 	}
 	defer mem.close()
 	link := &memFault{inner: mem, timeout: 10 * time.Millisecond}
-	board, ok := tracing(link, &keySet{}).(runtime.BoardStore)
+	board, ok := tracing(link, &keySet{}).(store.BoardStore)
 	if !ok {
 		t.Fatal("the traced memory link hides the build board")
 	}

@@ -116,7 +116,7 @@ type accountRepo[A, R any] interface {
 	GetByOrgHandle(context.Context, int64, string) (*A, error)
 	GetByIDs(context.Context, []int64) ([]*A, error)
 	GetByEmails(context.Context, []string) ([]*A, error)
-	All(context.Context) ([]A, error)
+	All(context.Context) ([]*A, error)
 	Save(context.Context, *A) error
 	Delete(context.Context, int64) error
 	InvalidateRows(context.Context, ...*A) error
@@ -210,7 +210,7 @@ func (r *repos[A, R, S, SR]) All(ctx context.Context) ([]Row, error) {
 	}
 	out := make([]Row, len(list))
 	for i := range list {
-		out[i] = r.shape.row(&list[i])
+		out[i] = r.shape.row(list[i])
 	}
 	return out, nil
 }

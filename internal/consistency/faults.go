@@ -11,8 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cachegen/cachegen/runtime"
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // injector injects the faults while the clients run: one network or
@@ -380,7 +381,7 @@ func (f *injector) corrupter(ctx context.Context, rng *rand.Rand) {
 		if kind == damageSwap {
 			kind = damageBitFlip // the memory store damages in place only
 		}
-		if e, err := f.mem.cur.Load().Get(ctx, key); err == nil && e.Kind == runtime.Value {
+		if e, err := f.mem.cur.Load().Get(ctx, key); err == nil && e.Kind == store.CachedRow {
 			f.mem.damage(key, kind)
 			f.count("corrupt", 1)
 		}

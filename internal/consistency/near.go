@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // With -near every runtime has a near cache of its own in front of the
@@ -26,7 +27,7 @@ type busStats struct {
 // Publish is swallowed and reported delivered, as a bus that loses
 // messages would.
 type traceBus struct {
-	inner runtime.Bus
+	inner store.Bus
 	lossy bool
 	stats *busStats
 }
@@ -53,7 +54,7 @@ func (b *traceBus) record(ctx context.Context, err error) {
 	}
 }
 
-func (b *traceBus) Listen(ctx context.Context, interval time.Duration, h runtime.BusHandler) error {
+func (b *traceBus) Listen(ctx context.Context, interval time.Duration, h store.BusHandler) error {
 	return b.inner.Listen(ctx, interval, h)
 }
 
@@ -63,7 +64,7 @@ func (b *traceBus) Listen(ctx context.Context, interval time.Duration, h runtime
 // write announces again after commit, nor its retry queue's). It listens
 // to nothing: the dead process's near cache never serves a read.
 type crashBus struct {
-	inner runtime.Bus
+	inner store.Bus
 	dead  *atomic.Bool
 }
 
@@ -74,7 +75,7 @@ func (b crashBus) Publish(ctx context.Context, keys []string) error {
 	return b.inner.Publish(ctx, keys)
 }
 
-func (crashBus) Listen(ctx context.Context, _ time.Duration, _ runtime.BusHandler) error {
+func (crashBus) Listen(ctx context.Context, _ time.Duration, _ store.BusHandler) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
@@ -90,28 +91,28 @@ func (c *Config) nearOptions() runtime.NearOptions {
 }
 
 // traceStore carries a traceBus's messages in the write phases of the
-// Redis store below it (runtime.PhaseAnnouncer), as a runtime on a bare
+// Redis store below it (store.PhaseAnnouncer), as a runtime on a bare
 // Redis store would: the checker checks the folded phases, not a path
 // applications do not take. The lossy bus keeps its own Publish, so that
 // the negative control still swallows every message.
-var _ runtime.PhaseAnnouncer = (*traceStore)(nil)
+var _ store.PhaseAnnouncer = (*traceStore)(nil)
 
-func (s *traceStore) CarriesBus(bus runtime.Bus) bool {
+func (s *traceStore) CarriesBus(bus store.Bus) bool {
 	tb, ok := bus.(*traceBus)
 	if !ok || tb.lossy {
 		return false
 	}
-	pa, ok := s.inner.(runtime.PhaseAnnouncer)
+	pa, ok := s.inner.(store.PhaseAnnouncer)
 	return ok && pa.CarriesBus(tb.inner)
 }
 
-func (s *traceStore) LockManyAnnounce(ctx context.Context, ops []runtime.LockOp, bus runtime.Bus, keys []string) error {
+func (s *traceStore) LockManyAnnounce(ctx context.Context, ops []store.LockOp, bus store.Bus, keys []string) error {
 	if !s.CarriesBus(bus) {
 		s.LockMany(ctx, ops)
 		return bus.Publish(ctx, keys)
 	}
 	tb := bus.(*traceBus)
-	err := s.inner.(runtime.PhaseAnnouncer).LockManyAnnounce(ctx, ops, tb.inner, keys)
+	err := s.inner.(store.PhaseAnnouncer).LockManyAnnounce(ctx, ops, tb.inner, keys)
 	if t := traceOf(ctx); t != nil {
 		for i := range ops {
 			t.Record(false, ops[i].Key, ops[i].Err)
@@ -121,13 +122,13 @@ func (s *traceStore) LockManyAnnounce(ctx context.Context, ops []runtime.LockOp,
 	return err
 }
 
-func (s *traceStore) UnlockManyAnnounce(ctx context.Context, ops []runtime.UnlockOp, bus runtime.Bus, keys []string) error {
+func (s *traceStore) UnlockManyAnnounce(ctx context.Context, ops []store.UnlockOp, bus store.Bus, keys []string) error {
 	if !s.CarriesBus(bus) {
 		s.UnlockMany(ctx, ops)
 		return bus.Publish(ctx, keys)
 	}
 	tb := bus.(*traceBus)
-	err := s.inner.(runtime.PhaseAnnouncer).UnlockManyAnnounce(ctx, ops, tb.inner, keys)
+	err := s.inner.(store.PhaseAnnouncer).UnlockManyAnnounce(ctx, ops, tb.inner, keys)
 	if t := traceOf(ctx); t != nil {
 		for i := range ops {
 			t.Record(true, ops[i].Key, ops[i].Err)

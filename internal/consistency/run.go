@@ -9,10 +9,12 @@ import (
 	"strings"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/cdc"
+	"github.com/cachegen/cachegen/runtime/engine"
 	cgredis "github.com/cachegen/cachegen/runtime/redis"
-	goredis "github.com/redis/go-redis/v9"
 )
 
 // Report is what a run found.
@@ -80,7 +82,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	w := newWorkload(cfg, db)
-	if w.dialect, err = runtime.DialectOf(db.driver); err != nil {
+	if w.dialect, err = engine.DialectOf(db.driver); err != nil {
 		return nil, err
 	}
 	rep := &Report{Backend: cfg.backend(db.Name), Config: cfg}

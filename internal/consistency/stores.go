@@ -10,6 +10,7 @@ import (
 
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/memory"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // The store wrappers, from the runtime down:
@@ -37,16 +38,16 @@ type traceStore struct {
 	keys  *keySet
 }
 
-func (s *traceStore) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (s *traceStore) Get(ctx context.Context, key string) (store.Entry, error) {
 	s.keys.add(key)
 	return s.inner.Get(ctx, key)
 }
 
-func (s *traceStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
+func (s *traceStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, store.Entry, error) {
 	return s.inner.Lease(ctx, key, token, ttl)
 }
 
-func (s *traceStore) Fill(ctx context.Context, key, token string, e runtime.Entry, ttl time.Duration) (bool, error) {
+func (s *traceStore) Fill(ctx context.Context, key, token string, e store.Entry, ttl time.Duration) (bool, error) {
 	return s.inner.Fill(ctx, key, token, e, ttl)
 }
 
@@ -127,15 +128,15 @@ func (crashStore) Release(context.Context, string, string) error { return nil }
 // row older than a write that committed meanwhile.
 type weakStore struct{ inner runtime.Store }
 
-func (s weakStore) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (s weakStore) Get(ctx context.Context, key string) (store.Entry, error) {
 	return s.inner.Get(ctx, key)
 }
 
-func (weakStore) Lease(context.Context, string, string, time.Duration) (bool, runtime.Entry, error) {
-	return true, runtime.Entry{}, nil
+func (weakStore) Lease(context.Context, string, string, time.Duration) (bool, store.Entry, error) {
+	return true, store.Entry{}, nil
 }
 
-func (s weakStore) Fill(ctx context.Context, key, _ string, e runtime.Entry, ttl time.Duration) (bool, error) {
+func (s weakStore) Fill(ctx context.Context, key, _ string, e store.Entry, ttl time.Duration) (bool, error) {
 	if err := s.inner.Delete(ctx, key); err != nil {
 		return false, err
 	}
@@ -209,9 +210,9 @@ func (m *memShared) clear(key string) {
 	m.mu.Unlock()
 }
 
-func (m *memShared) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (m *memShared) Get(ctx context.Context, key string) (store.Entry, error) {
 	e, err := m.cur.Load().Get(ctx, key)
-	if err != nil || e.Kind != runtime.Value || m.ncorr.Load() == 0 {
+	if err != nil || e.Kind != store.CachedRow || m.ncorr.Load() == 0 {
 		return e, err
 	}
 	m.mu.Lock()
@@ -223,7 +224,7 @@ func (m *memShared) Get(ctx context.Context, key string) (runtime.Entry, error) 
 	return e, nil
 }
 
-func (m *memShared) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
+func (m *memShared) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, store.Entry, error) {
 	ok, cur, err := m.cur.Load().Lease(ctx, key, token, ttl)
 	if ok {
 		m.clear(key)
@@ -231,7 +232,7 @@ func (m *memShared) Lease(ctx context.Context, key, token string, ttl time.Durat
 	return ok, cur, err
 }
 
-func (m *memShared) Fill(ctx context.Context, key, token string, e runtime.Entry, ttl time.Duration) (bool, error) {
+func (m *memShared) Fill(ctx context.Context, key, token string, e store.Entry, ttl time.Duration) (bool, error) {
 	ok, err := m.cur.Load().Fill(ctx, key, token, e, ttl)
 	if ok {
 		m.clear(key)
@@ -379,30 +380,30 @@ func sleep(ctx context.Context, d time.Duration) {
 
 type leaseResult struct {
 	ok  bool
-	cur runtime.Entry
+	cur store.Entry
 }
 
-func (f *memFault) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (f *memFault) Get(ctx context.Context, key string) (store.Entry, error) {
 	v, err := f.do(ctx, func(ctx context.Context) (any, error) { return f.inner.Get(ctx, key) })
 	if err != nil {
-		return runtime.Entry{}, err
+		return store.Entry{}, err
 	}
-	return v.(runtime.Entry), nil
+	return v.(store.Entry), nil
 }
 
-func (f *memFault) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
+func (f *memFault) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, store.Entry, error) {
 	v, err := f.do(ctx, func(ctx context.Context) (any, error) {
 		ok, cur, err := f.inner.Lease(ctx, key, token, ttl)
 		return leaseResult{ok, cur}, err
 	})
 	if err != nil {
-		return false, runtime.Entry{}, err
+		return false, store.Entry{}, err
 	}
 	r := v.(leaseResult)
 	return r.ok, r.cur, nil
 }
 
-func (f *memFault) Fill(ctx context.Context, key, token string, e runtime.Entry, ttl time.Duration) (bool, error) {
+func (f *memFault) Fill(ctx context.Context, key, token string, e store.Entry, ttl time.Duration) (bool, error) {
 	e.Value = append([]byte(nil), e.Value...) // a late fill must not share the caller's bytes
 	v, err := f.do(ctx, func(ctx context.Context) (any, error) { return f.inner.Fill(ctx, key, token, e, ttl) })
 	if err != nil {
@@ -437,7 +438,7 @@ func (m *memShared) UpdateBoard(ctx context.Context, key string, keep time.Durat
 	return m.cur.Load().UpdateBoard(ctx, key, keep, fn)
 }
 
-// ScanKeys lists the keys of the current store (runtime.KeyScanner, for
+// ScanKeys lists the keys of the current store (store.KeyScanner, for
 // InvalidateAll: the -cdc consumers invalidate tables as a whole).
 func (m *memShared) ScanKeys(ctx context.Context, prefix string, fn func(string) error) error {
 	return m.cur.Load().ScanKeys(ctx, prefix, fn)
@@ -446,7 +447,7 @@ func (m *memShared) ScanKeys(ctx context.Context, prefix string, fn func(string)
 // ScanKeys lists the shared store's keys through the link's fault.
 func (f *memFault) ScanKeys(ctx context.Context, prefix string, fn func(string) error) error {
 	_, err := f.do(ctx, func(ctx context.Context) (any, error) {
-		return nil, f.inner.(runtime.KeyScanner).ScanKeys(ctx, prefix, fn)
+		return nil, f.inner.(store.KeyScanner).ScanKeys(ctx, prefix, fn)
 	})
 	return err
 }

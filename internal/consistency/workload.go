@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -24,7 +25,7 @@ type instance struct {
 	build build         // the generated version of the model it runs
 	repo  accounts
 	near  *runtime.NearCache // with Config.Near: this runtime's near cache
-	bus   runtime.Bus        // and its bus (a crashing writer of this process publishes on it)
+	bus   store.Bus          // and its bus (a crashing writer of this process publishes on it)
 }
 
 type orgHandle struct {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // ErrDown is what every call returns while the store is down.
@@ -40,23 +41,23 @@ func (s *Store) fail() error {
 }
 
 // Get forwards unless the store is down.
-func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (s *Store) Get(ctx context.Context, key string) (store.Entry, error) {
 	if err := s.fail(); err != nil {
-		return runtime.Entry{}, err
+		return store.Entry{}, err
 	}
 	return s.inner.Get(ctx, key)
 }
 
 // Lease forwards unless the store is down.
-func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
+func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, store.Entry, error) {
 	if err := s.fail(); err != nil {
-		return false, runtime.Entry{}, err
+		return false, store.Entry{}, err
 	}
 	return s.inner.Lease(ctx, key, token, ttl)
 }
 
 // Fill forwards unless the store is down.
-func (s *Store) Fill(ctx context.Context, key, token string, e runtime.Entry, ttl time.Duration) (bool, error) {
+func (s *Store) Fill(ctx context.Context, key, token string, e store.Entry, ttl time.Duration) (bool, error) {
 	if err := s.fail(); err != nil {
 		return false, err
 	}

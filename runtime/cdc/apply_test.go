@@ -13,6 +13,7 @@ import (
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // fakeSource hands out the batches sent to it and records the acks.
@@ -89,7 +90,7 @@ func TestConsumerConservative(t *testing.T) {
 		if _, err := rs.Users.GetByID(ctx, u.ID); err != nil { // cached
 			t.Fatal(err)
 		}
-		if e, err := mem.Get(ctx, pkKey); err != nil || e.Kind != runtime.Value {
+		if e, err := mem.Get(ctx, pkKey); err != nil || e.Kind != store.CachedRow {
 			t.Fatalf("%s: %s holds %v, %v before the change", cs.name, pkKey, e.Kind, err)
 		}
 		before := c.Stats()
@@ -102,7 +103,7 @@ func TestConsumerConservative(t *testing.T) {
 			t.Errorf("%s: %d tables invalidated as a whole, want %d", cs.name, got, cs.whole)
 		}
 		e, err := mem.Get(ctx, pkKey)
-		if dropped := err == nil && e.Kind == runtime.Absent; dropped == (cs.name == "unmapped table") {
+		if dropped := err == nil && e.Kind == store.Absent; dropped == (cs.name == "unmapped table") {
 			t.Errorf("%s: %s holds %v after the change", cs.name, pkKey, e.Kind)
 		}
 		if after.Position != b.Position {
@@ -157,7 +158,7 @@ func (g *gateStore) Lock(ctx context.Context, key string, ttl time.Duration) err
 }
 
 func (g *gateStore) ScanKeys(ctx context.Context, prefix string, fn func(string) error) error {
-	return g.Store.(runtime.KeyScanner).ScanKeys(ctx, prefix, fn)
+	return g.Store.(store.KeyScanner).ScanKeys(ctx, prefix, fn)
 }
 
 func (g *gateStore) Unlock(ctx context.Context, key string) error {
@@ -300,7 +301,7 @@ func TestConsumerTablesAddedLater(t *testing.T) {
 	pkKey := fmt.Sprintf("%s:users:id=%d", prefix, u.ID)
 	cached := func() bool {
 		e, err := mem.Get(ctx, pkKey)
-		return err == nil && e.Kind == runtime.Value
+		return err == nil && e.Kind == store.CachedRow
 	}
 	row := map[string]any{"id": u.ID, "email": "ann@x", "org_id": int64(1), "handle": "ann", "name": "Ann"}
 	for i, wantWhole := range []uint64{1, 0} { // users once; then key by key

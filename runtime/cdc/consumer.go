@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // ConsumerOptions configure a Consumer.
@@ -96,8 +98,8 @@ type ConsumerStats struct {
 type Consumer struct {
 	opts   ConsumerOptions
 	log    *slog.Logger
-	tables map[string][]runtime.ChangeTable // by schema-qualified name
-	all    []runtime.ChangeTable
+	tables map[string][]engine.ChangeTable // by schema-qualified name
+	all    []engine.ChangeTable
 	token  string
 
 	mu    sync.Mutex
@@ -132,7 +134,7 @@ func NewConsumer(opts ConsumerOptions) (*Consumer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Consumer{opts: opts, log: log.With("cdc", opts.Name), tables: map[string][]runtime.ChangeTable{}, token: rand.Text()}
+	c := &Consumer{opts: opts, log: log.With("cdc", opts.Name), tables: map[string][]engine.ChangeTable{}, token: rand.Text()}
 	for _, t := range opts.Registry.ChangeTables() {
 		c.addTable(t)
 	}
@@ -143,7 +145,7 @@ func NewConsumer(opts ConsumerOptions) (*Consumer, error) {
 }
 
 // addTable maps t under its schema-qualified name.
-func (c *Consumer) addTable(t runtime.ChangeTable) {
+func (c *Consumer) addTable(t engine.ChangeTable) {
 	name := t.TableName()
 	if !strings.Contains(name, ".") {
 		name = c.opts.Schema + "." + name
@@ -208,7 +210,7 @@ func (c *Consumer) acquire(ctx context.Context) bool {
 		}
 		return false
 	}
-	return ok || (cur.Kind == runtime.Leased && cur.Token == c.token)
+	return ok || (cur.Kind == store.Leased && cur.Token == c.token)
 }
 
 // renew extends the lease: given back and taken again at once (the store's
@@ -220,10 +222,10 @@ func (c *Consumer) renew(ctx context.Context) (bool, error) {
 	if err != nil {
 		return true, err
 	}
-	if e.Kind == runtime.Leased && e.Token != c.token {
+	if e.Kind == store.Leased && e.Token != c.token {
 		return false, nil
 	}
-	if e.Kind == runtime.Leased {
+	if e.Kind == store.Leased {
 		if err := c.opts.Store.Release(ctx, c.leaseKey(), c.token); err != nil {
 			return true, err
 		}
@@ -407,8 +409,8 @@ func (c *Consumer) apply(ctx context.Context, group []*Batch) error {
 	if err := c.newTables(ctx); err != nil {
 		return err
 	}
-	keys := map[runtime.ChangeTable][]string{}
-	whole := map[runtime.ChangeTable]string{} // the reason
+	keys := map[engine.ChangeTable][]string{}
+	whole := map[engine.ChangeTable]string{} // the reason
 	wholeTable := func(name, reason string) {
 		for _, t := range c.tables[name] {
 			if _, ok := whole[t]; !ok {
@@ -499,7 +501,7 @@ func (c *Consumer) apply(ctx context.Context, group []*Batch) error {
 // key did not change and the table has no REPLICA IDENTITY FULL) has its
 // old unique values unknown: an error, unless the table has no unique
 // index.
-func changeKeys(t runtime.ChangeTable, ch Change) ([]string, error) {
+func changeKeys(t engine.ChangeTable, ch Change) ([]string, error) {
 	var keys []string
 	for _, row := range []map[string]any{ch.Old, ch.New} {
 		if row == nil {
@@ -512,7 +514,7 @@ func changeKeys(t runtime.ChangeTable, ch Change) ([]string, error) {
 		keys = append(keys, ks...)
 	}
 	if ch.Op == Update && ch.Old == nil && len(keys) > 1 {
-		return nil, fmt.Errorf("%w: an update without its old row, on a table with unique indexes", runtime.ErrRowIncomplete)
+		return nil, fmt.Errorf("%w: an update without its old row, on a table with unique indexes", engine.ErrRowIncomplete)
 	}
 	return keys, nil
 }
@@ -539,7 +541,7 @@ func (c *Consumer) loadPosition(ctx context.Context) (pos Position, known bool, 
 	if err != nil {
 		return "", false, fmt.Errorf("cdc: read the position: %w", err)
 	}
-	if e.Kind != runtime.Value {
+	if e.Kind != store.CachedRow {
 		return "", false, nil
 	}
 	s, ok := strings.CutPrefix(string(e.Value), "cdc-position:")
@@ -560,7 +562,7 @@ func (c *Consumer) storePosition(ctx context.Context, pos Position) error {
 	tok := rand.Text()
 	ok, _, err := c.opts.Store.Lease(ctx, key, tok, time.Minute)
 	if err == nil && ok {
-		ok, err = c.opts.Store.Fill(ctx, key, tok, runtime.Entry{Kind: runtime.Value, Value: []byte("cdc-position:" + string(pos))}, positionTTL)
+		ok, err = c.opts.Store.Fill(ctx, key, tok, store.Entry{Kind: store.CachedRow, Value: []byte("cdc-position:" + string(pos))}, positionTTL)
 	}
 	if err != nil {
 		return fmt.Errorf("cdc: store the position: %w", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
 	"github.com/cachegen/cachegen/runtime/memory"
 	cgredis "github.com/cachegen/cachegen/runtime/redis"
+	cachestore "github.com/cachegen/cachegen/runtime/store"
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
@@ -136,19 +137,19 @@ func (f *faultyStore) fail() error {
 	}
 	return nil
 }
-func (f *faultyStore) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (f *faultyStore) Get(ctx context.Context, key string) (cachestore.Entry, error) {
 	if err := f.fail(); err != nil {
-		return runtime.Entry{}, err
+		return cachestore.Entry{}, err
 	}
 	return f.Store.Get(ctx, key)
 }
-func (f *faultyStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
+func (f *faultyStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, cachestore.Entry, error) {
 	if err := f.fail(); err != nil {
-		return false, runtime.Entry{}, err
+		return false, cachestore.Entry{}, err
 	}
 	return f.Store.Lease(ctx, key, token, ttl)
 }
-func (f *faultyStore) Fill(ctx context.Context, key, token string, e runtime.Entry, ttl time.Duration) (bool, error) {
+func (f *faultyStore) Fill(ctx context.Context, key, token string, e cachestore.Entry, ttl time.Duration) (bool, error) {
 	if err := f.fail(); err != nil {
 		return false, err
 	}
@@ -185,7 +186,7 @@ func (f *faultyStore) ScanKeys(ctx context.Context, prefix string, fn func(strin
 	if err := f.fail(); err != nil {
 		return err
 	}
-	return f.Store.(runtime.KeyScanner).ScanKeys(ctx, prefix, fn)
+	return f.Store.(cachestore.KeyScanner).ScanKeys(ctx, prefix, fn)
 }
 
 // repos builds the blog's repositories on store under prefix, with a

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // The batch getters follow the single-key protocol key by key: these tests
@@ -89,7 +90,7 @@ func testGetManyReadsThroughLocks(t *testing.T, e *env) {
 	if s := e.users.Stats(); s.LockBypasses != before.LockBypasses+1 {
 		t.Fatalf("lock bypasses %d -> %d", before.LockBypasses, s.LockBypasses)
 	}
-	if entry, err := e.store.Get(ctx, key); err != nil || entry.Kind != runtime.Locked || entry.Locks != 1 {
+	if entry, err := e.store.Get(ctx, key); err != nil || entry.Kind != store.Locked || entry.Locks != 1 {
 		t.Fatalf("after the batch the key holds %+v, %v; want the writer's lock", entry, err)
 	}
 	if err := e.store.Unlock(ctx, key); err != nil {
@@ -108,7 +109,7 @@ func testGetManyWaitsForLeases(t *testing.T, e *env) {
 	a := mustSaveUser(t, e, "a@x.org", 1, "a")
 	key := userKey(t, e, a.ID)
 	entry, err := e.store.Get(ctx, key)
-	if err != nil || entry.Kind != runtime.Value {
+	if err != nil || entry.Kind != store.CachedRow {
 		t.Fatalf("not cached: %+v, %v", entry, err)
 	}
 	row := append([]byte(nil), entry.Value...)
@@ -128,8 +129,8 @@ func testGetManyWaitsForLeases(t *testing.T, e *env) {
 	// before the first read would turn the wait into a plain hit).
 	lease("other")
 	var fillErr error
-	polled := &onRead{BatchStore: runtime.Batch(e.store), key: key, at: 2, do: func() {
-		_, fillErr = e.store.Fill(ctx, key, "other", runtime.Entry{Kind: runtime.Value, Value: row}, time.Minute)
+	polled := &onRead{BatchStore: store.Batched(e.store), key: key, at: 2, do: func() {
+		_, fillErr = e.store.Fill(ctx, key, "other", store.Entry{Kind: store.CachedRow, Value: row}, time.Minute)
 	}}
 	// The wait is long enough for any machine: the fill lands on the first poll.
 	waiting, err := model.NewUserRepo(e.db, polled, runtime.WithPrefix(e.prefix), runtime.WithLeaseWait(time.Minute))
@@ -162,7 +163,7 @@ func testGetManyWaitsForLeases(t *testing.T, e *env) {
 	if err != nil || got[0] == nil || got[0].ID != a.ID {
 		t.Fatalf("GetByIDs around a stuck lease: %v, %v", got, err)
 	}
-	if entry, err := e.store.Get(ctx, key); err != nil || entry.Kind != runtime.Leased || entry.Token != "stuck" {
+	if entry, err := e.store.Get(ctx, key); err != nil || entry.Kind != store.Leased || entry.Token != "stuck" {
 		t.Fatalf("the other reader's lease became %+v, %v", entry, err)
 	}
 	if s := short.Stats(); s.LeaseWaits != 1 || s.DBReads != 1 || s.Fills != 0 {
@@ -174,7 +175,7 @@ func testGetManyWaitsForLeases(t *testing.T, e *env) {
 // GetMany that asks for it), then forwards the read. Tests use it to change
 // the store at a known step of the protocol instead of after a sleep.
 type onRead struct {
-	runtime.BatchStore
+	store.BatchStore
 	key   string
 	at    int
 	do    func()
@@ -192,21 +193,21 @@ func (s *onRead) read() {
 // and the other repositories of the test would read them as another
 // build's (misses).
 func (s *onRead) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
-	b, ok := s.BatchStore.(runtime.BoardStore)
+	b, ok := s.BatchStore.(store.BoardStore)
 	if !ok {
 		return errors.New("the store holds no build board")
 	}
 	return b.UpdateBoard(ctx, key, keep, fn)
 }
 
-func (s *onRead) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (s *onRead) Get(ctx context.Context, key string) (store.Entry, error) {
 	if key == s.key {
 		s.read()
 	}
 	return s.BatchStore.Get(ctx, key)
 }
 
-func (s *onRead) GetMany(ctx context.Context, ops []runtime.GetOp) {
+func (s *onRead) GetMany(ctx context.Context, ops []store.GetOp) {
 	for _, op := range ops {
 		if op.Key == s.key {
 			s.read()

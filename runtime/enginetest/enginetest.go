@@ -15,7 +15,9 @@ import (
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/internal/pairs"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
+	cachestore "github.com/cachegen/cachegen/runtime/store"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -105,7 +107,7 @@ func newEnv(t *testing.T, db *sqlx.DB, count *dbtest.Counter, store runtime.Stor
 	if err != nil {
 		t.Fatal(err)
 	}
-	dialect, err := runtime.DialectOf(db.DriverName())
+	dialect, err := engine.DialectOf(db.DriverName())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +180,7 @@ type recordKeys struct {
 	first string
 }
 
-func (r *recordKeys) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (r *recordKeys) Get(ctx context.Context, key string) (cachestore.Entry, error) {
 	if r.first == "" {
 		r.first = key
 	}
@@ -189,7 +191,7 @@ func (r *recordKeys) Get(ctx context.Context, key string) (runtime.Entry, error)
 // hid it would write values of no epoch, which the others read as another
 // build's.
 func (r *recordKeys) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
-	b, ok := r.Store.(runtime.BoardStore)
+	b, ok := r.Store.(cachestore.BoardStore)
 	if !ok {
 		return errors.New("the store holds no build board")
 	}
@@ -206,7 +208,7 @@ func plant(t *testing.T, s runtime.Store, key string, value []byte) {
 	if ok, _, err := s.Lease(ctx, key, "planted", time.Minute); err != nil || !ok {
 		t.Fatalf("lease: %v %v", ok, err)
 	}
-	if ok, err := s.Fill(ctx, key, "planted", runtime.Entry{Kind: runtime.Value, Value: value}, time.Minute); err != nil || !ok {
+	if ok, err := s.Fill(ctx, key, "planted", cachestore.Entry{Kind: cachestore.CachedRow, Value: value}, time.Minute); err != nil || !ok {
 		t.Fatalf("fill: %v %v", ok, err)
 	}
 }

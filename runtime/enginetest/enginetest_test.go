@@ -15,6 +15,7 @@ import (
 	"github.com/cachegen/cachegen/internal/pairs"
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
+	"github.com/cachegen/cachegen/runtime/observe"
 	cgredis "github.com/cachegen/cachegen/runtime/redis"
 	"github.com/jmoiron/sqlx"
 	goredis "github.com/redis/go-redis/v9"
@@ -67,10 +68,10 @@ func TestRedisUnreachable(t *testing.T) {
 // recorder keeps every event it observes.
 type recorder struct {
 	mu     sync.Mutex
-	events []runtime.Event
+	events []observe.Event
 }
 
-func (r *recorder) Observe(_ context.Context, e runtime.Event) {
+func (r *recorder) Observe(_ context.Context, e observe.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, e)
@@ -84,12 +85,12 @@ func (r *recorder) take() []string {
 	for _, e := range r.events {
 		s := e.Kind.String()
 		switch e.Kind {
-		case runtime.EventRead:
+		case observe.EventRead:
 			s += "/" + e.Index + "/" + e.Outcome.String()
 			if e.NotFound {
 				s += "/not-found"
 			}
-		case runtime.EventWrite, runtime.EventStoreError, runtime.EventCorruptValue:
+		case observe.EventWrite, observe.EventStoreError, observe.EventCorruptValue:
 			s += "/" + e.Op
 		}
 		out = append(out, s)

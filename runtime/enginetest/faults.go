@@ -12,6 +12,8 @@ import (
 	"github.com/cachegen/cachegen/internal/faultstore"
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
+	"github.com/cachegen/cachegen/runtime/observe"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // A store that fails, refuses or is down costs the cache, never the
@@ -57,7 +59,7 @@ func testStoreDown(t *testing.T, e *env) {
 	if s.StoreErrors <= before.StoreErrors || s.DBReads < before.DBReads+2 {
 		t.Fatalf("store errors %d -> %d, db reads %d -> %d: the outage was not counted", before.StoreErrors, s.StoreErrors, before.DBReads, s.DBReads)
 	}
-	if entry, err := inner.Get(ctx, watch.key); err != nil || entry.Kind != runtime.Value {
+	if entry, err := inner.Get(ctx, watch.key); err != nil || entry.Kind != store.CachedRow {
 		t.Fatalf("the store lost the row from before the write (%+v, %v): the test needs it there", entry, err)
 	}
 
@@ -108,8 +110,8 @@ type retryWatch struct {
 	delivered chan struct{}
 }
 
-func (w *retryWatch) Observe(_ context.Context, ev runtime.Event) {
-	if ev.Kind == runtime.EventInvalidationRetried && ev.Err == nil && ev.Key == w.key {
+func (w *retryWatch) Observe(_ context.Context, ev observe.Event) {
+	if ev.Kind == observe.EventInvalidationRetried && ev.Err == nil && ev.Key == w.key {
 		w.once.Do(func() { close(w.delivered) })
 	}
 }
@@ -151,7 +153,7 @@ func testGetManyPendingInvalidation(t *testing.T, e *env) {
 	if err := users.Save(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if entry, _ := e.store.Get(ctx, refusing.key); entry.Kind != runtime.Value {
+	if entry, _ := e.store.Get(ctx, refusing.key); entry.Kind != store.CachedRow {
 		t.Fatalf("the store lost the old row (%v): the test needs it there", entry.Kind)
 	}
 	got, err := users.GetByIDs(ctx, []int64{a.ID})

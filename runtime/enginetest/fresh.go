@@ -6,6 +6,7 @@ import (
 
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // Reads under runtime.Fresh(ctx) go to the database and leave the cache as
@@ -122,7 +123,7 @@ func testFreshReadInJoinedTx(t *testing.T, e *env) {
 	key := userKey(t, e, u.ID) // cached now
 	other := mustSaveUser(t, e, "ftx2@x.org", 1, "ftx2")
 	otherKey := userKey(t, e, other.ID)
-	if err := repos.Users.Invalidate(ctx, other.ID); err != nil { // not cached
+	if err := repos.Users.InvalidateByPK(ctx, other.ID); err != nil { // not cached
 		t.Fatal(err)
 	}
 	tx, err := e.db.BeginTxx(ctx, nil)
@@ -156,11 +157,11 @@ func testFreshReadInJoinedTx(t *testing.T, e *env) {
 			t.Errorf("unlocked row in the transaction (fresh: %v): %+v, %v; want its own write", runtime.IsFresh(c), got, err)
 		}
 	}
-	keyHolds(t, e, otherKey, runtime.Absent, "after reading an unlocked row in the transaction")
+	keyHolds(t, e, otherKey, store.Absent, "after reading an unlocked row in the transaction")
 	if s := repos.Users.Stats(); s.Fills != before.Fills || cacheHits(s) != cacheHits(before) {
 		t.Errorf("reads in the transaction used the cache: %d fills, %d hits", s.Fills-before.Fills, cacheHits(s)-cacheHits(before))
 	}
-	keyHolds(t, e, key, runtime.Locked, "after reads in the transaction")
+	keyHolds(t, e, key, store.Locked, "after reads in the transaction")
 	got, err := repos.Users.GetByID(runtime.Fresh(ctx), u.ID)
 	if err != nil || got.Name != "committed" {
 		t.Fatalf("fresh read outside the transaction: %+v, %v; want the committed row", got, err)
@@ -168,7 +169,7 @@ func testFreshReadInJoinedTx(t *testing.T, e *env) {
 	if err := joined.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	keyHolds(t, e, key, runtime.Absent, "after the rollback")
+	keyHolds(t, e, key, store.Absent, "after the rollback")
 	wantName(t, ctx, e, u.ID, "committed", "after the rollback")
 	wantName(t, ctx, e, other.ID, "ftx2", "after the rollback")
 	all, err := repos.Users.All(ctx)

@@ -35,7 +35,7 @@ func testInvalidateOutOfBand(t *testing.T, e *env) {
 	if got, _ := e.users.GetByID(ctx, u.ID); got.Name != "oob" {
 		t.Fatalf("the cache was expected to hold the old row before Invalidate, got %q", got.Name)
 	}
-	if err := e.users.Invalidate(ctx, u.ID); err != nil {
+	if err := e.users.InvalidateByPK(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := e.users.GetByID(ctx, u.ID); err != nil || got.Name != "by hand" {

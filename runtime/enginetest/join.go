@@ -9,6 +9,7 @@ import (
 
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // Repositories joined to a transaction the application began (runtime.Join,
@@ -64,7 +65,7 @@ func forJoins(name string, run func(t *testing.T, e *env, j joiner)) []test {
 }
 
 // keyHolds fails unless the store holds an entry of kind want under key.
-func keyHolds(t *testing.T, e *env, key string, want runtime.Kind, when string) {
+func keyHolds(t *testing.T, e *env, key string, want store.Kind, when string) {
 	t.Helper()
 	got, err := e.store.Get(context.Background(), key)
 	if err != nil {
@@ -103,17 +104,17 @@ func testJoinCommit(t *testing.T, e *env, j joiner) {
 	if _, err := raw.ExecContext(ctx, e.db.Rebind("UPDATE users SET name = ? WHERE id = ?"), "by the app", other.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.users.WithTx(tx).Invalidate(ctx, other.ID); err != nil {
+	if err := e.users.WithTx(tx).InvalidateByPK(ctx, other.ID); err != nil {
 		t.Fatal(err)
 	}
-	keyHolds(t, e, key, runtime.Locked, "before commit")
-	keyHolds(t, e, otherKey, runtime.Locked, "before commit")
+	keyHolds(t, e, key, store.Locked, "before commit")
+	keyHolds(t, e, otherKey, store.Locked, "before commit")
 	wantName(t, ctx, e, u.ID, "jc", "outside, before commit")
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	keyHolds(t, e, key, runtime.Absent, "after commit")
-	keyHolds(t, e, otherKey, runtime.Absent, "after commit")
+	keyHolds(t, e, key, store.Absent, "after commit")
+	keyHolds(t, e, otherKey, store.Absent, "after commit")
 	wantName(t, ctx, e, u.ID, "committed", "after commit")
 	wantName(t, ctx, e, other.ID, "by the app", "after commit")
 	hits := cacheHits(e.users.Stats())
@@ -135,13 +136,13 @@ func testJoinRollback(t *testing.T, e *env, j joiner) {
 	if err := e.users.WithTx(tx).Save(ctx, &changed); err != nil {
 		t.Fatal(err)
 	}
-	keyHolds(t, e, key, runtime.Locked, "before rollback")
+	keyHolds(t, e, key, store.Locked, "before rollback")
 	if err := tx.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	keyHolds(t, e, key, runtime.Absent, "after rollback")
+	keyHolds(t, e, key, store.Absent, "after rollback")
 	wantName(t, ctx, e, u.ID, "jr", "after rollback")
-	keyHolds(t, e, key, runtime.Value, "after a read that follows the rollback")
+	keyHolds(t, e, key, store.CachedRow, "after a read that follows the rollback")
 	wantName(t, ctx, e, u.ID, "jr", "after rollback, again")
 }
 
@@ -152,7 +153,7 @@ func testJoinPanic(t *testing.T, e *env, j joiner) {
 	ctx := context.Background()
 	u := mustSaveUser(t, e, "jp@x.org", 1, "jp")
 	key := userKey(t, e, u.ID)
-	var locked runtime.Kind
+	var locked store.Kind
 	func() {
 		defer func() {
 			if p := recover(); p != "application bug" {
@@ -173,12 +174,12 @@ func testJoinPanic(t *testing.T, e *env, j joiner) {
 		locked = entry.Kind
 		panic("application bug")
 	}()
-	if locked != runtime.Locked {
+	if locked != store.Locked {
 		t.Fatalf("the write did not lock its key: %v", locked)
 	}
-	keyHolds(t, e, key, runtime.Absent, "after the panic")
+	keyHolds(t, e, key, store.Absent, "after the panic")
 	wantName(t, ctx, e, u.ID, "jp", "after the panic")
-	keyHolds(t, e, key, runtime.Value, "after a read that follows the panic")
+	keyHolds(t, e, key, store.CachedRow, "after a read that follows the panic")
 }
 
 // testJoinRawCommit: an application that commits the raw transaction has
@@ -198,14 +199,14 @@ func testJoinRawCommit(t *testing.T, e *env, j joiner) {
 	if err := raw.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	keyHolds(t, e, key, runtime.Locked, "after the raw commit")
+	keyHolds(t, e, key, store.Locked, "after the raw commit")
 	wantName(t, ctx, e, u.ID, "raw commit", "after the raw commit")
 	if err := tx.Commit(); !errors.Is(err, sql.ErrTxDone) {
 		t.Fatalf("the wrapper's Commit after the raw one returned %v, want sql.ErrTxDone", err)
 	}
-	keyHolds(t, e, key, runtime.Absent, "after the wrapper's Commit")
+	keyHolds(t, e, key, store.Absent, "after the wrapper's Commit")
 	wantName(t, ctx, e, u.ID, "raw commit", "after the wrapper's Commit")
-	keyHolds(t, e, key, runtime.Value, "after a read that follows the wrapper's Commit")
+	keyHolds(t, e, key, store.CachedRow, "after a read that follows the wrapper's Commit")
 }
 
 // newRepos builds the model's repositories on e's database and store,

@@ -10,6 +10,7 @@ import (
 	"github.com/cachegen/cachegen/internal/pairs"
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
+	cachestore "github.com/cachegen/cachegen/runtime/store"
 )
 
 // slowBoard is a store whose build board answers late, as a loaded Redis
@@ -21,7 +22,7 @@ type slowBoard struct {
 
 func (s slowBoard) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func([]byte) ([]byte, error)) error {
 	time.Sleep(s.delay)
-	return s.Store.(runtime.BoardStore).UpdateBoard(ctx, key, keep, fn)
+	return s.Store.(cachestore.BoardStore).UpdateBoard(ctx, key, keep, fn)
 }
 
 // TestNewRuntimeReadsWhatOthersFilled: a runtime that starts while others

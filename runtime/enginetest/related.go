@@ -10,6 +10,7 @@ import (
 
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // Loaders read related rows through the related model's own repository
@@ -28,7 +29,7 @@ var relatedTests = []test{
 func testLoadAuthorsIsBatched(t *testing.T, e *env) {
 	b := newBlog(t, e)
 	coldTrips, warmTrips := int64(3), int64(1)
-	if _, ok := e.store.(runtime.BatchStore); !ok {
+	if _, ok := e.store.(store.BatchStore); !ok {
 		coldTrips, warmTrips = 3*30, 30
 	}
 	before := b.repos.Users.Stats()
@@ -122,7 +123,7 @@ func testRelatedListNeverCached(t *testing.T, e *env) {
 		}
 	}
 	entry, err := e.store.Get(ctx, userKey(t, e, u.ID))
-	if err != nil || entry.Kind != runtime.Value {
+	if err != nil || entry.Kind != store.CachedRow {
 		t.Fatalf("user not cached: %+v, %v", entry, err)
 	}
 	if bytes.Contains(entry.Value, []byte("secret")) {
@@ -132,16 +133,16 @@ func testRelatedListNeverCached(t *testing.T, e *env) {
 
 // tripStore counts the calls that reach a store: each is one round trip,
 // a batch included (on Redis, one pipeline), unless the store has no
-// batches of its own: runtime.Batch then makes one call per op.
+// batches of its own: store.Batched then makes one call per op.
 type tripStore struct {
-	runtime.BatchStore
+	store.BatchStore
 	native bool
 	trips  atomic.Int64
 }
 
 func newTripStore(s runtime.Store) *tripStore {
-	_, native := s.(runtime.BatchStore)
-	return &tripStore{BatchStore: runtime.Batch(s), native: native}
+	_, native := s.(store.BatchStore)
+	return &tripStore{BatchStore: store.Batched(s), native: native}
 }
 
 // batch counts a batch of n ops.
@@ -152,17 +153,17 @@ func (s *tripStore) batch(n int) {
 	s.trips.Add(int64(n))
 }
 
-func (s *tripStore) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (s *tripStore) Get(ctx context.Context, key string) (store.Entry, error) {
 	s.trips.Add(1)
 	return s.BatchStore.Get(ctx, key)
 }
 
-func (s *tripStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
+func (s *tripStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, store.Entry, error) {
 	s.trips.Add(1)
 	return s.BatchStore.Lease(ctx, key, token, ttl)
 }
 
-func (s *tripStore) Fill(ctx context.Context, key, token string, e runtime.Entry, ttl time.Duration) (bool, error) {
+func (s *tripStore) Fill(ctx context.Context, key, token string, e store.Entry, ttl time.Duration) (bool, error) {
 	s.trips.Add(1)
 	return s.BatchStore.Fill(ctx, key, token, e, ttl)
 }
@@ -187,22 +188,22 @@ func (s *tripStore) Delete(ctx context.Context, key string) error {
 	return s.BatchStore.Delete(ctx, key)
 }
 
-func (s *tripStore) GetMany(ctx context.Context, ops []runtime.GetOp) {
+func (s *tripStore) GetMany(ctx context.Context, ops []store.GetOp) {
 	s.batch(len(ops))
 	s.BatchStore.GetMany(ctx, ops)
 }
 
-func (s *tripStore) LeaseMany(ctx context.Context, ops []runtime.LeaseOp) {
+func (s *tripStore) LeaseMany(ctx context.Context, ops []store.LeaseOp) {
 	s.batch(len(ops))
 	s.BatchStore.LeaseMany(ctx, ops)
 }
 
-func (s *tripStore) FillMany(ctx context.Context, ops []runtime.FillOp) {
+func (s *tripStore) FillMany(ctx context.Context, ops []store.FillOp) {
 	s.batch(len(ops))
 	s.BatchStore.FillMany(ctx, ops)
 }
 
-func (s *tripStore) ReleaseMany(ctx context.Context, ops []runtime.ReleaseOp) {
+func (s *tripStore) ReleaseMany(ctx context.Context, ops []store.ReleaseOp) {
 	s.batch(len(ops))
 	s.BatchStore.ReleaseMany(ctx, ops)
 }

@@ -199,7 +199,7 @@ func countWrites(t *testing.T, withNear bool, labels map[string]string, config s
 	if withNear {
 		// The bus on the store's own client, as the README's near cache
 		// setup has it: the store then carries its messages in the write's
-		// phases (runtime.PhaseAnnouncer), and the hook sees them there.
+		// phases (store.PhaseAnnouncer), and the hook sees them there.
 		bus, err := cgredis.NewBus(client, prefix+":near")
 		if err != nil {
 			t.Fatal(err)

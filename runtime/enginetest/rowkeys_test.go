@@ -11,7 +11,9 @@ import (
 
 	"github.com/cachegen/cachegen/internal/pairs"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // lockRecorder is a store that records every key locked through it.
@@ -38,7 +40,7 @@ func (r *lockRecorder) take() []string {
 	return slices.Compact(keys)
 }
 
-func changeTable(t *testing.T, reg *runtime.Registry, name string) runtime.ChangeTable {
+func changeTable(t *testing.T, reg *runtime.Registry, name string) engine.ChangeTable {
 	t.Helper()
 	for _, ct := range reg.ChangeTables() {
 		if ct.TableName() == name {
@@ -136,7 +138,7 @@ func TestRowKeysIncompleteRow(t *testing.T) {
 	}
 	users := changeTable(t, reg, "users")
 	_, err := users.RowKeys(map[string]any{"id": int64(1), "name": "x"})
-	if !errors.Is(err, runtime.ErrRowIncomplete) || !strings.Contains(err.Error(), "email, org_id, handle") {
+	if !errors.Is(err, engine.ErrRowIncomplete) || !strings.Contains(err.Error(), "email, org_id, handle") {
 		t.Errorf("RowKeys of a row without its unique columns: %v, want ErrRowIncomplete naming email, org_id, handle", err)
 	}
 	_, err = users.RowKeys(map[string]any{"id": "not a number", "email": "e", "org_id": int64(1), "handle": "h"})
@@ -162,7 +164,7 @@ func (b *publishRecorder) Publish(_ context.Context, keys []string) error {
 	return nil
 }
 
-func (b *publishRecorder) Listen(ctx context.Context, _ time.Duration, _ runtime.BusHandler) error {
+func (b *publishRecorder) Listen(ctx context.Context, _ time.Duration, _ store.BusHandler) error {
 	<-ctx.Done()
 	return ctx.Err()
 }

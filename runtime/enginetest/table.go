@@ -11,6 +11,7 @@ import (
 
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // The read path of one row or of All: hits, misses, cached not-founds,
@@ -156,7 +157,7 @@ func testRelatedNeverCached(t *testing.T, e *env) {
 		t.Fatal("second read was not a hit")
 	}
 	entry, err := e.store.Get(ctx, postKey(t, e, p.ID))
-	if err != nil || entry.Kind != runtime.Value {
+	if err != nil || entry.Kind != store.CachedRow {
 		t.Fatalf("post not cached: %+v, %v", entry, err)
 	}
 	if bytes.Contains(entry.Value, []byte("author-secret")) {
@@ -169,7 +170,7 @@ func testCorruptValuesAreMisses(t *testing.T, e *env) {
 	u := mustSaveUser(t, e, "c@x.org", 1, "c")
 	key := userKey(t, e, u.ID) // also fills the key
 	entry, err := e.store.Get(ctx, key)
-	if err != nil || entry.Kind != runtime.Value {
+	if err != nil || entry.Kind != store.CachedRow {
 		t.Fatalf("not filled: %+v %v", entry, err)
 	}
 	good := append([]byte(nil), entry.Value...)
@@ -179,7 +180,7 @@ func testCorruptValuesAreMisses(t *testing.T, e *env) {
 	// key and payload, so neither is served.
 	other := mustSaveUser(t, e, "d@x.org", 1, "d")
 	otherEntry, err := e.store.Get(ctx, userKey(t, e, other.ID))
-	if err != nil || otherEntry.Kind != runtime.Value {
+	if err != nil || otherEntry.Kind != store.CachedRow {
 		t.Fatalf("other user not filled: %+v %v", otherEntry, err)
 	}
 	flipped := append([]byte(nil), good...)
@@ -217,7 +218,7 @@ func testCorruptValuesAreMisses(t *testing.T, e *env) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if after.Kind != runtime.Absent && !bytes.Equal(after.Value, good) {
+		if after.Kind != store.Absent && !bytes.Equal(after.Value, good) {
 			t.Fatalf("%s: the key still holds %v %q", name, after.Kind, after.Value)
 		}
 		if got, err := e.users.GetByID(ctx, u.ID); err != nil || got.Email != "c@x.org" {
@@ -359,18 +360,18 @@ type gatedStore struct {
 	lateLeased atomic.Bool
 }
 
-func (g *gatedStore) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (g *gatedStore) Get(ctx context.Context, key string) (store.Entry, error) {
 	return g.Store.Get(context.WithoutCancel(ctx), key)
 }
 
-func (g *gatedStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
+func (g *gatedStore) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, store.Entry, error) {
 	if ctx.Value(lateReader{}) != nil {
 		g.lateLeased.Store(true)
 	}
 	return g.Store.Lease(context.WithoutCancel(ctx), key, token, ttl)
 }
 
-func (g *gatedStore) Fill(ctx context.Context, key, token string, e runtime.Entry, ttl time.Duration) (bool, error) {
+func (g *gatedStore) Fill(ctx context.Context, key, token string, e store.Entry, ttl time.Duration) (bool, error) {
 	g.waiting <- struct{}{}
 	<-g.gate
 	return g.Store.Fill(ctx, key, token, e, ttl)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	cachestore "github.com/cachegen/cachegen/runtime/store"
 )
 
 // Cache is the optional server-side page cache: it keeps rendered pages in
@@ -139,7 +140,7 @@ func (c *Cache) Serve(w http.ResponseWriter, p *Page, render func(http.ResponseW
 	e, err := c.store.Get(ctx, key)
 	if err != nil {
 		c.n.storeErrors.Add(1)
-	} else if e.Kind == runtime.Value {
+	} else if e.Kind == cachestore.CachedRow {
 		if kept, ok := decodePage(e.Value); ok {
 			c.n.hits.Add(1)
 			kept.write(w, p.r.Method != http.MethodHead)
@@ -175,7 +176,7 @@ func (c *Cache) keep(ctx context.Context, key string, rec *recorder) {
 		return
 	}
 	b := encodePage(rec.status(), rec.Header(), rec.body.Bytes())
-	filled, err := c.store.Fill(ctx, key, token, runtime.Entry{Kind: runtime.Value, Value: b}, c.ttl)
+	filled, err := c.store.Fill(ctx, key, token, cachestore.Entry{Kind: cachestore.CachedRow, Value: b}, c.ttl)
 	switch {
 	case err != nil:
 		c.n.storeErrors.Add(1)

@@ -14,9 +14,10 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/dbtest"
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/httpcache"
 	"github.com/cachegen/cachegen/runtime/memory"
+	cachestore "github.com/cachegen/cachegen/runtime/store"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -27,7 +28,7 @@ import (
 type cachedSite struct {
 	db      *sqlx.DB
 	store   *memory.Store
-	posts   *runtime.Table[post]
+	posts   *engine.Table[post]
 	pages   *httpcache.Cache
 	queries *dbtest.Counter
 	rereads bool
@@ -44,7 +45,7 @@ func newCachedSite(t *testing.T, opts httpcache.CacheOptions) *cachedSite {
 		t.Fatal(err)
 	}
 	t.Cleanup(store.Close)
-	posts, err := runtime.NewTable(db, store, &postSpec)
+	posts, err := engine.NewTable(db, store, &postSpec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +286,7 @@ func TestCacheIgnoresForeignBytes(t *testing.T) {
 				t.Fatal(err)
 			}
 			ok, _, _ := s.store.Lease(ctx, keys[0], "t", time.Second)
-			filled, _ := s.store.Fill(ctx, keys[0], "t", runtime.Entry{Kind: runtime.Value, Value: bad}, time.Second)
+			filled, _ := s.store.Fill(ctx, keys[0], "t", cachestore.Entry{Kind: cachestore.CachedRow, Value: bad}, time.Second)
 			if !ok || !filled {
 				t.Fatal("could not plant bytes")
 			}

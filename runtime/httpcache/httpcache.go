@@ -1,6 +1,6 @@
 // Package httpcache answers conditional GET requests from the rows a page
 // shows, before the page renders: a handler declares the rows (through
-// runtime.Table's Validator, read from the cache with no database query
+// engine.Table's Validator, read from the cache with no database query
 // when the rows are cached) and what the page varies on, and NotModified
 // sets ETag, Vary and Cache-Control and answers 304 when the browser's copy
 // is current.

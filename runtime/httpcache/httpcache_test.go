@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/internal/dbtest"
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/httpcache"
 	"github.com/cachegen/cachegen/runtime/memory"
 	"github.com/cachegen/cachegen/runtime/wire"
@@ -27,12 +27,12 @@ type post struct {
 
 type postMapper struct{}
 
-func (postMapper) Scan(s runtime.Scanner, p *post) error { return s.Scan(&p.ID, &p.Title) }
-func (postMapper) Values(p *post) []any                  { return []any{p.ID, p.Title} }
-func (postMapper) PKIsZero(p *post) bool                 { return p.ID == 0 }
-func (postMapper) SetPK(p *post, id int64)               { p.ID = id }
+func (postMapper) Scan(s engine.Scanner, p *post) error { return s.Scan(&p.ID, &p.Title) }
+func (postMapper) Values(p *post) []any                 { return []any{p.ID, p.Title} }
+func (postMapper) PKIsZero(p *post) bool                { return p.ID == 0 }
+func (postMapper) SetPK(p *post, id int64)              { p.ID = id }
 func (postMapper) AppendKey(b []byte, _ int, p *post) []byte {
-	return runtime.AppendKeyInt(b, p.ID)
+	return engine.AppendKeyInt(b, p.ID)
 }
 func (postMapper) Encode(b []byte, p *post) ([]byte, error) {
 	return wire.AppendString(wire.AppendInt(b, p.ID), p.Title), nil
@@ -43,13 +43,13 @@ func (postMapper) Decode(b []byte, p *post) error {
 	return d.Finish()
 }
 
-var postSpec = runtime.Spec[post]{
-	Table:   "posts",
-	Schema:  "0badf00d",
-	Columns: []string{"id", "title"},
-	Indexes: []runtime.Index{{Name: "id", Columns: []int{0}}},
-	AutoPK:  true,
-	Mapper:  postMapper{},
+var postSpec = engine.Spec[post]{
+	Table:      "posts",
+	SchemaHash: "0badf00d",
+	Columns:    []string{"id", "title"},
+	Indexes:    []engine.Index{{Name: "id", Columns: []int{0}}},
+	AutoPK:     true,
+	Mapper:     postMapper{},
 }
 
 // site is a post page served through httpcache, on SQLite and the memory
@@ -58,7 +58,7 @@ var postSpec = runtime.Spec[post]{
 // SQLite answers, so a slow machine cannot expire a lease mid-fill and add
 // a query.
 type site struct {
-	posts   *runtime.Table[post]
+	posts   *engine.Table[post]
 	queries *dbtest.Counter
 	renders int
 	h       http.Handler
@@ -74,7 +74,7 @@ func newSite(t *testing.T, public bool) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	posts, err := runtime.NewTable(db, store, &postSpec)
+	posts, err := engine.NewTable(db, store, &postSpec)
 	if err != nil {
 		t.Fatal(err)
 	}

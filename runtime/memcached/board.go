@@ -6,12 +6,12 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
-var _ runtime.BoardStore = (*Store)(nil)
+var _ store.BoardStore = (*Store)(nil)
 
-// UpdateBoard implements runtime.BoardStore on one item: a gets, then a
+// UpdateBoard implements store.BoardStore on one item: a gets, then a
 // cas (an add when the key is absent), retried when the item changed in
 // between. The board's bytes are stored as they are, without the deadline
 // header of the store's entries: only UpdateBoard reads them.

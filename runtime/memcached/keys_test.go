@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // legal reports whether memcached (and gomemcache) take mk as a key.
@@ -84,23 +85,23 @@ func TestRuntimeKeysUnchanged(t *testing.T) {
 	base := "cg:users:0a1b2c3d:"
 	var values [][]byte
 	values = append(values,
-		runtime.AppendKeyString(nil, string(all[:64])),
-		runtime.AppendKeyString(nil, "with space, comma! and % sign"),
-		runtime.AppendKeyString(nil, "ünïcødé-键-🔑"),
-		runtime.AppendKeyBytes(nil, all[200:]),
-		runtime.AppendKeyInt(nil, math.MinInt64),
-		runtime.AppendKeyUint(nil, math.MaxUint64),
-		runtime.AppendKeyFloat(nil, math.Inf(-1)),
-		runtime.AppendKeyFloat(nil, math.NaN()),
-		runtime.AppendKeyFloat(nil, -1.5e-300),
-		runtime.AppendKeyBool(nil, true),
-		runtime.AppendKeyTime(nil, time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 3600))),
-		runtime.AppendKeyNull(nil),
-		runtime.AppendKeySep(runtime.AppendKeyInt(nil, 7)),
+		engine.AppendKeyString(nil, string(all[:64])),
+		engine.AppendKeyString(nil, "with space, comma! and % sign"),
+		engine.AppendKeyString(nil, "ünïcødé-键-🔑"),
+		engine.AppendKeyBytes(nil, all[200:]),
+		engine.AppendKeyInt(nil, math.MinInt64),
+		engine.AppendKeyUint(nil, math.MaxUint64),
+		engine.AppendKeyFloat(nil, math.Inf(-1)),
+		engine.AppendKeyFloat(nil, math.NaN()),
+		engine.AppendKeyFloat(nil, -1.5e-300),
+		engine.AppendKeyBool(nil, true),
+		engine.AppendKeyTime(nil, time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 3600))),
+		engine.AppendKeyNull(nil),
+		engine.AppendKeySep(engine.AppendKeyInt(nil, 7)),
 	)
 	for _, v := range values {
 		k := base + "email=" + string(v)
-		if len(k) > runtime.MaxKeyLen {
+		if len(k) > engine.MaxKeyLen {
 			t.Fatalf("test key longer than runtime.MaxKeyLen: %q", k)
 		}
 		if mk := encodeKey(k); mk != k {
@@ -114,7 +115,7 @@ func TestRuntimeKeysUnchanged(t *testing.T) {
 		t.Errorf("hashed runtime key %q is sent as %q", hashed, mk)
 	}
 	// the longest key the runtime hands over
-	longest := base + strings.Repeat("%FF", (runtime.MaxKeyLen-len(base))/3)
+	longest := base + strings.Repeat("%FF", (engine.MaxKeyLen-len(base))/3)
 	if mk := encodeKey(longest); mk != longest {
 		t.Errorf("runtime key of %d bytes is sent as %q", len(longest), mk)
 	}
@@ -167,13 +168,13 @@ func TestExpiration(t *testing.T) {
 
 func TestDecode(t *testing.T) {
 	for raw, want := range map[string]decoded{
-		"v12:":                    {e: runtime.Entry{Kind: runtime.Value, Value: []byte{}}, deadline: 12, ours: true},
-		"v12:a:b":                 {e: runtime.Entry{Kind: runtime.Value, Value: []byte("a:b")}, deadline: 12, ours: true},
-		"n0:":                     {e: runtime.Entry{Kind: runtime.NotFound}, deadline: 0, ours: true},
-		"l99:tok:en":              {e: runtime.Entry{Kind: runtime.Leased, Token: "tok:en"}, deadline: 99, ours: true},
-		"l99:":                    {e: runtime.Entry{Kind: runtime.Leased, Token: ""}, deadline: 99, ours: true},
-		"w5:007":                  {e: runtime.Entry{Kind: runtime.Locked, Locks: 7}, deadline: 5, ours: true},
-		"w5:" + "999999999999999": {e: runtime.Entry{Kind: runtime.Locked, Locks: 999999999999999}, deadline: 5, ours: true},
+		"v12:":                    {e: store.Entry{Kind: store.CachedRow, Value: []byte{}}, deadline: 12, ours: true},
+		"v12:a:b":                 {e: store.Entry{Kind: store.CachedRow, Value: []byte("a:b")}, deadline: 12, ours: true},
+		"n0:":                     {e: store.Entry{Kind: store.CachedNotFound}, deadline: 0, ours: true},
+		"l99:tok:en":              {e: store.Entry{Kind: store.Leased, Token: "tok:en"}, deadline: 99, ours: true},
+		"l99:":                    {e: store.Entry{Kind: store.Leased, Token: ""}, deadline: 99, ours: true},
+		"w5:007":                  {e: store.Entry{Kind: store.Locked, Locks: 7}, deadline: 5, ours: true},
+		"w5:" + "999999999999999": {e: store.Entry{Kind: store.Locked, Locks: 999999999999999}, deadline: 5, ours: true},
 	} {
 		got := decode([]byte(raw))
 		if got.ours != want.ours || got.deadline != want.deadline || !sameEntry(got.e, want.e) {
@@ -185,13 +186,13 @@ func TestDecode(t *testing.T) {
 		"w1:", "w1:0", "w1:000", "w1:-1", "w1:1 ", "w1:1234567890123456", "w1:x", "x1:", "hello", "\xff\x00",
 	} {
 		got := decode([]byte(raw))
-		if got.ours || got.e.Kind != runtime.Value || string(got.e.Value) != raw || got.e.Value == nil {
+		if got.ours || got.e.Kind != store.CachedRow || string(got.e.Value) != raw || got.e.Value == nil {
 			t.Errorf("decode(%q) = %+v, want a foreign value", raw, got)
 		}
 	}
 }
 
-func sameEntry(a, b runtime.Entry) bool {
+func sameEntry(a, b store.Entry) bool {
 	return a.Kind == b.Kind && string(a.Value) == string(b.Value) && (a.Value == nil) == (b.Value == nil) &&
 		a.Token == b.Token && a.Locks == b.Locks
 }

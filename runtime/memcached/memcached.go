@@ -1,4 +1,4 @@
-// Package memcached is the runtime.Store on memcached, through
+// Package memcached is the store.Store on memcached, through
 // github.com/bradfitz/gomemcache.
 //
 // Every method acts on exactly one key. memcached has no scripts, so where
@@ -77,7 +77,7 @@
 // memcached takes keys of 1 to 250 bytes without spaces or control
 // characters. A key of 1 to 250 printable ASCII bytes other than '^' is
 // sent as it is: every key the runtime makes is one (at most
-// runtime.MaxKeyLen bytes, its values escaped), given a prefix of such
+// engine.MaxKeyLen bytes, its values escaped), given a prefix of such
 // bytes. Any other key is sent escaped, each byte outside that set written
 // as '^' and two upper-case hex digits; an escaped key longer than 250
 // bytes (or an empty key) is sent as "^#" and the unpadded base64url
@@ -110,7 +110,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // Options configures a Store.
@@ -122,7 +122,7 @@ type Options struct {
 	Servers memcache.ServerSelector
 }
 
-// Store is a runtime.Store on memcached. It is safe for concurrent use,
+// Store is a store.Store on memcached. It is safe for concurrent use,
 // holds no state of its own besides the client, and never closes the
 // client.
 type Store struct {
@@ -130,7 +130,7 @@ type Store struct {
 	servers memcache.ServerSelector
 }
 
-var _ runtime.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // New returns a Store on client, which stays the caller's to close. It
 // rejects a nil client.
@@ -230,7 +230,7 @@ func encodeLock(deadline int64, n int64) []byte {
 
 // decoded is what a key holds, read.
 type decoded struct {
-	e        runtime.Entry
+	e        store.Entry
 	deadline int64 // unix ms; for our own entries
 	ours     bool  // written by this package, so it has a deadline
 }
@@ -251,19 +251,19 @@ func decode(b []byte) decoded {
 			d := decoded{deadline: deadline, ours: true}
 			switch tag {
 			case tagValue:
-				d.e = runtime.Entry{Kind: runtime.Value, Value: rest}
+				d.e = store.Entry{Kind: store.CachedRow, Value: rest}
 				return d
 			case tagNotFound:
 				if len(rest) == 0 {
-					d.e = runtime.Entry{Kind: runtime.NotFound}
+					d.e = store.Entry{Kind: store.CachedNotFound}
 					return d
 				}
 			case tagLease:
-				d.e = runtime.Entry{Kind: runtime.Leased, Token: string(rest)}
+				d.e = store.Entry{Kind: store.Leased, Token: string(rest)}
 				return d
 			case tagLock:
 				if n, tail, ok := digits(rest, 0); ok && len(tail) == 0 && n >= 1 {
-					d.e = runtime.Entry{Kind: runtime.Locked, Locks: int(min(n, math.MaxInt))}
+					d.e = store.Entry{Kind: store.Locked, Locks: int(min(n, math.MaxInt))}
 					return d
 				}
 			}
@@ -272,7 +272,7 @@ func decode(b []byte) decoded {
 	if b == nil {
 		b = []byte{}
 	}
-	return decoded{e: runtime.Entry{Kind: runtime.Value, Value: b}} // a foreign value
+	return decoded{e: store.Entry{Kind: store.CachedRow, Value: b}} // a foreign value
 }
 
 // digits reads 1 to maxDigits ASCII digits at the start of b, followed by
@@ -375,20 +375,20 @@ func backoffBound(i int, took time.Duration) time.Duration {
 
 // Get returns what key holds, with one gets. The Value bytes are the
 // caller's: no one else holds them.
-func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (s *Store) Get(ctx context.Context, key string) (store.Entry, error) {
 	if _, err := check(ctx); err != nil {
-		return runtime.Entry{}, err
+		return store.Entry{}, err
 	}
 	it, err := s.get(encodeKey(key))
 	if err != nil {
-		return runtime.Entry{}, fmt.Errorf("memcached: get: %w", err)
+		return store.Entry{}, fmt.Errorf("memcached: get: %w", err)
 	}
 	if it == nil {
-		return runtime.Entry{}, nil
+		return store.Entry{}, nil
 	}
 	d := decode(it.Value)
 	if !d.live(nowMilli()) {
-		return runtime.Entry{}, nil
+		return store.Entry{}, nil
 	}
 	return d.e, nil
 }
@@ -397,14 +397,14 @@ func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
 // otherwise it reports what the key holds. On an absent key it is one add;
 // on a present one an add, then a gets, and a cas when what the key holds
 // is past its deadline.
-func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
+func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, store.Entry, error) {
 	ctx, ms, err := checkTTL(ctx, ttl)
 	if err != nil {
-		return false, runtime.Entry{}, err
+		return false, store.Entry{}, err
 	}
 	mk := encodeKey(key)
 	var ok bool
-	var cur runtime.Entry
+	var cur store.Entry
 	err = retry(ctx, "lease", func() (bool, error) {
 		now := nowMilli()
 		lease := &memcache.Item{Key: mk, Value: encode(tagLease, now+ms, []byte(token)), Expiration: expiration(now, now+ms)}
@@ -436,7 +436,7 @@ func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration)
 		return true, nil
 	})
 	if err != nil {
-		return false, runtime.Entry{}, err
+		return false, store.Entry{}, err
 	}
 	return ok, cur, nil
 }
@@ -445,16 +445,16 @@ func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration)
 // ttl, if the key still holds that lease, with a gets and a cas. It refuses
 // any other kind with an error, without touching the key, and copies
 // e.Value.
-func (s *Store) Fill(ctx context.Context, key, token string, e runtime.Entry, ttl time.Duration) (bool, error) {
+func (s *Store) Fill(ctx context.Context, key, token string, e store.Entry, ttl time.Duration) (bool, error) {
 	ctx, ms, err := checkTTL(ctx, ttl)
 	if err != nil {
 		return false, err
 	}
 	var tag byte
 	switch e.Kind {
-	case runtime.Value:
+	case store.CachedRow:
 		tag = tagValue
-	case runtime.NotFound:
+	case store.CachedNotFound:
 		tag = tagNotFound
 	default:
 		return false, fmt.Errorf("memcached: Fill with kind %v, want value or not-found", e.Kind)
@@ -467,7 +467,7 @@ func (s *Store) Fill(ctx context.Context, key, token string, e runtime.Entry, tt
 			return it == nil, err
 		}
 		now := nowMilli()
-		if d := decode(it.Value); !d.ours || !d.live(now) || d.e.Kind != runtime.Leased || d.e.Token != token {
+		if d := decode(it.Value); !d.ours || !d.live(now) || d.e.Kind != store.Leased || d.e.Token != token {
 			return true, nil
 		}
 		var payload []byte
@@ -500,7 +500,7 @@ func (s *Store) Release(ctx context.Context, key, token string) error {
 		if err != nil || it == nil {
 			return it == nil, err
 		}
-		if d := decode(it.Value); !d.ours || !d.live(nowMilli()) || d.e.Kind != runtime.Leased || d.e.Token != token {
+		if d := decode(it.Value); !d.ours || !d.live(nowMilli()) || d.e.Kind != store.Leased || d.e.Token != token {
 			return true, nil
 		}
 		return s.deleteItem(it)
@@ -538,7 +538,7 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) error {
 		var n int64 = 1
 		write := s.c.Add
 		if it != nil {
-			if d := decode(it.Value); d.ours && d.live(now) && d.e.Kind == runtime.Locked {
+			if d := decode(it.Value); d.ours && d.live(now) && d.e.Kind == store.Locked {
 				n = min(int64(d.e.Locks), maxLocks-1) + 1
 			}
 			write = s.c.CompareAndSwap
@@ -572,7 +572,7 @@ func (s *Store) Unlock(ctx context.Context, key string) error {
 		}
 		now := nowMilli()
 		d := decode(it.Value)
-		if !d.ours || !d.live(now) || d.e.Kind != runtime.Locked || d.e.Locks <= 1 {
+		if !d.ours || !d.live(now) || d.e.Kind != store.Locked || d.e.Locks <= 1 {
 			return s.deleteItem(it)
 		}
 		it.Value, it.Expiration, it.Flags = encodeLock(d.deadline, int64(d.e.Locks)-1), expiration(now, d.deadline), 0

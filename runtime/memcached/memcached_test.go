@@ -21,9 +21,11 @@ import (
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/enginetest"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
 	"github.com/cachegen/cachegen/runtime/memcached"
+	cachestore "github.com/cachegen/cachegen/runtime/store"
 	"github.com/cachegen/cachegen/runtime/storetest"
 )
 
@@ -147,15 +149,15 @@ func TestArguments(t *testing.T) {
 		if _, _, err := s.Lease(ctx, "k", "t", ttl); err == nil || !strings.Contains(err.Error(), "not positive") {
 			t.Errorf("Lease with ttl %v: %v", ttl, err)
 		}
-		if _, err := s.Fill(ctx, "k", "t", runtime.Entry{Kind: runtime.NotFound}, ttl); err == nil || !strings.Contains(err.Error(), "not positive") {
+		if _, err := s.Fill(ctx, "k", "t", cachestore.Entry{Kind: cachestore.CachedNotFound}, ttl); err == nil || !strings.Contains(err.Error(), "not positive") {
 			t.Errorf("Fill with ttl %v: %v", ttl, err)
 		}
 		if err := s.Lock(ctx, "k", ttl); err == nil || !strings.Contains(err.Error(), "not positive") {
 			t.Errorf("Lock with ttl %v: %v", ttl, err)
 		}
 	}
-	for _, k := range []runtime.Kind{runtime.Absent, runtime.Leased, runtime.Locked} {
-		if _, err := s.Fill(ctx, "k", "t", runtime.Entry{Kind: k}, time.Minute); err == nil || !strings.Contains(err.Error(), "want value or not-found") {
+	for _, k := range []cachestore.Kind{cachestore.Absent, cachestore.Leased, cachestore.Locked} {
+		if _, err := s.Fill(ctx, "k", "t", cachestore.Entry{Kind: k}, time.Minute); err == nil || !strings.Contains(err.Error(), "want value or not-found") {
 			t.Errorf("Fill of kind %v: %v", k, err)
 		}
 	}
@@ -167,7 +169,7 @@ func TestArguments(t *testing.T) {
 	if _, _, err := s.Lease(done, "k", "t", time.Minute); err != context.Canceled {
 		t.Errorf("Lease on a done ctx: %v", err)
 	}
-	if _, err := s.Fill(done, "k", "t", runtime.Entry{Kind: runtime.NotFound}, time.Minute); err != context.Canceled {
+	if _, err := s.Fill(done, "k", "t", cachestore.Entry{Kind: cachestore.CachedNotFound}, time.Minute); err != context.Canceled {
 		t.Errorf("Fill on a done ctx: %v", err)
 	}
 	if err := s.Release(done, "k", "t"); err != context.Canceled {
@@ -252,12 +254,12 @@ func TestEncoding(t *testing.T) {
 		}
 	}
 	start = time.Now()
-	if ok, err := s.store.Fill(ctx, p+"v", "t", runtime.Entry{Kind: runtime.Value, Value: []byte("\x00row:\xff")}, 10*time.Minute); !ok || err != nil {
+	if ok, err := s.store.Fill(ctx, p+"v", "t", cachestore.Entry{Kind: cachestore.CachedRow, Value: []byte("\x00row:\xff")}, 10*time.Minute); !ok || err != nil {
 		t.Fatalf("Fill: %v %v", ok, err)
 	}
 	check("v", "v:\x00row:\xff", 10*time.Minute, start)
 	start = time.Now()
-	if ok, err := s.store.Fill(ctx, p+"n", "t", runtime.Entry{Kind: runtime.NotFound}, 30*time.Second); !ok || err != nil {
+	if ok, err := s.store.Fill(ctx, p+"n", "t", cachestore.Entry{Kind: cachestore.CachedNotFound}, 30*time.Second); !ok || err != nil {
 		t.Fatalf("Fill: %v %v", ok, err)
 	}
 	check("n", "n:", 30*time.Second, start)
@@ -293,28 +295,28 @@ func TestForeignValues(t *testing.T) {
 	s := connect(t)
 	ctx := t.Context()
 	p := prefix()
-	val := func(s string) runtime.Entry { return runtime.Entry{Kind: runtime.Value, Value: []byte(s)} }
-	lock := func(n int) runtime.Entry { return runtime.Entry{Kind: runtime.Locked, Locks: n} }
+	val := func(s string) cachestore.Entry { return cachestore.Entry{Kind: cachestore.CachedRow, Value: []byte(s)} }
+	lock := func(n int) cachestore.Entry { return cachestore.Entry{Kind: cachestore.Locked, Locks: n} }
 	future := strconv.FormatInt(time.Now().Add(time.Hour).UnixMilli(), 10)
 	cases := []struct {
 		raw        string
-		read       runtime.Entry // what Get and a failed Lease report
-		afterLock  runtime.Entry
-		afterUnlck runtime.Entry
+		read       cachestore.Entry // what Get and a failed Lease report
+		afterLock  cachestore.Entry
+		afterUnlck cachestore.Entry
 	}{
-		{"hello", val("hello"), lock(1), runtime.Entry{}},
-		{"", val(""), lock(1), runtime.Entry{}},
-		{"v", val("v"), lock(1), runtime.Entry{}},
-		{"v:x", val("v:x"), lock(1), runtime.Entry{}},
-		{"vabc:x", val("vabc:x"), lock(1), runtime.Entry{}},
-		{"n" + future + ":x", val("n" + future + ":x"), lock(1), runtime.Entry{}},
-		{"w" + future + ":0", val("w" + future + ":0"), lock(1), runtime.Entry{}},
-		{"w" + future + ":abc", val("w" + future + ":abc"), lock(1), runtime.Entry{}},
-		{"w" + future + ":1234567890123456", val("w" + future + ":1234567890123456"), lock(1), runtime.Entry{}},
-		{"w:3", val("w:3"), lock(1), runtime.Entry{}},
-		{"\xff\x00", val("\xff\x00"), lock(1), runtime.Entry{}},
+		{"hello", val("hello"), lock(1), cachestore.Entry{}},
+		{"", val(""), lock(1), cachestore.Entry{}},
+		{"v", val("v"), lock(1), cachestore.Entry{}},
+		{"v:x", val("v:x"), lock(1), cachestore.Entry{}},
+		{"vabc:x", val("vabc:x"), lock(1), cachestore.Entry{}},
+		{"n" + future + ":x", val("n" + future + ":x"), lock(1), cachestore.Entry{}},
+		{"w" + future + ":0", val("w" + future + ":0"), lock(1), cachestore.Entry{}},
+		{"w" + future + ":abc", val("w" + future + ":abc"), lock(1), cachestore.Entry{}},
+		{"w" + future + ":1234567890123456", val("w" + future + ":1234567890123456"), lock(1), cachestore.Entry{}},
+		{"w:3", val("w:3"), lock(1), cachestore.Entry{}},
+		{"\xff\x00", val("\xff\x00"), lock(1), cachestore.Entry{}},
 		// this package's own entries, written by hand
-		{"v" + future + ":row", val("row"), lock(1), runtime.Entry{}},
+		{"v" + future + ":row", val("row"), lock(1), cachestore.Entry{}},
 		{"w" + future + ":007", lock(7), lock(8), lock(6)},
 		{"w" + future + ":999999999999999", lock(999999999999999), lock(999999999999999), lock(999999999999998)},
 	}
@@ -351,7 +353,7 @@ func TestForeignValues(t *testing.T) {
 		if got, err := s.store.Get(ctx, k); err != nil || !storetest.Same(got, tc.afterUnlck) {
 			t.Errorf("%q: after Unlock the key holds %s, %v, want %s", tc.raw, storetest.Show(got), err, storetest.Show(tc.afterUnlck))
 		}
-		if _, held := s.raw(t, k); held != (tc.afterUnlck.Kind != runtime.Absent) {
+		if _, held := s.raw(t, k); held != (tc.afterUnlck.Kind != cachestore.Absent) {
 			t.Errorf("%q: after Unlock memcached still holds an item: %v", tc.raw, held)
 		}
 	}
@@ -369,13 +371,13 @@ func TestPastDeadline(t *testing.T) {
 			k := p + raw[:1]
 			absent := func(what string) {
 				t.Helper()
-				if got, err := s.store.Get(ctx, k); err != nil || got.Kind != runtime.Absent {
+				if got, err := s.store.Get(ctx, k); err != nil || got.Kind != cachestore.Absent {
 					t.Fatalf("%s: Get reports %s, %v", what, storetest.Show(got), err)
 				}
 			}
 			s.put(t, k, []byte(raw))
 			absent("past its deadline")
-			if ok, err := s.store.Fill(ctx, k, "t", runtime.Entry{Kind: runtime.NotFound}, time.Minute); ok || err != nil {
+			if ok, err := s.store.Fill(ctx, k, "t", cachestore.Entry{Kind: cachestore.CachedNotFound}, time.Minute); ok || err != nil {
 				t.Fatalf("Fill = %v, %v", ok, err)
 			}
 			if err := s.store.Release(ctx, k, "t"); err != nil {
@@ -391,7 +393,7 @@ func TestPastDeadline(t *testing.T) {
 			if err := s.store.Lock(ctx, k, time.Minute); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := s.store.Get(ctx, k); !storetest.Same(got, runtime.Entry{Kind: runtime.Locked, Locks: 1}) {
+			if got, _ := s.store.Get(ctx, k); !storetest.Same(got, cachestore.Entry{Kind: cachestore.Locked, Locks: 1}) {
 				t.Fatalf("Lock made %s", storetest.Show(got))
 			}
 			s.put(t, k, []byte(raw))
@@ -418,12 +420,12 @@ func TestUnusualKeys(t *testing.T) {
 		if ok, cur, err := s.store.Lease(ctx, k, "t", time.Minute); !ok || err != nil {
 			t.Fatalf("Lease(%q) = %v, %s, %v", k, ok, storetest.Show(cur), err)
 		}
-		if ok, err := s.store.Fill(ctx, k, "t", runtime.Entry{Kind: runtime.Value, Value: []byte{byte(i)}}, time.Minute); !ok || err != nil {
+		if ok, err := s.store.Fill(ctx, k, "t", cachestore.Entry{Kind: cachestore.CachedRow, Value: []byte{byte(i)}}, time.Minute); !ok || err != nil {
 			t.Fatalf("Fill(%q) = %v, %v", k, ok, err)
 		}
 	}
 	for i, k := range keys {
-		if got, err := s.store.Get(ctx, k); err != nil || !storetest.Same(got, runtime.Entry{Kind: runtime.Value, Value: []byte{byte(i)}}) {
+		if got, err := s.store.Get(ctx, k); err != nil || !storetest.Same(got, cachestore.Entry{Kind: cachestore.CachedRow, Value: []byte{byte(i)}}) {
 			t.Errorf("Get(%q) = %s, %v", k, storetest.Show(got), err)
 		}
 	}
@@ -439,14 +441,14 @@ type recordKeys struct {
 	keys []string
 }
 
-func (r *recordKeys) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (r *recordKeys) Get(ctx context.Context, key string) (cachestore.Entry, error) {
 	r.keys = append(r.keys, key)
 	return r.Store.Get(ctx, key)
 }
 
 // TestRuntimeKeysOnServer: the keys a generated repository makes, for
 // values with spaces, control bytes, non-ASCII and lengths past
-// runtime.MaxKeyLen, are each stored under the key itself.
+// engine.MaxKeyLen, are each stored under the key itself.
 func TestRuntimeKeysOnServer(t *testing.T) {
 	s := connect(t)
 	ctx := t.Context()
@@ -489,7 +491,7 @@ func TestRuntimeKeysOnServer(t *testing.T) {
 		t.Fatalf("only %d keys recorded", len(rec.keys))
 	}
 	for _, k := range rec.keys {
-		if len(k) > runtime.MaxKeyLen {
+		if len(k) > engine.MaxKeyLen {
 			t.Errorf("the runtime made a key of %d bytes: %q", len(k), k)
 		}
 		if _, held := s.raw(t, k); !held {
@@ -570,7 +572,7 @@ func TestLockHeldUntilUnlock(t *testing.T) {
 					t.Errorf("Lock: %v", err)
 					return
 				}
-				if got, err := s.store.Get(ctx, k); err != nil || got.Kind != runtime.Locked {
+				if got, err := s.store.Get(ctx, k); err != nil || got.Kind != cachestore.Locked {
 					lost.Add(1)
 				}
 				if err := s.store.Unlock(ctx, k); err != nil {
@@ -584,7 +586,7 @@ func TestLockHeldUntilUnlock(t *testing.T) {
 	if n := lost.Load(); n > 0 {
 		t.Errorf("%d times of %d a writer found the key unlocked before its own Unlock", n, writers*rounds)
 	}
-	if got, err := s.store.Get(context.Background(), k); err != nil || got.Kind != runtime.Absent {
+	if got, err := s.store.Get(context.Background(), k); err != nil || got.Kind != cachestore.Absent {
 		t.Errorf("after every Unlock the key holds %s, %v", storetest.Show(got), err)
 	}
 }
@@ -622,7 +624,7 @@ func TestReleaseVersusLock(t *testing.T) {
 		}()
 		close(start)
 		wg.Wait()
-		if got, err := s.store.Get(ctx, k); err != nil || !storetest.Same(got, runtime.Entry{Kind: runtime.Locked, Locks: 1}) {
+		if got, err := s.store.Get(ctx, k); err != nil || !storetest.Same(got, cachestore.Entry{Kind: cachestore.Locked, Locks: 1}) {
 			t.Fatalf("race %d: after Release and Lock the key holds %s, %v", i, storetest.Show(got), err)
 		}
 	}
@@ -639,10 +641,10 @@ func TestTooLarge(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 	big := make([]byte, 2<<20) // over memcached's default 1 MiB
-	if ok, err := s.store.Fill(ctx, k, "t", runtime.Entry{Kind: runtime.Value, Value: big}, time.Minute); ok || err == nil {
+	if ok, err := s.store.Fill(ctx, k, "t", cachestore.Entry{Kind: cachestore.CachedRow, Value: big}, time.Minute); ok || err == nil {
 		t.Fatalf("Fill of 2 MiB = %v, %v; want an error", ok, err)
 	}
-	if got, err := s.store.Get(ctx, k); err != nil || !storetest.Same(got, runtime.Entry{Kind: runtime.Leased, Token: "t"}) {
+	if got, err := s.store.Get(ctx, k); err != nil || !storetest.Same(got, cachestore.Entry{Kind: cachestore.Leased, Token: "t"}) {
 		t.Fatalf("after the failed Fill the key holds %s, %v", storetest.Show(got), err)
 	}
 }

@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
-var _ runtime.KeyScanner = (*Store)(nil)
+var _ store.KeyScanner = (*Store)(nil)
 
 const (
 	// scanCommand walks the server's hash table, not its LRUs: the hash

@@ -5,10 +5,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
-var _ runtime.BoardStore = (*Store)(nil)
+var _ store.BoardStore = (*Store)(nil)
 
 // boards holds the tables' build boards, apart from the cache: they are
 // never evicted, and InvalidateAll does not list them.
@@ -22,7 +22,7 @@ type board struct {
 	deadline int64 // Store.now() at which it lapses
 }
 
-// UpdateBoard implements runtime.BoardStore: fn runs under the store's
+// UpdateBoard implements store.BoardStore: fn runs under the store's
 // board lock, so no retry is ever needed.
 func (s *Store) UpdateBoard(ctx context.Context, key string, keep time.Duration, fn func(cur []byte) ([]byte, error)) error {
 	if err := check(ctx, keep); err != nil {

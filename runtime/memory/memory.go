@@ -1,4 +1,4 @@
-// Package memory is the in-process runtime.Store, on an otter cache bounded
+// Package memory is the in-process store.Store, on an otter cache bounded
 // by the bytes it holds.
 package memory
 
@@ -10,7 +10,7 @@ import (
 
 	"github.com/maypok86/otter/v2"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // Options configures a Store.
@@ -31,7 +31,7 @@ const (
 	reclaimGrace = time.Second
 )
 
-// Store is a runtime.Store held in process memory. Every operation is atomic
+// Store is a store.Store held in process memory. Every operation is atomic
 // on its key. Values and not-founds are evicted when the store exceeds
 // MaxBytes; leases and locks never are, so eviction cannot break the
 // protocol. Each method returns ctx.Err() without acting if ctx is already
@@ -43,16 +43,16 @@ type Store struct {
 	boards boards    // the tables' build boards (board.go)
 }
 
-var _ runtime.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // item is what the cache holds under a key. It is never modified once
 // stored, so readers need no lock.
 type item struct {
-	kind     runtime.Kind // Value, NotFound, Leased or Locked
-	value    []byte       // Value: owned by the store
-	token    string       // Leased
-	locks    int          // Locked
-	deadline int64        // nanoseconds since Store.epoch; at or past it the item is absent
+	kind     store.Kind // Value, NotFound, Leased or Locked
+	value    []byte     // Value: owned by the store
+	token    string     // Leased
+	locks    int        // Locked
+	deadline int64      // nanoseconds since Store.epoch; at or past it the item is absent
 }
 
 // New returns an empty Store. It rejects a MaxBytes below 1 KiB.
@@ -84,7 +84,7 @@ func (s *Store) Close() { s.c.StopAllGoroutines() }
 
 // weigh gives leases and locks weight 0, which otter never evicts for size.
 func weigh(key string, it *item) uint32 {
-	if it.kind == runtime.Leased || it.kind == runtime.Locked {
+	if it.kind == store.Leased || it.kind == store.Locked {
 		return 0
 	}
 	w := uint64(len(key)) + uint64(len(it.value)) + entryOverhead
@@ -122,8 +122,8 @@ func live(it *item, found bool, now int64) bool {
 	return found && it != nil && now < it.deadline
 }
 
-func (it *item) entry() runtime.Entry {
-	return runtime.Entry{Kind: it.kind, Value: it.value, Token: it.token, Locks: it.locks}
+func (it *item) entry() store.Entry {
+	return store.Entry{Kind: it.kind, Value: it.value, Token: it.token, Locks: it.locks}
 }
 
 // ctxErr returns the error of a done ctx. A nil ctx is tolerated: the store
@@ -153,25 +153,25 @@ func deadline(now int64, ttl time.Duration) int64 {
 
 // Get returns what key holds. The Value bytes are the store's own: callers
 // must not modify them.
-func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (s *Store) Get(ctx context.Context, key string) (store.Entry, error) {
 	if err := ctxErr(ctx); err != nil {
-		return runtime.Entry{}, err
+		return store.Entry{}, err
 	}
 	it, found := s.c.GetIfPresent(key)
 	if !live(it, found, s.now()) {
-		return runtime.Entry{}, nil
+		return store.Entry{}, nil
 	}
 	return it.entry(), nil
 }
 
 // Lease stores a lease with token under key for ttl if the key is absent;
 // otherwise it reports what the key holds.
-func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
+func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, store.Entry, error) {
 	if err := check(ctx, ttl); err != nil {
-		return false, runtime.Entry{}, err
+		return false, store.Entry{}, err
 	}
 	var ok bool
-	var cur runtime.Entry
+	var cur store.Entry
 	s.c.Compute(key, func(old *item, found bool) (*item, otter.ComputeOp) {
 		now := s.now()
 		if live(old, found, now) {
@@ -179,7 +179,7 @@ func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration)
 			return old, otter.CancelOp
 		}
 		ok = true
-		return &item{kind: runtime.Leased, token: token, deadline: deadline(now, ttl)}, otter.WriteOp
+		return &item{kind: store.Leased, token: token, deadline: deadline(now, ttl)}, otter.WriteOp
 	})
 	return ok, cur, nil
 }
@@ -187,15 +187,15 @@ func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration)
 // Fill replaces the lease token on key with e (Kind Value or NotFound) for
 // ttl, if the key still holds that lease. It copies e.Value, so the caller
 // may reuse the slice.
-func (s *Store) Fill(ctx context.Context, key, token string, e runtime.Entry, ttl time.Duration) (bool, error) {
+func (s *Store) Fill(ctx context.Context, key, token string, e store.Entry, ttl time.Duration) (bool, error) {
 	if err := check(ctx, ttl); err != nil {
 		return false, err
 	}
 	next := &item{kind: e.Kind}
 	switch e.Kind {
-	case runtime.Value:
+	case store.CachedRow:
 		next.value = append([]byte{}, e.Value...) // non-nil even when empty
-	case runtime.NotFound:
+	case store.CachedNotFound:
 	default:
 		return false, fmt.Errorf("memory: Fill with kind %v, want value or not-found", e.Kind)
 	}
@@ -205,7 +205,7 @@ func (s *Store) Fill(ctx context.Context, key, token string, e runtime.Entry, tt
 		if !live(old, found, now) {
 			return nil, drop(found)
 		}
-		if old.kind != runtime.Leased || old.token != token {
+		if old.kind != store.Leased || old.token != token {
 			return old, otter.CancelOp
 		}
 		ok = true
@@ -221,7 +221,7 @@ func (s *Store) Release(ctx context.Context, key, token string) error {
 		return err
 	}
 	s.c.ComputeIfPresent(key, func(old *item) (*item, otter.ComputeOp) {
-		if live(old, true, s.now()) && (old.kind != runtime.Leased || old.token != token) {
+		if live(old, true, s.now()) && (old.kind != store.Leased || old.token != token) {
 			return old, otter.CancelOp
 		}
 		return nil, otter.InvalidateOp // our lease, or expired
@@ -237,12 +237,12 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) error {
 	s.c.Compute(key, func(old *item, found bool) (*item, otter.ComputeOp) {
 		now := s.now()
 		locks := 1
-		if live(old, found, now) && old.kind == runtime.Locked {
+		if live(old, found, now) && old.kind == store.Locked {
 			// At the (unreachable) maximum the count stops rather than wraps:
 			// wrapping would let one release open a key others still hold.
 			locks = min(old.locks, math.MaxInt-1) + 1
 		}
-		return &item{kind: runtime.Locked, locks: locks, deadline: deadline(now, ttl)}, otter.WriteOp
+		return &item{kind: store.Locked, locks: locks, deadline: deadline(now, ttl)}, otter.WriteOp
 	})
 	return nil
 }
@@ -254,8 +254,8 @@ func (s *Store) Unlock(ctx context.Context, key string) error {
 		return err
 	}
 	s.c.Compute(key, func(old *item, found bool) (*item, otter.ComputeOp) {
-		if live(old, found, s.now()) && old.kind == runtime.Locked && old.locks > 1 {
-			return &item{kind: runtime.Locked, locks: old.locks - 1, deadline: old.deadline}, otter.WriteOp
+		if live(old, found, s.now()) && old.kind == store.Locked && old.locks > 1 {
+			return &item{kind: store.Locked, locks: old.locks - 1, deadline: old.deadline}, otter.WriteOp
 		}
 		return nil, drop(found)
 	})

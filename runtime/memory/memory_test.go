@@ -10,6 +10,7 @@ import (
 
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/memory"
+	"github.com/cachegen/cachegen/runtime/store"
 	"github.com/cachegen/cachegen/runtime/storetest"
 )
 
@@ -63,7 +64,7 @@ func TestEvictionSparesLeasesAndLocks(t *testing.T) {
 		if ok, _, err := s.Lease(ctx, key, "fill", time.Hour); err != nil || !ok {
 			t.Fatalf("Lease(%q): %v, %v", key, ok, err)
 		}
-		if ok, err := s.Fill(ctx, key, "fill", runtime.Entry{Kind: runtime.Value, Value: v}, time.Hour); err != nil || !ok {
+		if ok, err := s.Fill(ctx, key, "fill", store.Entry{Kind: store.CachedRow, Value: v}, time.Hour); err != nil || !ok {
 			t.Fatalf("Fill(%q): %v, %v", key, ok, err)
 		}
 	}
@@ -94,7 +95,7 @@ func TestEvictionSparesLeasesAndLocks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Kind == runtime.Value {
+		if e.Kind == store.CachedRow {
 			kept++
 		}
 	}
@@ -103,12 +104,12 @@ func TestEvictionSparesLeasesAndLocks(t *testing.T) {
 		t.Fatalf("%d of %d values kept: no eviction pressure", kept, values)
 	}
 	for i := range locks {
-		if e, err := s.Get(ctx, fmt.Sprint("lock", i)); err != nil || e.Kind != runtime.Locked || e.Locks != 1 {
+		if e, err := s.Get(ctx, fmt.Sprint("lock", i)); err != nil || e.Kind != store.Locked || e.Locks != 1 {
 			t.Fatalf("lock%d holds %v (%d locks), err %v", i, e.Kind, e.Locks, err)
 		}
 	}
 	for i := range leases {
-		if e, err := s.Get(ctx, fmt.Sprint("lease", i)); err != nil || e.Kind != runtime.Leased || e.Token != "t" {
+		if e, err := s.Get(ctx, fmt.Sprint("lease", i)); err != nil || e.Kind != store.Leased || e.Token != "t" {
 			t.Fatalf("lease%d holds %v, err %v", i, e.Kind, err)
 		}
 	}
@@ -126,22 +127,22 @@ func TestBadArguments(t *testing.T) {
 			t.Errorf("Lock with ttl %v: no error", ttl)
 		}
 	}
-	if e, _ := s.Get(ctx, "k"); e.Kind != runtime.Absent {
+	if e, _ := s.Get(ctx, "k"); e.Kind != store.Absent {
 		t.Fatalf("a failed call stored %v", e.Kind)
 	}
 
 	if ok, _, err := s.Lease(ctx, "k", "t", time.Hour); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	if ok, err := s.Fill(ctx, "k", "t", runtime.Entry{Kind: runtime.Value}, 0); ok || err == nil {
+	if ok, err := s.Fill(ctx, "k", "t", store.Entry{Kind: store.CachedRow}, 0); ok || err == nil {
 		t.Errorf("Fill with ttl 0: %v, %v", ok, err)
 	}
-	for _, k := range []runtime.Kind{runtime.Absent, runtime.Leased, runtime.Locked, 99} {
-		if ok, err := s.Fill(ctx, "k", "t", runtime.Entry{Kind: k}, time.Hour); ok || err == nil {
+	for _, k := range []store.Kind{store.Absent, store.Leased, store.Locked, 99} {
+		if ok, err := s.Fill(ctx, "k", "t", store.Entry{Kind: k}, time.Hour); ok || err == nil {
 			t.Errorf("Fill of kind %v: %v, %v", k, ok, err)
 		}
 	}
-	if e, _ := s.Get(ctx, "k"); e.Kind != runtime.Leased || e.Token != "t" {
+	if e, _ := s.Get(ctx, "k"); e.Kind != store.Leased || e.Token != "t" {
 		t.Errorf("failed Fills changed the lease to %v", e.Kind)
 	}
 }
@@ -155,7 +156,7 @@ func TestHugeTTL(t *testing.T) {
 	if err := s.Lock(ctx, "k", math.MaxInt64); err != nil {
 		t.Fatal(err)
 	}
-	if e, err := s.Get(ctx, "k"); err != nil || e.Kind != runtime.Locked || e.Locks != 2 {
+	if e, err := s.Get(ctx, "k"); err != nil || e.Kind != store.Locked || e.Locks != 2 {
 		t.Errorf("got %v (%d locks), err %v", e.Kind, e.Locks, err)
 	}
 }
@@ -173,7 +174,7 @@ func TestCanceledContext(t *testing.T) {
 	if _, _, err := s.Lease(ctx, "k", "t", time.Hour); !errors.Is(err, context.Canceled) {
 		t.Errorf("Lease: %v", err)
 	}
-	if _, err := s.Fill(ctx, "k", "t", runtime.Entry{Kind: runtime.NotFound}, time.Hour); !errors.Is(err, context.Canceled) {
+	if _, err := s.Fill(ctx, "k", "t", store.Entry{Kind: store.CachedNotFound}, time.Hour); !errors.Is(err, context.Canceled) {
 		t.Errorf("Fill: %v", err)
 	}
 	if err := s.Lock(ctx, "k", time.Hour); !errors.Is(err, context.Canceled) {
@@ -186,10 +187,10 @@ func TestCanceledContext(t *testing.T) {
 		t.Errorf("Delete: %v", err)
 	}
 	// nothing was done
-	if e, _ := s.Get(t.Context(), "k"); e.Kind != runtime.Absent {
+	if e, _ := s.Get(t.Context(), "k"); e.Kind != store.Absent {
 		t.Errorf("k holds %v", e.Kind)
 	}
-	if e, _ := s.Get(t.Context(), "locked"); e.Kind != runtime.Locked || e.Locks != 1 {
+	if e, _ := s.Get(t.Context(), "locked"); e.Kind != store.Locked || e.Locks != 1 {
 		t.Errorf("locked holds %v (%d locks)", e.Kind, e.Locks)
 	}
 }
@@ -205,7 +206,7 @@ func TestCloseTwice(t *testing.T) {
 	if err := s.Lock(t.Context(), "k", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if e, _ := s.Get(t.Context(), "k"); e.Kind != runtime.Locked {
+	if e, _ := s.Get(t.Context(), "k"); e.Kind != store.Locked {
 		t.Errorf("k holds %v", e.Kind)
 	}
 }

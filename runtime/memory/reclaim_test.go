@@ -7,7 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // The tests here run in synctest bubbles: the store's deadlines and otter's
@@ -32,7 +32,7 @@ func TestExpiredEntriesAreReclaimed(t *testing.T) {
 				s.Lease(ctx, k, "t", ttl)
 			case 1:
 				s.Lease(ctx, k, "t", time.Hour)
-				s.Fill(ctx, k, "t", runtime.Entry{Kind: runtime.Value, Value: []byte("v")}, ttl)
+				s.Fill(ctx, k, "t", store.Entry{Kind: store.CachedRow, Value: []byte("v")}, ttl)
 			case 2:
 				s.Lock(ctx, k, ttl)
 			case 3:
@@ -75,14 +75,14 @@ func TestDeadlineIsExact(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(ttl - time.Nanosecond)
-		if e, _ := s.Get(ctx, "k"); e.Kind != runtime.Locked {
+		if e, _ := s.Get(ctx, "k"); e.Kind != store.Locked {
 			t.Fatalf("1ns before its deadline the lock reads as %v", e.Kind)
 		}
 		time.Sleep(time.Nanosecond)
 		if _, ok := s.c.GetIfPresent("k"); !ok {
 			t.Fatal("otter dropped the entry before its grace ran out")
 		}
-		if e, _ := s.Get(ctx, "k"); e.Kind != runtime.Absent {
+		if e, _ := s.Get(ctx, "k"); e.Kind != store.Absent {
 			t.Errorf("expired lock reads as %v", e.Kind)
 		}
 		if ok, _, _ := s.Lease(ctx, "k", "t", time.Hour); !ok {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"strings"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
-var _ runtime.KeyScanner = (*Store)(nil)
+var _ store.KeyScanner = (*Store)(nil)
 
 // ScanKeys calls fn with every key that starts with prefix.
 func (s *Store) ScanKeys(ctx context.Context, prefix string, fn func(key string) error) error {

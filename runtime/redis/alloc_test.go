@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cachegen/cachegen/runtime"
+	cachestore "github.com/cachegen/cachegen/runtime/store"
 )
 
 // TestGetAllocs holds Store.Get, the store call of every cache hit, to at
@@ -23,7 +23,7 @@ func TestGetAllocs(t *testing.T) {
 	if ok, _, err := s.Lease(ctx, key, "t", time.Hour); !ok || err != nil {
 		t.Fatalf("Lease: %v %v", ok, err)
 	}
-	if ok, err := s.Fill(ctx, key, "t", runtime.Entry{Kind: runtime.Value, Value: []byte("row")}, time.Hour); !ok || err != nil {
+	if ok, err := s.Fill(ctx, key, "t", cachestore.Entry{Kind: cachestore.CachedRow, Value: []byte("row")}, time.Hour); !ok || err != nil {
 		t.Fatalf("Fill: %v %v", ok, err)
 	}
 	store := testing.AllocsPerRun(200, func() {

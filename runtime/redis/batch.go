@@ -8,10 +8,10 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
-var _ runtime.BatchStore = (*Store)(nil)
+var _ store.BatchStore = (*Store)(nil)
 
 // The batches send every op of a call in one pipeline: one round trip on a
 // single node; on a Cluster go-redis splits the pipeline by node and sends
@@ -22,11 +22,11 @@ var _ runtime.BatchStore = (*Store)(nil)
 // second pipeline. An error fails the ops it reached, and only those.
 
 // GetMany does Get for each op, with one pipeline of GETs.
-func (s *Store) GetMany(ctx context.Context, ops []runtime.GetOp) {
+func (s *Store) GetMany(ctx context.Context, ops []store.GetOp) {
 	ctx, err := check(ctx)
 	if err != nil || len(ops) == 0 {
 		for i := range ops {
-			ops[i].Entry, ops[i].Err = runtime.Entry{}, err
+			ops[i].Entry, ops[i].Err = store.Entry{}, err
 		}
 		return
 	}
@@ -39,7 +39,7 @@ func (s *Store) GetMany(ctx context.Context, ops []runtime.GetOp) {
 	if s.fence.stale() {  // see Get
 		if err := s.learn(ctx); err != nil {
 			for i := range ops {
-				ops[i].Entry, ops[i].Err = runtime.Entry{}, err
+				ops[i].Entry, ops[i].Err = store.Entry{}, err
 			}
 			return
 		}
@@ -51,22 +51,22 @@ func (s *Store) GetMany(ctx context.Context, ops []runtime.GetOp) {
 		case err == nil:
 			op.Entry, op.Err = s.decode(b), nil
 		case errors.Is(err, goredis.Nil):
-			op.Entry, op.Err = runtime.Entry{}, nil
+			op.Entry, op.Err = store.Entry{}, nil
 		case isWrongType(err):
 			op.Entry, op.Err = s.decode(nil), nil
 		default:
-			op.Entry, op.Err = runtime.Entry{}, fmt.Errorf("redis: get: %w", err)
+			op.Entry, op.Err = store.Entry{}, fmt.Errorf("redis: get: %w", err)
 		}
 	}
 }
 
 // LeaseMany does Lease for each op, with one pipeline of lease scripts.
-func (s *Store) LeaseMany(ctx context.Context, ops []runtime.LeaseOp) {
+func (s *Store) LeaseMany(ctx context.Context, ops []store.LeaseOp) {
 	calls := make([]scriptCall, len(ops))
 	ctx, err := check(ctx)
 	for i := range ops {
 		op := &ops[i]
-		op.OK, op.Cur, op.Err = false, runtime.Entry{}, err
+		op.OK, op.Cur, op.Err = false, store.Entry{}, err
 		if err != nil {
 			continue
 		}
@@ -107,7 +107,7 @@ func (s *Store) LeaseMany(ctx context.Context, ops []runtime.LeaseOp) {
 // FillMany does Fill for each op, with one pipeline of fill scripts. It
 // refuses an op of any kind but Value or NotFound with an error, without
 // sending it.
-func (s *Store) FillMany(ctx context.Context, ops []runtime.FillOp) {
+func (s *Store) FillMany(ctx context.Context, ops []store.FillOp) {
 	calls := make([]scriptCall, len(ops))
 	ctx, err := check(ctx)
 	for i := range ops {
@@ -121,7 +121,7 @@ func (s *Store) FillMany(ctx context.Context, ops []runtime.FillOp) {
 			op.Err = err
 			continue
 		}
-		if k := op.Entry.Kind; k != runtime.Value && k != runtime.NotFound {
+		if k := op.Entry.Kind; k != store.CachedRow && k != store.CachedNotFound {
 			op.Err = fmt.Errorf("redis: Fill with kind %v, want value or not-found", k)
 			continue
 		}
@@ -147,7 +147,7 @@ func (s *Store) FillMany(ctx context.Context, ops []runtime.FillOp) {
 
 // ReleaseMany does Release for each op, with one pipeline of release
 // scripts.
-func (s *Store) ReleaseMany(ctx context.Context, ops []runtime.ReleaseOp) {
+func (s *Store) ReleaseMany(ctx context.Context, ops []store.ReleaseOp) {
 	calls := make([]scriptCall, len(ops))
 	ctx, err := check(ctx)
 	for i := range ops {

@@ -9,7 +9,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 	"github.com/cachegen/cachegen/runtime/storetest"
 )
 
@@ -53,10 +53,10 @@ func TestBatchRoundTrips(t *testing.T) {
 			warm := make([]string, n)
 			for i := range warm {
 				warm[i] = fmt.Sprint(p, "warm=", i)
-				s.LeaseMany(ctx, []runtime.LeaseOp{{Key: warm[i], Token: "t", TTL: time.Minute}})
-				s.FillMany(ctx, []runtime.FillOp{{Key: warm[i], Token: "t", Entry: runtime.Entry{Kind: runtime.NotFound}, TTL: time.Minute}})
-				s.ReleaseMany(ctx, []runtime.ReleaseOp{{Key: warm[i], Token: "t"}})
-				s.GetMany(ctx, []runtime.GetOp{{Key: warm[i]}})
+				s.LeaseMany(ctx, []store.LeaseOp{{Key: warm[i], Token: "t", TTL: time.Minute}})
+				s.FillMany(ctx, []store.FillOp{{Key: warm[i], Token: "t", Entry: store.Entry{Kind: store.CachedNotFound}, TTL: time.Minute}})
+				s.ReleaseMany(ctx, []store.ReleaseOp{{Key: warm[i], Token: "t"}})
+				s.GetMany(ctx, []store.GetOp{{Key: warm[i]}})
 			}
 			t.Cleanup(func() { deleteAll(c, "", append(keys, warm...)...) })
 			h := &countHook{}
@@ -70,32 +70,32 @@ func TestBatchRoundTrips(t *testing.T) {
 					t.Errorf("%s of %d keys: %d commands and %d pipelines, want 0 and 1", name, n, s, pl)
 				}
 			}
-			leases := make([]runtime.LeaseOp, n)
+			leases := make([]store.LeaseOp, n)
 			for i, k := range keys {
-				leases[i] = runtime.LeaseOp{Key: k, Token: fmt.Sprint("t", i), TTL: time.Minute}
+				leases[i] = store.LeaseOp{Key: k, Token: fmt.Sprint("t", i), TTL: time.Minute}
 			}
 			step("LeaseMany", func() { s.LeaseMany(ctx, leases) })
-			fills := make([]runtime.FillOp, n)
+			fills := make([]store.FillOp, n)
 			for i, op := range leases {
 				if !op.OK || op.Err != nil {
 					t.Fatalf("lease %d: %v %v", i, op.OK, op.Err)
 				}
-				fills[i] = runtime.FillOp{Key: op.Key, Token: op.Token, Entry: runtime.Entry{Kind: runtime.Value, Value: []byte(fmt.Sprint("row ", i))}, TTL: time.Minute}
+				fills[i] = store.FillOp{Key: op.Key, Token: op.Token, Entry: store.Entry{Kind: store.CachedRow, Value: []byte(fmt.Sprint("row ", i))}, TTL: time.Minute}
 			}
 			step("FillMany", func() { s.FillMany(ctx, fills) })
-			gets := make([]runtime.GetOp, n)
+			gets := make([]store.GetOp, n)
 			for i, k := range keys {
 				gets[i].Key = k
 			}
 			step("GetMany", func() { s.GetMany(ctx, gets) })
 			for i, op := range gets {
-				if want := (runtime.Entry{Kind: runtime.Value, Value: []byte(fmt.Sprint("row ", i))}); op.Err != nil || !storetest.Same(op.Entry, want) {
+				if want := (store.Entry{Kind: store.CachedRow, Value: []byte(fmt.Sprint("row ", i))}); op.Err != nil || !storetest.Same(op.Entry, want) {
 					t.Fatalf("get %d: %s, %v", i, storetest.Show(op.Entry), op.Err)
 				}
 			}
-			releases := make([]runtime.ReleaseOp, n)
+			releases := make([]store.ReleaseOp, n)
 			for i, k := range keys {
-				releases[i] = runtime.ReleaseOp{Key: k, Token: "not ours"}
+				releases[i] = store.ReleaseOp{Key: k, Token: "not ours"}
 			}
 			step("ReleaseMany", func() { s.ReleaseMany(ctx, releases) })
 		})
@@ -115,17 +115,17 @@ func TestBatchScriptFlush(t *testing.T) {
 			t.Cleanup(func() { deleteAll(c, p, names...) })
 			flush := func() { flushScripts(t, c) }
 			flush()
-			leases := make([]runtime.LeaseOp, len(names))
+			leases := make([]store.LeaseOp, len(names))
 			for i, n := range names {
-				leases[i] = runtime.LeaseOp{Key: p + n, Token: "t", TTL: time.Minute}
+				leases[i] = store.LeaseOp{Key: p + n, Token: "t", TTL: time.Minute}
 			}
 			s.LeaseMany(ctx, leases)
-			fills := make([]runtime.FillOp, len(names))
+			fills := make([]store.FillOp, len(names))
 			for i, op := range leases {
 				if !op.OK || op.Err != nil {
 					t.Fatalf("LeaseMany after SCRIPT FLUSH, op %d: %v, %v", i, op.OK, op.Err)
 				}
-				fills[i] = runtime.FillOp{Key: op.Key, Token: "t", Entry: runtime.Entry{Kind: runtime.NotFound}, TTL: time.Minute}
+				fills[i] = store.FillOp{Key: op.Key, Token: "t", Entry: store.Entry{Kind: store.CachedNotFound}, TTL: time.Minute}
 			}
 			flush()
 			s.FillMany(ctx, fills[:4])
@@ -135,15 +135,15 @@ func TestBatchScriptFlush(t *testing.T) {
 				}
 			}
 			flush()
-			releases := make([]runtime.ReleaseOp, len(names))
+			releases := make([]store.ReleaseOp, len(names))
 			for i, n := range names {
-				releases[i] = runtime.ReleaseOp{Key: p + n, Token: "t"}
+				releases[i] = store.ReleaseOp{Key: p + n, Token: "t"}
 			}
 			s.ReleaseMany(ctx, releases)
 			for i, n := range names {
-				want := runtime.Entry{Kind: runtime.NotFound}
+				want := store.Entry{Kind: store.CachedNotFound}
 				if i >= 4 {
-					want = runtime.Entry{}
+					want = store.Entry{}
 				}
 				if e, err := s.Get(ctx, p+n); err != nil || !storetest.Same(e, want) {
 					t.Errorf("%s holds %s (%v), want %s", n, storetest.Show(e), err, storetest.Show(want))
@@ -160,7 +160,7 @@ func TestBatchArguments(t *testing.T) {
 	s := newStore(t, c)
 	ctx := t.Context()
 	p := prefix(t)
-	leases := []runtime.LeaseOp{
+	leases := []store.LeaseOp{
 		{Key: p + "zero", Token: "t", TTL: 0},
 		{Key: p + "negative", Token: "t", TTL: -time.Second},
 		{Key: p + "good", Token: "t", TTL: time.Minute},
@@ -172,30 +172,30 @@ func TestBatchArguments(t *testing.T) {
 	if !leases[2].OK || leases[2].Err != nil {
 		t.Errorf("the good lease: %v, %v", leases[2].OK, leases[2].Err)
 	}
-	fills := []runtime.FillOp{
-		{Key: p + "good", Token: "t", Entry: runtime.Entry{Kind: runtime.Locked, Locks: 1}, TTL: time.Minute},
-		{Key: p + "good", Token: "t", Entry: runtime.Entry{Kind: runtime.Value, Value: []byte("v")}, TTL: 0},
+	fills := []store.FillOp{
+		{Key: p + "good", Token: "t", Entry: store.Entry{Kind: store.Locked, Locks: 1}, TTL: time.Minute},
+		{Key: p + "good", Token: "t", Entry: store.Entry{Kind: store.CachedRow, Value: []byte("v")}, TTL: 0},
 	}
 	s.FillMany(ctx, fills)
 	if fills[0].Err == nil || fills[1].Err == nil {
 		t.Errorf("FillMany accepted a lock or a zero TTL: %v, %v", fills[0].Err, fills[1].Err)
 	}
-	if e, _ := s.Get(ctx, p+"good"); !storetest.Same(e, runtime.Entry{Kind: runtime.Leased, Token: "t"}) {
+	if e, _ := s.Get(ctx, p+"good"); !storetest.Same(e, store.Entry{Kind: store.Leased, Token: "t"}) {
 		t.Errorf("after refused fills the key holds %s", storetest.Show(e))
 	}
 
 	done, cancel := context.WithCancel(ctx)
 	cancel()
-	gets := []runtime.GetOp{{Key: p + "good"}}
+	gets := []store.GetOp{{Key: p + "good"}}
 	s.GetMany(done, gets)
 	if gets[0].Err != context.Canceled {
 		t.Errorf("GetMany on a done ctx: %v", gets[0].Err)
 	}
-	doneLeases := []runtime.LeaseOp{{Key: p + "other", Token: "t", TTL: time.Minute}}
+	doneLeases := []store.LeaseOp{{Key: p + "other", Token: "t", TTL: time.Minute}}
 	s.LeaseMany(done, doneLeases)
-	doneFills := []runtime.FillOp{{Key: p + "good", Token: "t", Entry: runtime.Entry{Kind: runtime.NotFound}, TTL: time.Minute}}
+	doneFills := []store.FillOp{{Key: p + "good", Token: "t", Entry: store.Entry{Kind: store.CachedNotFound}, TTL: time.Minute}}
 	s.FillMany(done, doneFills)
-	doneReleases := []runtime.ReleaseOp{{Key: p + "good", Token: "t"}}
+	doneReleases := []store.ReleaseOp{{Key: p + "good", Token: "t"}}
 	s.ReleaseMany(done, doneReleases)
 	if doneLeases[0].Err != context.Canceled || doneFills[0].Err != context.Canceled || doneReleases[0].Err != context.Canceled {
 		t.Errorf("on a done ctx: lease %v, fill %v, release %v", doneLeases[0].Err, doneFills[0].Err, doneReleases[0].Err)
@@ -203,7 +203,7 @@ func TestBatchArguments(t *testing.T) {
 	if n := c.Exists(ctx, p+"other").Val(); n != 0 {
 		t.Error("a batch on a done ctx wrote a key")
 	}
-	if e, _ := s.Get(ctx, p+"good"); !storetest.Same(e, runtime.Entry{Kind: runtime.Leased, Token: "t"}) {
+	if e, _ := s.Get(ctx, p+"good"); !storetest.Same(e, store.Entry{Kind: store.Leased, Token: "t"}) {
 		t.Errorf("a batch on a done ctx changed a key: %s", storetest.Show(e))
 	}
 }
@@ -221,7 +221,7 @@ func TestBatchForeignValues(t *testing.T) {
 	if err := c.Set(ctx, p+"raw", "xyz", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	ops := []runtime.GetOp{{Key: p + "hash"}, {Key: p + "raw"}, {Key: p + "none"}}
+	ops := []store.GetOp{{Key: p + "hash"}, {Key: p + "raw"}, {Key: p + "none"}}
 	s.GetMany(ctx, ops)
 	for i, op := range ops {
 		single, err := s.Get(ctx, op.Key)

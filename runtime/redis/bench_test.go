@@ -12,8 +12,8 @@ import (
 
 	"github.com/cachegen/cachegen/internal/consistency"
 	"github.com/cachegen/cachegen/internal/testenv"
-	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/redis"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // benchClient connects to the single Redis node, or skips.
@@ -41,7 +41,7 @@ func benchValue(b *testing.B, c goredis.UniversalClient) (*redis.Store, string, 
 	if ok, _, err := s.Lease(ctx, key, "t", time.Hour); !ok || err != nil {
 		b.Fatalf("Lease: %v %v", ok, err)
 	}
-	if ok, err := s.Fill(ctx, key, "t", runtime.Entry{Kind: runtime.Value, Value: v}, time.Hour); !ok || err != nil {
+	if ok, err := s.Fill(ctx, key, "t", store.Entry{Kind: store.CachedRow, Value: v}, time.Hour); !ok || err != nil {
 		b.Fatalf("Fill: %v %v", ok, err)
 	}
 	return s, key, v
@@ -86,7 +86,7 @@ func BenchmarkLeaseHeld(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		ok, cur, err := s.Lease(ctx, key, "token-0123456789", time.Second)
-		if ok || err != nil || cur.Kind != runtime.Value {
+		if ok || err != nil || cur.Kind != store.CachedRow {
 			b.Fatalf("Lease: %v %v %v", ok, cur.Kind, err)
 		}
 	}
@@ -130,12 +130,12 @@ func BenchmarkWaitPhases(b *testing.B) {
 		b.Fatalf("WAIT for the replica to link: %d, %v", n, err)
 	}
 	stores := [2]*redis.Store{newStore(b, c), waitStore(b, c, 1, time.Second)}
-	locks := make([]runtime.LockOp, 4)
-	unlocks := make([]runtime.UnlockOp, 4)
+	locks := make([]store.LockOp, 4)
+	unlocks := make([]store.UnlockOp, 4)
 	write := func(s *redis.Store) time.Duration {
 		for i := range locks {
-			locks[i] = runtime.LockOp{Key: "k" + strconv.Itoa(i), TTL: time.Minute}
-			unlocks[i] = runtime.UnlockOp{Key: locks[i].Key}
+			locks[i] = store.LockOp{Key: "k" + strconv.Itoa(i), TTL: time.Minute}
+			unlocks[i] = store.UnlockOp{Key: locks[i].Key}
 		}
 		start := time.Now()
 		s.LockMany(ctx, locks)

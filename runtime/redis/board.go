@@ -8,16 +8,16 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
-var _ runtime.BoardStore = (*Store)(nil)
+var _ store.BoardStore = (*Store)(nil)
 
 // boardTries bounds how often UpdateBoard retries when other runtimes
 // changed the board between its read and its write.
 const boardTries = 16
 
-// UpdateBoard implements runtime.BoardStore with an optimistic transaction
+// UpdateBoard implements store.BoardStore with an optimistic transaction
 // on the one key (WATCH, GET, MULTI/SET/EXEC), so a Cluster runs it on the
 // key's node unchanged. A key of another type reads as absent and is
 // replaced.

@@ -10,14 +10,14 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // DefaultChannel is the channel a Bus uses unless told otherwise.
 const DefaultChannel = "cachegen:near"
 
 // Bus carries near-cache invalidations over Redis pub/sub: it implements
-// runtime.Bus. On a Redis Cluster it uses sharded pub/sub (SPUBLISH,
+// store.Bus. On a Redis Cluster it uses sharded pub/sub (SPUBLISH,
 // SSUBSCRIBE), so that messages and probes meet on one node, in one order;
 // that order is what bounds a near cache's staleness.
 type Bus struct {
@@ -27,7 +27,7 @@ type Bus struct {
 	base    time.Time // probes carry their send time as an offset from base
 }
 
-var _ runtime.Bus = (*Bus)(nil)
+var _ store.Bus = (*Bus)(nil)
 
 // NewBus returns a bus on channel (DefaultChannel when empty). Every process
 // whose repositories share a store must use the same channel.
@@ -69,9 +69,9 @@ func (b *Bus) Publish(ctx context.Context, keys []string) error {
 }
 
 // Listen subscribes to the channel and reports to h until ctx ends: see
-// runtime.Bus. A probe is a PING on the subscribed connection; its reply
+// store.Bus. A probe is a PING on the subscribed connection; its reply
 // comes back after every message Redis queued to the connection before it.
-func (b *Bus) Listen(ctx context.Context, interval time.Duration, h runtime.BusHandler) error {
+func (b *Bus) Listen(ctx context.Context, interval time.Duration, h store.BusHandler) error {
 	if interval <= 0 {
 		return fmt.Errorf("redis: listen: interval %v is not positive", interval)
 	}
@@ -179,7 +179,7 @@ func decodeKeys(s string) ([]string, error) {
 	return keys, nil
 }
 
-var _ runtime.PhaseAnnouncer = (*Store)(nil)
+var _ store.PhaseAnnouncer = (*Store)(nil)
 
 // publication is a Bus message sent down a write phase's pipeline; err is
 // what the PUBLISH answered (or why it was not sent).
@@ -211,7 +211,7 @@ func (b *Bus) publishCmd() string {
 // subscribers in the same order as Bus.Publish's own. (On a Cluster the
 // store's phase may span nodes and the bus's sharded channel lives on one
 // of them: the message is sent by the bus, after the phase.)
-func (s *Store) CarriesBus(bus runtime.Bus) bool {
+func (s *Store) CarriesBus(bus store.Bus) bool {
 	b, ok := bus.(*Bus)
 	if !ok || b.sharded || b.c != s.c {
 		return false
@@ -221,8 +221,8 @@ func (s *Store) CarriesBus(bus runtime.Bus) bool {
 }
 
 // LockManyAnnounce does LockMany and publishes keys on bus in the same
-// pipeline, after the locks: see runtime.PhaseAnnouncer.
-func (s *Store) LockManyAnnounce(ctx context.Context, ops []runtime.LockOp, bus runtime.Bus, keys []string) error {
+// pipeline, after the locks: see store.PhaseAnnouncer.
+func (s *Store) LockManyAnnounce(ctx context.Context, ops []store.LockOp, bus store.Bus, keys []string) error {
 	if !s.CarriesBus(bus) {
 		s.LockMany(ctx, ops)
 		return bus.Publish(ctx, keys)
@@ -233,8 +233,8 @@ func (s *Store) LockManyAnnounce(ctx context.Context, ops []runtime.LockOp, bus 
 }
 
 // UnlockManyAnnounce does UnlockMany and publishes keys on bus in the same
-// pipeline, after the releases: see runtime.PhaseAnnouncer.
-func (s *Store) UnlockManyAnnounce(ctx context.Context, ops []runtime.UnlockOp, bus runtime.Bus, keys []string) error {
+// pipeline, after the releases: see store.PhaseAnnouncer.
+func (s *Store) UnlockManyAnnounce(ctx context.Context, ops []store.UnlockOp, bus store.Bus, keys []string) error {
 	if !s.CarriesBus(bus) {
 		s.UnlockMany(ctx, ops)
 		return bus.Publish(ctx, keys)

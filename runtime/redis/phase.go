@@ -8,7 +8,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // A write's store phases (its locks before commit, its releases after)
@@ -39,11 +39,11 @@ func (noRetryCmd) NoRetry() bool { return true }
 
 // LockMany does Lock for each op, with one pipeline of lock scripts, each
 // sent once.
-func (s *Store) LockMany(ctx context.Context, ops []runtime.LockOp) {
+func (s *Store) LockMany(ctx context.Context, ops []store.LockOp) {
 	s.lockMany(ctx, ops, nil)
 }
 
-func (s *Store) lockMany(ctx context.Context, ops []runtime.LockOp, pub *publication) {
+func (s *Store) lockMany(ctx context.Context, ops []store.LockOp, pub *publication) {
 	calls := make([]scriptCall, len(ops))
 	ctx, err := check(ctx)
 	for i := range ops {
@@ -72,11 +72,11 @@ func (s *Store) lockMany(ctx context.Context, ops []runtime.LockOp, pub *publica
 
 // UnlockMany does Unlock for each op, with one pipeline of unlock scripts,
 // each sent once.
-func (s *Store) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
+func (s *Store) UnlockMany(ctx context.Context, ops []store.UnlockOp) {
 	s.unlockMany(ctx, ops, nil)
 }
 
-func (s *Store) unlockMany(ctx context.Context, ops []runtime.UnlockOp, pub *publication) {
+func (s *Store) unlockMany(ctx context.Context, ops []store.UnlockOp, pub *publication) {
 	calls := make([]scriptCall, len(ops))
 	ctx, err := check(ctx)
 	for i := range ops {

@@ -15,6 +15,7 @@ import (
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/redis"
+	cachestore "github.com/cachegen/cachegen/runtime/store"
 )
 
 // A dead store must not hold database locks: a write's store phases (its
@@ -146,12 +147,12 @@ type phasesOnly struct {
 
 var errNotUnderTest = errors.New("not under test")
 
-func (s *phasesOnly) LockMany(ctx context.Context, ops []runtime.LockOp) {
+func (s *phasesOnly) LockMany(ctx context.Context, ops []cachestore.LockOp) {
 	s.locks.Add(1)
 	s.Store.LockMany(ctx, ops)
 }
 
-func (s *phasesOnly) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
+func (s *phasesOnly) UnlockMany(ctx context.Context, ops []cachestore.UnlockOp) {
 	s.unlocks.Add(1)
 	s.Store.UnlockMany(ctx, ops)
 }

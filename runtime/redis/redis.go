@@ -1,4 +1,4 @@
-// Package redis is the runtime.Store on Redis: a single node, Sentinel or
+// Package redis is the store.Store on Redis: a single node, Sentinel or
 // Redis Cluster, through go-redis's UniversalClient.
 //
 // Every method touches exactly one key with one command or one Lua script,
@@ -55,7 +55,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // Options configures a Store. The zero value is a working configuration.
@@ -93,7 +93,7 @@ type Options struct {
 	WaitTimeout time.Duration
 }
 
-// Store is a runtime.Store on Redis. It is safe for concurrent use, holds no
+// Store is a store.Store on Redis. It is safe for concurrent use, holds no
 // state of its own besides the client, and never closes the client.
 type Store struct {
 	c     goredis.UniversalClient
@@ -101,7 +101,7 @@ type Store struct {
 	wait  waitMode
 }
 
-var _ runtime.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // New returns a Store on client, which stays the caller's to close. It
 // rejects a nil client, a ClusterClient that reads from replicas, and
@@ -265,27 +265,27 @@ func checkTTL(ctx context.Context, ttl time.Duration) (context.Context, int64, e
 // decode reads what a key holds. The Value bytes alias b. A value whose
 // server tag names no master the store talks to now (written before a
 // restart or a failover: see fence.go) reads as a foreign value.
-func (s *Store) decode(b []byte) runtime.Entry {
+func (s *Store) decode(b []byte) store.Entry {
 	if len(b) > 0 {
 		switch b[0] {
 		case tagValue:
 			if len(b) > tagLen && s.fence.knows(binary.LittleEndian.Uint64(b[1:1+tagLen])) {
-				return runtime.Entry{Kind: runtime.Value, Value: b[1+tagLen:]}
+				return store.Entry{Kind: store.CachedRow, Value: b[1+tagLen:]}
 			}
 		case tagNotFound:
 			if len(b) == 1+tagLen && s.fence.knows(binary.LittleEndian.Uint64(b[1:])) {
-				return runtime.Entry{Kind: runtime.NotFound}
+				return store.Entry{Kind: store.CachedNotFound}
 			}
 		case tagLease:
-			return runtime.Entry{Kind: runtime.Leased, Token: string(b[1:])}
+			return store.Entry{Kind: store.Leased, Token: string(b[1:])}
 		case tagLock:
-			return runtime.Entry{Kind: runtime.Locked, Locks: parseCount(b[1:])}
+			return store.Entry{Kind: store.Locked, Locks: parseCount(b[1:])}
 		}
 	}
 	if b == nil {
 		b = []byte{}
 	}
-	return runtime.Entry{Kind: runtime.Value, Value: b} // a foreign value
+	return store.Entry{Kind: store.CachedRow, Value: b} // a foreign value
 }
 
 // parseCount reads a lock count the way the scripts' lockCount does: 1 to
@@ -348,17 +348,17 @@ func (s *Store) get(ctx context.Context, key string) (string, error) {
 // Get returns what key holds, with one GET. The Value bytes share memory
 // with go-redis's reply string (as StringCmd.Bytes does): callers must not
 // modify them.
-func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
+func (s *Store) Get(ctx context.Context, key string) (store.Entry, error) {
 	ctx, err := check(ctx)
 	if err != nil {
-		return runtime.Entry{}, err
+		return store.Entry{}, err
 	}
 	v, err := s.get(ctx, key)
 	if s.fence.stale() {
 		// a connection was made since the servers' identities were read:
 		// maybe for this very GET, to a server that came back with old data
 		if lerr := s.learn(ctx); lerr != nil {
-			return runtime.Entry{}, lerr
+			return store.Entry{}, lerr
 		}
 	}
 	switch {
@@ -368,11 +368,11 @@ func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
 		// modify the Value (the same aliasing as StringCmd.Bytes and Lease)
 		return s.decode(unsafe.Slice(unsafe.StringData(v), len(v))), nil
 	case errors.Is(err, goredis.Nil):
-		return runtime.Entry{}, nil
+		return store.Entry{}, nil
 	case isWrongType(err):
 		return s.decode(nil), nil // someone else's key, of another type
 	}
-	return runtime.Entry{}, fmt.Errorf("redis: get: %w", err)
+	return store.Entry{}, fmt.Errorf("redis: get: %w", err)
 }
 
 // Lease stores a lease with token under key for ttl if the key is absent;
@@ -381,22 +381,22 @@ func (s *Store) Get(ctx context.Context, key string) (runtime.Entry, error) {
 // later, and it fails with WRONGTYPE on a key of another type. So Lease is
 // a script (GET, then SET PX when absent): one code path on every server,
 // at the cost of a few allocations on this, the miss, path.
-func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
+func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration) (bool, store.Entry, error) {
 	ctx, ms, err := checkTTL(ctx, ttl)
 	if err != nil {
-		return false, runtime.Entry{}, err
+		return false, store.Entry{}, err
 	}
 	cur, err := leaseScript.Run(ctx, s.c, []string{key}, leaseArg(token), ms).Text()
 	if s.fence.stale() {
 		if lerr := s.learn(ctx); lerr != nil {
-			return false, runtime.Entry{}, lerr
+			return false, store.Entry{}, lerr
 		}
 	}
 	switch {
 	case errors.Is(err, goredis.Nil):
-		return true, runtime.Entry{}, nil
+		return true, store.Entry{}, nil
 	case err != nil:
-		return false, runtime.Entry{}, fmt.Errorf("redis: lease: %w", err)
+		return false, store.Entry{}, fmt.Errorf("redis: lease: %w", err)
 	}
 	// no copy: cur is immutable, and callers must not modify the Value
 	return false, s.decode(unsafe.Slice(unsafe.StringData(cur), len(cur))), nil
@@ -404,10 +404,10 @@ func (s *Store) Lease(ctx context.Context, key, token string, ttl time.Duration)
 
 // encodeEntry is what a key holding e (a value or a not-found) written to
 // the server of tag holds.
-func encodeEntry(tag uint64, e runtime.Entry) []byte {
+func encodeEntry(tag uint64, e store.Entry) []byte {
 	enc := make([]byte, 1+tagLen+len(e.Value))
 	enc[0] = tagValue
-	if e.Kind == runtime.NotFound {
+	if e.Kind == store.CachedNotFound {
 		enc = enc[:1+tagLen]
 		enc[0] = tagNotFound
 	}
@@ -422,12 +422,12 @@ func leaseArg(token string) string { return string(tagLease) + token }
 // Fill replaces the lease token on key with e (Kind Value or NotFound) for
 // ttl, if the key still holds that lease. It refuses any other kind with an
 // error, without touching the key.
-func (s *Store) Fill(ctx context.Context, key, token string, e runtime.Entry, ttl time.Duration) (bool, error) {
+func (s *Store) Fill(ctx context.Context, key, token string, e store.Entry, ttl time.Duration) (bool, error) {
 	ctx, ms, err := checkTTL(ctx, ttl)
 	if err != nil {
 		return false, err
 	}
-	if e.Kind != runtime.Value && e.Kind != runtime.NotFound {
+	if e.Kind != store.CachedRow && e.Kind != store.CachedNotFound {
 		return false, fmt.Errorf("redis: Fill with kind %v, want value or not-found", e.Kind)
 	}
 	tag, err := s.tagFor(ctx, key)
@@ -457,7 +457,7 @@ func (s *Store) Release(ctx context.Context, key, token string) error {
 // Lock adds a writer's lock to key and sets its TTL to ttl. It is sent
 // once, and returns by ctx's deadline (see LockMany).
 func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) error {
-	ops := []runtime.LockOp{{Key: key, TTL: ttl}}
+	ops := []store.LockOp{{Key: key, TTL: ttl}}
 	s.LockMany(ctx, ops)
 	return ops[0].Err
 }
@@ -466,7 +466,7 @@ func (s *Store) Lock(ctx context.Context, key string, ttl time.Duration) error {
 // keeping the TTL; anything else is deleted. It is sent once, and returns
 // by ctx's deadline (see UnlockMany).
 func (s *Store) Unlock(ctx context.Context, key string) error {
-	ops := []runtime.UnlockOp{{Key: key}}
+	ops := []store.UnlockOp{{Key: key}}
 	s.UnlockMany(ctx, ops)
 	return ops[0].Err
 }

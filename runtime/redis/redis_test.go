@@ -17,6 +17,7 @@ import (
 	"github.com/cachegen/cachegen/internal/testenv"
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/redis"
+	"github.com/cachegen/cachegen/runtime/store"
 	"github.com/cachegen/cachegen/runtime/storetest"
 )
 
@@ -129,7 +130,7 @@ func TestArguments(t *testing.T) {
 		if _, _, err := s.Lease(ctx, k, "t", ttl); err == nil {
 			t.Errorf("Lease with ttl %v succeeded", ttl)
 		}
-		if _, err := s.Fill(ctx, k, "t", runtime.Entry{Kind: runtime.NotFound}, ttl); err == nil {
+		if _, err := s.Fill(ctx, k, "t", store.Entry{Kind: store.CachedNotFound}, ttl); err == nil {
 			t.Errorf("Fill with ttl %v succeeded", ttl)
 		}
 		if err := s.Lock(ctx, k, ttl); err == nil {
@@ -144,7 +145,7 @@ func TestArguments(t *testing.T) {
 	if _, _, err := s.Lease(done, k, "t", time.Minute); err != context.Canceled {
 		t.Errorf("Lease on a done ctx: %v", err)
 	}
-	if _, err := s.Fill(done, k, "t", runtime.Entry{Kind: runtime.NotFound}, time.Minute); err != context.Canceled {
+	if _, err := s.Fill(done, k, "t", store.Entry{Kind: store.CachedNotFound}, time.Minute); err != context.Canceled {
 		t.Errorf("Fill on a done ctx: %v", err)
 	}
 	if err := s.Lock(done, k, time.Minute); err != context.Canceled {
@@ -194,14 +195,14 @@ func TestEncoding(t *testing.T) {
 					t.Fatalf("Lease: %v %v", ok, err)
 				}
 			}
-			if ok, err := s.Fill(ctx, p+"v", "t", runtime.Entry{Kind: runtime.Value, Value: []byte("\x00row\xff")}, time.Minute); !ok || err != nil {
+			if ok, err := s.Fill(ctx, p+"v", "t", store.Entry{Kind: store.CachedRow, Value: []byte("\x00row\xff")}, time.Minute); !ok || err != nil {
 				t.Fatalf("Fill: %v %v", ok, err)
 			}
 			// "v", the server's tag (8 bytes, see fence.go), the bytes
 			if got := raw(p + "v"); len(got) != 1+8+5 || got[0] != 'v' || got[9:] != "\x00row\xff" {
 				t.Errorf("a value is stored as %q", got)
 			}
-			if ok, err := s.Fill(ctx, p+"n", "t", runtime.Entry{Kind: runtime.NotFound}, time.Minute); !ok || err != nil {
+			if ok, err := s.Fill(ctx, p+"n", "t", store.Entry{Kind: store.CachedNotFound}, time.Minute); !ok || err != nil {
 				t.Fatalf("Fill: %v %v", ok, err)
 			}
 			// "n" and the server's tag
@@ -227,14 +228,14 @@ func TestEncoding(t *testing.T) {
 // and that Lock and Unlock, which the runtime discards such values with,
 // clear it.
 func TestForeignValues(t *testing.T) {
-	val := func(s string) runtime.Entry { return runtime.Entry{Kind: runtime.Value, Value: []byte(s)} }
-	lock := func(n int) runtime.Entry { return runtime.Entry{Kind: runtime.Locked, Locks: n} }
-	absent := runtime.Entry{}
+	val := func(s string) store.Entry { return store.Entry{Kind: store.CachedRow, Value: []byte(s)} }
+	lock := func(n int) store.Entry { return store.Entry{Kind: store.Locked, Locks: n} }
+	absent := store.Entry{}
 	cases := []struct {
 		raw        string
-		read       runtime.Entry // what Get and a failed Lease report
-		afterLock  runtime.Entry
-		afterUnlck runtime.Entry
+		read       store.Entry // what Get and a failed Lease report
+		afterLock  store.Entry
+		afterUnlck store.Entry
 	}{
 		{"hello", val("hello"), lock(1), absent},
 		{"", val(""), lock(1), absent},
@@ -271,7 +272,7 @@ func TestForeignValues(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			get := func(k string) runtime.Entry {
+			get := func(k string) store.Entry {
 				t.Helper()
 				e, err := s.Get(ctx, k)
 				if err != nil {
@@ -371,7 +372,7 @@ func TestScriptFlush(t *testing.T) {
 			if err := s.Lock(ctx, p+"a", time.Minute); err != nil {
 				t.Fatalf("Lock after SCRIPT FLUSH: %v", err)
 			}
-			if e, _ := s.Get(ctx, p+"a"); !storetest.Same(e, runtime.Entry{Kind: runtime.Locked, Locks: 2}) {
+			if e, _ := s.Get(ctx, p+"a"); !storetest.Same(e, store.Entry{Kind: store.Locked, Locks: 2}) {
 				t.Fatalf("after two Locks the key holds %s", storetest.Show(e))
 			}
 			flush()
@@ -383,10 +384,10 @@ func TestScriptFlush(t *testing.T) {
 				t.Fatalf("Lease after SCRIPT FLUSH: %v, %v", ok, err)
 			}
 			flush()
-			if ok, err := s.Fill(ctx, p+"b", "t", runtime.Entry{Kind: runtime.NotFound}, time.Minute); !ok || err != nil {
+			if ok, err := s.Fill(ctx, p+"b", "t", store.Entry{Kind: store.CachedNotFound}, time.Minute); !ok || err != nil {
 				t.Fatalf("Fill after SCRIPT FLUSH: %v, %v", ok, err)
 			}
-			if e, _ := s.Get(ctx, p+"b"); e.Kind != runtime.NotFound {
+			if e, _ := s.Get(ctx, p+"b"); e.Kind != store.CachedNotFound {
 				t.Fatalf("after Fill the key holds %s", storetest.Show(e))
 			}
 			// and concurrently, as when a failover brings up a node that
@@ -401,7 +402,7 @@ func TestScriptFlush(t *testing.T) {
 				})
 			}
 			wg.Wait()
-			if e, _ := s.Get(ctx, p+"a"); !storetest.Same(e, runtime.Entry{Kind: runtime.Locked, Locks: 21}) {
+			if e, _ := s.Get(ctx, p+"a"); !storetest.Same(e, store.Entry{Kind: store.Locked, Locks: 21}) {
 				t.Fatalf("after 21 Locks the key holds %s", storetest.Show(e))
 			}
 		})
@@ -438,7 +439,7 @@ func TestClusterSpread(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("Lease(%q) = %v, %s, %v", k, ok, storetest.Show(cur), err)
 		}
-		if ok, err := s.Fill(ctx, k, "tok", runtime.Entry{Kind: runtime.Value, Value: value}, time.Minute); err != nil || !ok {
+		if ok, err := s.Fill(ctx, k, "tok", store.Entry{Kind: store.CachedRow, Value: value}, time.Minute); err != nil || !ok {
 			t.Fatalf("Fill(%q) = %v, %v", k, ok, err)
 		}
 		if e, err := s.Get(ctx, k); err != nil || !bytes.Equal(e.Value, value) {
@@ -502,7 +503,7 @@ func TestClusterSpread(t *testing.T) {
 	}
 	// every key still holds the last lock
 	for _, k := range keys {
-		if e, err := s.Get(ctx, k); err != nil || !storetest.Same(e, runtime.Entry{Kind: runtime.Locked, Locks: 1}) {
+		if e, err := s.Get(ctx, k); err != nil || !storetest.Same(e, store.Entry{Kind: store.Locked, Locks: 1}) {
 			t.Fatalf("Get(%q) = %s, %v", k, storetest.Show(e), err)
 		}
 		if err := s.Unlock(ctx, k); err != nil {

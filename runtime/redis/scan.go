@@ -6,11 +6,12 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/cachegen/cachegen/runtime"
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
-var _ runtime.KeyScanner = (*Store)(nil)
+var _ store.KeyScanner = (*Store)(nil)
 
 // ScanKeys calls fn with every key that starts with prefix, with SCAN on
 // every master of a Cluster.

@@ -11,8 +11,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/cachegen/cachegen/internal/consistency"
-	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/redis"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // replicated starts a primary and a replica that replicates through a
@@ -65,7 +65,7 @@ func onReplica(t *testing.T, r *goredis.Client, key string) string {
 	return v
 }
 
-func lockErrs(ops []runtime.LockOp) error {
+func lockErrs(ops []store.LockOp) error {
 	var errs []error
 	for _, op := range ops {
 		errs = append(errs, op.Err)
@@ -83,7 +83,7 @@ func TestWaitReplicas(t *testing.T) {
 	p, r, link := replicated(t)
 	safe := waitStore(t, p, 1, time.Minute)
 	pre := prefix(t)
-	ops := []runtime.LockOp{{Key: pre + "a", TTL: time.Hour}, {Key: pre + "b", TTL: time.Hour}}
+	ops := []store.LockOp{{Key: pre + "a", TTL: time.Hour}, {Key: pre + "b", TTL: time.Hour}}
 	safe.LockMany(ctx, ops)
 	if err := lockErrs(ops); err != nil {
 		t.Fatalf("LockMany in wait mode: %v", err)
@@ -93,7 +93,7 @@ func TestWaitReplicas(t *testing.T) {
 			t.Errorf("after LockMany in wait mode returned, the replica holds %q under %s, want the lock w1", got, op.Key)
 		}
 	}
-	un := []runtime.UnlockOp{{Key: pre + "a"}}
+	un := []store.UnlockOp{{Key: pre + "a"}}
 	safe.UnlockMany(ctx, un)
 	if un[0].Err != nil {
 		t.Fatalf("UnlockMany in wait mode: %v", un[0].Err)
@@ -105,7 +105,7 @@ func TestWaitReplicas(t *testing.T) {
 	link.SetPartition(true)
 	defer link.SetPartition(false)
 	off := newStore(t, p)
-	ops = []runtime.LockOp{{Key: pre + "c", TTL: time.Hour}}
+	ops = []store.LockOp{{Key: pre + "c", TTL: time.Hour}}
 	off.LockMany(ctx, ops)
 	if err := lockErrs(ops); err != nil {
 		t.Fatalf("LockMany without wait mode: %v", err)
@@ -117,14 +117,14 @@ func TestWaitReplicas(t *testing.T) {
 	// failover now would lose it
 
 	short := waitStore(t, p, 1, 50*time.Millisecond)
-	ops = []runtime.LockOp{{Key: pre + "d", TTL: time.Hour}, {Key: pre + "e", TTL: time.Hour}}
+	ops = []store.LockOp{{Key: pre + "d", TTL: time.Hour}, {Key: pre + "e", TTL: time.Hour}}
 	short.LockMany(ctx, ops)
 	for _, op := range ops {
 		if op.Err == nil || !strings.Contains(op.Err.Error(), "0 of 1 replicas") {
 			t.Errorf("LockMany in wait mode with replication frozen: %s: err = %v, want a failure naming 0 of 1 replicas", op.Key, op.Err)
 		}
 	}
-	un = []runtime.UnlockOp{{Key: pre + "d"}}
+	un = []store.UnlockOp{{Key: pre + "d"}}
 	short.UnlockMany(ctx, un)
 	if un[0].Err == nil || !strings.Contains(un[0].Err.Error(), "0 of 1 replicas") {
 		t.Errorf("UnlockMany in wait mode with replication frozen: err = %v, want a failure naming 0 of 1 replicas", un[0].Err)
@@ -140,12 +140,12 @@ func TestWaitNoReplica(t *testing.T) {
 	s := waitStore(t, c, 1, 20*time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ops := []runtime.LockOp{{Key: "k", TTL: time.Hour}}
+	ops := []store.LockOp{{Key: "k", TTL: time.Hour}}
 	s.LockMany(ctx, ops)
 	if err := ops[0].Err; err == nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("LockMany in wait mode with no replica: err = %v, want the WAIT's shortfall", err)
 	}
-	un := []runtime.UnlockOp{{Key: "k"}}
+	un := []store.UnlockOp{{Key: "k"}}
 	s.UnlockMany(ctx, un)
 	if err := un[0].Err; err == nil || errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("UnlockMany in wait mode with no replica: err = %v, want the WAIT's shortfall", err)
@@ -182,10 +182,10 @@ func TestWaitCluster(t *testing.T) {
 	ctx := context.Background()
 	s := waitStore(t, c, 1, 20*time.Millisecond)
 	pre := prefix(t)
-	ops := make([]runtime.LockOp, 12)
+	ops := make([]store.LockOp, 12)
 	masters := map[string]bool{}
 	for i := range ops {
-		ops[i] = runtime.LockOp{Key: pre + string(rune('a'+i)), TTL: time.Minute}
+		ops[i] = store.LockOp{Key: pre + string(rune('a'+i)), TTL: time.Minute}
 		m, err := cc.MasterForKey(ctx, ops[i].Key)
 		if err != nil {
 			t.Fatal(err)

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
-// The batch operations, through runtime.Batch: a store's own batches when
-// it is a runtime.BatchStore, the one-key-at-a-time adapter otherwise. Each
+// The batch operations, through store.Batched: a store's own batches when
+// it is a store.BatchStore, the one-key-at-a-time adapter otherwise. Each
 // op must do exactly what the single-key method does on its key, and its
 // result must land in its own op.
 
@@ -20,11 +20,11 @@ func batchTests() []testCase {
 	return []testCase{
 		{"get", func(h *harness) {
 			keys, entries := h.everyState()
-			ops := make([]runtime.GetOp, len(keys))
+			ops := make([]store.GetOp, len(keys))
 			for i, k := range keys {
 				ops[i].Key = k
 			}
-			runtime.Batch(h.s).GetMany(h.ctx(), ops)
+			store.Batched(h.s).GetMany(h.ctx(), ops)
 			for i, op := range ops {
 				if op.Err != nil {
 					h.t.Fatalf("GetMany op %d (%s): %v", i, Show(entries[i]), op.Err)
@@ -35,7 +35,7 @@ func batchTests() []testCase {
 			}
 		}},
 		{"empty", func(h *harness) {
-			b := runtime.Batch(h.s)
+			b := store.Batched(h.s)
 			b.GetMany(h.ctx(), nil)
 			b.LeaseMany(h.ctx(), nil)
 			b.FillMany(h.ctx(), nil)
@@ -45,20 +45,20 @@ func batchTests() []testCase {
 		}},
 		{"lease", func(h *harness) {
 			keys, entries := h.everyState()
-			ops := make([]runtime.LeaseOp, len(keys))
+			ops := make([]store.LeaseOp, len(keys))
 			for i, k := range keys {
-				ops[i] = runtime.LeaseOp{Key: k, Token: fmt.Sprint("batch-", i), TTL: longTTL}
+				ops[i] = store.LeaseOp{Key: k, Token: fmt.Sprint("batch-", i), TTL: longTTL}
 			}
-			runtime.Batch(h.s).LeaseMany(h.ctx(), ops)
+			store.Batched(h.s).LeaseMany(h.ctx(), ops)
 			for i, op := range ops {
 				if op.Err != nil {
 					h.t.Fatalf("LeaseMany op %d (%s): %v", i, Show(entries[i]), op.Err)
 				}
-				if entries[i].Kind == runtime.Absent {
+				if entries[i].Kind == store.Absent {
 					if !op.OK {
 						h.t.Errorf("LeaseMany op %d on an absent key failed, reporting %s", i, Show(op.Cur))
 					}
-					h.want(keys[i], runtime.Entry{Kind: runtime.Leased, Token: op.Token})
+					h.want(keys[i], store.Entry{Kind: store.Leased, Token: op.Token})
 					continue
 				}
 				if op.OK {
@@ -71,23 +71,23 @@ func batchTests() []testCase {
 		}},
 		{"fill", func(h *harness) {
 			keys, entries := h.everyState()
-			ops := make([]runtime.FillOp, len(keys))
+			ops := make([]store.FillOp, len(keys))
 			v := []byte("filled")
 			for i, k := range keys {
 				// the lease's own token, and another for every other state
-				ops[i] = runtime.FillOp{Key: k, Token: leased.Token, Entry: runtime.Entry{Kind: runtime.Value, Value: v}, TTL: longTTL}
+				ops[i] = store.FillOp{Key: k, Token: leased.Token, Entry: store.Entry{Kind: store.CachedRow, Value: v}, TTL: longTTL}
 			}
-			runtime.Batch(h.s).FillMany(h.ctx(), ops)
+			store.Batched(h.s).FillMany(h.ctx(), ops)
 			copy(v, "mutate")
 			for i, op := range ops {
 				if op.Err != nil {
 					h.t.Fatalf("FillMany op %d (%s): %v", i, Show(entries[i]), op.Err)
 				}
-				if entries[i].Kind == runtime.Leased {
+				if entries[i].Kind == store.Leased {
 					if !op.OK {
 						h.t.Errorf("FillMany op %d with the lease's token failed", i)
 					}
-					h.want(keys[i], runtime.Entry{Kind: runtime.Value, Value: []byte("filled")})
+					h.want(keys[i], store.Entry{Kind: store.CachedRow, Value: []byte("filled")})
 					continue
 				}
 				if op.OK {
@@ -99,8 +99,8 @@ func batchTests() []testCase {
 		{"fill-other-token", func(h *harness) {
 			k := h.key("k")
 			h.set(k, leased, longTTL)
-			ops := []runtime.FillOp{{Key: k, Token: "token-b", Entry: value, TTL: longTTL}}
-			runtime.Batch(h.s).FillMany(h.ctx(), ops)
+			ops := []store.FillOp{{Key: k, Token: "token-b", Entry: value, TTL: longTTL}}
+			store.Batched(h.s).FillMany(h.ctx(), ops)
 			if ops[0].OK || ops[0].Err != nil {
 				h.t.Errorf("FillMany with another reader's token: ok %v, err %v", ops[0].OK, ops[0].Err)
 			}
@@ -111,12 +111,12 @@ func batchTests() []testCase {
 			for _, k := range []string{short, long, nf} {
 				h.set(k, leased, longTTL)
 			}
-			ops := []runtime.FillOp{
+			ops := []store.FillOp{
 				{Key: short, Token: leased.Token, Entry: value, TTL: shortTTL},
 				{Key: long, Token: leased.Token, Entry: value, TTL: longTTL},
 				{Key: nf, Token: leased.Token, Entry: notFound, TTL: longTTL},
 			}
-			runtime.Batch(h.s).FillMany(h.ctx(), ops)
+			store.Batched(h.s).FillMany(h.ctx(), ops)
 			for i, op := range ops {
 				if !op.OK || op.Err != nil {
 					h.t.Fatalf("FillMany op %d: ok %v, err %v", i, op.OK, op.Err)
@@ -129,14 +129,14 @@ func batchTests() []testCase {
 		}},
 		{"release", func(h *harness) {
 			keys, entries := h.everyState()
-			ops := make([]runtime.ReleaseOp, len(keys))
+			ops := make([]store.ReleaseOp, len(keys))
 			for i, k := range keys {
-				ops[i] = runtime.ReleaseOp{Key: k, Token: leased.Token}
+				ops[i] = store.ReleaseOp{Key: k, Token: leased.Token}
 			}
 			other := h.key("other-lease")
 			h.set(other, leased, longTTL)
-			ops = append(ops, runtime.ReleaseOp{Key: other, Token: "token-b"})
-			runtime.Batch(h.s).ReleaseMany(h.ctx(), ops)
+			ops = append(ops, store.ReleaseOp{Key: other, Token: "token-b"})
+			store.Batched(h.s).ReleaseMany(h.ctx(), ops)
 			for i, op := range ops {
 				if op.Err != nil {
 					h.t.Fatalf("ReleaseMany op %d: %v", i, op.Err)
@@ -144,7 +144,7 @@ func batchTests() []testCase {
 			}
 			for i, k := range keys {
 				want := entries[i]
-				if want.Kind == runtime.Leased {
+				if want.Kind == store.Leased {
 					want = absent
 				}
 				h.want(k, want)
@@ -154,17 +154,17 @@ func batchTests() []testCase {
 		{"lock", func(h *harness) {
 			// every state becomes a lock of count 1, a lock one more
 			keys, entries := h.everyState()
-			ops := make([]runtime.LockOp, len(keys))
+			ops := make([]store.LockOp, len(keys))
 			for i, k := range keys {
-				ops[i] = runtime.LockOp{Key: k, TTL: longTTL}
+				ops[i] = store.LockOp{Key: k, TTL: longTTL}
 			}
-			runtime.Batch(h.s).LockMany(h.ctx(), ops)
+			store.Batched(h.s).LockMany(h.ctx(), ops)
 			for i, op := range ops {
 				if op.Err != nil {
 					h.t.Fatalf("LockMany op %d (%s): %v", i, Show(entries[i]), op.Err)
 				}
-				want := runtime.Entry{Kind: runtime.Locked, Locks: 1}
-				if entries[i].Kind == runtime.Locked {
+				want := store.Entry{Kind: store.Locked, Locks: 1}
+				if entries[i].Kind == store.Locked {
 					want.Locks = entries[i].Locks + 1
 				}
 				h.want(keys[i], want)
@@ -172,8 +172,8 @@ func batchTests() []testCase {
 		}},
 		{"lock-ttl", func(h *harness) {
 			short, long := h.key("short"), h.key("long")
-			ops := []runtime.LockOp{{Key: short, TTL: shortTTL}, {Key: long, TTL: longTTL}}
-			runtime.Batch(h.s).LockMany(h.ctx(), ops)
+			ops := []store.LockOp{{Key: short, TTL: shortTTL}, {Key: long, TTL: longTTL}}
+			store.Batched(h.s).LockMany(h.ctx(), ops)
 			for i, op := range ops {
 				if op.Err != nil {
 					h.t.Fatalf("LockMany op %d: %v", i, op.Err)
@@ -181,7 +181,7 @@ func batchTests() []testCase {
 			}
 			time.Sleep(pastShort)
 			h.want(short, absent)
-			h.want(long, runtime.Entry{Kind: runtime.Locked, Locks: 1})
+			h.want(long, store.Entry{Kind: store.Locked, Locks: 1})
 		}},
 		{"unlock", func(h *harness) {
 			// a lock of count n > 1 becomes n-1; every other state is deleted
@@ -190,19 +190,19 @@ func batchTests() []testCase {
 			h.set(twice, locked, longTTL)
 			h.lock(twice, longTTL)
 			keys = append(keys, twice)
-			entries = append(entries, runtime.Entry{Kind: runtime.Locked, Locks: locked.Locks + 1})
-			ops := make([]runtime.UnlockOp, len(keys))
+			entries = append(entries, store.Entry{Kind: store.Locked, Locks: locked.Locks + 1})
+			ops := make([]store.UnlockOp, len(keys))
 			for i, k := range keys {
 				ops[i].Key = k
 			}
-			runtime.Batch(h.s).UnlockMany(h.ctx(), ops)
+			store.Batched(h.s).UnlockMany(h.ctx(), ops)
 			for i, op := range ops {
 				if op.Err != nil {
 					h.t.Fatalf("UnlockMany op %d (%s): %v", i, Show(entries[i]), op.Err)
 				}
 				want := absent
-				if e := entries[i]; e.Kind == runtime.Locked && e.Locks > 1 {
-					want = runtime.Entry{Kind: runtime.Locked, Locks: e.Locks - 1}
+				if e := entries[i]; e.Kind == store.Locked && e.Locks > 1 {
+					want = store.Entry{Kind: store.Locked, Locks: e.Locks - 1}
 				}
 				h.want(keys[i], want)
 			}
@@ -212,11 +212,11 @@ func batchTests() []testCase {
 			good, bad := h.key("good"), h.key("bad")
 			h.set(good, leased, longTTL)
 			h.set(bad, leased, longTTL)
-			fills := []runtime.FillOp{
+			fills := []store.FillOp{
 				{Key: bad, Token: leased.Token, Entry: locked, TTL: longTTL},
 				{Key: good, Token: leased.Token, Entry: value, TTL: longTTL},
 			}
-			runtime.Batch(h.s).FillMany(h.ctx(), fills)
+			store.Batched(h.s).FillMany(h.ctx(), fills)
 			if fills[0].OK && fills[0].Err == nil {
 				h.t.Error("FillMany stored a lock")
 			}
@@ -227,29 +227,29 @@ func batchTests() []testCase {
 			h.want(good, value)
 		}},
 		{"many", func(h *harness) {
-			b := runtime.Batch(h.s)
+			b := store.Batched(h.s)
 			keys := make([]string, batchKeys)
-			leases := make([]runtime.LeaseOp, batchKeys)
+			leases := make([]store.LeaseOp, batchKeys)
 			for i := range keys {
 				keys[i] = h.key(fmt.Sprint("k", i))
-				leases[i] = runtime.LeaseOp{Key: keys[i], Token: fmt.Sprint("t", i), TTL: longTTL}
+				leases[i] = store.LeaseOp{Key: keys[i], Token: fmt.Sprint("t", i), TTL: longTTL}
 			}
 			b.LeaseMany(h.ctx(), leases)
-			fills := make([]runtime.FillOp, batchKeys)
+			fills := make([]store.FillOp, batchKeys)
 			for i, op := range leases {
 				if !op.OK || op.Err != nil {
 					h.t.Fatalf("LeaseMany op %d: ok %v, err %v", i, op.OK, op.Err)
 				}
 				// fill every other key; release the rest
-				fills[i] = runtime.FillOp{Key: keys[i], Token: op.Token, Entry: runtime.Entry{Kind: runtime.Value, Value: []byte(fmt.Sprint("v", i))}, TTL: longTTL}
+				fills[i] = store.FillOp{Key: keys[i], Token: op.Token, Entry: store.Entry{Kind: store.CachedRow, Value: []byte(fmt.Sprint("v", i))}, TTL: longTTL}
 			}
 			b.FillMany(h.ctx(), fills[:batchKeys/2])
-			var releases []runtime.ReleaseOp
+			var releases []store.ReleaseOp
 			for i := batchKeys / 2; i < batchKeys; i++ {
-				releases = append(releases, runtime.ReleaseOp{Key: keys[i], Token: leases[i].Token})
+				releases = append(releases, store.ReleaseOp{Key: keys[i], Token: leases[i].Token})
 			}
 			b.ReleaseMany(h.ctx(), releases)
-			gets := make([]runtime.GetOp, batchKeys)
+			gets := make([]store.GetOp, batchKeys)
 			for i := range gets {
 				gets[i].Key = keys[i]
 			}
@@ -257,7 +257,7 @@ func batchTests() []testCase {
 			for i, op := range gets {
 				want := absent
 				if i < batchKeys/2 {
-					want = runtime.Entry{Kind: runtime.Value, Value: []byte(fmt.Sprint("v", i))}
+					want = store.Entry{Kind: store.CachedRow, Value: []byte(fmt.Sprint("v", i))}
 				}
 				if op.Err != nil || !Same(op.Entry, want) {
 					h.t.Fatalf("GetMany op %d: %s, %v; want %s", i, Show(op.Entry), op.Err, Show(want))
@@ -269,10 +269,10 @@ func batchTests() []testCase {
 
 // everyState sets one key to each state, absent first, and returns the keys
 // and what each holds.
-func (h *harness) everyState() ([]string, []runtime.Entry) {
+func (h *harness) everyState() ([]string, []store.Entry) {
 	h.t.Helper()
 	keys := []string{h.key("absent")}
-	entries := []runtime.Entry{absent}
+	entries := []store.Entry{absent}
 	for _, st := range states {
 		k := h.key(st.name)
 		h.set(k, st.e, longTTL)

@@ -9,19 +9,20 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // refBatch gives the reference store batches of its own, so that the suite
-// checks a store's native batches and not only runtime.Batch's adapter.
+// checks a store's native batches and not only store.Batched's adapter.
 // Its bug, when set, names a deliberate defect of the batches.
 type refBatch struct {
 	*refStore
 	bug string
 }
 
-var _ runtime.BatchStore = (*refBatch)(nil)
+var _ store.BatchStore = (*refBatch)(nil)
 
-func (s *refBatch) GetMany(ctx context.Context, ops []runtime.GetOp) {
+func (s *refBatch) GetMany(ctx context.Context, ops []store.GetOp) {
 	for i := range ops {
 		j := i
 		if s.bug == "batch-get-misaligned" {
@@ -31,12 +32,12 @@ func (s *refBatch) GetMany(ctx context.Context, ops []runtime.GetOp) {
 	}
 }
 
-func (s *refBatch) LeaseMany(ctx context.Context, ops []runtime.LeaseOp) {
+func (s *refBatch) LeaseMany(ctx context.Context, ops []store.LeaseOp) {
 	for i := range ops {
 		op := &ops[i]
 		if s.bug == "batch-lease-overwrites" {
 			s.mu.Lock()
-			s.m[op.Key] = refItem{e: runtime.Entry{Kind: runtime.Leased, Token: op.Token}, deadline: time.Now().Add(op.TTL)}
+			s.m[op.Key] = refItem{e: store.Entry{Kind: store.Leased, Token: op.Token}, deadline: time.Now().Add(op.TTL)}
 			s.mu.Unlock()
 			op.OK = true
 			continue
@@ -45,12 +46,12 @@ func (s *refBatch) LeaseMany(ctx context.Context, ops []runtime.LeaseOp) {
 	}
 }
 
-func (s *refBatch) FillMany(ctx context.Context, ops []runtime.FillOp) {
+func (s *refBatch) FillMany(ctx context.Context, ops []store.FillOp) {
 	for i := range ops {
 		op := &ops[i]
 		token := op.Token
 		if s.bug == "batch-fill-any-token" {
-			if e, _ := s.Get(ctx, op.Key); e.Kind == runtime.Leased {
+			if e, _ := s.Get(ctx, op.Key); e.Kind == store.Leased {
 				token = e.Token
 			}
 		}
@@ -64,11 +65,11 @@ func (s *refBatch) FillMany(ctx context.Context, ops []runtime.FillOp) {
 	}
 }
 
-func (s *refBatch) ReleaseMany(ctx context.Context, ops []runtime.ReleaseOp) {
+func (s *refBatch) ReleaseMany(ctx context.Context, ops []store.ReleaseOp) {
 	for i := range ops {
 		op := &ops[i]
 		if s.bug == "batch-release-any-token" {
-			if e, _ := s.Get(ctx, op.Key); e.Kind == runtime.Leased {
+			if e, _ := s.Get(ctx, op.Key); e.Kind == store.Leased {
 				op.Err = s.Delete(ctx, op.Key)
 				continue
 			}
@@ -77,12 +78,12 @@ func (s *refBatch) ReleaseMany(ctx context.Context, ops []runtime.ReleaseOp) {
 	}
 }
 
-func (s *refBatch) LockMany(ctx context.Context, ops []runtime.LockOp) {
+func (s *refBatch) LockMany(ctx context.Context, ops []store.LockOp) {
 	for i := range ops {
 		op := &ops[i]
 		if s.bug == "batch-lock-resets" {
 			s.mu.Lock()
-			s.m[op.Key] = refItem{e: runtime.Entry{Kind: runtime.Locked, Locks: 1}, deadline: time.Now().Add(op.TTL)}
+			s.m[op.Key] = refItem{e: store.Entry{Kind: store.Locked, Locks: 1}, deadline: time.Now().Add(op.TTL)}
 			s.mu.Unlock()
 			continue
 		}
@@ -90,7 +91,7 @@ func (s *refBatch) LockMany(ctx context.Context, ops []runtime.LockOp) {
 	}
 }
 
-func (s *refBatch) UnlockMany(ctx context.Context, ops []runtime.UnlockOp) {
+func (s *refBatch) UnlockMany(ctx context.Context, ops []store.UnlockOp) {
 	for i := range ops {
 		op := &ops[i]
 		if s.bug == "batch-unlock-deletes" {

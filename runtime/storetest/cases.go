@@ -3,7 +3,7 @@ package storetest
 import (
 	"time"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 func fillTests() []testCase {
@@ -36,7 +36,7 @@ func fillTests() []testCase {
 			// anything else with an error, but must never store it.
 			k := h.key("k")
 			h.set(k, leased, longTTL)
-			for _, e := range []runtime.Entry{absent, leased, locked} {
+			for _, e := range []store.Entry{absent, leased, locked} {
 				ok, err := h.s.Fill(h.ctx(), k, leased.Token, e, longTTL)
 				if ok && err == nil {
 					h.t.Errorf("Fill of %s succeeded", Show(e))
@@ -48,11 +48,11 @@ func fillTests() []testCase {
 			k := h.key("k")
 			h.set(k, leased, longTTL)
 			v := []byte("original")
-			if !h.fill(k, leased.Token, runtime.Entry{Kind: runtime.Value, Value: v}, longTTL) {
+			if !h.fill(k, leased.Token, store.Entry{Kind: store.CachedRow, Value: v}, longTTL) {
 				h.t.Fatal("Fill failed")
 			}
 			copy(v, "mutated!")
-			h.want(k, runtime.Entry{Kind: runtime.Value, Value: []byte("original")})
+			h.want(k, store.Entry{Kind: store.CachedRow, Value: []byte("original")})
 		}},
 		{"binary-value", func(h *harness) {
 			k := h.key("k")
@@ -60,15 +60,15 @@ func fillTests() []testCase {
 			for i := range 512 {
 				v = append(v, byte(i))
 			}
-			h.set(k, runtime.Entry{Kind: runtime.Value, Value: v}, longTTL)
+			h.set(k, store.Entry{Kind: store.CachedRow, Value: v}, longTTL)
 		}},
 		{"empty-value", func(h *harness) {
 			k := h.key("k")
 			h.set(k, leased, longTTL)
-			if !h.fill(k, leased.Token, runtime.Entry{Kind: runtime.Value, Value: []byte{}}, longTTL) {
+			if !h.fill(k, leased.Token, store.Entry{Kind: store.CachedRow, Value: []byte{}}, longTTL) {
 				h.t.Fatal("Fill failed")
 			}
-			if got := h.get(k); got.Kind != runtime.Value || len(got.Value) != 0 {
+			if got := h.get(k); got.Kind != store.CachedRow || len(got.Value) != 0 {
 				h.t.Errorf("key holds %s, want an empty value", Show(got))
 			}
 		}},
@@ -103,12 +103,12 @@ func fillTests() []testCase {
 	for _, st := range states {
 		cases = append(cases, testCase{"fails-on-" + st.name, func(h *harness) {
 			for _, token := range []string{leased.Token, "token-b"} {
-				if st.e.Kind == runtime.Leased && token == leased.Token {
+				if st.e.Kind == store.Leased && token == leased.Token {
 					continue
 				}
 				k := h.key(token)
 				h.set(k, st.e, longTTL)
-				if h.fill(k, token, runtime.Entry{Kind: runtime.Value, Value: []byte("other")}, longTTL) {
+				if h.fill(k, token, store.Entry{Kind: store.CachedRow, Value: []byte("other")}, longTTL) {
 					h.t.Errorf("Fill(%q) on %s succeeded", token, Show(st.e))
 				}
 				h.want(k, st.e)
@@ -122,7 +122,7 @@ func lockTests() []testCase {
 	var cases []testCase
 	for _, st := range append(states[:3:3], struct {
 		name string
-		e    runtime.Entry
+		e    store.Entry
 	}{"absent", absent}) {
 		cases = append(cases, testCase{st.name, func(h *harness) {
 			k := h.key("k")
@@ -136,7 +136,7 @@ func lockTests() []testCase {
 			k := h.key("k")
 			h.set(k, locked, longTTL)
 			h.lock(k, longTTL)
-			h.want(k, runtime.Entry{Kind: runtime.Locked, Locks: locked.Locks + 1})
+			h.want(k, store.Entry{Kind: store.Locked, Locks: locked.Locks + 1})
 		}},
 		testCase{"renews-ttl", func(h *harness) {
 			h.retrySlow(func(k string) bool {
@@ -147,7 +147,7 @@ func lockTests() []testCase {
 					return false
 				}
 				time.Sleep(pastShort)
-				h.want(k, runtime.Entry{Kind: runtime.Locked, Locks: 2})
+				h.want(k, store.Entry{Kind: store.Locked, Locks: 2})
 				return true
 			})
 		}},
@@ -168,7 +168,7 @@ func unlockTests() []testCase {
 			k := h.key("k")
 			h.set(k, locked, longTTL)
 			h.unlock(k)
-			h.want(k, runtime.Entry{Kind: runtime.Locked, Locks: locked.Locks - 1})
+			h.want(k, store.Entry{Kind: store.Locked, Locks: locked.Locks - 1})
 		}},
 		{"lock-1", func(h *harness) {
 			k := h.key("k")
@@ -199,7 +199,7 @@ func unlockTests() []testCase {
 	}
 	for _, st := range []struct {
 		name string
-		e    runtime.Entry
+		e    store.Entry
 	}{{"value", value}, {"not-found", notFound}, {"lease", leased}, {"absent", absent}} {
 		cases = append(cases, testCase{st.name, func(h *harness) {
 			k := h.key("k")
@@ -215,7 +215,7 @@ func deleteTests() []testCase {
 	var cases []testCase
 	for _, st := range append(states[:len(states):len(states)], struct {
 		name string
-		e    runtime.Entry
+		e    store.Entry
 	}{"absent", absent}) {
 		cases = append(cases, testCase{st.name, func(h *harness) {
 			k := h.key("k")
@@ -264,7 +264,7 @@ func expiryTests() []testCase {
 			if ok, cur := h.lease(k, "t2", longTTL); !ok {
 				h.t.Errorf("Lease after the lease expired failed, key holds %s", Show(cur))
 			}
-			h.want(k, runtime.Entry{Kind: runtime.Leased, Token: "t2"})
+			h.want(k, store.Entry{Kind: store.Leased, Token: "t2"})
 		}},
 		{"lock", func(h *harness) {
 			k := h.key("k")
@@ -301,11 +301,11 @@ func keyTests() []testCase {
 		{"unusual", func(h *harness) {
 			names := []string{"with space", "colon:separated:key", "ünïcødé-键-🔑", "with space "}
 			for i, n := range names {
-				h.set(h.key(n), runtime.Entry{Kind: runtime.Value, Value: []byte{byte(i)}}, longTTL)
+				h.set(h.key(n), store.Entry{Kind: store.CachedRow, Value: []byte{byte(i)}}, longTTL)
 			}
 			// each key kept its own value
 			for i, n := range names {
-				h.want(h.prefix+n, runtime.Entry{Kind: runtime.Value, Value: []byte{byte(i)}})
+				h.want(h.prefix+n, store.Entry{Kind: store.CachedRow, Value: []byte{byte(i)}})
 			}
 		}},
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // workers is how many goroutines race on one key.
@@ -36,7 +36,7 @@ func concurrentTests() []testCase {
 			k := h.key("k")
 			type result struct {
 				ok  bool
-				cur runtime.Entry
+				cur store.Entry
 			}
 			results := make([]result, workers)
 			race(workers, func(i int) {
@@ -58,7 +58,7 @@ func concurrentTests() []testCase {
 			if winner < 0 {
 				h.t.Fatal("no Lease succeeded")
 			}
-			want := runtime.Entry{Kind: runtime.Leased, Token: fmt.Sprint("token-", winner)}
+			want := store.Entry{Kind: store.Leased, Token: fmt.Sprint("token-", winner)}
 			for i, r := range results {
 				if !r.ok && !Same(r.cur, want) {
 					h.t.Errorf("the Lease of token-%d reported %s, want %s", i, Show(r.cur), Show(want))
@@ -73,7 +73,7 @@ func concurrentTests() []testCase {
 					h.t.Errorf("Lock: %v", err)
 				}
 			})
-			h.want(k, runtime.Entry{Kind: runtime.Locked, Locks: workers})
+			h.want(k, store.Entry{Kind: store.Locked, Locks: workers})
 			race(workers-1, func(int) {
 				if err := h.s.Unlock(h.ctx(), k); err != nil {
 					h.t.Errorf("Unlock: %v", err)
@@ -107,7 +107,7 @@ func concurrentTests() []testCase {
 				k := h.key(fmt.Sprint(i))
 				h.set(k, leased, longTTL)
 				var filled bool
-				var afterLock runtime.Entry
+				var afterLock store.Entry
 				race(2, func(j int) {
 					var err error
 					if j == 0 {

@@ -1,4 +1,4 @@
-// Package storetest is the conformance suite that every runtime.Store must
+// Package storetest is the conformance suite that every store.Store must
 // pass: the in-process store, and networked ones such as Redis or memcached.
 package storetest
 
@@ -8,14 +8,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/cachegen/cachegen/runtime/store"
 	goruntime "runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
-
-	"github.com/cachegen/cachegen/runtime"
 )
 
 // Timings of the TTL tests. Under Run they pass in real time, with wide
@@ -35,7 +34,7 @@ const (
 //
 // Run waits in real time for TTLs to run out, as a networked store needs;
 // an in-process store on Go's clock uses RunSynctest or RunSynctestShared.
-func Run(t *testing.T, newStore func(t *testing.T) runtime.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	runCases(t, func(t *testing.T, prefix string, c testCase) {
 		c.run(&harness{t: t, s: newStore(t), prefix: prefix})
 	})
@@ -47,7 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) runtime.Store) {
 // for a TTL moves the bubble's clock instead of sleeping, and no check
 // depends on how fast the machine is. newStore must not return a store
 // made outside the bubble: its clock would not be the bubble's.
-func RunSynctest(t *testing.T, newStore func(t *testing.T) runtime.Store) {
+func RunSynctest(t *testing.T, newStore func(t *testing.T) store.Store) {
 	runCases(t, func(t *testing.T, prefix string, c testCase) {
 		synctest.Test(t, func(t *testing.T) {
 			c.run(&harness{t: t, s: newStore(t), prefix: prefix})
@@ -59,7 +58,7 @@ func RunSynctest(t *testing.T, newStore func(t *testing.T) runtime.Store) {
 // which newStore makes inside a single testing/synctest bubble: the shared
 // use of Run, for an in-process store, on the bubble's clock. The cases are
 // not subtests (a bubble has none); a failure names its case.
-func RunSynctestShared(t *testing.T, newStore func(t *testing.T) runtime.Store) {
+func RunSynctestShared(t *testing.T, newStore func(t *testing.T) store.Store) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newStore(t)
 		prefix := runPrefix()
@@ -174,7 +173,7 @@ type testCase struct {
 // harness wraps a store for one subtest: every call fails the test on error.
 type harness struct {
 	t      testing.TB
-	s      runtime.Store
+	s      store.Store
 	prefix string
 }
 
@@ -194,7 +193,7 @@ func (h *harness) key(name string) string {
 	return k
 }
 
-func (h *harness) get(key string) runtime.Entry {
+func (h *harness) get(key string) store.Entry {
 	h.t.Helper()
 	e, err := h.s.Get(h.ctx(), key)
 	if err != nil {
@@ -203,7 +202,7 @@ func (h *harness) get(key string) runtime.Entry {
 	return e
 }
 
-func (h *harness) lease(key, token string, ttl time.Duration) (bool, runtime.Entry) {
+func (h *harness) lease(key, token string, ttl time.Duration) (bool, store.Entry) {
 	h.t.Helper()
 	ok, cur, err := h.s.Lease(h.ctx(), key, token, ttl)
 	if err != nil {
@@ -212,7 +211,7 @@ func (h *harness) lease(key, token string, ttl time.Duration) (bool, runtime.Ent
 	return ok, cur
 }
 
-func (h *harness) fill(key, token string, e runtime.Entry, ttl time.Duration) bool {
+func (h *harness) fill(key, token string, e store.Entry, ttl time.Duration) bool {
 	h.t.Helper()
 	ok, err := h.s.Fill(h.ctx(), key, token, e, ttl)
 	if err != nil {
@@ -250,7 +249,7 @@ func (h *harness) del(key string) {
 }
 
 // want fails the test unless key holds e.
-func (h *harness) want(key string, e runtime.Entry) {
+func (h *harness) want(key string, e store.Entry) {
 	h.t.Helper()
 	if got := h.get(key); !Same(got, e) {
 		h.t.Fatalf("%q holds %s, want %s", key, Show(got), Show(e))
@@ -263,22 +262,22 @@ const setupToken = "setup-token"
 // set puts e into key for ttl, through the protocol: a lease then a fill for
 // a value or not-found, a lease for a lease, e.Locks locks for a lock. With
 // a long ttl it checks the result, so a broken setup is reported as such.
-func (h *harness) set(key string, e runtime.Entry, ttl time.Duration) {
+func (h *harness) set(key string, e store.Entry, ttl time.Duration) {
 	h.t.Helper()
 	switch e.Kind {
-	case runtime.Absent:
-	case runtime.Value, runtime.NotFound:
+	case store.Absent:
+	case store.CachedRow, store.CachedNotFound:
 		if ok, cur := h.lease(key, setupToken, ttl); !ok {
 			h.t.Fatalf("setup: Lease(%q) on a fresh key failed, key holds %s", key, Show(cur))
 		}
 		if !h.fill(key, setupToken, e, ttl) {
 			h.t.Fatalf("setup: Fill(%q) of our own lease failed", key)
 		}
-	case runtime.Leased:
+	case store.Leased:
 		if ok, cur := h.lease(key, e.Token, ttl); !ok {
 			h.t.Fatalf("setup: Lease(%q) on a fresh key failed, key holds %s", key, Show(cur))
 		}
-	case runtime.Locked:
+	case store.Locked:
 		for range e.Locks {
 			h.lock(key, ttl)
 		}
@@ -309,18 +308,18 @@ func inTime(start time.Time) bool { return time.Since(start) < shortTTL*3/4 }
 
 // Entries for the states a key can be in.
 var (
-	absent   = runtime.Entry{}
-	value    = runtime.Entry{Kind: runtime.Value, Value: []byte("the value")}
-	notFound = runtime.Entry{Kind: runtime.NotFound}
-	leased   = runtime.Entry{Kind: runtime.Leased, Token: "token-a"}
-	locked   = runtime.Entry{Kind: runtime.Locked, Locks: 3}
-	locked1  = runtime.Entry{Kind: runtime.Locked, Locks: 1}
+	absent   = store.Entry{}
+	value    = store.Entry{Kind: store.CachedRow, Value: []byte("the value")}
+	notFound = store.Entry{Kind: store.CachedNotFound}
+	leased   = store.Entry{Kind: store.Leased, Token: "token-a"}
+	locked   = store.Entry{Kind: store.Locked, Locks: 3}
+	locked1  = store.Entry{Kind: store.Locked, Locks: 1}
 )
 
 // states are the non-absent states, named for subtests.
 var states = []struct {
 	name string
-	e    runtime.Entry
+	e    store.Entry
 }{
 	{"value", value},
 	{"not-found", notFound},
@@ -332,33 +331,33 @@ var states = []struct {
 // kind, a value holds bytes (never nil) equal to want's, a lease the same
 // token, a lock the same count; fields that do not belong to the kind are
 // ignored. Tests of a store's own behaviour use it beside the suite.
-func Same(got, want runtime.Entry) bool {
+func Same(got, want store.Entry) bool {
 	a, b := got, want
 	if a.Kind != b.Kind {
 		return false
 	}
 	switch a.Kind {
-	case runtime.Value:
+	case store.CachedRow:
 		return a.Value != nil && bytes.Equal(a.Value, b.Value)
-	case runtime.Leased:
+	case store.Leased:
 		return a.Token == b.Token
-	case runtime.Locked:
+	case store.Locked:
 		return a.Locks == b.Locks
 	}
 	return true
 }
 
 // Show describes e for failure messages.
-func Show(e runtime.Entry) string {
+func Show(e store.Entry) string {
 	switch e.Kind {
-	case runtime.Value:
+	case store.CachedRow:
 		if len(e.Value) > 32 {
 			return fmt.Sprintf("value(%d bytes: %x...)", len(e.Value), e.Value[:32])
 		}
 		return fmt.Sprintf("value(%q)", e.Value)
-	case runtime.Leased:
+	case store.Leased:
 		return fmt.Sprintf("leased(%q)", e.Token)
-	case runtime.Locked:
+	case store.Locked:
 		return fmt.Sprintf("locked(%d)", e.Locks)
 	}
 	return e.Kind.String()
@@ -377,7 +376,7 @@ func leaseTests() []testCase {
 			if ok, cur := h.lease(k, "t1", longTTL); !ok {
 				h.t.Fatalf("Lease on an absent key failed, reporting %s", Show(cur))
 			}
-			h.want(k, runtime.Entry{Kind: runtime.Leased, Token: "t1"})
+			h.want(k, store.Entry{Kind: store.Leased, Token: "t1"})
 		}},
 	}
 	for _, st := range states {
@@ -389,7 +388,7 @@ func leaseTests() []testCase {
 
 // leaseReports checks that Lease with token on a key holding e fails,
 // reports e, and leaves the key as it was.
-func leaseReports(e runtime.Entry, token string) func(h *harness) {
+func leaseReports(e store.Entry, token string) func(h *harness) {
 	return func(h *harness) {
 		k := h.key("k")
 		h.set(k, e, longTTL)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/store"
 )
 
 // refStore is a plain reference implementation of the contract, to check
@@ -22,7 +23,7 @@ type refStore struct {
 }
 
 type refItem struct {
-	e        runtime.Entry
+	e        store.Entry
 	deadline time.Time
 }
 
@@ -38,44 +39,44 @@ func (s *refStore) cur(key string) (refItem, bool) {
 	return it, ok
 }
 
-func (s *refStore) Get(_ context.Context, key string) (runtime.Entry, error) {
+func (s *refStore) Get(_ context.Context, key string) (store.Entry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	it, _ := s.cur(key)
 	return it.e, nil
 }
 
-func (s *refStore) Lease(_ context.Context, key, token string, ttl time.Duration) (bool, runtime.Entry, error) {
+func (s *refStore) Lease(_ context.Context, key, token string, ttl time.Duration) (bool, store.Entry, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if it, ok := s.cur(key); ok {
 		return false, it.e, nil
 	}
-	s.m[key] = refItem{runtime.Entry{Kind: runtime.Leased, Token: token}, time.Now().Add(ttl)}
-	return true, runtime.Entry{}, nil
+	s.m[key] = refItem{store.Entry{Kind: store.Leased, Token: token}, time.Now().Add(ttl)}
+	return true, store.Entry{}, nil
 }
 
-func (s *refStore) Fill(_ context.Context, key, token string, e runtime.Entry, ttl time.Duration) (bool, error) {
-	if e.Kind != runtime.Value && e.Kind != runtime.NotFound {
+func (s *refStore) Fill(_ context.Context, key, token string, e store.Entry, ttl time.Duration) (bool, error) {
+	if e.Kind != store.CachedRow && e.Kind != store.CachedNotFound {
 		return false, errors.New("bad kind")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	it, ok := s.cur(key)
-	if !ok || it.e.Kind != runtime.Leased || (it.e.Token != token && s.bug != "fill-any-token") {
+	if !ok || it.e.Kind != store.Leased || (it.e.Token != token && s.bug != "fill-any-token") {
 		return false, nil
 	}
 	if s.bug != "keeps-slice" && e.Value != nil {
 		e.Value = append([]byte{}, e.Value...)
 	}
-	s.m[key] = refItem{runtime.Entry{Kind: e.Kind, Value: e.Value}, time.Now().Add(ttl)}
+	s.m[key] = refItem{store.Entry{Kind: e.Kind, Value: e.Value}, time.Now().Add(ttl)}
 	return true, nil
 }
 
 func (s *refStore) Release(_ context.Context, key, token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if it, ok := s.cur(key); ok && it.e.Kind == runtime.Leased && (it.e.Token == token || s.bug == "release-any-token") {
+	if it, ok := s.cur(key); ok && it.e.Kind == store.Leased && (it.e.Token == token || s.bug == "release-any-token") {
 		delete(s.m, key)
 	}
 	return nil
@@ -86,14 +87,14 @@ func (s *refStore) Lock(_ context.Context, key string, ttl time.Duration) error 
 	defer s.mu.Unlock()
 	it, ok := s.cur(key)
 	n := 1
-	if ok && it.e.Kind == runtime.Locked && s.bug != "lock-no-count" {
+	if ok && it.e.Kind == store.Locked && s.bug != "lock-no-count" {
 		n = it.e.Locks + 1
 	}
 	deadline := time.Now().Add(ttl)
-	if ok && it.e.Kind == runtime.Locked && s.bug == "lock-keeps-ttl" {
+	if ok && it.e.Kind == store.Locked && s.bug == "lock-keeps-ttl" {
 		deadline = it.deadline
 	}
-	s.m[key] = refItem{runtime.Entry{Kind: runtime.Locked, Locks: n}, deadline}
+	s.m[key] = refItem{store.Entry{Kind: store.Locked, Locks: n}, deadline}
 	return nil
 }
 
@@ -101,7 +102,7 @@ func (s *refStore) Unlock(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	it, ok := s.cur(key)
-	if ok && it.e.Kind == runtime.Locked && it.e.Locks > 1 {
+	if ok && it.e.Kind == store.Locked && it.e.Locks > 1 {
 		it.e.Locks--
 		if s.bug == "unlock-drops-ttl" {
 			it.deadline = time.Now().Add(time.Hour)

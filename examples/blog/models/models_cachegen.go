@@ -8,21 +8,22 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // userSpec describes User to the cachegen runtime: its table, columns and lookups.
-var userSpec = runtime.Spec[User]{
-	Table:   "users",
-	Schema:  "87ffccaf",
-	TTL:     10 * time.Minute,
-	Columns: []string{"id", "email", "org_id", "handle", "name"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString, runtime.GoString},
-	Indexes: []runtime.Index{
+var userSpec = engine.Spec[User]{
+	Table:      "users",
+	SchemaHash: "87ffccaf",
+	TTL:        10 * time.Minute,
+	Columns:    []string{"id", "email", "org_id", "handle", "name"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString, engine.GoInt64, engine.GoString, engine.GoString},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
-		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
+		{Name: "email", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
+		{Name: "org_handle", Columns: []int{2, 3}, Misses: engine.CacheMissesIfExact, Text: []int{3}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -40,14 +41,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type UserRepo struct {
-	t *runtime.Table[User]
+	t *engine.Table[User]
 }
 
 // NewUserRepo returns the repository of User rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewUserRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*UserRepo, error) {
-	t, err := runtime.NewTable(db, store, &userSpec, opts...)
+	t, err := engine.NewTable(db, store, &userSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +67,7 @@ func (r *UserRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) GetByID(ctx context.Context, id int64) (*User, error) {
 	probe := User{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, userByID, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], userByID), userByID, &probe), probe)
 }
 
@@ -76,7 +77,7 @@ func (r *UserRepo) GetByID(ctx context.Context, id int64) (*User, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) GetByEmail(ctx context.Context, email string) (*User, error) {
 	probe := User{Email: email}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, userByEmail, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], userByEmail), userByEmail, &probe), probe)
 }
 
@@ -86,7 +87,7 @@ func (r *UserRepo) GetByEmail(ctx context.Context, email string) (*User, error) 
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *UserRepo) GetByOrgIDHandle(ctx context.Context, orgID int64, handle string) (*User, error) {
 	probe := User{OrgID: orgID, Handle: handle}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, userByOrgIDHandle, userMapper{}.AppendKey(r.t.KeyPrefix(key[:0], userByOrgIDHandle), userByOrgIDHandle, &probe), probe)
 }
 
@@ -119,7 +120,7 @@ func (r *UserRepo) GetByEmails(ctx context.Context, emails []string) ([]*User, e
 // All returns every User ordered by id. The list is cached under one key that
 // every write to users invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *UserRepo) All(ctx context.Context) ([]User, error) {
+func (r *UserRepo) All(ctx context.Context) ([]*User, error) {
 	return r.t.All(ctx)
 }
 
@@ -135,7 +136,7 @@ func (r *UserRepo) Save(ctx context.Context, u *User) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -180,12 +181,12 @@ func (r *UserRepo) WithTx(tx *runtime.Tx) *UserRepo {
 	return &UserRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the users rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the users rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *UserRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *UserRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*User, len(ids))
 	for i, v := range ids {
 		probes[i] = &User{ID: v}
@@ -197,7 +198,7 @@ func (r *UserRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *UserRepo) InvalidateRows(ctx context.Context, rows ...*User) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached User of this repository's key prefix. It
@@ -212,7 +213,7 @@ func (r *UserRepo) InvalidateAll(ctx context.Context) error {
 type userMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (userMapper) Scan(s runtime.Scanner, u *User) error {
+func (userMapper) Scan(s engine.Scanner, u *User) error {
 	return s.Scan(&u.ID, &u.Email, &u.OrgID, &u.Handle, &u.Name)
 }
 
@@ -226,13 +227,13 @@ func (userMapper) Values(u *User) []any {
 func (userMapper) AppendKey(b []byte, i int, u *User) []byte {
 	switch i {
 	case userByID:
-		b = runtime.AppendKeyInt(b, u.ID)
+		b = engine.AppendKeyInt(b, u.ID)
 	case userByEmail:
-		b = runtime.AppendKeyString(b, u.Email)
+		b = engine.AppendKeyString(b, u.Email)
 	case userByOrgIDHandle:
-		b = runtime.AppendKeyInt(b, u.OrgID)
-		b = runtime.AppendKeySep(b)
-		b = runtime.AppendKeyString(b, u.Handle)
+		b = engine.AppendKeyInt(b, u.OrgID)
+		b = engine.AppendKeySep(b)
+		b = engine.AppendKeyString(b, u.Handle)
 	}
 	return b
 }
@@ -270,14 +271,14 @@ func (userMapper) Decode(b []byte, u *User) error {
 }
 
 // postSpec describes Post to the cachegen runtime: its table, columns and lookups.
-var postSpec = runtime.Spec[Post]{
-	Table:   "posts",
-	Schema:  "412de755",
-	Columns: []string{"id", "author_id", "slug", "title", "body", "published_at"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoInt64, runtime.GoString, runtime.GoString, runtime.GoString, runtime.GoTime | runtime.GoNullable},
-	Indexes: []runtime.Index{
+var postSpec = engine.Spec[Post]{
+	Table:      "posts",
+	SchemaHash: "412de755",
+	Columns:    []string{"id", "author_id", "slug", "title", "body", "published_at"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoInt64, engine.GoString, engine.GoString, engine.GoString, engine.GoTime | engine.GoNullable},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "slug", Columns: []int{2}, Misses: runtime.CacheMissesIfExact, Text: []int{2}},
+		{Name: "slug", Columns: []int{2}, Misses: engine.CacheMissesIfExact, Text: []int{2}},
 	},
 	AutoPK: true,
 	Mapper: postMapper{},
@@ -293,14 +294,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type PostRepo struct {
-	t *runtime.Table[Post]
+	t *engine.Table[Post]
 }
 
 // NewPostRepo returns the repository of Post rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewPostRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*PostRepo, error) {
-	t, err := runtime.NewTable(db, store, &postSpec, opts...)
+	t, err := engine.NewTable(db, store, &postSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +320,7 @@ func (r *PostRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PostRepo) GetByID(ctx context.Context, id int64) (*Post, error) {
 	probe := Post{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, postByID, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], postByID), postByID, &probe), probe)
 }
 
@@ -329,7 +330,7 @@ func (r *PostRepo) GetByID(ctx context.Context, id int64) (*Post, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PostRepo) GetBySlug(ctx context.Context, slug string) (*Post, error) {
 	probe := Post{Slug: slug}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, postBySlug, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], postBySlug), postBySlug, &probe), probe)
 }
 
@@ -362,7 +363,7 @@ func (r *PostRepo) GetBySlugs(ctx context.Context, slugs []string) ([]*Post, err
 // All returns every Post ordered by id. The list is cached under one key that
 // every write to posts invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *PostRepo) All(ctx context.Context) ([]Post, error) {
+func (r *PostRepo) All(ctx context.Context) ([]*Post, error) {
 	return r.t.All(ctx)
 }
 
@@ -378,7 +379,7 @@ func (r *PostRepo) Save(ctx context.Context, p *Post) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -423,12 +424,12 @@ func (r *PostRepo) WithTx(tx *runtime.Tx) *PostRepo {
 	return &PostRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the posts rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the posts rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *PostRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *PostRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Post, len(ids))
 	for i, v := range ids {
 		probes[i] = &Post{ID: v}
@@ -440,7 +441,7 @@ func (r *PostRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *PostRepo) InvalidateRows(ctx context.Context, rows ...*Post) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Post of this repository's key prefix. It
@@ -454,7 +455,7 @@ func (r *PostRepo) InvalidateAll(ctx context.Context) error {
 // there is no such User, the error satisfies errors.Is with
 // runtime.ErrNotFound.
 func (r *PostRepo) LoadAuthor(ctx context.Context, p *Post) (*User, error) {
-	users, err := runtime.Related[*UserRepo](r.t)
+	users, err := engine.Lookup[*UserRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
@@ -466,11 +467,11 @@ func (r *PostRepo) LoadAuthor(ctx context.Context, p *Post) (*User, error) {
 // One batch reads them all through the User repository: one read of its
 // cache, and at most one database query for the rows it misses.
 func (r *PostRepo) LoadAuthors(ctx context.Context, posts []*Post) ([]*User, error) {
-	users, err := runtime.Related[*UserRepo](r.t)
+	users, err := engine.Lookup[*UserRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.LoadMany(ctx, posts, users.GetByIDs, func(p *Post) (int64, bool) {
+	return engine.LoadMany(ctx, posts, users.GetByIDs, func(p *Post) (int64, bool) {
 		return p.AuthorID, true
 	})
 }
@@ -481,7 +482,7 @@ func (r *PostRepo) LoadAuthors(ctx context.Context, posts []*Post) ([]*User, err
 type postMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (postMapper) Scan(s runtime.Scanner, p *Post) error {
+func (postMapper) Scan(s engine.Scanner, p *Post) error {
 	return s.Scan(&p.ID, &p.AuthorID, &p.Slug, &p.Title, &p.Body, &p.PublishedAt)
 }
 
@@ -495,9 +496,9 @@ func (postMapper) Values(p *Post) []any {
 func (postMapper) AppendKey(b []byte, i int, p *Post) []byte {
 	switch i {
 	case postByID:
-		b = runtime.AppendKeyInt(b, p.ID)
+		b = engine.AppendKeyInt(b, p.ID)
 	case postBySlug:
-		b = runtime.AppendKeyString(b, p.Slug)
+		b = engine.AppendKeyString(b, p.Slug)
 	}
 	return b
 }
@@ -556,7 +557,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [2]error
 	rs.Users, errs[0] = NewUserRepo(db, store, opts...)

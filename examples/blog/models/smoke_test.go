@@ -8,6 +8,7 @@ import (
 	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/memory"
 )
 
@@ -117,7 +118,7 @@ func TestValidator(t *testing.T) {
 	}
 	// A write the repository did not make, then Invalidate.
 	db.MustExec(`UPDATE users SET name = 'Countess' WHERE id = ?`, ada.ID)
-	if err := cached.Invalidate(ctx, ada.ID); err != nil {
+	if err := cached.InvalidateByPK(ctx, ada.ID); err != nil {
 		t.Fatal(err)
 	}
 	if v := check("after a raw UPDATE and Invalidate"); seen[v] {
@@ -126,7 +127,7 @@ func TestValidator(t *testing.T) {
 	if err := cached.Delete(ctx, ada.ID); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := cached.Validator(cached.GetByID(ctx, ada.ID)); err != nil || v != runtime.NoRow {
+	if v, err := cached.Validator(cached.GetByID(ctx, ada.ID)); err != nil || v != engine.NoRow {
 		t.Errorf("deleted row: %q, %v, want runtime.NoRow", v, err)
 	}
 	if _, err := cached.Validator(nil, errors.New("store and database down")); err == nil {

@@ -7,20 +7,21 @@ import (
 	"errors"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // memberSpec describes Member to the cachegen runtime: its table, columns and lookups.
-var memberSpec = runtime.Spec[Member]{
-	Table:   "members",
-	Schema:  "bd2185e8",
-	Columns: []string{"id", "email", "org", "handle"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString},
-	Indexes: []runtime.Index{
+var memberSpec = engine.Spec[Member]{
+	Table:      "members",
+	SchemaHash: "bd2185e8",
+	Columns:    []string{"id", "email", "org", "handle"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString, engine.GoInt64, engine.GoString},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
-		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
+		{Name: "email", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
+		{Name: "org_handle", Columns: []int{2, 3}, Misses: engine.CacheMissesIfExact, Text: []int{3}},
 	},
 	Flat:   true,
 	Mapper: memberMapper{},
@@ -37,14 +38,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type MemberRepo struct {
-	t *runtime.Table[Member]
+	t *engine.Table[Member]
 }
 
 // NewMemberRepo returns the repository of Member rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewMemberRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*MemberRepo, error) {
-	t, err := runtime.NewTable(db, store, &memberSpec, opts...)
+	t, err := engine.NewTable(db, store, &memberSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,7 @@ func (r *MemberRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *MemberRepo) GetByID(ctx context.Context, id int64) (*Member, error) {
 	probe := Member{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, memberByID, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByID), memberByID, &probe), probe)
 }
 
@@ -73,7 +74,7 @@ func (r *MemberRepo) GetByID(ctx context.Context, id int64) (*Member, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *MemberRepo) GetByEmail(ctx context.Context, email string) (*Member, error) {
 	probe := Member{Email: email}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, memberByEmail, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByEmail), memberByEmail, &probe), probe)
 }
 
@@ -83,7 +84,7 @@ func (r *MemberRepo) GetByEmail(ctx context.Context, email string) (*Member, err
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *MemberRepo) GetByOrgHandle(ctx context.Context, org int64, handle string) (*Member, error) {
 	probe := Member{Org: org, Handle: handle}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, memberByOrgHandle, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByOrgHandle), memberByOrgHandle, &probe), probe)
 }
 
@@ -116,7 +117,7 @@ func (r *MemberRepo) GetByEmails(ctx context.Context, emails []string) ([]*Membe
 // All returns every Member ordered by id. The list is cached under one key that
 // every write to members invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *MemberRepo) All(ctx context.Context) ([]Member, error) {
+func (r *MemberRepo) All(ctx context.Context) ([]*Member, error) {
 	return r.t.All(ctx)
 }
 
@@ -131,7 +132,7 @@ func (r *MemberRepo) Save(ctx context.Context, m *Member) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -176,12 +177,12 @@ func (r *MemberRepo) WithTx(tx *runtime.Tx) *MemberRepo {
 	return &MemberRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the members rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the members rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *MemberRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *MemberRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Member, len(ids))
 	for i, v := range ids {
 		probes[i] = &Member{ID: v}
@@ -193,7 +194,7 @@ func (r *MemberRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *MemberRepo) InvalidateRows(ctx context.Context, rows ...*Member) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Member of this repository's key prefix. It
@@ -208,7 +209,7 @@ func (r *MemberRepo) InvalidateAll(ctx context.Context) error {
 type memberMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (memberMapper) Scan(s runtime.Scanner, m *Member) error {
+func (memberMapper) Scan(s engine.Scanner, m *Member) error {
 	return s.Scan(&m.ID, &m.Email, &m.Org, &m.Handle)
 }
 
@@ -222,13 +223,13 @@ func (memberMapper) Values(m *Member) []any {
 func (memberMapper) AppendKey(b []byte, i int, m *Member) []byte {
 	switch i {
 	case memberByID:
-		b = runtime.AppendKeyInt(b, m.ID)
+		b = engine.AppendKeyInt(b, m.ID)
 	case memberByEmail:
-		b = runtime.AppendKeyString(b, m.Email)
+		b = engine.AppendKeyString(b, m.Email)
 	case memberByOrgHandle:
-		b = runtime.AppendKeyInt(b, m.Org)
-		b = runtime.AppendKeySep(b)
-		b = runtime.AppendKeyString(b, m.Handle)
+		b = engine.AppendKeyInt(b, m.Org)
+		b = engine.AppendKeySep(b)
+		b = engine.AppendKeyString(b, m.Handle)
 	}
 	return b
 }
@@ -262,13 +263,13 @@ func (memberMapper) Decode(b []byte, m *Member) error {
 }
 
 // loginSpec describes Login to the cachegen runtime: its table, columns and lookups.
-var loginSpec = runtime.Spec[Login]{
-	Table:   "logins",
-	Schema:  "10b5143d",
-	Columns: []string{"name", "note"},
-	Types:   []runtime.GoType{runtime.GoString, runtime.GoString},
-	Indexes: []runtime.Index{
-		{Name: "name", Columns: []int{0}, Misses: runtime.CacheMissesIfExact, Text: []int{0}},
+var loginSpec = engine.Spec[Login]{
+	Table:      "logins",
+	SchemaHash: "10b5143d",
+	Columns:    []string{"name", "note"},
+	Types:      []engine.GoType{engine.GoString, engine.GoString},
+	Indexes: []engine.Index{
+		{Name: "name", Columns: []int{0}, Misses: engine.CacheMissesIfExact, Text: []int{0}},
 	},
 	Flat:   true,
 	Mapper: loginMapper{},
@@ -283,14 +284,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type LoginRepo struct {
-	t *runtime.Table[Login]
+	t *engine.Table[Login]
 }
 
 // NewLoginRepo returns the repository of Login rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewLoginRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*LoginRepo, error) {
-	t, err := runtime.NewTable(db, store, &loginSpec, opts...)
+	t, err := engine.NewTable(db, store, &loginSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +310,7 @@ func (r *LoginRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *LoginRepo) GetByName(ctx context.Context, name string) (*Login, error) {
 	probe := Login{Name: name}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, loginByName, loginMapper{}.AppendKey(r.t.KeyPrefix(key[:0], loginByName), loginByName, &probe), probe)
 }
 
@@ -329,7 +330,7 @@ func (r *LoginRepo) GetByNames(ctx context.Context, names []string) ([]*Login, e
 // All returns every Login ordered by name. The list is cached under one key that
 // every write to logins invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *LoginRepo) All(ctx context.Context) ([]Login, error) {
+func (r *LoginRepo) All(ctx context.Context) ([]*Login, error) {
 	return r.t.All(ctx)
 }
 
@@ -344,7 +345,7 @@ func (r *LoginRepo) Save(ctx context.Context, l *Login) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -389,12 +390,12 @@ func (r *LoginRepo) WithTx(tx *runtime.Tx) *LoginRepo {
 	return &LoginRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the logins rows with the given names, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the logins rows with the given names,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *LoginRepo) Invalidate(ctx context.Context, names ...string) error {
+func (r *LoginRepo) InvalidateByPK(ctx context.Context, names ...string) error {
 	probes := make([]*Login, len(names))
 	for i, v := range names {
 		probes[i] = &Login{Name: v}
@@ -406,7 +407,7 @@ func (r *LoginRepo) Invalidate(ctx context.Context, names ...string) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *LoginRepo) InvalidateRows(ctx context.Context, rows ...*Login) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Login of this repository's key prefix. It
@@ -421,7 +422,7 @@ func (r *LoginRepo) InvalidateAll(ctx context.Context) error {
 type loginMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (loginMapper) Scan(s runtime.Scanner, l *Login) error {
+func (loginMapper) Scan(s engine.Scanner, l *Login) error {
 	return s.Scan(&l.Name, &l.Note)
 }
 
@@ -435,7 +436,7 @@ func (loginMapper) Values(l *Login) []any {
 func (loginMapper) AppendKey(b []byte, i int, l *Login) []byte {
 	switch i {
 	case loginByName:
-		b = runtime.AppendKeyString(b, l.Name)
+		b = engine.AppendKeyString(b, l.Name)
 	}
 	return b
 }
@@ -465,12 +466,12 @@ func (loginMapper) Decode(b []byte, l *Login) error {
 }
 
 // postSpec describes Post to the cachegen runtime: its table, columns and lookups.
-var postSpec = runtime.Spec[Post]{
-	Table:   "posts",
-	Schema:  "062c6ceb",
-	Columns: []string{"id", "login"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString},
-	Indexes: []runtime.Index{
+var postSpec = engine.Spec[Post]{
+	Table:      "posts",
+	SchemaHash: "062c6ceb",
+	Columns:    []string{"id", "login"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
 	},
 	Flat:   true,
@@ -486,14 +487,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type PostRepo struct {
-	t *runtime.Table[Post]
+	t *engine.Table[Post]
 }
 
 // NewPostRepo returns the repository of Post rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewPostRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*PostRepo, error) {
-	t, err := runtime.NewTable(db, store, &postSpec, opts...)
+	t, err := engine.NewTable(db, store, &postSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -512,7 +513,7 @@ func (r *PostRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *PostRepo) GetByID(ctx context.Context, id int64) (*Post, error) {
 	probe := Post{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, postByID, postMapper{}.AppendKey(r.t.KeyPrefix(key[:0], postByID), postByID, &probe), probe)
 }
 
@@ -532,7 +533,7 @@ func (r *PostRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Post, error) {
 // All returns every Post ordered by id. The list is cached under one key that
 // every write to posts invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *PostRepo) All(ctx context.Context) ([]Post, error) {
+func (r *PostRepo) All(ctx context.Context) ([]*Post, error) {
 	return r.t.All(ctx)
 }
 
@@ -547,7 +548,7 @@ func (r *PostRepo) Save(ctx context.Context, p *Post) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -592,12 +593,12 @@ func (r *PostRepo) WithTx(tx *runtime.Tx) *PostRepo {
 	return &PostRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the posts rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the posts rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *PostRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *PostRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Post, len(ids))
 	for i, v := range ids {
 		probes[i] = &Post{ID: v}
@@ -609,7 +610,7 @@ func (r *PostRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *PostRepo) InvalidateRows(ctx context.Context, rows ...*Post) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Post of this repository's key prefix. It
@@ -623,7 +624,7 @@ func (r *PostRepo) InvalidateAll(ctx context.Context) error {
 // there is no such Login, the error satisfies errors.Is with
 // runtime.ErrNotFound.
 func (r *PostRepo) LoadLogin(ctx context.Context, p *Post) (*Login, error) {
-	logins, err := runtime.Related[*LoginRepo](r.t)
+	logins, err := engine.Lookup[*LoginRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
@@ -635,11 +636,11 @@ func (r *PostRepo) LoadLogin(ctx context.Context, p *Post) (*Login, error) {
 // One batch reads them all through the Login repository: one read of its
 // cache, and at most one database query for the rows it misses.
 func (r *PostRepo) LoadLogins(ctx context.Context, posts []*Post) ([]*Login, error) {
-	logins, err := runtime.Related[*LoginRepo](r.t)
+	logins, err := engine.Lookup[*LoginRepo](r.t)
 	if err != nil {
 		return nil, err
 	}
-	return runtime.LoadMany(ctx, posts, logins.GetByNames, func(p *Post) (string, bool) {
+	return engine.LoadMany(ctx, posts, logins.GetByNames, func(p *Post) (string, bool) {
 		return p.Login, true
 	})
 }
@@ -650,7 +651,7 @@ func (r *PostRepo) LoadLogins(ctx context.Context, posts []*Post) ([]*Login, err
 type postMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (postMapper) Scan(s runtime.Scanner, p *Post) error {
+func (postMapper) Scan(s engine.Scanner, p *Post) error {
 	return s.Scan(&p.ID, &p.Login)
 }
 
@@ -664,7 +665,7 @@ func (postMapper) Values(p *Post) []any {
 func (postMapper) AppendKey(b []byte, i int, p *Post) []byte {
 	switch i {
 	case postByID:
-		b = runtime.AppendKeyInt(b, p.ID)
+		b = engine.AppendKeyInt(b, p.ID)
 	}
 	return b
 }
@@ -694,14 +695,14 @@ func (postMapper) Decode(b []byte, p *Post) error {
 }
 
 // foldedSpec describes Folded to the cachegen runtime: its table, columns and lookups.
-var foldedSpec = runtime.Spec[Folded]{
-	Table:   "folded",
-	Schema:  "ad718523",
-	Columns: []string{"id", "email"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString},
-	Indexes: []runtime.Index{
+var foldedSpec = engine.Spec[Folded]{
+	Table:      "folded",
+	SchemaHash: "ad718523",
+	Columns:    []string{"id", "email"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.NeverCacheMisses},
+		{Name: "email", Columns: []int{1}, Misses: engine.NeverCacheMisses},
 	},
 	Flat:   true,
 	Mapper: foldedMapper{},
@@ -717,14 +718,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type FoldedRepo struct {
-	t *runtime.Table[Folded]
+	t *engine.Table[Folded]
 }
 
 // NewFoldedRepo returns the repository of Folded rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewFoldedRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*FoldedRepo, error) {
-	t, err := runtime.NewTable(db, store, &foldedSpec, opts...)
+	t, err := engine.NewTable(db, store, &foldedSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -743,7 +744,7 @@ func (r *FoldedRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *FoldedRepo) GetByID(ctx context.Context, id int64) (*Folded, error) {
 	probe := Folded{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, foldedByID, foldedMapper{}.AppendKey(r.t.KeyPrefix(key[:0], foldedByID), foldedByID, &probe), probe)
 }
 
@@ -753,7 +754,7 @@ func (r *FoldedRepo) GetByID(ctx context.Context, id int64) (*Folded, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *FoldedRepo) GetByEmail(ctx context.Context, email Lower) (*Folded, error) {
 	probe := Folded{Email: email}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, foldedByEmail, foldedMapper{}.AppendKey(r.t.KeyPrefix(key[:0], foldedByEmail), foldedByEmail, &probe), probe)
 }
 
@@ -786,7 +787,7 @@ func (r *FoldedRepo) GetByEmails(ctx context.Context, emails []Lower) ([]*Folded
 // All returns every Folded ordered by id. The list is cached under one key that
 // every write to folded invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *FoldedRepo) All(ctx context.Context) ([]Folded, error) {
+func (r *FoldedRepo) All(ctx context.Context) ([]*Folded, error) {
 	return r.t.All(ctx)
 }
 
@@ -801,7 +802,7 @@ func (r *FoldedRepo) Save(ctx context.Context, f *Folded) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -846,12 +847,12 @@ func (r *FoldedRepo) WithTx(tx *runtime.Tx) *FoldedRepo {
 	return &FoldedRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the folded rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the folded rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *FoldedRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *FoldedRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Folded, len(ids))
 	for i, v := range ids {
 		probes[i] = &Folded{ID: v}
@@ -863,7 +864,7 @@ func (r *FoldedRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *FoldedRepo) InvalidateRows(ctx context.Context, rows ...*Folded) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Folded of this repository's key prefix. It
@@ -878,7 +879,7 @@ func (r *FoldedRepo) InvalidateAll(ctx context.Context) error {
 type foldedMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (foldedMapper) Scan(s runtime.Scanner, f *Folded) error {
+func (foldedMapper) Scan(s engine.Scanner, f *Folded) error {
 	return s.Scan(&f.ID, &f.Email)
 }
 
@@ -892,9 +893,9 @@ func (foldedMapper) Values(f *Folded) []any {
 func (foldedMapper) AppendKey(b []byte, i int, f *Folded) []byte {
 	switch i {
 	case foldedByID:
-		b = runtime.AppendKeyInt(b, f.ID)
+		b = engine.AppendKeyInt(b, f.ID)
 	case foldedByEmail:
-		b = runtime.AppendKeyString(b, string(f.Email))
+		b = engine.AppendKeyString(b, string(f.Email))
 	}
 	return b
 }
@@ -939,7 +940,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [4]error
 	rs.Members, errs[0] = NewMemberRepo(db, store, opts...)

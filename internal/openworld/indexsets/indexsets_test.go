@@ -14,6 +14,7 @@ import (
 	v2 "github.com/cachegen/cachegen/internal/openworld/indexsets/v2"
 	"github.com/cachegen/cachegen/internal/pairs"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -63,7 +64,7 @@ type world struct {
 	clock *clock
 	// aRows and bRows are the builds' tables as a change-stream consumer
 	// (runtime/cdc) sees them.
-	aRows, bRows runtime.ChangeTable
+	aRows, bRows engine.ChangeTable
 }
 
 // beat moves the clock by a period and uses both repositories, so each
@@ -87,7 +88,7 @@ func each(t *testing.T, test func(t *testing.T, w *world)) {
 		db.MustExec(schemas[dialect])
 		c := &clock{now: time.Now()}
 		reg := runtime.NewRegistry()
-		opts = append(opts, runtime.WithBuildClock(c), runtime.WithBuildHeartbeat(period), runtime.WithRegistry(reg))
+		opts = append(opts, engine.WithBuildClock(c), runtime.WithBuildHeartbeat(period), runtime.WithRegistry(reg))
 		a, err := v1.NewRepos(db, store, opts...)
 		if err != nil {
 			t.Fatal(err)

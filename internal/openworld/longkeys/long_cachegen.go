@@ -7,20 +7,21 @@ import (
 	"errors"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // longSpec describes Long to the cachegen runtime: its table, columns and lookups.
-var longSpec = runtime.Spec[Long]{
-	Table:   "long_table_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_",
-	Schema:  "7c5b671e",
-	Columns: []string{"id", "long_unique_column_a_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_", "long_group_column_b_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x", "long_group_column_c_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoString, runtime.GoInt64},
-	Indexes: []runtime.Index{
+var longSpec = engine.Spec[Long]{
+	Table:      "long_table_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_",
+	SchemaHash: "7c5b671e",
+	Columns:    []string{"id", "long_unique_column_a_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_", "long_group_column_b_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x", "long_group_column_c_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString, engine.GoString, engine.GoInt64},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "long_unique_column_a_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
-		{Name: "pair", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{2}},
+		{Name: "long_unique_column_a_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
+		{Name: "pair", Columns: []int{2, 3}, Misses: engine.CacheMissesIfExact, Text: []int{2}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -38,14 +39,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type LongRepo struct {
-	t *runtime.Table[Long]
+	t *engine.Table[Long]
 }
 
 // NewLongRepo returns the repository of Long rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewLongRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*LongRepo, error) {
-	t, err := runtime.NewTable(db, store, &longSpec, opts...)
+	t, err := engine.NewTable(db, store, &longSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +65,7 @@ func (r *LongRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *LongRepo) GetByID(ctx context.Context, id int64) (*Long, error) {
 	probe := Long{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, longByID, longMapper{}.AppendKey(r.t.KeyPrefix(key[:0], longByID), longByID, &probe), probe)
 }
 
@@ -74,7 +75,7 @@ func (r *LongRepo) GetByID(ctx context.Context, id int64) (*Long, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *LongRepo) GetByA(ctx context.Context, a string) (*Long, error) {
 	probe := Long{A: a}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, longByA, longMapper{}.AppendKey(r.t.KeyPrefix(key[:0], longByA), longByA, &probe), probe)
 }
 
@@ -84,7 +85,7 @@ func (r *LongRepo) GetByA(ctx context.Context, a string) (*Long, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *LongRepo) GetByBC(ctx context.Context, b string, c int64) (*Long, error) {
 	probe := Long{B: b, C: c}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, longByBC, longMapper{}.AppendKey(r.t.KeyPrefix(key[:0], longByBC), longByBC, &probe), probe)
 }
 
@@ -117,7 +118,7 @@ func (r *LongRepo) GetByAs(ctx context.Context, as []string) ([]*Long, error) {
 // All returns every Long ordered by id. The list is cached under one key that
 // every write to long_table_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_ invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *LongRepo) All(ctx context.Context) ([]Long, error) {
+func (r *LongRepo) All(ctx context.Context) ([]*Long, error) {
 	return r.t.All(ctx)
 }
 
@@ -133,7 +134,7 @@ func (r *LongRepo) Save(ctx context.Context, l *Long) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -178,12 +179,12 @@ func (r *LongRepo) WithTx(tx *runtime.Tx) *LongRepo {
 	return &LongRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the long_table_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_ rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the long_table_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_x_ rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *LongRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *LongRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Long, len(ids))
 	for i, v := range ids {
 		probes[i] = &Long{ID: v}
@@ -195,7 +196,7 @@ func (r *LongRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *LongRepo) InvalidateRows(ctx context.Context, rows ...*Long) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Long of this repository's key prefix. It
@@ -210,7 +211,7 @@ func (r *LongRepo) InvalidateAll(ctx context.Context) error {
 type longMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (longMapper) Scan(s runtime.Scanner, l *Long) error {
+func (longMapper) Scan(s engine.Scanner, l *Long) error {
 	return s.Scan(&l.ID, &l.A, &l.B, &l.C)
 }
 
@@ -224,13 +225,13 @@ func (longMapper) Values(l *Long) []any {
 func (longMapper) AppendKey(b []byte, i int, l *Long) []byte {
 	switch i {
 	case longByID:
-		b = runtime.AppendKeyInt(b, l.ID)
+		b = engine.AppendKeyInt(b, l.ID)
 	case longByA:
-		b = runtime.AppendKeyString(b, l.A)
+		b = engine.AppendKeyString(b, l.A)
 	case longByBC:
-		b = runtime.AppendKeyString(b, l.B)
-		b = runtime.AppendKeySep(b)
-		b = runtime.AppendKeyInt(b, l.C)
+		b = engine.AppendKeyString(b, l.B)
+		b = engine.AppendKeySep(b)
+		b = engine.AppendKeyInt(b, l.C)
 	}
 	return b
 }
@@ -278,7 +279,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [1]error
 	rs.Longs, errs[0] = NewLongRepo(db, store, opts...)

@@ -140,15 +140,15 @@ func (w *probes) add(r *longkeys.Long) {
 func (w *probes) agree(t *testing.T, step string) {
 	t.Helper()
 	ctx := context.Background()
-	var held []longkeys.Long
+	var held []*longkeys.Long
 	if err := w.db.Select(&held, `SELECT id, `+longkeys.ColumnA+`, `+longkeys.ColumnB+`, `+
 		longkeys.ColumnC+` FROM `+longkeys.Table+` ORDER BY id`); err != nil {
 		t.Fatal(err)
 	}
 	find := func(match func(longkeys.Long) bool) *longkeys.Long {
 		for _, r := range held {
-			if match(r) {
-				return &r
+			if match(*r) {
+				return r
 			}
 		}
 		return nil

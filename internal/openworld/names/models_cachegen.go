@@ -7,19 +7,20 @@ import (
 	"errors"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // noteSpec describes Note to the cachegen runtime: its table, columns and lookups.
-var noteSpec = runtime.Spec[Note]{
-	Table:   "notes",
-	Schema:  "a5a26aee",
-	Columns: []string{"id", "slug", "body"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoString},
-	Indexes: []runtime.Index{
+var noteSpec = engine.Spec[Note]{
+	Table:      "notes",
+	SchemaHash: "a5a26aee",
+	Columns:    []string{"id", "slug", "body"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString, engine.GoString},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "slug", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "slug", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -36,14 +37,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type NoteRepo struct {
-	t *runtime.Table[Note]
+	t *engine.Table[Note]
 }
 
 // NewNoteRepo returns the repository of Note rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewNoteRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*NoteRepo, error) {
-	t, err := runtime.NewTable(db, store, &noteSpec, opts...)
+	t, err := engine.NewTable(db, store, &noteSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func (r *NoteRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *NoteRepo) GetByID(ctx context.Context, id int64) (*Note, error) {
 	probe := Note{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, noteByID, noteMapper{}.AppendKey(r.t.KeyPrefix(key[:0], noteByID), noteByID, &probe), probe)
 }
 
@@ -72,7 +73,7 @@ func (r *NoteRepo) GetByID(ctx context.Context, id int64) (*Note, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *NoteRepo) GetBySlug(ctx context.Context, slug string) (*Note, error) {
 	probe := Note{Slug: slug}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, noteBySlug, noteMapper{}.AppendKey(r.t.KeyPrefix(key[:0], noteBySlug), noteBySlug, &probe), probe)
 }
 
@@ -105,7 +106,7 @@ func (r *NoteRepo) GetBySlugs(ctx context.Context, slugs []string) ([]*Note, err
 // All returns every Note ordered by id. The list is cached under one key that
 // every write to notes invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *NoteRepo) All(ctx context.Context) ([]Note, error) {
+func (r *NoteRepo) All(ctx context.Context) ([]*Note, error) {
 	return r.t.All(ctx)
 }
 
@@ -121,7 +122,7 @@ func (r *NoteRepo) Save(ctx context.Context, n *Note) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -166,12 +167,12 @@ func (r *NoteRepo) WithTx(tx *runtime.Tx) *NoteRepo {
 	return &NoteRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the notes rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the notes rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *NoteRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *NoteRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Note, len(ids))
 	for i, v := range ids {
 		probes[i] = &Note{ID: v}
@@ -183,7 +184,7 @@ func (r *NoteRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *NoteRepo) InvalidateRows(ctx context.Context, rows ...*Note) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Note of this repository's key prefix. It
@@ -198,7 +199,7 @@ func (r *NoteRepo) InvalidateAll(ctx context.Context) error {
 type noteMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (noteMapper) Scan(s runtime.Scanner, n *Note) error {
+func (noteMapper) Scan(s engine.Scanner, n *Note) error {
 	return s.Scan(&n.ID, &n.Slug, &n.Body)
 }
 
@@ -212,9 +213,9 @@ func (noteMapper) Values(n *Note) []any {
 func (noteMapper) AppendKey(b []byte, i int, n *Note) []byte {
 	switch i {
 	case noteByID:
-		b = runtime.AppendKeyInt(b, n.ID)
+		b = engine.AppendKeyInt(b, n.ID)
 	case noteBySlug:
-		b = runtime.AppendKeyString(b, n.Slug)
+		b = engine.AppendKeyString(b, n.Slug)
 	}
 	return b
 }
@@ -248,15 +249,15 @@ func (noteMapper) Decode(b []byte, n *Note) error {
 }
 
 // widgetASpec describes WidgetA to the cachegen runtime: its table, columns and lookups.
-var widgetASpec = runtime.Spec[WidgetA]{
-	Table:   "cg_openworld_a.widgets",
-	Schema:  "c7c89fff",
-	Columns: []string{"id", "code", "shop", "name", "owner"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString, runtime.GoInt64 | runtime.GoNullable},
-	Indexes: []runtime.Index{
+var widgetASpec = engine.Spec[WidgetA]{
+	Table:      "cg_openworld_a.widgets",
+	SchemaHash: "c7c89fff",
+	Columns:    []string{"id", "code", "shop", "name", "owner"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString, engine.GoInt64, engine.GoString, engine.GoInt64 | engine.GoNullable},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "code", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
-		{Name: "shop_name", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
+		{Name: "code", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
+		{Name: "shop_name", Columns: []int{2, 3}, Misses: engine.CacheMissesIfExact, Text: []int{3}},
 		{Name: "owner", Columns: []int{4}},
 	},
 	AutoPK: true,
@@ -275,14 +276,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type WidgetARepo struct {
-	t *runtime.Table[WidgetA]
+	t *engine.Table[WidgetA]
 }
 
 // NewWidgetARepo returns the repository of WidgetA rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewWidgetARepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*WidgetARepo, error) {
-	t, err := runtime.NewTable(db, store, &widgetASpec, opts...)
+	t, err := engine.NewTable(db, store, &widgetASpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +302,7 @@ func (r *WidgetARepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *WidgetARepo) GetByID(ctx context.Context, id int64) (*WidgetA, error) {
 	probe := WidgetA{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, widgetAByID, widgetAMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetAByID), widgetAByID, &probe), probe)
 }
 
@@ -311,7 +312,7 @@ func (r *WidgetARepo) GetByID(ctx context.Context, id int64) (*WidgetA, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *WidgetARepo) GetByCode(ctx context.Context, code string) (*WidgetA, error) {
 	probe := WidgetA{Code: code}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, widgetAByCode, widgetAMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetAByCode), widgetAByCode, &probe), probe)
 }
 
@@ -321,7 +322,7 @@ func (r *WidgetARepo) GetByCode(ctx context.Context, code string) (*WidgetA, err
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *WidgetARepo) GetByShopName(ctx context.Context, shop int64, name string) (*WidgetA, error) {
 	probe := WidgetA{Shop: shop, Name: name}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, widgetAByShopName, widgetAMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetAByShopName), widgetAByShopName, &probe), probe)
 }
 
@@ -331,7 +332,7 @@ func (r *WidgetARepo) GetByShopName(ctx context.Context, shop int64, name string
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *WidgetARepo) GetByOwner(ctx context.Context, owner *int64) (*WidgetA, error) {
 	probe := WidgetA{Owner: owner}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, widgetAByOwner, widgetAMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetAByOwner), widgetAByOwner, &probe), probe)
 }
 
@@ -377,7 +378,7 @@ func (r *WidgetARepo) GetByOwners(ctx context.Context, owners []*int64) ([]*Widg
 // All returns every WidgetA ordered by id. The list is cached under one key that
 // every write to cg_openworld_a.widgets invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *WidgetARepo) All(ctx context.Context) ([]WidgetA, error) {
+func (r *WidgetARepo) All(ctx context.Context) ([]*WidgetA, error) {
 	return r.t.All(ctx)
 }
 
@@ -393,7 +394,7 @@ func (r *WidgetARepo) Save(ctx context.Context, w *WidgetA) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -438,12 +439,12 @@ func (r *WidgetARepo) WithTx(tx *runtime.Tx) *WidgetARepo {
 	return &WidgetARepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the cg_openworld_a.widgets rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the cg_openworld_a.widgets rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *WidgetARepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *WidgetARepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*WidgetA, len(ids))
 	for i, v := range ids {
 		probes[i] = &WidgetA{ID: v}
@@ -455,7 +456,7 @@ func (r *WidgetARepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *WidgetARepo) InvalidateRows(ctx context.Context, rows ...*WidgetA) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached WidgetA of this repository's key prefix. It
@@ -480,7 +481,7 @@ func (r *WidgetARepo) LoadOwner(ctx context.Context, w *WidgetA) (*WidgetA, erro
 // One batch reads them all through the WidgetA repository: one read of its
 // cache, and at most one database query for the rows it misses.
 func (r *WidgetARepo) LoadOwners(ctx context.Context, widgetAs []*WidgetA) ([]*WidgetA, error) {
-	return runtime.LoadMany(ctx, widgetAs, r.GetByIDs, func(w *WidgetA) (int64, bool) {
+	return engine.LoadMany(ctx, widgetAs, r.GetByIDs, func(w *WidgetA) (int64, bool) {
 		if w.Owner == nil {
 			return 0, false
 		}
@@ -502,7 +503,7 @@ func (r *WidgetARepo) LoadWidgetA(ctx context.Context, w *WidgetA) (*WidgetA, er
 // all through the WidgetA repository: one read of its cache, and at most one
 // database query for the rows it misses.
 func (r *WidgetARepo) LoadWidgetAs(ctx context.Context, widgetAs []*WidgetA) ([]*WidgetA, error) {
-	return runtime.LoadMany(ctx, widgetAs, r.GetByOwners, func(w *WidgetA) (*int64, bool) {
+	return engine.LoadMany(ctx, widgetAs, r.GetByOwners, func(w *WidgetA) (*int64, bool) {
 		ref := w.ID
 		return &ref, true
 	})
@@ -514,7 +515,7 @@ func (r *WidgetARepo) LoadWidgetAs(ctx context.Context, widgetAs []*WidgetA) ([]
 type widgetAMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (widgetAMapper) Scan(s runtime.Scanner, w *WidgetA) error {
+func (widgetAMapper) Scan(s engine.Scanner, w *WidgetA) error {
 	return s.Scan(&w.ID, &w.Code, &w.Shop, &w.Name, &w.Owner)
 }
 
@@ -528,18 +529,18 @@ func (widgetAMapper) Values(w *WidgetA) []any {
 func (widgetAMapper) AppendKey(b []byte, i int, w *WidgetA) []byte {
 	switch i {
 	case widgetAByID:
-		b = runtime.AppendKeyInt(b, w.ID)
+		b = engine.AppendKeyInt(b, w.ID)
 	case widgetAByCode:
-		b = runtime.AppendKeyString(b, w.Code)
+		b = engine.AppendKeyString(b, w.Code)
 	case widgetAByShopName:
-		b = runtime.AppendKeyInt(b, w.Shop)
-		b = runtime.AppendKeySep(b)
-		b = runtime.AppendKeyString(b, w.Name)
+		b = engine.AppendKeyInt(b, w.Shop)
+		b = engine.AppendKeySep(b)
+		b = engine.AppendKeyString(b, w.Name)
 	case widgetAByOwner:
 		if w.Owner != nil {
-			b = runtime.AppendKeyInt(b, *w.Owner)
+			b = engine.AppendKeyInt(b, *w.Owner)
 		} else {
-			b = runtime.AppendKeyNull(b)
+			b = engine.AppendKeyNull(b)
 		}
 	}
 	return b
@@ -584,15 +585,15 @@ func (widgetAMapper) Decode(b []byte, w *WidgetA) error {
 }
 
 // widgetBSpec describes WidgetB to the cachegen runtime: its table, columns and lookups.
-var widgetBSpec = runtime.Spec[WidgetB]{
-	Table:   "cg_openworld_b.widgets",
-	Schema:  "0b5bc4b6",
-	Columns: []string{"id", "code", "shop", "name", "owner"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString, runtime.GoInt64 | runtime.GoNullable},
-	Indexes: []runtime.Index{
+var widgetBSpec = engine.Spec[WidgetB]{
+	Table:      "cg_openworld_b.widgets",
+	SchemaHash: "0b5bc4b6",
+	Columns:    []string{"id", "code", "shop", "name", "owner"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString, engine.GoInt64, engine.GoString, engine.GoInt64 | engine.GoNullable},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "code", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
-		{Name: "shop_name", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
+		{Name: "code", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
+		{Name: "shop_name", Columns: []int{2, 3}, Misses: engine.CacheMissesIfExact, Text: []int{3}},
 		{Name: "owner", Columns: []int{4}},
 	},
 	AutoPK: true,
@@ -611,14 +612,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type WidgetBRepo struct {
-	t *runtime.Table[WidgetB]
+	t *engine.Table[WidgetB]
 }
 
 // NewWidgetBRepo returns the repository of WidgetB rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewWidgetBRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*WidgetBRepo, error) {
-	t, err := runtime.NewTable(db, store, &widgetBSpec, opts...)
+	t, err := engine.NewTable(db, store, &widgetBSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -637,7 +638,7 @@ func (r *WidgetBRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *WidgetBRepo) GetByID(ctx context.Context, id int64) (*WidgetB, error) {
 	probe := WidgetB{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, widgetBByID, widgetBMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetBByID), widgetBByID, &probe), probe)
 }
 
@@ -647,7 +648,7 @@ func (r *WidgetBRepo) GetByID(ctx context.Context, id int64) (*WidgetB, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *WidgetBRepo) GetByCode(ctx context.Context, code string) (*WidgetB, error) {
 	probe := WidgetB{Code: code}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, widgetBByCode, widgetBMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetBByCode), widgetBByCode, &probe), probe)
 }
 
@@ -657,7 +658,7 @@ func (r *WidgetBRepo) GetByCode(ctx context.Context, code string) (*WidgetB, err
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *WidgetBRepo) GetByShopName(ctx context.Context, shop int64, name string) (*WidgetB, error) {
 	probe := WidgetB{Shop: shop, Name: name}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, widgetBByShopName, widgetBMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetBByShopName), widgetBByShopName, &probe), probe)
 }
 
@@ -667,7 +668,7 @@ func (r *WidgetBRepo) GetByShopName(ctx context.Context, shop int64, name string
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *WidgetBRepo) GetByOwner(ctx context.Context, owner *int64) (*WidgetB, error) {
 	probe := WidgetB{Owner: owner}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, widgetBByOwner, widgetBMapper{}.AppendKey(r.t.KeyPrefix(key[:0], widgetBByOwner), widgetBByOwner, &probe), probe)
 }
 
@@ -713,7 +714,7 @@ func (r *WidgetBRepo) GetByOwners(ctx context.Context, owners []*int64) ([]*Widg
 // All returns every WidgetB ordered by id. The list is cached under one key that
 // every write to cg_openworld_b.widgets invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *WidgetBRepo) All(ctx context.Context) ([]WidgetB, error) {
+func (r *WidgetBRepo) All(ctx context.Context) ([]*WidgetB, error) {
 	return r.t.All(ctx)
 }
 
@@ -729,7 +730,7 @@ func (r *WidgetBRepo) Save(ctx context.Context, w *WidgetB) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -774,12 +775,12 @@ func (r *WidgetBRepo) WithTx(tx *runtime.Tx) *WidgetBRepo {
 	return &WidgetBRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the cg_openworld_b.widgets rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the cg_openworld_b.widgets rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *WidgetBRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *WidgetBRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*WidgetB, len(ids))
 	for i, v := range ids {
 		probes[i] = &WidgetB{ID: v}
@@ -791,7 +792,7 @@ func (r *WidgetBRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *WidgetBRepo) InvalidateRows(ctx context.Context, rows ...*WidgetB) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached WidgetB of this repository's key prefix. It
@@ -806,7 +807,7 @@ func (r *WidgetBRepo) InvalidateAll(ctx context.Context) error {
 type widgetBMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (widgetBMapper) Scan(s runtime.Scanner, w *WidgetB) error {
+func (widgetBMapper) Scan(s engine.Scanner, w *WidgetB) error {
 	return s.Scan(&w.ID, &w.Code, &w.Shop, &w.Name, &w.Owner)
 }
 
@@ -820,18 +821,18 @@ func (widgetBMapper) Values(w *WidgetB) []any {
 func (widgetBMapper) AppendKey(b []byte, i int, w *WidgetB) []byte {
 	switch i {
 	case widgetBByID:
-		b = runtime.AppendKeyInt(b, w.ID)
+		b = engine.AppendKeyInt(b, w.ID)
 	case widgetBByCode:
-		b = runtime.AppendKeyString(b, w.Code)
+		b = engine.AppendKeyString(b, w.Code)
 	case widgetBByShopName:
-		b = runtime.AppendKeyInt(b, w.Shop)
-		b = runtime.AppendKeySep(b)
-		b = runtime.AppendKeyString(b, w.Name)
+		b = engine.AppendKeyInt(b, w.Shop)
+		b = engine.AppendKeySep(b)
+		b = engine.AppendKeyString(b, w.Name)
 	case widgetBByOwner:
 		if w.Owner != nil {
-			b = runtime.AppendKeyInt(b, *w.Owner)
+			b = engine.AppendKeyInt(b, *w.Owner)
 		} else {
-			b = runtime.AppendKeyNull(b)
+			b = engine.AppendKeyNull(b)
 		}
 	}
 	return b
@@ -890,7 +891,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [3]error
 	rs.Notes, errs[0] = NewNoteRepo(db, store, opts...)

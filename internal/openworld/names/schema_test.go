@@ -216,7 +216,7 @@ func everyMethod(t *testing.T, ctx context.Context, db *sqlx.DB, w *WidgetARepo)
 		name string
 		fn   func() error
 	}{
-		{"Invalidate", func() error { return w.Invalidate(ctx, one.ID) }},
+		{"Invalidate", func() error { return w.InvalidateByPK(ctx, one.ID) }},
 		{"InvalidateRows", func() error { return w.InvalidateRows(ctx, one) }},
 		{"InvalidateAll", func() error { return w.InvalidateAll(ctx) }},
 	} {

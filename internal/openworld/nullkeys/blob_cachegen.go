@@ -8,23 +8,24 @@ import (
 	"errors"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // blobSpec describes Blob to the cachegen runtime: its table, columns and lookups.
-var blobSpec = runtime.Spec[Blob]{
-	Table:   "blobs",
-	Schema:  "feb7dcd6",
-	Columns: []string{"id", "data", "raw", "opt", "nick", "tag"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoBytes | runtime.GoNullable, runtime.GoBytes | runtime.GoNullable, runtime.GoBytes | runtime.GoNullable, runtime.GoString | runtime.GoNullable, runtime.GoOther},
-	Indexes: []runtime.Index{
+var blobSpec = engine.Spec[Blob]{
+	Table:      "blobs",
+	SchemaHash: "feb7dcd6",
+	Columns:    []string{"id", "data", "raw", "opt", "nick", "tag"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoBytes | engine.GoNullable, engine.GoBytes | engine.GoNullable, engine.GoBytes | engine.GoNullable, engine.GoString | engine.GoNullable, engine.GoOther},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "data", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
-		{Name: "raw", Columns: []int{2}, Misses: runtime.CacheMissesIfExact, Text: []int{2}},
-		{Name: "opt", Columns: []int{3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
-		{Name: "nick", Columns: []int{4}, Misses: runtime.CacheMissesIfExact, Text: []int{4}},
-		{Name: "tag", Columns: []int{5}, Misses: runtime.NeverCacheMisses},
+		{Name: "data", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
+		{Name: "raw", Columns: []int{2}, Misses: engine.CacheMissesIfExact, Text: []int{2}},
+		{Name: "opt", Columns: []int{3}, Misses: engine.CacheMissesIfExact, Text: []int{3}},
+		{Name: "nick", Columns: []int{4}, Misses: engine.CacheMissesIfExact, Text: []int{4}},
+		{Name: "tag", Columns: []int{5}, Misses: engine.NeverCacheMisses},
 	},
 	AutoPK: true,
 	Mapper: blobMapper{},
@@ -44,14 +45,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type BlobRepo struct {
-	t *runtime.Table[Blob]
+	t *engine.Table[Blob]
 }
 
 // NewBlobRepo returns the repository of Blob rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewBlobRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*BlobRepo, error) {
-	t, err := runtime.NewTable(db, store, &blobSpec, opts...)
+	t, err := engine.NewTable(db, store, &blobSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +71,7 @@ func (r *BlobRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *BlobRepo) GetByID(ctx context.Context, id int64) (*Blob, error) {
 	probe := Blob{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, blobByID, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], blobByID), blobByID, &probe), probe)
 }
 
@@ -80,7 +81,7 @@ func (r *BlobRepo) GetByID(ctx context.Context, id int64) (*Blob, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *BlobRepo) GetByData(ctx context.Context, data []byte) (*Blob, error) {
 	probe := Blob{Data: data}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, blobByData, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], blobByData), blobByData, &probe), probe)
 }
 
@@ -90,7 +91,7 @@ func (r *BlobRepo) GetByData(ctx context.Context, data []byte) (*Blob, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *BlobRepo) GetByRaw(ctx context.Context, raw Raw) (*Blob, error) {
 	probe := Blob{Raw: raw}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, blobByRaw, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], blobByRaw), blobByRaw, &probe), probe)
 }
 
@@ -100,7 +101,7 @@ func (r *BlobRepo) GetByRaw(ctx context.Context, raw Raw) (*Blob, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *BlobRepo) GetByOpt(ctx context.Context, opt sql.Null[[]byte]) (*Blob, error) {
 	probe := Blob{Opt: opt}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, blobByOpt, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], blobByOpt), blobByOpt, &probe), probe)
 }
 
@@ -110,7 +111,7 @@ func (r *BlobRepo) GetByOpt(ctx context.Context, opt sql.Null[[]byte]) (*Blob, e
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *BlobRepo) GetByNick(ctx context.Context, nick *string) (*Blob, error) {
 	probe := Blob{Nick: nick}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, blobByNick, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], blobByNick), blobByNick, &probe), probe)
 }
 
@@ -120,7 +121,7 @@ func (r *BlobRepo) GetByNick(ctx context.Context, nick *string) (*Blob, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *BlobRepo) GetByTag(ctx context.Context, tag Tag) (*Blob, error) {
 	probe := Blob{Tag: tag}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, blobByTag, blobMapper{}.AppendKey(r.t.KeyPrefix(key[:0], blobByTag), blobByTag, &probe), probe)
 }
 
@@ -205,7 +206,7 @@ func (r *BlobRepo) GetByTags(ctx context.Context, tags []Tag) ([]*Blob, error) {
 // All returns every Blob ordered by id. The list is cached under one key that
 // every write to blobs invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *BlobRepo) All(ctx context.Context) ([]Blob, error) {
+func (r *BlobRepo) All(ctx context.Context) ([]*Blob, error) {
 	return r.t.All(ctx)
 }
 
@@ -221,7 +222,7 @@ func (r *BlobRepo) Save(ctx context.Context, row *Blob) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -266,12 +267,12 @@ func (r *BlobRepo) WithTx(tx *runtime.Tx) *BlobRepo {
 	return &BlobRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the blobs rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the blobs rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *BlobRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *BlobRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Blob, len(ids))
 	for i, v := range ids {
 		probes[i] = &Blob{ID: v}
@@ -283,7 +284,7 @@ func (r *BlobRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *BlobRepo) InvalidateRows(ctx context.Context, rows ...*Blob) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Blob of this repository's key prefix. It
@@ -298,7 +299,7 @@ func (r *BlobRepo) InvalidateAll(ctx context.Context) error {
 type blobMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (blobMapper) Scan(s runtime.Scanner, row *Blob) error {
+func (blobMapper) Scan(s engine.Scanner, row *Blob) error {
 	return s.Scan(&row.ID, &row.Data, (*[]byte)(&row.Raw), &row.Opt, &row.Nick, &row.Tag)
 }
 
@@ -312,25 +313,25 @@ func (blobMapper) Values(row *Blob) []any {
 func (blobMapper) AppendKey(b []byte, i int, row *Blob) []byte {
 	switch i {
 	case blobByID:
-		b = runtime.AppendKeyInt(b, row.ID)
+		b = engine.AppendKeyInt(b, row.ID)
 	case blobByData:
-		b = runtime.AppendKeyBytes(b, row.Data)
+		b = engine.AppendKeyBytes(b, row.Data)
 	case blobByRaw:
-		b = runtime.AppendKeyBytes(b, []byte(row.Raw))
+		b = engine.AppendKeyBytes(b, []byte(row.Raw))
 	case blobByOpt:
 		if row.Opt.Valid {
-			b = runtime.AppendKeyBytes(b, row.Opt.V)
+			b = engine.AppendKeyBytes(b, row.Opt.V)
 		} else {
-			b = runtime.AppendKeyNull(b)
+			b = engine.AppendKeyNull(b)
 		}
 	case blobByNick:
 		if row.Nick != nil {
-			b = runtime.AppendKeyString(b, *row.Nick)
+			b = engine.AppendKeyString(b, *row.Nick)
 		} else {
-			b = runtime.AppendKeyNull(b)
+			b = engine.AppendKeyNull(b)
 		}
 	case blobByTag:
-		b = runtime.AppendKeyMarshaler(b, row.Tag)
+		b = engine.AppendKeyMarshaler(b, row.Tag)
 	}
 	return b
 }
@@ -397,7 +398,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [1]error
 	rs.Blobs, errs[0] = NewBlobRepo(db, store, opts...)

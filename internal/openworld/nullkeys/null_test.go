@@ -167,8 +167,8 @@ func agree(t *testing.T, step string, db *sqlx.DB, cached, direct *nullkeys.Blob
 	for round := range 2 {
 		for _, w := range want {
 			got, err := cached.GetByID(ctx, w.ID)
-			if err != nil || !reflect.DeepEqual(*got, w) {
-				t.Fatalf("%s: cached GetByID(%d) (read %d) = %s, %v; the database holds %s", step, w.ID, round+1, show(got), err, show(&w))
+			if err != nil || !reflect.DeepEqual(got, w) {
+				t.Fatalf("%s: cached GetByID(%d) (read %d) = %s, %v; the database holds %s", step, w.ID, round+1, show(got), err, show(w))
 			}
 		}
 		all, err := cached.All(ctx)

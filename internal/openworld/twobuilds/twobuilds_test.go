@@ -15,6 +15,7 @@ import (
 	v2 "github.com/cachegen/cachegen/internal/openworld/twobuilds/v2"
 	"github.com/cachegen/cachegen/internal/pairs"
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -102,7 +103,7 @@ func build1(r *v1.AccountRepo) build {
 			as, err := r.All(ctx)
 			out := make([]*row, len(as))
 			for i := range as {
-				out[i] = fromV1(&as[i])
+				out[i] = fromV1(as[i])
 			}
 			return out, err
 		},
@@ -129,7 +130,7 @@ func build2(r *v2.AccountRepo) build {
 			as, err := r.All(ctx)
 			out := make([]*row, len(as))
 			for i := range as {
-				out[i] = fromV2(&as[i])
+				out[i] = fromV2(as[i])
 			}
 			return out, err
 		},
@@ -166,7 +167,7 @@ func (c stillClock) Go(f func())                                      { f() }
 func each(t *testing.T, test func(t *testing.T, w *world)) {
 	open := func(t *testing.T, db *sqlx.DB, dialect string, store runtime.Store, opts ...runtime.Option) {
 		db.MustExec(schemas[dialect])
-		opts = append(opts, runtime.WithBuildClock(stillClock{now: time.Now()}))
+		opts = append(opts, engine.WithBuildClock(stillClock{now: time.Now()}))
 		r1, err := v1.NewAccountRepo(db, store, opts...)
 		if err != nil {
 			t.Fatal(err)

@@ -8,17 +8,18 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // rowSpec describes Row to the cachegen runtime: its table, columns and lookups.
-var rowSpec = runtime.Spec[Row]{
-	Table:   "typed_rows",
-	Schema:  "4d907b12",
-	Columns: []string{"id", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u32", "u64", "f32", "f64", "flag", "text_", "bytes_", "at", "arr", "p_int", "p_u16", "p_f64", "p_bool", "p_str", "p_bytes", "p_time", "n_str", "n_i64", "n_i32", "n_i16", "n_byte", "n_f64", "n_bool", "n_time", "n_g", "n_g_str", "n_g_code", "status", "big", "ratio", "on_", "code", "raw", "dig", "p_code", "p_big", "point"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoInt64, runtime.GoInt8, runtime.GoInt16, runtime.GoInt32, runtime.GoInt64, runtime.GoUint64, runtime.GoUint8, runtime.GoUint16, runtime.GoUint32, runtime.GoUint64, runtime.GoFloat32, runtime.GoFloat64, runtime.GoBool, runtime.GoString, runtime.GoBytes | runtime.GoNullable, runtime.GoTime, runtime.GoByteArray, runtime.GoInt64 | runtime.GoNullable, runtime.GoUint16 | runtime.GoNullable, runtime.GoFloat64 | runtime.GoNullable, runtime.GoBool | runtime.GoNullable, runtime.GoString | runtime.GoNullable, runtime.GoBytes | runtime.GoNullable, runtime.GoTime | runtime.GoNullable, runtime.GoString | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoInt32 | runtime.GoNullable, runtime.GoInt16 | runtime.GoNullable, runtime.GoUint8 | runtime.GoNullable, runtime.GoFloat64 | runtime.GoNullable, runtime.GoBool | runtime.GoNullable, runtime.GoTime | runtime.GoNullable, runtime.GoInt64 | runtime.GoNullable, runtime.GoString | runtime.GoNullable, runtime.GoString | runtime.GoNullable, runtime.GoInt16, runtime.GoUint32, runtime.GoFloat64, runtime.GoBool, runtime.GoString, runtime.GoBytes | runtime.GoNullable, runtime.GoByteArray, runtime.GoString | runtime.GoNullable, runtime.GoUint32 | runtime.GoNullable, runtime.GoOther},
-	Indexes: []runtime.Index{
+var rowSpec = engine.Spec[Row]{
+	Table:      "typed_rows",
+	SchemaHash: "4d907b12",
+	Columns:    []string{"id", "i", "i8", "i16", "i32", "i64", "u", "u8", "u16", "u32", "u64", "f32", "f64", "flag", "text_", "bytes_", "at", "arr", "p_int", "p_u16", "p_f64", "p_bool", "p_str", "p_bytes", "p_time", "n_str", "n_i64", "n_i32", "n_i16", "n_byte", "n_f64", "n_bool", "n_time", "n_g", "n_g_str", "n_g_code", "status", "big", "ratio", "on_", "code", "raw", "dig", "p_code", "p_big", "point"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoInt64, engine.GoInt8, engine.GoInt16, engine.GoInt32, engine.GoInt64, engine.GoUint64, engine.GoUint8, engine.GoUint16, engine.GoUint32, engine.GoUint64, engine.GoFloat32, engine.GoFloat64, engine.GoBool, engine.GoString, engine.GoBytes | engine.GoNullable, engine.GoTime, engine.GoByteArray, engine.GoInt64 | engine.GoNullable, engine.GoUint16 | engine.GoNullable, engine.GoFloat64 | engine.GoNullable, engine.GoBool | engine.GoNullable, engine.GoString | engine.GoNullable, engine.GoBytes | engine.GoNullable, engine.GoTime | engine.GoNullable, engine.GoString | engine.GoNullable, engine.GoInt64 | engine.GoNullable, engine.GoInt32 | engine.GoNullable, engine.GoInt16 | engine.GoNullable, engine.GoUint8 | engine.GoNullable, engine.GoFloat64 | engine.GoNullable, engine.GoBool | engine.GoNullable, engine.GoTime | engine.GoNullable, engine.GoInt64 | engine.GoNullable, engine.GoString | engine.GoNullable, engine.GoString | engine.GoNullable, engine.GoInt16, engine.GoUint32, engine.GoFloat64, engine.GoBool, engine.GoString, engine.GoBytes | engine.GoNullable, engine.GoByteArray, engine.GoString | engine.GoNullable, engine.GoUint32 | engine.GoNullable, engine.GoOther},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
 	},
 	AutoPK: true,
@@ -34,14 +35,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type RowRepo struct {
-	t *runtime.Table[Row]
+	t *engine.Table[Row]
 }
 
 // NewRowRepo returns the repository of Row rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewRowRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*RowRepo, error) {
-	t, err := runtime.NewTable(db, store, &rowSpec, opts...)
+	t, err := engine.NewTable(db, store, &rowSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +61,7 @@ func (r *RowRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *RowRepo) GetByID(ctx context.Context, id int64) (*Row, error) {
 	probe := Row{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, rowByID, rowMapper{}.AppendKey(r.t.KeyPrefix(key[:0], rowByID), rowByID, &probe), probe)
 }
 
@@ -80,7 +81,7 @@ func (r *RowRepo) GetByIDs(ctx context.Context, ids []int64) ([]*Row, error) {
 // All returns every Row ordered by id. The list is cached under one key that
 // every write to typed_rows invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *RowRepo) All(ctx context.Context) ([]Row, error) {
+func (r *RowRepo) All(ctx context.Context) ([]*Row, error) {
 	return r.t.All(ctx)
 }
 
@@ -96,7 +97,7 @@ func (r *RowRepo) Save(ctx context.Context, row *Row) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -141,12 +142,12 @@ func (r *RowRepo) WithTx(tx *runtime.Tx) *RowRepo {
 	return &RowRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the typed_rows rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the typed_rows rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *RowRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *RowRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Row, len(ids))
 	for i, v := range ids {
 		probes[i] = &Row{ID: v}
@@ -158,7 +159,7 @@ func (r *RowRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *RowRepo) InvalidateRows(ctx context.Context, rows ...*Row) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Row of this repository's key prefix. It
@@ -173,8 +174,8 @@ func (r *RowRepo) InvalidateAll(ctx context.Context) error {
 type rowMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (rowMapper) Scan(s runtime.Scanner, row *Row) error {
-	return s.Scan(&row.ID, &row.I, &row.I8, &row.I16, &row.I32, &row.I64, &row.U, &row.U8, &row.U16, &row.U32, &row.U64, &row.F32, &row.F64, &row.Flag, &row.Text, &row.Bytes, &row.At, runtime.ScanBytes(row.Arr[:]), &row.PInt, &row.PU16, &row.PF64, &row.PBool, &row.PStr, &row.PBytes, &row.PTime, &row.NStr, &row.NI64, &row.NI32, &row.NI16, &row.NByte, &row.NF64, &row.NBool, &row.NTime, &row.NG, &row.NGStr, &row.NGCode, &row.Status, &row.Big, &row.Ratio, (*bool)(&row.On), &row.Code, (*[]byte)(&row.Raw), runtime.ScanBytes(row.Dig[:]), &row.PCode, &row.PBig, &row.Point)
+func (rowMapper) Scan(s engine.Scanner, row *Row) error {
+	return s.Scan(&row.ID, &row.I, &row.I8, &row.I16, &row.I32, &row.I64, &row.U, &row.U8, &row.U16, &row.U32, &row.U64, &row.F32, &row.F64, &row.Flag, &row.Text, &row.Bytes, &row.At, engine.ScanBytes(row.Arr[:]), &row.PInt, &row.PU16, &row.PF64, &row.PBool, &row.PStr, &row.PBytes, &row.PTime, &row.NStr, &row.NI64, &row.NI32, &row.NI16, &row.NByte, &row.NF64, &row.NBool, &row.NTime, &row.NG, &row.NGStr, &row.NGCode, &row.Status, &row.Big, &row.Ratio, (*bool)(&row.On), &row.Code, (*[]byte)(&row.Raw), engine.ScanBytes(row.Dig[:]), &row.PCode, &row.PBig, &row.Point)
 }
 
 // Values returns the column values in spec order.
@@ -187,7 +188,7 @@ func (rowMapper) Values(row *Row) []any {
 func (rowMapper) AppendKey(b []byte, i int, row *Row) []byte {
 	switch i {
 	case rowByID:
-		b = runtime.AppendKeyInt(b, row.ID)
+		b = engine.AppendKeyInt(b, row.ID)
 	}
 	return b
 }
@@ -442,7 +443,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [1]error
 	rs.Rows, errs[0] = NewRowRepo(db, store, opts...)

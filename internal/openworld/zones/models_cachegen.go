@@ -8,19 +8,20 @@ import (
 	"time"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // eventSpec describes Event to the cachegen runtime: its table, columns and lookups.
-var eventSpec = runtime.Spec[Event]{
-	Table:   "events",
-	Schema:  "bf9ba37c",
-	Columns: []string{"id", "name", "at", "wall", "maybe", "null_at"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoTime, runtime.GoTime, runtime.GoTime | runtime.GoNullable, runtime.GoTime | runtime.GoNullable},
-	Indexes: []runtime.Index{
+var eventSpec = engine.Spec[Event]{
+	Table:      "events",
+	SchemaHash: "bf9ba37c",
+	Columns:    []string{"id", "name", "at", "wall", "maybe", "null_at"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString, engine.GoTime, engine.GoTime, engine.GoTime | engine.GoNullable, engine.GoTime | engine.GoNullable},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "name", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "name", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
 	},
 	Mapper: eventMapper{},
 }
@@ -35,14 +36,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type EventRepo struct {
-	t *runtime.Table[Event]
+	t *engine.Table[Event]
 }
 
 // NewEventRepo returns the repository of Event rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewEventRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*EventRepo, error) {
-	t, err := runtime.NewTable(db, store, &eventSpec, opts...)
+	t, err := engine.NewTable(db, store, &eventSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +62,7 @@ func (r *EventRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EventRepo) GetByID(ctx context.Context, id int64) (*Event, error) {
 	probe := Event{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, eventByID, eventMapper{}.AppendKey(r.t.KeyPrefix(key[:0], eventByID), eventByID, &probe), probe)
 }
 
@@ -71,7 +72,7 @@ func (r *EventRepo) GetByID(ctx context.Context, id int64) (*Event, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *EventRepo) GetByName(ctx context.Context, name string) (*Event, error) {
 	probe := Event{Name: name}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, eventByName, eventMapper{}.AppendKey(r.t.KeyPrefix(key[:0], eventByName), eventByName, &probe), probe)
 }
 
@@ -104,7 +105,7 @@ func (r *EventRepo) GetByNames(ctx context.Context, names []string) ([]*Event, e
 // All returns every Event ordered by id. The list is cached under one key that
 // every write to events invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *EventRepo) All(ctx context.Context) ([]Event, error) {
+func (r *EventRepo) All(ctx context.Context) ([]*Event, error) {
 	return r.t.All(ctx)
 }
 
@@ -119,7 +120,7 @@ func (r *EventRepo) Save(ctx context.Context, e *Event) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -164,12 +165,12 @@ func (r *EventRepo) WithTx(tx *runtime.Tx) *EventRepo {
 	return &EventRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the events rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the events rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *EventRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *EventRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Event, len(ids))
 	for i, v := range ids {
 		probes[i] = &Event{ID: v}
@@ -181,7 +182,7 @@ func (r *EventRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *EventRepo) InvalidateRows(ctx context.Context, rows ...*Event) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Event of this repository's key prefix. It
@@ -196,7 +197,7 @@ func (r *EventRepo) InvalidateAll(ctx context.Context) error {
 type eventMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (eventMapper) Scan(s runtime.Scanner, e *Event) error {
+func (eventMapper) Scan(s engine.Scanner, e *Event) error {
 	return s.Scan(&e.ID, &e.Name, &e.At, &e.Wall, &e.Maybe, &e.Null)
 }
 
@@ -210,9 +211,9 @@ func (eventMapper) Values(e *Event) []any {
 func (eventMapper) AppendKey(b []byte, i int, e *Event) []byte {
 	switch i {
 	case eventByID:
-		b = runtime.AppendKeyInt(b, e.ID)
+		b = engine.AppendKeyInt(b, e.ID)
 	case eventByName:
-		b = runtime.AppendKeyString(b, e.Name)
+		b = engine.AppendKeyString(b, e.Name)
 	}
 	return b
 }
@@ -274,7 +275,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [1]error
 	rs.Events, errs[0] = NewEventRepo(db, store, opts...)

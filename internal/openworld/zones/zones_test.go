@@ -222,7 +222,7 @@ func readAll(t *testing.T, ctx context.Context, repo *EventRepo, want []*Event, 
 			t.Fatalf("round %d: All has %d rows, want %d", round, len(all), len(want))
 		}
 		for i, w := range want {
-			sameEvent(t, "All "+w.Name, &all[i], w)
+			sameEvent(t, "All "+w.Name, all[i], w)
 		}
 	}
 }

@@ -2,7 +2,7 @@
 // It lives in a package of its own so that the runtime never imports
 // Prometheus.
 //
-// A Metrics is both a runtime.Observer (give it to every repository with
+// A Metrics is both a observe.Observer (give it to every repository with
 // runtime.WithObserver) and a prometheus.Collector (register it once):
 //
 //	m := prom.New(prom.Options{})
@@ -34,6 +34,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/observe"
 )
 
 // DefaultBuckets are the latency buckets in seconds: from 100µs (a store
@@ -206,10 +207,10 @@ func (m *Metrics) newReadSeries(k pair) *readSeries {
 		errors:   m.readErrors.WithLabelValues(k.table, k.name),
 		time:     m.readTime.WithLabelValues(k.table, k.name),
 		db:       m.readDB.WithLabelValues(k.table, k.name),
-		hitStore: m.readStore.WithLabelValues(k.table, k.name, runtime.OutcomeHit.String()),
-		miss:     m.readStore.WithLabelValues(k.table, k.name, runtime.OutcomeMiss.String()),
+		hitStore: m.readStore.WithLabelValues(k.table, k.name, observe.OutcomeHit.String()),
+		miss:     m.readStore.WithLabelValues(k.table, k.name, observe.OutcomeMiss.String()),
 	}
-	for _, o := range []runtime.Outcome{runtime.OutcomeHit, runtime.OutcomeMiss, runtime.OutcomeBypass, runtime.OutcomeNearHit} {
+	for _, o := range []observe.Outcome{observe.OutcomeHit, observe.OutcomeMiss, observe.OutcomeBypass, observe.OutcomeNearHit} {
 		for nf, label := range notFoundLabel {
 			if nf == 1 && k.name == "all" { // All answers a list, never not-found
 				continue
@@ -220,10 +221,10 @@ func (m *Metrics) newReadSeries(k pair) *readSeries {
 	return s
 }
 
-// Observe counts e. It implements runtime.Observer.
-func (m *Metrics) Observe(_ context.Context, e runtime.Event) {
+// Observe counts e. It implements observe.Observer.
+func (m *Metrics) Observe(_ context.Context, e observe.Event) {
 	switch e.Kind {
-	case runtime.EventRead:
+	case observe.EventRead:
 		s := m.readSeries.get(pair{e.Table, e.Index})
 		nf := 0
 		if e.NotFound {
@@ -231,7 +232,7 @@ func (m *Metrics) Observe(_ context.Context, e runtime.Event) {
 		}
 		o := e.Outcome
 		if int(o) >= len(s.count) {
-			o = runtime.OutcomeNone
+			o = observe.OutcomeNone
 		}
 		c := s.count[o][nf]
 		if c == nil { // not expected (OutcomeNone, All not found): looked up each time
@@ -246,12 +247,12 @@ func (m *Metrics) Observe(_ context.Context, e runtime.Event) {
 			s.db.Observe(e.DBTime.Seconds())
 		}
 		switch o {
-		case runtime.OutcomeHit:
+		case observe.OutcomeHit:
 			s.hitStore.Observe(max(e.Duration-e.DBTime, 0).Seconds())
-		case runtime.OutcomeMiss:
+		case observe.OutcomeMiss:
 			s.miss.Observe(max(e.Duration-e.DBTime, 0).Seconds())
 		}
-	case runtime.EventWrite:
+	case observe.EventWrite:
 		s := m.writeSeries.get(pair{e.Table, e.Op})
 		s.count.Inc()
 		if e.Err != nil && !errors.Is(e.Err, runtime.ErrNotFound) {
@@ -261,26 +262,26 @@ func (m *Metrics) Observe(_ context.Context, e runtime.Event) {
 		if e.DBTime > 0 {
 			s.db.Observe(e.DBTime.Seconds())
 		}
-	case runtime.EventStoreError:
+	case observe.EventStoreError:
 		m.opSeries.get(pair{e.Table, e.Op}).Inc()
-	case runtime.EventCorruptValue:
+	case observe.EventCorruptValue:
 		m.corrupts.get(pair{e.Table, e.Op}).Inc()
-	case runtime.EventInvalidationFailed:
+	case observe.EventInvalidationFailed:
 		m.tableSeries.get(e.Table).invFailed.Inc()
-	case runtime.EventInvalidationRetried:
+	case observe.EventInvalidationRetried:
 		s := m.tableSeries.get(e.Table)
 		if e.Err != nil {
 			s.invRetriedErr.Inc()
 		} else {
 			s.invRetriedOK.Inc()
 		}
-	case runtime.EventInvalidationDropped:
+	case observe.EventInvalidationDropped:
 		m.tableSeries.get(e.Table).invDropped.Inc()
-	case runtime.EventBreakerOpen:
+	case observe.EventBreakerOpen:
 		s := m.tableSeries.get(e.Table)
 		s.brOpens.Inc()
 		s.brOpen.Inc()
-	case runtime.EventBreakerClose:
+	case observe.EventBreakerClose:
 		s := m.tableSeries.get(e.Table)
 		s.brCloses.Inc()
 		s.brOpen.Dec()
@@ -358,7 +359,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 }
 
 var (
-	_ runtime.Observer     = (*Metrics)(nil)
+	_ observe.Observer     = (*Metrics)(nil)
 	_ prometheus.Collector = (*Metrics)(nil)
 )
 

@@ -24,6 +24,8 @@ import (
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
 	"github.com/cachegen/cachegen/runtime/memory"
 	"github.com/cachegen/cachegen/runtime/metrics/prom"
+	"github.com/cachegen/cachegen/runtime/observe"
+	cachestore "github.com/cachegen/cachegen/runtime/store"
 )
 
 // series gathers g into name{label="value",...} → value, labels sorted;
@@ -335,7 +337,7 @@ func TestCorruptValue(t *testing.T) {
 	if ok, _, err := store.Lease(ctx, key, "t", time.Minute); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	if ok, err := store.Fill(ctx, key, "t", runtime.Entry{Kind: runtime.Value, Value: []byte("not a row")}, time.Minute); !ok || err != nil {
+	if ok, err := store.Fill(ctx, key, "t", cachestore.Entry{Kind: cachestore.CachedRow, Value: []byte("not a row")}, time.Minute); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
 	if _, err := users.GetByID(ctx, u.ID); err != nil {
@@ -362,11 +364,11 @@ func TestLabelsAreBounded(t *testing.T) {
 	ctx := context.Background()
 	emit := func(i int) {
 		key := fmt.Sprintf("cg:users:abc:email=user%d@x.org", i)
-		m.Observe(ctx, runtime.Event{Kind: runtime.EventRead, Table: "users", Index: "email", Outcome: runtime.OutcomeMiss, Key: key, Duration: time.Millisecond, DBTime: time.Microsecond})
-		m.Observe(ctx, runtime.Event{Kind: runtime.EventStoreError, Table: "users", Op: "get", Key: key, Err: errors.New(key)})
-		m.Observe(ctx, runtime.Event{Kind: runtime.EventInvalidationFailed, Table: "users", Key: key, Err: errors.New(key)})
-		m.Observe(ctx, runtime.Event{Kind: runtime.EventCorruptValue, Table: "users", Op: "decode", Key: key, Err: errors.New(key)})
-		m.Observe(ctx, runtime.Event{Kind: runtime.EventWrite, Table: "users", Op: "save", Key: key})
+		m.Observe(ctx, observe.Event{Kind: observe.EventRead, Table: "users", Index: "email", Outcome: observe.OutcomeMiss, Key: key, Duration: time.Millisecond, DBTime: time.Microsecond})
+		m.Observe(ctx, observe.Event{Kind: observe.EventStoreError, Table: "users", Op: "get", Key: key, Err: errors.New(key)})
+		m.Observe(ctx, observe.Event{Kind: observe.EventInvalidationFailed, Table: "users", Key: key, Err: errors.New(key)})
+		m.Observe(ctx, observe.Event{Kind: observe.EventCorruptValue, Table: "users", Op: "decode", Key: key, Err: errors.New(key)})
+		m.Observe(ctx, observe.Event{Kind: observe.EventWrite, Table: "users", Op: "save", Key: key})
 	}
 	emit(0)
 	before := len(series(t, reg))
@@ -391,12 +393,12 @@ func TestLabelsAreBounded(t *testing.T) {
 func TestObserveAllocs(t *testing.T) {
 	m := prom.New(prom.Options{})
 	ctx := context.Background()
-	events := []runtime.Event{
-		{Kind: runtime.EventRead, Table: "users", Index: "id", Outcome: runtime.OutcomeHit, Duration: time.Microsecond},
-		{Kind: runtime.EventRead, Table: "users", Index: "email", Outcome: runtime.OutcomeMiss, NotFound: true, Duration: time.Millisecond, DBTime: time.Microsecond},
-		{Kind: runtime.EventWrite, Table: "users", Op: "save", Duration: time.Millisecond, DBTime: time.Microsecond},
-		{Kind: runtime.EventStoreError, Table: "users", Op: "get"},
-		{Kind: runtime.EventInvalidationRetried, Table: "users"},
+	events := []observe.Event{
+		{Kind: observe.EventRead, Table: "users", Index: "id", Outcome: observe.OutcomeHit, Duration: time.Microsecond},
+		{Kind: observe.EventRead, Table: "users", Index: "email", Outcome: observe.OutcomeMiss, NotFound: true, Duration: time.Millisecond, DBTime: time.Microsecond},
+		{Kind: observe.EventWrite, Table: "users", Op: "save", Duration: time.Millisecond, DBTime: time.Microsecond},
+		{Kind: observe.EventStoreError, Table: "users", Op: "get"},
+		{Kind: observe.EventInvalidationRetried, Table: "users"},
 	}
 	for _, e := range events {
 		m.Observe(ctx, e)
@@ -465,8 +467,8 @@ func TestConcurrentObserveAndScrape(t *testing.T) {
 		wg.Go(func() {
 			for i := range tables {
 				table := fmt.Sprintf("t%d", (i+w)%tables)
-				m.Observe(ctx, runtime.Event{Kind: runtime.EventRead, Table: table, Index: "id", Outcome: runtime.OutcomeHit})
-				m.Observe(ctx, runtime.Event{Kind: runtime.EventBreakerOpen, Table: table})
+				m.Observe(ctx, observe.Event{Kind: observe.EventRead, Table: table, Index: "id", Outcome: observe.OutcomeHit})
+				m.Observe(ctx, observe.Event{Kind: observe.EventBreakerOpen, Table: table})
 				m.Register(table, func() runtime.Stats { return runtime.Stats{Fills: 1} })
 			}
 		})
@@ -494,7 +496,7 @@ func TestConcurrentObserveAndScrape(t *testing.T) {
 func BenchmarkObserve(b *testing.B) {
 	m := prom.New(prom.Options{})
 	ctx := context.Background()
-	e := runtime.Event{Kind: runtime.EventRead, Table: "users", Index: "id", Outcome: runtime.OutcomeHit, Duration: 300 * time.Microsecond}
+	e := observe.Event{Kind: observe.EventRead, Table: "users", Index: "id", Outcome: observe.OutcomeHit, Duration: 300 * time.Microsecond}
 	b.ReportAllocs()
 	for b.Loop() {
 		m.Observe(ctx, e)

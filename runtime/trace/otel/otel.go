@@ -38,6 +38,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/observe"
 )
 
 // ScopeName is the instrumentation scope of the spans.
@@ -66,7 +67,7 @@ type Options struct {
 	DBSystem string
 }
 
-// Tracer makes the spans. It implements runtime.Observer; give it to
+// Tracer makes the spans. It implements observe.Observer; give it to
 // repositories with runtime.WithObserver. It is safe for concurrent use.
 type Tracer struct {
 	tracer   trace.Tracer
@@ -77,7 +78,7 @@ type Tracer struct {
 }
 
 type nameKey struct {
-	kind             runtime.EventKind
+	kind             observe.EventKind
 	table, indexOrOp string
 }
 
@@ -90,24 +91,24 @@ func New(o Options) *Tracer {
 	return &Tracer{tracer: tp.Tracer(ScopeName), dbSystem: o.DBSystem}
 }
 
-var _ runtime.Observer = (*Tracer)(nil)
+var _ observe.Observer = (*Tracer)(nil)
 
 // Observe makes the span of a read or a write that ended, and adds other
-// events to the span in ctx. It implements runtime.Observer.
-func (t *Tracer) Observe(ctx context.Context, e runtime.Event) {
+// events to the span in ctx. It implements observe.Observer.
+func (t *Tracer) Observe(ctx context.Context, e observe.Event) {
 	switch e.Kind {
-	case runtime.EventRead, runtime.EventWrite:
+	case observe.EventRead, observe.EventWrite:
 		t.span(ctx, e)
-	case runtime.EventStoreError, runtime.EventCorruptValue, runtime.EventInvalidationFailed:
+	case observe.EventStoreError, observe.EventCorruptValue, observe.EventInvalidationFailed:
 		span := trace.SpanFromContext(ctx)
 		if !span.IsRecording() {
 			return
 		}
 		attrs := []attribute.KeyValue{TableKey.String(e.Table)}
 		switch e.Kind {
-		case runtime.EventStoreError:
+		case observe.EventStoreError:
 			attrs = append(attrs, OpKey.String(e.Op))
-		case runtime.EventCorruptValue:
+		case observe.EventCorruptValue:
 			attrs = append(attrs, ReasonKey.String(e.Op))
 		}
 		if e.Err != nil {
@@ -117,9 +118,9 @@ func (t *Tracer) Observe(ctx context.Context, e runtime.Event) {
 	}
 }
 
-func (t *Tracer) span(ctx context.Context, e runtime.Event) {
+func (t *Tracer) span(ctx context.Context, e observe.Event) {
 	index := e.Index
-	if e.Kind == runtime.EventWrite {
+	if e.Kind == observe.EventWrite {
 		index = e.Op
 	}
 	_, span := t.tracer.Start(ctx, t.name(e.Kind, e.Table, index), trace.WithTimestamp(e.Start),
@@ -131,7 +132,7 @@ func (t *Tracer) span(ctx context.Context, e runtime.Event) {
 	}
 	attrs := make([]attribute.KeyValue, 0, 6)
 	attrs = append(attrs, TableKey.String(e.Table))
-	if e.Kind == runtime.EventRead {
+	if e.Kind == observe.EventRead {
 		attrs = append(attrs, IndexKey.String(e.Index), OutcomeKey.String(e.Outcome.String()), NotFoundKey.Bool(e.NotFound))
 	} else {
 		notFound := errors.Is(e.Err, runtime.ErrNotFound)
@@ -156,7 +157,7 @@ func (t *Tracer) span(ctx context.Context, e runtime.Event) {
 
 // name returns the span name, "cachegen get users.email", "cachegen all
 // users" or "cachegen save users", made once per table and index or op.
-func (t *Tracer) name(kind runtime.EventKind, table, indexOrOp string) string {
+func (t *Tracer) name(kind observe.EventKind, table, indexOrOp string) string {
 	k := nameKey{kind, table, indexOrOp}
 	if m := t.names.Load(); m != nil {
 		if n, ok := (*m)[k]; ok {
@@ -165,9 +166,9 @@ func (t *Tracer) name(kind runtime.EventKind, table, indexOrOp string) string {
 	}
 	var n string
 	switch {
-	case kind == runtime.EventRead && indexOrOp == "all":
+	case kind == observe.EventRead && indexOrOp == "all":
 		n = "cachegen all " + table
-	case kind == runtime.EventRead:
+	case kind == observe.EventRead:
 		n = "cachegen get " + table + "." + indexOrOp
 	default:
 		n = "cachegen " + indexOrOp + " " + table

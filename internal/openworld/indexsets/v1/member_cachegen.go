@@ -7,19 +7,20 @@ import (
 	"errors"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // memberSpec describes Member to the cachegen runtime: its table, columns and lookups.
-var memberSpec = runtime.Spec[Member]{
-	Table:   "members",
-	Schema:  "2df1b50e",
-	Columns: []string{"id", "email", "handle", "balance"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoString, runtime.GoInt64},
-	Indexes: []runtime.Index{
+var memberSpec = engine.Spec[Member]{
+	Table:      "members",
+	SchemaHash: "2df1b50e",
+	Columns:    []string{"id", "email", "handle", "balance"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString, engine.GoString, engine.GoInt64},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
+		{Name: "email", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -36,14 +37,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type MemberRepo struct {
-	t *runtime.Table[Member]
+	t *engine.Table[Member]
 }
 
 // NewMemberRepo returns the repository of Member rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewMemberRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*MemberRepo, error) {
-	t, err := runtime.NewTable(db, store, &memberSpec, opts...)
+	t, err := engine.NewTable(db, store, &memberSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func (r *MemberRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *MemberRepo) GetByID(ctx context.Context, id int64) (*Member, error) {
 	probe := Member{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, memberByID, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByID), memberByID, &probe), probe)
 }
 
@@ -72,7 +73,7 @@ func (r *MemberRepo) GetByID(ctx context.Context, id int64) (*Member, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *MemberRepo) GetByEmail(ctx context.Context, email string) (*Member, error) {
 	probe := Member{Email: email}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, memberByEmail, memberMapper{}.AppendKey(r.t.KeyPrefix(key[:0], memberByEmail), memberByEmail, &probe), probe)
 }
 
@@ -105,7 +106,7 @@ func (r *MemberRepo) GetByEmails(ctx context.Context, emails []string) ([]*Membe
 // All returns every Member ordered by id. The list is cached under one key that
 // every write to members invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *MemberRepo) All(ctx context.Context) ([]Member, error) {
+func (r *MemberRepo) All(ctx context.Context) ([]*Member, error) {
 	return r.t.All(ctx)
 }
 
@@ -121,7 +122,7 @@ func (r *MemberRepo) Save(ctx context.Context, m *Member) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -166,12 +167,12 @@ func (r *MemberRepo) WithTx(tx *runtime.Tx) *MemberRepo {
 	return &MemberRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the members rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the members rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *MemberRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *MemberRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Member, len(ids))
 	for i, v := range ids {
 		probes[i] = &Member{ID: v}
@@ -183,7 +184,7 @@ func (r *MemberRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *MemberRepo) InvalidateRows(ctx context.Context, rows ...*Member) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Member of this repository's key prefix. It
@@ -198,7 +199,7 @@ func (r *MemberRepo) InvalidateAll(ctx context.Context) error {
 type memberMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (memberMapper) Scan(s runtime.Scanner, m *Member) error {
+func (memberMapper) Scan(s engine.Scanner, m *Member) error {
 	return s.Scan(&m.ID, &m.Email, &m.Handle, &m.Balance)
 }
 
@@ -212,9 +213,9 @@ func (memberMapper) Values(m *Member) []any {
 func (memberMapper) AppendKey(b []byte, i int, m *Member) []byte {
 	switch i {
 	case memberByID:
-		b = runtime.AppendKeyInt(b, m.ID)
+		b = engine.AppendKeyInt(b, m.ID)
 	case memberByEmail:
-		b = runtime.AppendKeyString(b, m.Email)
+		b = engine.AppendKeyString(b, m.Email)
 	}
 	return b
 }
@@ -262,7 +263,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [1]error
 	rs.Members, errs[0] = NewMemberRepo(db, store, opts...)

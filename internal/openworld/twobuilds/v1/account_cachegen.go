@@ -7,20 +7,21 @@ import (
 	"errors"
 
 	"github.com/cachegen/cachegen/runtime"
+	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/wire"
 	"github.com/jmoiron/sqlx"
 )
 
 // accountSpec describes Account to the cachegen runtime: its table, columns and lookups.
-var accountSpec = runtime.Spec[Account]{
-	Table:   "accounts",
-	Schema:  "9bb48904",
-	Columns: []string{"id", "email", "org", "handle", "balance"},
-	Types:   []runtime.GoType{runtime.GoInt64, runtime.GoString, runtime.GoInt64, runtime.GoString, runtime.GoInt64},
-	Indexes: []runtime.Index{
+var accountSpec = engine.Spec[Account]{
+	Table:      "accounts",
+	SchemaHash: "9bb48904",
+	Columns:    []string{"id", "email", "org", "handle", "balance"},
+	Types:      []engine.GoType{engine.GoInt64, engine.GoString, engine.GoInt64, engine.GoString, engine.GoInt64},
+	Indexes: []engine.Index{
 		{Name: "id", Columns: []int{0}},
-		{Name: "email", Columns: []int{1}, Misses: runtime.CacheMissesIfExact, Text: []int{1}},
-		{Name: "org_handle", Columns: []int{2, 3}, Misses: runtime.CacheMissesIfExact, Text: []int{3}},
+		{Name: "email", Columns: []int{1}, Misses: engine.CacheMissesIfExact, Text: []int{1}},
+		{Name: "org_handle", Columns: []int{2, 3}, Misses: engine.CacheMissesIfExact, Text: []int{3}},
 	},
 	AutoPK: true,
 	Flat:   true,
@@ -38,14 +39,14 @@ const (
 // exactly the keys a write changes. Cached copies hold the row's own columns,
 // never related objects. It is safe for concurrent use.
 type AccountRepo struct {
-	t *runtime.Table[Account]
+	t *engine.Table[Account]
 }
 
 // NewAccountRepo returns the repository of Account rows on db, caching in store; a
 // nil store sends every read to the database. It fails when an option is out
 // of range or the SQL dialect of db is unknown (see runtime.WithDialect).
 func NewAccountRepo(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*AccountRepo, error) {
-	t, err := runtime.NewTable(db, store, &accountSpec, opts...)
+	t, err := engine.NewTable(db, store, &accountSpec, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +65,7 @@ func (r *AccountRepo) Stats() runtime.Stats {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AccountRepo) GetByID(ctx context.Context, id int64) (*Account, error) {
 	probe := Account{ID: id}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, accountByID, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], accountByID), accountByID, &probe), probe)
 }
 
@@ -74,7 +75,7 @@ func (r *AccountRepo) GetByID(ctx context.Context, id int64) (*Account, error) {
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AccountRepo) GetByEmail(ctx context.Context, email string) (*Account, error) {
 	probe := Account{Email: email}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, accountByEmail, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], accountByEmail), accountByEmail, &probe), probe)
 }
 
@@ -84,7 +85,7 @@ func (r *AccountRepo) GetByEmail(ctx context.Context, email string) (*Account, e
 // with runtime.ErrNotFound and sql.ErrNoRows.
 func (r *AccountRepo) GetByOrgHandle(ctx context.Context, org int64, handle string) (*Account, error) {
 	probe := Account{Org: org, Handle: handle}
-	var key [runtime.KeyBufferSize]byte
+	var key [engine.KeyBufferSize]byte
 	return r.t.GetKey(ctx, accountByOrgHandle, accountMapper{}.AppendKey(r.t.KeyPrefix(key[:0], accountByOrgHandle), accountByOrgHandle, &probe), probe)
 }
 
@@ -117,7 +118,7 @@ func (r *AccountRepo) GetByEmails(ctx context.Context, emails []string) ([]*Acco
 // All returns every Account ordered by id. The list is cached under one key that
 // every write to accounts invalidates; a table over the row cap (runtime.WithAllCap)
 // is read from the database each time.
-func (r *AccountRepo) All(ctx context.Context) ([]Account, error) {
+func (r *AccountRepo) All(ctx context.Context) ([]*Account, error) {
 	return r.t.All(ctx)
 }
 
@@ -133,7 +134,7 @@ func (r *AccountRepo) Save(ctx context.Context, a *Account) error {
 
 // SaveMany saves each of rows as Save would, in one transaction: all or none.
 // The rows are read under the row lock and written with multi-row statements
-// where the database allows (see runtime.Table.SaveMany), and every cached
+// where the database allows (see engine.Table.SaveMany), and every cached
 // key of them is locked in one store round trip before the commit and
 // released in one after it. Two rows with the same primary key are an error.
 // On error the rows are left unchanged.
@@ -178,12 +179,12 @@ func (r *AccountRepo) WithTx(tx *runtime.Tx) *AccountRepo {
 	return &AccountRepo{t: r.t.WithTx(tx)}
 }
 
-// Invalidate drops the cached copies of the accounts rows with the given ids, under
-// every key of the row as the database holds it now, and the All list. Call it
+// InvalidateByPK drops the cached copies of the accounts rows with the given ids,
+// under every key of the row as the database holds it now, and the All list. Call it
 // after changing rows with SQL this repository did not run (hand-written
 // statements, migrations, other services). A unique value the row no longer
 // holds can only be found from the row as it was: pass that to InvalidateRows.
-func (r *AccountRepo) Invalidate(ctx context.Context, ids ...int64) error {
+func (r *AccountRepo) InvalidateByPK(ctx context.Context, ids ...int64) error {
 	probes := make([]*Account, len(ids))
 	for i, v := range ids {
 		probes[i] = &Account{ID: v}
@@ -195,7 +196,7 @@ func (r *AccountRepo) Invalidate(ctx context.Context, ids ...int64) error {
 // unique key of the values they hold, and the All list: pass rows as they were
 // before a change made outside the repository, and as they are after it.
 func (r *AccountRepo) InvalidateRows(ctx context.Context, rows ...*Account) error {
-	return r.t.Invalidate(ctx, rows...)
+	return r.t.InvalidateRows(ctx, rows...)
 }
 
 // InvalidateAll drops every cached Account of this repository's key prefix. It
@@ -210,7 +211,7 @@ func (r *AccountRepo) InvalidateAll(ctx context.Context) error {
 type accountMapper struct{}
 
 // Scan reads one row whose columns are in spec order.
-func (accountMapper) Scan(s runtime.Scanner, a *Account) error {
+func (accountMapper) Scan(s engine.Scanner, a *Account) error {
 	return s.Scan(&a.ID, &a.Email, &a.Org, &a.Handle, &a.Balance)
 }
 
@@ -224,13 +225,13 @@ func (accountMapper) Values(a *Account) []any {
 func (accountMapper) AppendKey(b []byte, i int, a *Account) []byte {
 	switch i {
 	case accountByID:
-		b = runtime.AppendKeyInt(b, a.ID)
+		b = engine.AppendKeyInt(b, a.ID)
 	case accountByEmail:
-		b = runtime.AppendKeyString(b, a.Email)
+		b = engine.AppendKeyString(b, a.Email)
 	case accountByOrgHandle:
-		b = runtime.AppendKeyInt(b, a.Org)
-		b = runtime.AppendKeySep(b)
-		b = runtime.AppendKeyString(b, a.Handle)
+		b = engine.AppendKeyInt(b, a.Org)
+		b = engine.AppendKeySep(b)
+		b = engine.AppendKeyString(b, a.Handle)
 	}
 	return b
 }
@@ -280,7 +281,7 @@ type Repos struct {
 // runtime.WithRegistry to the NewRepos of every package whose models foreign
 // keys connect. A registry serves one database and store.
 func NewRepos(db *sqlx.DB, store runtime.Store, opts ...runtime.Option) (*Repos, error) {
-	reg, opts := runtime.RegistryOf(opts)
+	reg, opts := engine.RegistryOf(opts)
 	var rs Repos
 	var errs [1]error
 	rs.Accounts, errs[0] = NewAccountRepo(db, store, opts...)

@@ -1,0 +1,144 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Two writes skip the read of the old row under the row lock (lockRow),
+// when the database can tell them the old unique values another way:
+//
+//   - an update whose statement proves the unique values unchanged: it
+//     matches the row only if each unique column already equals the new
+//     value, and it locks the row as it updates it, so no other writer can
+//     change them before commit (guardedUpdate). That is sound only where
+//     the database's equality is the key's (an exact index: integers and
+//     bools, text and bytes the catalog says compare byte for byte), and
+//     only while no other build's index must be locked too (their columns
+//     are not in the guard). A statement that matches nothing (a changed
+//     unique value, a NULL, a missing row, or on MariaDB/MySQL a row whose
+//     values are all unchanged, which the driver reports as no row
+//     affected) falls back to the locked path in the same transaction.
+//   - a delete that returns the row it deleted (DELETE … RETURNING on
+//     PostgreSQL, MariaDB 10.5+, SQLite 3.35+).
+
+// guardable reports whether an update may try guardedUpdate: every unique
+// index compares exactly (the catalog is read once per table, before the
+// write's transaction).
+func (t *Table[T]) guardable(ctx context.Context) bool {
+	if t.sql.guardedUpdate == "" || t.opts.noShortcuts {
+		return false
+	}
+	var exact []bool
+	for i, ix := range t.spec.Indexes[1:] {
+		switch ix.Misses {
+		case CacheMisses:
+		case CacheMissesIfExact:
+			if exact == nil {
+				exact = t.readExactness(ctx)
+			}
+			if !exact[i+1] {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// updateGuarded runs guardedUpdate and reports whether it updated the row.
+func (t *Table[T]) updateGuarded(ctx context.Context, tx *sqlx.Tx, vals []any) (bool, error) {
+	if t.builds != nil && t.builds.learnsAny() {
+		return false, nil
+	}
+	args := append(t.withoutPK(vals), vals[t.pkCol])
+	for _, c := range t.sql.guardCols {
+		args = append(args, vals[c])
+	}
+	res, err := tx.ExecContext(ctx, t.sql.guardedUpdate, args...)
+	if err != nil {
+		return false, fmt.Errorf("cachegen: update %s: %w", t.spec.Table, err)
+	}
+	n, err := res.RowsAffected()
+	return err == nil && n == 1, nil
+}
+
+// deleteReturns reports whether the database deletes and returns a row in
+// one statement; it asks the server's version once per table.
+func (t *Table[T]) deleteReturns(ctx context.Context) bool {
+	if t.opts.noShortcuts {
+		return false
+	}
+	switch t.returning.Load() {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	ok, err := t.dialect.deleteReturning(ctx, t.db)
+	if err != nil {
+		return false // asked again next time
+	}
+	if ok {
+		t.returning.Store(1)
+	} else {
+		t.returning.Store(2)
+	}
+	return ok
+}
+
+// deleteReturning reports whether db runs DELETE … RETURNING.
+func (d Dialect) deleteReturning(ctx context.Context, db *sqlx.DB) (bool, error) {
+	var v string
+	switch d {
+	case Postgres:
+		return true, nil
+	case SQLite:
+		if err := db.QueryRowContext(ctx, "SELECT sqlite_version()").Scan(&v); err != nil {
+			return false, err
+		}
+		return versionAtLeast(v, 3, 35), nil
+	case MySQL:
+		if err := db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil {
+			return false, err
+		}
+		return strings.Contains(v, "MariaDB") && versionAtLeast(v, 10, 5), nil
+	}
+	return false, nil
+}
+
+// versionAtLeast reports whether v ("10.11.19-MariaDB-…", "3.46.0") is at
+// least major.minor.
+func versionAtLeast(v string, major, minor int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	ma, err1 := strconv.Atoi(parts[0])
+	mi, err2 := strconv.Atoi(strings.TrimRightFunc(parts[1], func(r rune) bool { return r < '0' || r > '9' }))
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
+}
+
+// deleteRow deletes the row with primary key pk and returns it (nil when
+// there was none), in one statement.
+func (t *Table[T]) deleteRow(ctx context.Context, tx *sqlx.Tx, pk any) (*T, error) {
+	old := new(T)
+	err := t.spec.Mapper.Scan(tx.QueryRowContext(ctx, t.sql.deleteReturning, pk), old)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cachegen: delete from %s: %w", t.spec.Table, err)
+	}
+	return old, nil
+}
