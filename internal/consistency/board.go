@@ -44,7 +44,7 @@ func (s crashStore) UpdateBoard(ctx context.Context, key string, keep time.Durat
 var errNoBoard = errors.New("consistency: the store holds no build board")
 
 // UpdateBoard passes the build board through the memory store's fault
-// wrapper, whose faults apply to it as to any other call. Without it (and
+// wrapper, with the link's faults but for late delivery. Without it (and
 // memShared's) -two-builds on memory ran with no board, and a read by the
 // second build's own index could miss a first-build write
 // (TestRunTwoBuilds, seen in CI: stale_after_ack=2).
@@ -53,6 +53,14 @@ func (f *memFault) UpdateBoard(ctx context.Context, key string, keep time.Durati
 	if !ok {
 		return errNoBoard
 	}
-	_, err := f.do(ctx, func(ctx context.Context) (any, error) { return nil, b.UpdateBoard(ctx, key, keep, fn) })
-	return err
+	// Never a late delivery (linkSlow, linkDrop): fn belongs to the
+	// caller, which must not see it run after the call returned.
+	switch f.mode.Load() {
+	case linkDown:
+		return errStoreDown
+	case linkBlocked:
+		sleep(ctx, f.timeout)
+		return timeoutError{}
+	}
+	return b.UpdateBoard(ctx, key, keep, fn)
 }

@@ -28,22 +28,24 @@ import (
 //   - a delete that returns the row it deleted (DELETE … RETURNING on
 //     PostgreSQL, MariaDB 10.5+, SQLite 3.35+).
 
-// guardable reports whether an update may try guardedUpdate: every unique
-// index compares exactly (the catalog is read once per table, before the
-// write's transaction).
+// guardable reports whether an update may try guardedUpdate: every index,
+// the primary key's included, compares exactly (the catalog is read once
+// per table, before the write's transaction). A primary key the database
+// compares loosely ("carol@x" matching the row "CAROL@X  " under a _ci PAD
+// SPACE collation) would update a row whose keys the write never locked.
 func (t *Table[T]) guardable(ctx context.Context) bool {
 	if t.sql.guardedUpdate == "" || t.opts.noShortcuts {
 		return false
 	}
 	var exact []bool
-	for i, ix := range t.spec.Indexes[1:] {
+	for i, ix := range t.spec.Indexes {
 		switch ix.Misses {
 		case CacheMisses:
 		case CacheMissesIfExact:
 			if exact == nil {
 				exact = t.readExactness(ctx)
 			}
-			if !exact[i+1] {
+			if !exact[i] {
 				return false
 			}
 		default:
