@@ -19,11 +19,13 @@ import (
 // fakeSource hands out the batches sent to it and records the acks.
 type fakeSource struct {
 	batches chan *Batch
+	calls   atomic.Int64 // Next calls begun
 	mu      sync.Mutex
 	acked   []Position
 }
 
 func (s *fakeSource) Next(ctx context.Context) (*Batch, error) {
+	s.calls.Add(1)
 	select {
 	case b := <-s.batches:
 		return b, nil
@@ -222,6 +224,9 @@ func TestConsumerGroupsTransactions(t *testing.T) {
 		src.batches <- update(fmt.Sprint(i), 2)
 	}
 	src.batches <- update("11", 3)
+	// The reader queues a batch before it asks for the next one: once a
+	// twelfth Next has begun, all eleven wait for the applier.
+	waitFor(t, "the reader to queue the eleventh", func() bool { return src.calls.Load() >= 12 })
 	if s := c.Stats(); s.Transactions != 0 {
 		t.Fatalf("a transaction was applied with its drops held: %+v", s)
 	}
