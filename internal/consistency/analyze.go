@@ -48,6 +48,12 @@ type Input struct {
 	// table after it lost its position: they cover every write that began
 	// before.
 	WholeInvalidations []int64
+	// CDCFaults are the spans in which a consumer fault or a store server
+	// fault was in force: from its start until, healed, a consumer
+	// acknowledged again. A lag that
+	// overlaps one is that fault's length as much as the consumer's speed,
+	// and is reported apart (CDCLagUnfaulted).
+	CDCFaults []Interval
 	// Timeout bounds the porcupine check; 0: none.
 	Timeout time.Duration
 }
@@ -104,6 +110,9 @@ type Result struct {
 	// (invalidations.go).
 	LostInvalidations int
 	CDCLag            []int64
+	// CDCLagUnfaulted holds the lags of CDCLag that overlap no consumer
+	// fault (Input.CDCFaults), sorted: the consumer's own speed.
+	CDCLagUnfaulted []int64
 	// Problems describes the first few violations, ExcusedExamples the
 	// first few excused stale reads.
 	Problems        []string

@@ -36,6 +36,8 @@ type cdcRecorder struct {
 	// whole: when a consumer had invalidated every table after a lost
 	// position (as a new stream began to be read).
 	whole []int64
+	// acks: when a consumer acknowledged, in order.
+	acks []int64
 }
 
 type pendingBatch struct {
@@ -62,6 +64,7 @@ func (r *cdcRecorder) ack(batches []pendingBatch) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.acks = append(r.acks, now)
 	for _, p := range batches {
 		for _, v := range p.versions {
 			if _, ok := r.acked[v]; !ok {
@@ -207,6 +210,8 @@ type cdcRig struct {
 	past  []cdc.ConsumerStats // of the consumers stopped
 	// alters counts the ALTER TABLE … ADD COLUMN faults made.
 	alters int
+	// spans: when each fault was in force (faultSpans).
+	spans []Interval
 }
 
 // cdcLink is how a fault cuts one consumer from the store.
@@ -471,8 +476,12 @@ func (cr *cdcRig) faults(ctx context.Context, rng *rand.Rand, count func(string,
 		if len(cr.w.cfg.cdcFaultOrder) > 0 {
 			kind = cr.w.cfg.cdcFaultOrder[n%len(cr.w.cfg.cdcFaultOrder)]
 		}
+		from := cr.w.now()
 		if cr.fault(ctx, rng, kind) {
 			count(kind, 1)
+			cr.mu.Lock()
+			cr.spans = append(cr.spans, Interval{from, cr.w.now()})
+			cr.mu.Unlock()
 		}
 		gap := time.Duration(1000+rng.IntN(2000)) * time.Millisecond
 		if cr.w.cfg.cdcFaultGap > 0 {
@@ -493,10 +502,7 @@ var cdcFaultKinds = []string{"cdc-kill", "cdc-kill", "cdc-handover", "cdc-handov
 func (cr *cdcRig) fault(ctx context.Context, rng *rand.Rand, kind string) bool {
 	// After a kill the standby leads once the lease runs out: the faults
 	// that hurt the leader wait for one.
-	i := cr.leader()
-	for deadline := time.Now().Add(3 * cdcLeaseTTL); i < 0 && time.Now().Before(deadline) && ctx.Err() == nil; i = cr.leader() {
-		sleep(ctx, 20*time.Millisecond)
-	}
+	i := cr.awaitLeader(ctx)
 	switch {
 	case kind == "cdc-kill" && i >= 0:
 		cr.links[i].setDown(true)
@@ -524,6 +530,34 @@ func (cr *cdcRig) fault(ctx context.Context, rng *rand.Rand, kind string) bool {
 		return false
 	}
 	return true
+}
+
+// awaitLeader waits (three lease TTLs at most) for a consumer to lead, and
+// returns its slot, or -1.
+func (cr *cdcRig) awaitLeader(ctx context.Context) int {
+	i := cr.leader()
+	for deadline := time.Now().Add(3 * cdcLeaseTTL); i < 0 && time.Now().Before(deadline) && ctx.Err() == nil; i = cr.leader() {
+		sleep(ctx, 20*time.Millisecond)
+	}
+	return i
+}
+
+// faultSpans are the spans in which a consumer fault, or a fault of the
+// store server (extra: a flush, a restart), was in force: from its start
+// until, healed, a consumer acknowledged a batch again.
+func (cr *cdcRig) faultSpans(extra []Interval) []Interval {
+	cr.mu.Lock()
+	spans := append(slices.Clone(cr.spans), extra...)
+	cr.mu.Unlock()
+	cr.rec.mu.Lock()
+	defer cr.rec.mu.Unlock()
+	slices.Sort(cr.rec.acks) // two consumers may append out of order
+	for i, s := range spans {
+		if k, _ := slices.BinarySearch(cr.rec.acks, s.To+1); k < len(cr.rec.acks) {
+			spans[i].To = cr.rec.acks[k]
+		}
+	}
+	return spans
 }
 
 // dropSlot drops the run's replication slot and publication; the closed

@@ -2,6 +2,7 @@ package consistency
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -85,6 +86,32 @@ func TestLostInvalidation(t *testing.T) {
 	res = h.check(t)
 	if res.LostInvalidations != 0 || !slices.Equal(res.CDCLag, []int64{45}) || res.CDCLagQuantile(0.99) != 45 {
 		t.Fatalf("lost_invalidations=%d lag=%v; want 0 and [45]", res.LostInvalidations, res.CDCLag)
+	}
+}
+
+// TestCDCLagApartFromFaults: a lag that overlaps a consumer fault's span
+// counts in CDCLag but not in CDCLagUnfaulted; one that ends before it or
+// starts after it counts in both.
+func TestCDCLagApartFromFaults(t *testing.T) {
+	h := cdcHist(1000)
+	h.save(0, 0, 10, a1, true, nil)
+	v2, v3, v4 := a2, a2, a2
+	v3.Version, v4.Version = 3, 4
+	h.raw(20, 30, v2)   // acked at 40: before the fault
+	h.raw(50, 60, v3)   // acked at 300: held up by the fault
+	h.raw(400, 410, v4) // acked at 420: after it
+	h.in.Invalidated = map[int64]int64{2: 40, 3: 300, 4: 420}
+	h.in.CDCFaults = []Interval{{100, 250}}
+	res := h.check(t)
+	if !slices.Equal(res.CDCLag, []int64{10, 10, 240}) || !slices.Equal(res.CDCLagUnfaulted, []int64{10, 10}) {
+		t.Fatalf("lags %v, unfaulted %v; want [10 10 240] and [10 10]", res.CDCLag, res.CDCLagUnfaulted)
+	}
+	if got := res.CDCLagUnfaultedQuantile(0.99); got != 10 {
+		t.Fatalf("unfaulted p99 = %d, want 10", got)
+	}
+	h.in.CDCFaults = nil
+	if res = h.check(t); len(res.CDCLagUnfaulted) != 3 {
+		t.Fatalf("unfaulted %v with no fault; want all three lags", res.CDCLagUnfaulted)
 	}
 }
 
@@ -209,6 +236,11 @@ func TestRunConsumerFaults(t *testing.T) {
 			res := rep.Result
 			if res.StaleAfterAck != 0 || res.LostInvalidations != 0 || res.LinearizabilityWord() != "ok" || res.LostWrites != 0 {
 				t.Errorf("%s\n%v", rep.Line(), res.Problems)
+			}
+			// A killed leader holds changes up for its lease (1 s): some
+			// lags must be set apart as the faults'.
+			if held := len(res.CDCLag) - len(res.CDCLagUnfaulted); held == 0 || !strings.Contains(rep.Line(), fmt.Sprintf("cdc_changes_held_by_faults=%d", held)) {
+				t.Errorf("%d of %d changes held up by faults: %s", held, len(res.CDCLag), rep.Line())
 			}
 			if rep.CDC == nil || rep.CDC.Reopens == 0 {
 				t.Errorf("consumers %+v: the dropped connection reopened no stream", rep.CDC)

@@ -5,8 +5,8 @@ package consistency
 // invalidated by the change stream's consumer: a batch carrying its
 // version acknowledged, which the consumer does only after the batch's
 // keys are dropped in the store, or every table invalidated after a lost
-// position. The time from the write's response to
-// that ack is its lag.
+// position. The time from the write's response to that ack is its lag;
+// the lags no consumer fault overlapped are also kept apart.
 
 import (
 	"slices"
@@ -47,17 +47,39 @@ func (a *analysis) checkInvalidations() {
 				from = op.Call
 			}
 			a.res.CDCLag = append(a.res.CDCLag, max(at-from, 0))
+			if !overlapsAny(a.in.CDCFaults, Interval{from, at}) {
+				a.res.CDCLagUnfaulted = append(a.res.CDCLagUnfaulted, max(at-from, 0))
+			}
 		}
 	}
 	slices.Sort(a.res.CDCLag)
+	slices.Sort(a.res.CDCLagUnfaulted)
+}
+
+// overlapsAny reports whether span shares an instant with one of spans.
+func overlapsAny(spans []Interval, span Interval) bool {
+	for _, s := range spans {
+		if s.From <= span.To && span.From <= s.To {
+			return true
+		}
+	}
+	return false
 }
 
 // CDCLagQuantile returns the q quantile (0..1) of the measured lags, 0
 // when none was measured.
-func (r *Result) CDCLagQuantile(q float64) time.Duration {
-	if len(r.CDCLag) == 0 {
+func (r *Result) CDCLagQuantile(q float64) time.Duration { return quantile(r.CDCLag, q) }
+
+// CDCLagUnfaultedQuantile is CDCLagQuantile of the lags no consumer fault
+// overlapped.
+func (r *Result) CDCLagUnfaultedQuantile(q float64) time.Duration {
+	return quantile(r.CDCLagUnfaulted, q)
+}
+
+// quantile is the q quantile (0..1) of sorted, 0 when it is empty.
+func quantile(sorted []int64, q float64) time.Duration {
+	if len(sorted) == 0 {
 		return 0
 	}
-	i := int(q * float64(len(r.CDCLag)-1))
-	return time.Duration(r.CDCLag[i])
+	return time.Duration(sorted[int(q*float64(len(sorted)-1))])
 }

@@ -50,8 +50,13 @@ func (r *Report) Line() string {
 	if r.Config.CDC {
 		line += fmt.Sprintf(" lost_invalidations=%d", r.Result.LostInvalidations)
 		if len(r.Result.CDCLag) > 0 {
+			res := r.Result
 			line += fmt.Sprintf(" cdc_lag_ms_p50=%d cdc_lag_ms_p99=%d cdc_lag_ms_max=%d",
-				r.Result.CDCLagQuantile(0.5).Milliseconds(), r.Result.CDCLagQuantile(0.99).Milliseconds(), r.Result.CDCLagQuantile(1).Milliseconds())
+				res.CDCLagQuantile(0.5).Milliseconds(), res.CDCLagQuantile(0.99).Milliseconds(), res.CDCLagQuantile(1).Milliseconds())
+			// Apart: the lag of the changes no consumer fault held up, and
+			// how many were held up.
+			line += fmt.Sprintf(" cdc_lag_ms_p99_unfaulted=%d cdc_changes_held_by_faults=%d",
+				res.CDCLagUnfaultedQuantile(0.99).Milliseconds(), len(res.CDCLag)-len(res.CDCLagUnfaulted))
 		}
 	}
 	if r.Near != nil {
@@ -132,12 +137,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	fmt.Fprintf(cfg.Progress, "%s: checking %d operations, %d log entries\n", rep.Backend, len(h.ops), len(h.log))
 	var invalidated map[int64]int64
 	var whole []int64
+	var cdcFaults []Interval
 	if cr != nil {
 		invalidated, whole = cr.rec.snapshot()
+		cdcFaults = cr.faultSpans(inj.LockLoss())
 		s := cr.stats()
 		rep.CDC = &s
 	}
-	rep.Result = analyze(cfg, w, inj, h, invalidated, whole)
+	rep.Result = analyze(cfg, w, inj, h, invalidated, whole, cdcFaults)
 	rep.CheckTime = time.Since(checkStart)
 	return rep, nil
 }
@@ -373,9 +380,9 @@ func (rep *Report) summarize(w *workload, inj *injector, buses *busStats) {
 }
 
 // analyze checks the collected history against the database's log.
-func analyze(cfg Config, w *workload, inj *injector, h *history, invalidated map[int64]int64, whole []int64) *Result {
+func analyze(cfg Config, w *workload, inj *injector, h *history, invalidated map[int64]int64, whole []int64, cdcFaults []Interval) *Result {
 	return Check(&Input{
-		CDC: cfg.CDC, CDCBound: int64(cfg.CDCBound), Invalidated: invalidated, WholeInvalidations: whole,
+		CDC: cfg.CDC, CDCBound: int64(cfg.CDCBound), Invalidated: invalidated, WholeInvalidations: whole, CDCFaults: cdcFaults,
 		Ops: h.ops, Log: h.log, Final: h.final, HaveFinal: true, IDs: w.ids,
 		LockLoss: inj.LockLoss(), LockTTL: int64(cfg.LockTTL),
 		StaleBound: int64(cfg.TTL + time.Second), NearBound: int64(cfg.Near), Timeout: 10 * time.Minute,
