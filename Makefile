@@ -95,6 +95,9 @@ NEGATIVE_OPS    ?= 20000
 # build's own index meets a write of the first build's: 1 to 6 stale reads
 # in 20,000 operations, so that control runs longer to be caught every time.
 BOARD_NEGATIVE_OPS ?= 60000
+# The change stream under a rolling deploy (each consumer of one build):
+# 20,000 operations: the two-builds and -cdc lines above run the rest long.
+CDC_TWO_BUILDS_OPS ?= 20000
 CONSISTENCY_PG    = $${CACHEGEN_PG_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 CONSISTENCY_MYSQL = $${CACHEGEN_MYSQL_DSN:-root@tcp(127.0.0.1:3306)/test}
 CONSISTENCY_PG_CDC    = $${CACHEGEN_PG_CDC_DSN:-postgres://postgres@127.0.0.1:5433/test?sslmode=disable}
@@ -108,7 +111,8 @@ CONSISTENCY_MYSQL_CDC = $${CACHEGEN_MYSQL_CDC_DSN:-root@tcp(127.0.0.1:3307)/test
 ## the safe mode (WAIT for the replica) and in the default mode (the
 ## fence), PostgreSQL and MariaDB + Redis with raw SQL writers and two
 ## change-stream consumers, killed, handed over, cut from the database and
-## the store, and an ALTER TABLE mid-stream (-cdc, bound 5s; scripts/pg-logical.sh and
+## the store, and an ALTER TABLE mid-stream, then with each consumer on one
+## of two builds (-cdc, bound 5s; scripts/pg-logical.sh and
 ## scripts/mariadb-binlog.sh servers) ($(CONSISTENCY_OPS) operations each;
 ## the Redis pairs start a redis-server of their own), then the negative
 ## controls (raw writers with no consumer; a consumer that acknowledges
@@ -128,6 +132,7 @@ consistency:
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG)" -store redis -failover -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_PG_CDC)" -store redis -cdc -cdc-bound 5s -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(CONSISTENCY_OPS) -db "$(CONSISTENCY_MYSQL_CDC)" -store redis -cdc -cdc-bound 5s -herd=false || status=1; \
+	$(GO) run ./cmd/cachecheck -q -ops $(CDC_TWO_BUILDS_OPS) -db "$(CONSISTENCY_PG_CDC)" -store redis -cdc -cdc-bound 5s -two-builds -herd=false || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db "$(CONSISTENCY_PG_CDC)" -store redis -cdc -cdc-off -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db "$(CONSISTENCY_MYSQL_CDC)" -store redis -cdc -cdc-ack-first -faults=false -herd=false -expect-violations || status=1; \
 	$(GO) run ./cmd/cachecheck -q -ops $(NEGATIVE_OPS) -db sqlite -store memory -weak -faults=false -herd=false -expect-violations || status=1; \

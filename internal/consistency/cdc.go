@@ -345,7 +345,14 @@ func (cr *cdcRig) start(i int) error {
 		}
 		h.Close()
 	}
-	if _, err := builds[0].open(h, cr.stores[i], opts...); err != nil {
+	// With two builds, each consumer runs one of them, as the instances of
+	// a rolling deploy would: the leader of either build must drop the
+	// keys of the other's indexes too (learned from the build board).
+	b := builds[0]
+	if w.cfg.TwoBuilds {
+		b = builds[i%2]
+	}
+	if _, err := b.open(h, cr.stores[i], opts...); err != nil {
 		closeAll()
 		return err
 	}

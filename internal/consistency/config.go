@@ -252,9 +252,6 @@ func (c *Config) validateCDC() error {
 		return fmt.Errorf("-cdc needs -db postgres://… (wal_level=logical) or mysql://… (a ROW binlog), got %q: SQLite has no change stream across processes", c.DB)
 	case c.CDCBound < 0:
 		return fmt.Errorf("-cdc-bound %s: want a positive bound", c.CDCBound)
-	case c.TwoBuilds:
-		// Not yet: the consumers' runtimes would need to be of either build.
-		return errors.New("-cdc does not run with -two-builds yet")
 	}
 	return nil
 }

@@ -41,7 +41,6 @@ func TestBadConfigStartsNothing(t *testing.T) {
 		{"no redis-server", Config{Store: "redis", RedisBin: "no-such-redis-server"}, "-store redis needs a redis-server"},
 		{"cdc on sqlite", Config{DB: "sqlite", Store: "redis", CDC: true}, "-cdc needs -db postgres://… (wal_level=logical) or mysql://…"},
 		{"cdc-off without cdc", Config{Store: "redis", CDCOff: true}, "-cdc-off needs -cdc"},
-		{"cdc with two builds", Config{Store: "redis", CDC: true, TwoBuilds: true}, "-cdc does not run with -two-builds yet"},
 		{"cdc-ack-first without cdc", Config{Store: "redis", CDCAckFirst: true}, "-cdc-ack-first needs -cdc"},
 		{"cdc-ack-first with cdc-off", Config{Store: "redis", CDC: true, CDCOff: true, CDCAckFirst: true}, "-cdc-ack-first needs a consumer"},
 		{"negative cdc bound", Config{Store: "redis", CDC: true, CDCBound: -time.Second}, "-cdc-bound -1s"},
