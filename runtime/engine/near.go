@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,8 +59,7 @@ type NearCache struct {
 	seed       maphash.Seed
 	gens       [nearGenSlots]atomic.Uint64 // per key hash: bumped when a key is dropped
 	epoch      atomic.Uint64               // bumped when every entry is dropped
-	base       time.Time                   // origin of freshUntil, on the monotonic clock
-	freshUntil atomic.Int64                // entries may be served until base+freshUntil
+	freshUntil atomic.Int64                // entries may be served until this monoNow reading
 	hits       atomic.Uint64
 	drops      atomic.Uint64
 	losses     atomic.Uint64
@@ -80,7 +80,7 @@ var notFoundEntry = []byte{}
 type nearEntry struct {
 	b   []byte
 	row any   // for a Flat model, the decoded row (a *T nobody writes to); else nil
-	at  int64 // nanoseconds since the cache's base
+	at  int64 // the monoNow reading when it was kept
 }
 
 // NewNearCache starts a near cache listening on bus. Its entries are served
@@ -116,8 +116,11 @@ func NewNearCache(bus store.Bus, opts NearOptions) (*NearCache, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &NearCache{bus: bus, opts: opts, cache: cache, seed: maphash.MakeSeed(), base: time.Now(),
+	n := &NearCache{bus: bus, opts: opts, cache: cache, seed: maphash.MakeSeed(),
 		cancel: cancel, done: make(chan struct{})}
+	// Not fresh until the first probe comes back, whatever the clock reads
+	// (a test's bubble clock can read before monoBase).
+	n.freshUntil.Store(math.MinInt64)
 	go func() {
 		defer close(n.done)
 		_ = bus.Listen(ctx, opts.MaxStaleness/4, nearListener{n})
@@ -131,7 +134,7 @@ func (n *NearCache) Close() error {
 	n.closeOnce.Do(func() {
 		n.cancel()
 		<-n.done
-		n.freshUntil.Store(0)
+		n.freshUntil.Store(math.MinInt64)
 		n.dropAll()
 	})
 	return nil
@@ -178,13 +181,14 @@ func (n *NearCache) Ready(ctx context.Context) error {
 }
 
 // fresh reports whether entries may be served now.
-func (n *NearCache) fresh() bool { return n.now() < n.freshUntil.Load() }
+func (n *NearCache) fresh() bool { return monoNow() < n.freshUntil.Load() }
 
 // get returns what is kept under key: the sealed value as the store held
 // it (notFoundEntry for a cached not-found) and, for a Flat model, the
-// decoded row. It does not keep key.
-func (n *NearCache) get(key string) (nearEntry, bool) {
-	now := n.now()
+// decoded row. now is a monoNow reading the caller took after everything
+// that may block (the hit path reads the clock once, for this and for the
+// build board). It does not keep key.
+func (n *NearCache) get(key string, now int64) (nearEntry, bool) {
 	if now >= n.freshUntil.Load() {
 		return nearEntry{}, false
 	}
@@ -196,8 +200,17 @@ func (n *NearCache) get(key string) (nearEntry, bool) {
 	return e, true
 }
 
-// now reads the monotonic clock, as nanoseconds since base.
-func (n *NearCache) now() int64 { return int64(time.Since(n.base)) }
+// monoBase is the origin of the monotonic readings the read path compares:
+// near entries' ages, the near cache's freshness and the build view's
+// deadlines, so that one reading answers them all.
+var monoBase = time.Now()
+
+// monoNow reads the monotonic clock, as nanoseconds since monoBase.
+func monoNow() int64 { return int64(time.Since(monoBase)) }
+
+// monoOf is t on monoNow's scale, t a time.Now reading (or one derived
+// from it with Add): Sub then compares the monotonic readings.
+func monoOf(t time.Time) int64 { return int64(t.Sub(monoBase)) }
 
 // nearGen is the state of a key's invalidations when a read began: an entry
 // read then may be kept only if no invalidation came since.
@@ -220,7 +233,7 @@ func (n *NearCache) put(key string, g nearGen, b []byte, row any) {
 	if n.gen(key) != g {
 		return
 	}
-	n.cache.Set(key, nearEntry{b: b, row: row, at: n.now()})
+	n.cache.Set(key, nearEntry{b: b, row: row, at: monoNow()})
 	if n.gen(key) != g {
 		n.cache.Invalidate(key)
 	}
@@ -285,7 +298,7 @@ func (l nearListener) Invalidated(keys []string) {
 }
 
 func (l nearListener) Synced(sent time.Time) {
-	until := int64(sent.Sub(l.n.base) + l.n.opts.MaxStaleness)
+	until := monoOf(sent) + int64(l.n.opts.MaxStaleness)
 	for {
 		cur := l.n.freshUntil.Load()
 		if until <= cur || l.n.freshUntil.CompareAndSwap(cur, until) {
