@@ -135,7 +135,7 @@ type learnedIndex struct {
 type buildView struct {
 	epoch      string
 	validUntil time.Time
-	validMono  int64 // with builds.mono, validUntil on monoNow's scale
+	validMono  int64  // with builds.mono, validUntil on monoNow's scale
 	trusted    []bool // per index: every live member covers it
 	acked      bool   // the writes of this runtime need not wait
 	lock       []*learnedIndex
