@@ -60,7 +60,7 @@ type NearCache struct {
 	gens       [nearGenSlots]atomic.Uint64 // per key hash: bumped when a key is dropped
 	epoch      atomic.Uint64               // bumped when every entry is dropped
 	freshUntil atomic.Int64                // entries may be served until this monoNow reading
-	hits       atomic.Uint64
+	hits       hitCounts
 	drops      atomic.Uint64
 	losses     atomic.Uint64
 	cancel     context.CancelFunc
@@ -150,7 +150,7 @@ func (n *NearCache) Clear() {
 
 // NearStats counts what a near cache did.
 type NearStats struct {
-	Hits    uint64 // reads it answered
+	Hits    uint64 // reads it answered (the sum of its tables' Stats().NearHits, those gone included)
 	Entries int    // entries it holds (an estimate)
 	Drops   uint64 // entries dropped by invalidations
 	Losses  uint64 // times everything was dropped: the bus may have missed messages, or Clear
@@ -159,7 +159,7 @@ type NearStats struct {
 
 // Stats returns the near cache's counters.
 func (n *NearCache) Stats() NearStats {
-	return NearStats{Hits: n.hits.Load(), Entries: n.cache.EstimatedSize(), Drops: n.drops.Load(),
+	return NearStats{Hits: n.hits.total(), Entries: n.cache.EstimatedSize(), Drops: n.drops.Load(),
 		Losses: n.losses.Load(), Fresh: n.fresh()}
 }
 
@@ -196,8 +196,44 @@ func (n *NearCache) get(key string, now int64) (nearEntry, bool) {
 	if !ok || now-e.at >= int64(n.opts.TTL) {
 		return nearEntry{}, false
 	}
-	n.hits.Add(1)
 	return e, true
+}
+
+// hitCounts are the near-hit counters of the tables on a near cache: each
+// hit is counted once, by its table, rather than again on a counter every
+// table's hits share.
+type hitCounts struct {
+	mu      sync.Mutex
+	live    map[*atomic.Uint64]struct{}
+	retired uint64 // the counts of the tables gone
+}
+
+// countHits adds a table's counter to the sum.
+func (n *NearCache) countHits(c *atomic.Uint64) {
+	n.hits.mu.Lock()
+	defer n.hits.mu.Unlock()
+	if n.hits.live == nil {
+		n.hits.live = map[*atomic.Uint64]struct{}{}
+	}
+	n.hits.live[c] = struct{}{}
+}
+
+// retireHits keeps the count of a table gone, and forgets its counter.
+func (n *NearCache) retireHits(c *atomic.Uint64) {
+	n.hits.mu.Lock()
+	defer n.hits.mu.Unlock()
+	delete(n.hits.live, c)
+	n.hits.retired += c.Load()
+}
+
+func (h *hitCounts) total() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sum := h.retired
+	for c := range h.live {
+		sum += c.Load()
+	}
+	return sum
 }
 
 // monoBase is the origin of the monotonic readings the read path compares:

@@ -564,4 +564,21 @@ func BenchmarkNearHit(b *testing.B) {
 			}
 		})
 	}
+	// Every core reading the one row: what the hit path's shared counters
+	// cost when they are contended.
+	b.Run("BoardParallel", func(b *testing.B) {
+		p := newProcessOf(b, db, counting.Store, bus, &flatPairSpec)
+		if _, err := p.getByID(ctx, 1); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := p.getByID(ctx, 1); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 }
