@@ -55,7 +55,7 @@ type NearOptions struct {
 type NearCache struct {
 	bus        store.Bus
 	opts       NearOptions
-	cache      *otter.Cache[string, nearEntry]
+	cache      *otter.Cache[string, *nearEntry]
 	seed       maphash.Seed
 	gens       [nearGenSlots]atomic.Uint64 // per key hash: bumped when a key is dropped
 	epoch      atomic.Uint64               // bumped when every entry is dropped
@@ -74,9 +74,11 @@ const nearGenSlots = 1 << 12
 // zero bytes.
 var notFoundEntry = []byte{}
 
-// nearEntry is a kept value and when it was kept. The TTL is checked here,
-// on the clock reading the freshness check takes anyway, rather than by
-// otter, which would read the clock a second time on every hit.
+// nearEntry is a kept value and when it was kept; never changed once kept,
+// and held by pointer, so that a hit copies a word rather than the entry
+// through otter's calls. The TTL is checked here, on the clock reading the
+// freshness check takes anyway, rather than by otter, which would read the
+// clock a second time on every hit.
 type nearEntry struct {
 	b   []byte
 	row any   // for a Flat model, the decoded row (a *T nobody writes to); else nil
@@ -108,9 +110,9 @@ func NewNearCache(bus store.Bus, opts NearOptions) (*NearCache, error) {
 	}
 	// Entries past their TTL are never served; they leave when evicted
 	// for room, or when their key is written again.
-	cache, err := otter.New(&otter.Options[string, nearEntry]{
+	cache, err := otter.New(&otter.Options[string, *nearEntry]{
 		MaximumWeight: uint64(opts.MaxBytes),
-		Weigher:       func(k string, v nearEntry) uint32 { return uint32(len(k) + len(v.b) + 80) },
+		Weigher:       func(k string, v *nearEntry) uint32 { return uint32(len(k) + len(v.b) + 80) },
 	})
 	if err != nil {
 		return nil, err
@@ -188,13 +190,13 @@ func (n *NearCache) fresh() bool { return monoNow() < n.freshUntil.Load() }
 // decoded row. now is a monoNow reading the caller took after everything
 // that may block (the hit path reads the clock once, for this and for the
 // build board). It does not keep key.
-func (n *NearCache) get(key string, now int64) (nearEntry, bool) {
+func (n *NearCache) get(key string, now int64) (*nearEntry, bool) {
 	if now >= n.freshUntil.Load() {
-		return nearEntry{}, false
+		return nil, false
 	}
 	e, ok := n.cache.GetIfPresent(key)
 	if !ok || now-e.at >= int64(n.opts.TTL) {
-		return nearEntry{}, false
+		return nil, false
 	}
 	return e, true
 }
@@ -269,7 +271,7 @@ func (n *NearCache) put(key string, g nearGen, b []byte, row any) {
 	if n.gen(key) != g {
 		return
 	}
-	n.cache.Set(key, nearEntry{b: b, row: row, at: monoNow()})
+	n.cache.Set(key, &nearEntry{b: b, row: row, at: monoNow()})
 	if n.gen(key) != g {
 		n.cache.Invalidate(key)
 	}

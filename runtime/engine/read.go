@@ -110,7 +110,7 @@ func (t *Table[T]) nearGet(key string, now int64) (*T, bool, error) {
 // the kept row for a Flat model, else decoded; nil for a not-found. An
 // entry another build of the model kept (one process may run both, as two
 // models of one table) is errOtherSchema.
-func (t *Table[T]) nearRow(e nearEntry) (*T, error) {
+func (t *Table[T]) nearRow(e *nearEntry) (*T, error) {
 	if len(e.b) == 0 {
 		return nil, nil
 	}
