@@ -187,10 +187,24 @@ func TestNearHitSkipsTheStore(t *testing.T) {
 		if got := p.t.Stats().NearHits; got != 5 {
 			t.Fatalf("near hits = %d, want 5", got)
 		}
+		// The near cache counts what its tables count, a second table's
+		// hits included.
+		other, err := engine.NewTable(db, store, &pairSpec, runtime.WithNearCache(p.near))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := other.Get(ctx, 0, &pair{ID: 2}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, want := p.near.Stats().Hits, p.t.Stats().NearHits+other.Stats().NearHits; got != want || want != 6 {
+			t.Fatalf("near cache hits = %d, want %d = 5 + 1 (the tables' near hits)", got, want)
+		}
 		// The rows are copies: changing one does not change the next answer.
 		row, _ := p.getByID(ctx, 1)
 		row.V = "scribbled"
-		row, err := p.getByID(ctx, 1)
+		row, err = p.getByID(ctx, 1)
 		wantV(t, "get 1 after scribbling on a copy", row, err, "first")
 	})
 }
