@@ -63,12 +63,13 @@ race20:
 ## bench: the side-by-side suite (bench/, a module of its own so that only it
 ## depends on go-zero): direct query, raw Redis GET, cachegen, go-zero, and
 ## the blog's post page over HTTP (render, 304, page cache), on PostgreSQL +
-## Redis; prints "bench: name=value" lines with the ratios; then the
+## Redis, and the write figures on MariaDB + Redis too (the _mariadb lines);
+## prints "bench: name=value" lines with the ratios; then the
 ## change-stream consumer's throughput and lag on the CDC servers
 ## (scripts/pg-logical.sh, scripts/mariadb-binlog.sh)
 bench:
 	cd bench && $(GO) run . -pg "$${CACHEGEN_PG_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}" -redis "$${CACHEGEN_REDIS_ADDR:-127.0.0.1:6379}" \
-		-pg-cdc "$(CONSISTENCY_PG_CDC)" -mysql-cdc "$(CONSISTENCY_MYSQL_CDC)"
+		-mysql "$(CONSISTENCY_MYSQL)" -pg-cdc "$(CONSISTENCY_PG_CDC)" -mysql-cdc "$(CONSISTENCY_MYSQL_CDC)"
 
 ## bench-plot: run `make bench` into docs/bench.out (git ignores *.out), print
 ## it, and draw docs/benchmarks.png from it with bench/cmd/plot: read latency

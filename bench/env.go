@@ -36,12 +36,13 @@ type env struct {
 	store               runtime.Store // Redis
 	http                httpOps
 	gz                  *gozeroUsers
+	writeSides          []*writeSide // PostgreSQL's, then MariaDB's when the run has one
 	hot                 models.User
 	hotKey              string
 	cleanups            []func()
 }
 
-func setup(ctx context.Context, dsn, redisAddr string) (*env, error) {
+func setup(ctx context.Context, dsn, mysqlDSN, redisAddr string) (*env, error) {
 	e := &env{dsn: dsn, schema: "cg_bench_" + strings.ToLower(rand.Text()[:10])}
 	e.prefix = e.schema
 	ok := false
@@ -130,6 +131,14 @@ func setup(ctx context.Context, dsn, redisAddr string) (*env, error) {
 		return nil, fmt.Errorf("the hot key is not in Redis (%v, %v)", keys, err)
 	}
 	e.hotKey = keys[0]
+	e.writeSides = []*writeSide{{db: e.db, users: e.users, gz: e.gz}}
+	if mysqlDSN != "" {
+		side, err := e.mariaDBSide(ctx, mysqlDSN, redisAddr, store)
+		if err != nil {
+			return nil, err
+		}
+		e.writeSides = append(e.writeSides, side)
+	}
 	ok = true
 	return e, nil
 }
@@ -293,19 +302,6 @@ func (e *env) figures() []figure {
 				_, err := e.posts.All(ctx)
 				must(b, err)
 			}
-		}},
-		{"save", func(b *testing.B) {
-			u := saved
-			n := 0
-			for b.Loop() {
-				n++
-				u.Name = fmt.Sprint("User number 1, edit ", n)
-				must(b, e.users.Save(ctx, &u))
-			}
-			u.Name = saved.Name
-			must(b, e.users.Save(ctx, &u))
-			_, err := e.users.GetByID(ctx, id) // refill for the hit figures
-			must(b, err)
 		}},
 		{"gozero_hit", timed(ops.gozeroHit)},
 		{"get_by_ids_100", func(b *testing.B) {

@@ -36,13 +36,40 @@ type gozeroUser struct {
 type gozeroUsers struct {
 	conn      sqlc.CachedConn
 	keyPrefix string
+	// The statements as goctl writes them for the database: PostgreSQL's
+	// numbered placeholders ($1 the id in both), MySQL's in order.
+	findOne, update string
+	updateArgs      func(u *gozeroUser) []any
+}
+
+// gozeroConf is the cache goctl's models take: one Redis node.
+func gozeroConf(redisAddr string) cache.CacheConf {
+	return cache.CacheConf{{RedisConf: gzredis.RedisConf{Host: redisAddr, Type: gzredis.NodeType}, Weight: 100}}
 }
 
 func newGozeroUsers(dsn, redisAddr, schema string) (*gozeroUsers, error) {
-	conf := cache.CacheConf{{RedisConf: gzredis.RedisConf{Host: redisAddr, Type: gzredis.NodeType}, Weight: 100}}
 	return &gozeroUsers{
-		conn:      sqlc.NewConn(postgres.New(dsn), conf),
+		conn:      sqlc.NewConn(postgres.New(dsn), gozeroConf(redisAddr)),
 		keyPrefix: gozeroKeyPrefix + schema + ":users:id:",
+		findOne:   "select id, email, org_id, handle, name from users where id = $1 limit 1",
+		update:    "update users set email = $2, org_id = $3, handle = $4, name = $5 where id = $1",
+		updateArgs: func(u *gozeroUser) []any {
+			return []any{u.ID, u.Email, u.OrgID, u.Handle, u.Name}
+		},
+	}, nil
+}
+
+// newGozeroMySQLUsers is goctl's MySQL model of the table (go-zero's sqlx
+// on the go-sql-driver), its keys under database's name.
+func newGozeroMySQLUsers(dsn, redisAddr, database string) (*gozeroUsers, error) {
+	return &gozeroUsers{
+		conn:      sqlc.NewConn(sqlx.NewMysql(dsn), gozeroConf(redisAddr)),
+		keyPrefix: gozeroKeyPrefix + database + ":users:id:",
+		findOne:   "select `id`,`email`,`org_id`,`handle`,`name` from `users` where `id` = ? limit 1",
+		update:    "update `users` set `email`=?,`org_id`=?,`handle`=?,`name`=? where `id` = ?",
+		updateArgs: func(u *gozeroUser) []any {
+			return []any{u.Email, u.OrgID, u.Handle, u.Name, u.ID}
+		},
 	}, nil
 }
 
@@ -51,7 +78,7 @@ func (m *gozeroUsers) FindOne(ctx context.Context, id int64) (*gozeroUser, error
 	key := fmt.Sprintf("%s%v", m.keyPrefix, id)
 	var resp gozeroUser
 	err := m.conn.QueryRowCtx(ctx, &resp, key, func(ctx context.Context, conn sqlx.SqlConn, v any) error {
-		return conn.QueryRowCtx(ctx, v, "select id, email, org_id, handle, name from users where id = $1 limit 1", id)
+		return conn.QueryRowCtx(ctx, v, m.findOne, id)
 	})
 	if err != nil {
 		return nil, err
@@ -71,8 +98,7 @@ func (m *gozeroUsers) Update(ctx context.Context, u *gozeroUser) error {
 	emailKey := fmt.Sprintf("%semail:%v", m.uniquePrefix(), data.Email)
 	orgHandleKey := fmt.Sprintf("%sorgId:handle:%v:%v", m.uniquePrefix(), data.OrgID, data.Handle)
 	_, err = m.conn.ExecCtx(ctx, func(ctx context.Context, conn sqlx.SqlConn) (sql.Result, error) {
-		return conn.ExecCtx(ctx, "update users set email = $2, org_id = $3, handle = $4, name = $5 where id = $1",
-			u.ID, u.Email, u.OrgID, u.Handle, u.Name)
+		return conn.ExecCtx(ctx, m.update, m.updateArgs(u)...)
 	}, idKey, emailKey, orgHandleKey)
 	return err
 }

@@ -27,6 +27,7 @@ import (
 
 func main() {
 	pg := flag.String("pg", os.Getenv("CACHEGEN_PG_DSN"), "PostgreSQL DSN (default $CACHEGEN_PG_DSN)")
+	mysqlDSN := flag.String("mysql", os.Getenv("CACHEGEN_MYSQL_DSN"), "MariaDB DSN (go-sql-driver form), for the write figures' _mariadb lines (default $CACHEGEN_MYSQL_DSN; empty: skipped)")
 	redisAddr := flag.String("redis", os.Getenv("CACHEGEN_REDIS_ADDR"), "Redis address (default $CACHEGEN_REDIS_ADDR)")
 	count := flag.Int("count", 5, "rounds per figure; the median is printed")
 	benchtime := flag.Duration("benchtime", 300*time.Millisecond, "time per measurement")
@@ -49,7 +50,7 @@ func main() {
 		os.Exit(2)
 	}
 	ctx := context.Background()
-	env, err := setup(ctx, *pg, *redisAddr)
+	env, err := setup(ctx, *pg, *mysqlDSN, *redisAddr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -98,8 +99,10 @@ func main() {
 	ratio("memory_hit_vs_db", "pg_query", "memory_hit")
 	ratio("near_hit_vs_db", "pg_query", "near_hit")
 	ratio("batch100_vs_loop", "get_by_id_loop_100", "get_by_ids_100")
-	ratio("save_many_100_vs_loop", "save_loop_100", "save_many_100")
-	fmt.Printf("bench: allocs_save=%.0f\n", allocs["save"])
+	for _, s := range env.writeSides {
+		ratio("save_many_100_vs_loop"+s.suffix, "save_loop_100"+s.suffix, "save_many_100"+s.suffix)
+		fmt.Printf("bench: allocs_save%s=%.0f\n", s.suffix, allocs["save"+s.suffix])
+	}
 	fmt.Printf("bench: allocs_redis_hit=%.0f\n", allocs["redis_hit"])
 	fmt.Printf("bench: allocs_near_hit=%.0f\n", allocs["near_hit"])
 	fmt.Printf("bench: allocs_gozero_hit=%.0f\n", allocs["gozero_hit"])

@@ -195,7 +195,7 @@ func (b *batch[T]) resolve(ctx context.Context) error {
 // nearHit settles s from the near cache if it holds the key.
 func (b *batch[T]) nearHit(s *slot[T]) bool {
 	t := b.t
-	e, ok := t.near.get(s.key)
+	e, ok := t.near.get(s.key, monoNow())
 	if !ok {
 		return false
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -108,6 +109,8 @@ type builds struct {
 	skip    func() bool // the store is known dead: no heartbeat
 
 	due     atomic.Int64                  // unix ns of the next heartbeat
+	mono    bool                          // clock is the wall clock: trustedAt may answer on a monoNow reading
+	dueMono atomic.Int64                  // with mono, due on monoNow's scale
 	beating atomic.Pointer[chan struct{}] // the heartbeat under way: closed when it ends
 	view    atomic.Pointer[buildView]
 
@@ -132,6 +135,7 @@ type learnedIndex struct {
 type buildView struct {
 	epoch      string
 	validUntil time.Time
+	validMono  int64  // with builds.mono, validUntil on monoNow's scale
 	trusted    []bool // per index: every live member covers it
 	acked      bool   // the writes of this runtime need not wait
 	lock       []*learnedIndex
@@ -157,6 +161,8 @@ func newBuilds[T any](t *Table[T], st store.Store) *builds {
 	if b.clock == nil {
 		b.clock = wallClock{}
 	}
+	_, b.mono = b.clock.(wallClock)
+	b.dueMono.Store(math.MinInt64) // due at once, whatever the clock reads
 	b.ttl = 3 * b.period
 	b.keep = max(t.opts.ttl, t.opts.notFoundTTL) + b.ttl
 	for c, name := range s.Columns {
@@ -215,7 +221,11 @@ func (b *builds) startBeat() <-chan struct{} {
 		}
 		return nil
 	}
-	b.due.Store(b.clock.Now().Add(b.period).UnixNano())
+	due := b.clock.Now().Add(b.period)
+	b.due.Store(due.UnixNano())
+	if b.mono {
+		b.dueMono.Store(monoOf(due))
+	}
 	b.clock.Go(func() {
 		defer close(done)
 		defer b.beating.Store(nil)
@@ -231,6 +241,20 @@ func (b *builds) current() *buildView {
 		return nil
 	}
 	return v
+}
+
+// trustedAt is trusts' answer without a clock read of its own, for the
+// near-cache hit path, which has read the monotonic clock already: true
+// when, at now (a monoNow reading), no heartbeat is due and the view is
+// valid and trusts index i. False says only that trusts must decide: a
+// test clock, a heartbeat due, no view or an expired one. With the wall
+// clock, trusts compares the same monotonic readings (time.Now's).
+func (b *builds) trustedAt(i int, now int64) bool {
+	if !b.mono || now >= b.dueMono.Load() {
+		return false
+	}
+	v := b.view.Load()
+	return v != nil && now < v.validMono && (i == 0 || v.trusted[i])
 }
 
 // trusts reports whether index i may be read from the cache now. Every
@@ -345,6 +369,9 @@ func (b *builds) take(bd board, joined bool, start, end time.Time) bool {
 		}
 	}
 	v := &buildView{epoch: bd.Epoch, validUntil: start.Add(b.ttl - b.period), trusted: make([]bool, len(b.own))}
+	if b.mono {
+		v.validMono = monoOf(v.validUntil)
+	}
 	partial := false
 	for _, li := range b.learned {
 		if li.cols == nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,13 +55,12 @@ type NearOptions struct {
 type NearCache struct {
 	bus        store.Bus
 	opts       NearOptions
-	cache      *otter.Cache[string, nearEntry]
+	cache      *otter.Cache[string, *nearEntry]
 	seed       maphash.Seed
 	gens       [nearGenSlots]atomic.Uint64 // per key hash: bumped when a key is dropped
 	epoch      atomic.Uint64               // bumped when every entry is dropped
-	base       time.Time                   // origin of freshUntil, on the monotonic clock
-	freshUntil atomic.Int64                // entries may be served until base+freshUntil
-	hits       atomic.Uint64
+	freshUntil atomic.Int64                // entries may be served until this monoNow reading
+	hits       hitCounts
 	drops      atomic.Uint64
 	losses     atomic.Uint64
 	cancel     context.CancelFunc
@@ -74,13 +74,15 @@ const nearGenSlots = 1 << 12
 // zero bytes.
 var notFoundEntry = []byte{}
 
-// nearEntry is a kept value and when it was kept. The TTL is checked here,
-// on the clock reading the freshness check takes anyway, rather than by
-// otter, which would read the clock a second time on every hit.
+// nearEntry is a kept value and when it was kept; never changed once kept,
+// and held by pointer, so that a hit copies a word rather than the entry
+// through otter's calls. The TTL is checked here, on the clock reading the
+// freshness check takes anyway, rather than by otter, which would read the
+// clock a second time on every hit.
 type nearEntry struct {
 	b   []byte
 	row any   // for a Flat model, the decoded row (a *T nobody writes to); else nil
-	at  int64 // nanoseconds since the cache's base
+	at  int64 // the monoNow reading when it was kept
 }
 
 // NewNearCache starts a near cache listening on bus. Its entries are served
@@ -108,16 +110,19 @@ func NewNearCache(bus store.Bus, opts NearOptions) (*NearCache, error) {
 	}
 	// Entries past their TTL are never served; they leave when evicted
 	// for room, or when their key is written again.
-	cache, err := otter.New(&otter.Options[string, nearEntry]{
+	cache, err := otter.New(&otter.Options[string, *nearEntry]{
 		MaximumWeight: uint64(opts.MaxBytes),
-		Weigher:       func(k string, v nearEntry) uint32 { return uint32(len(k) + len(v.b) + 80) },
+		Weigher:       func(k string, v *nearEntry) uint32 { return uint32(len(k) + len(v.b) + 80) },
 	})
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	n := &NearCache{bus: bus, opts: opts, cache: cache, seed: maphash.MakeSeed(), base: time.Now(),
+	n := &NearCache{bus: bus, opts: opts, cache: cache, seed: maphash.MakeSeed(),
 		cancel: cancel, done: make(chan struct{})}
+	// Not fresh until the first probe comes back, whatever the clock reads
+	// (a test's bubble clock can read before monoBase).
+	n.freshUntil.Store(math.MinInt64)
 	go func() {
 		defer close(n.done)
 		_ = bus.Listen(ctx, opts.MaxStaleness/4, nearListener{n})
@@ -131,7 +136,7 @@ func (n *NearCache) Close() error {
 	n.closeOnce.Do(func() {
 		n.cancel()
 		<-n.done
-		n.freshUntil.Store(0)
+		n.freshUntil.Store(math.MinInt64)
 		n.dropAll()
 	})
 	return nil
@@ -147,7 +152,7 @@ func (n *NearCache) Clear() {
 
 // NearStats counts what a near cache did.
 type NearStats struct {
-	Hits    uint64 // reads it answered
+	Hits    uint64 // reads it answered (the sum of its tables' Stats().NearHits, those gone included)
 	Entries int    // entries it holds (an estimate)
 	Drops   uint64 // entries dropped by invalidations
 	Losses  uint64 // times everything was dropped: the bus may have missed messages, or Clear
@@ -156,7 +161,7 @@ type NearStats struct {
 
 // Stats returns the near cache's counters.
 func (n *NearCache) Stats() NearStats {
-	return NearStats{Hits: n.hits.Load(), Entries: n.cache.EstimatedSize(), Drops: n.drops.Load(),
+	return NearStats{Hits: n.hits.total(), Entries: n.cache.EstimatedSize(), Drops: n.drops.Load(),
 		Losses: n.losses.Load(), Fresh: n.fresh()}
 }
 
@@ -178,26 +183,72 @@ func (n *NearCache) Ready(ctx context.Context) error {
 }
 
 // fresh reports whether entries may be served now.
-func (n *NearCache) fresh() bool { return n.now() < n.freshUntil.Load() }
+func (n *NearCache) fresh() bool { return monoNow() < n.freshUntil.Load() }
 
 // get returns what is kept under key: the sealed value as the store held
 // it (notFoundEntry for a cached not-found) and, for a Flat model, the
-// decoded row. It does not keep key.
-func (n *NearCache) get(key string) (nearEntry, bool) {
-	now := n.now()
+// decoded row. now is a monoNow reading the caller took after everything
+// that may block (the hit path reads the clock once, for this and for the
+// build board). It does not keep key.
+func (n *NearCache) get(key string, now int64) (*nearEntry, bool) {
 	if now >= n.freshUntil.Load() {
-		return nearEntry{}, false
+		return nil, false
 	}
 	e, ok := n.cache.GetIfPresent(key)
 	if !ok || now-e.at >= int64(n.opts.TTL) {
-		return nearEntry{}, false
+		return nil, false
 	}
-	n.hits.Add(1)
 	return e, true
 }
 
-// now reads the monotonic clock, as nanoseconds since base.
-func (n *NearCache) now() int64 { return int64(time.Since(n.base)) }
+// hitCounts are the near-hit counters of the tables on a near cache: each
+// hit is counted once, by its table, rather than again on a counter every
+// table's hits share.
+type hitCounts struct {
+	mu      sync.Mutex
+	live    map[*atomic.Uint64]struct{}
+	retired uint64 // the counts of the tables gone
+}
+
+// countHits adds a table's counter to the sum.
+func (n *NearCache) countHits(c *atomic.Uint64) {
+	n.hits.mu.Lock()
+	defer n.hits.mu.Unlock()
+	if n.hits.live == nil {
+		n.hits.live = map[*atomic.Uint64]struct{}{}
+	}
+	n.hits.live[c] = struct{}{}
+}
+
+// retireHits keeps the count of a table gone, and forgets its counter.
+func (n *NearCache) retireHits(c *atomic.Uint64) {
+	n.hits.mu.Lock()
+	defer n.hits.mu.Unlock()
+	delete(n.hits.live, c)
+	n.hits.retired += c.Load()
+}
+
+func (h *hitCounts) total() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sum := h.retired
+	for c := range h.live {
+		sum += c.Load()
+	}
+	return sum
+}
+
+// monoBase is the origin of the monotonic readings the read path compares:
+// near entries' ages, the near cache's freshness and the build view's
+// deadlines, so that one reading answers them all.
+var monoBase = time.Now()
+
+// monoNow reads the monotonic clock, as nanoseconds since monoBase.
+func monoNow() int64 { return int64(time.Since(monoBase)) }
+
+// monoOf is t on monoNow's scale, t a time.Now reading (or one derived
+// from it with Add): Sub then compares the monotonic readings.
+func monoOf(t time.Time) int64 { return int64(t.Sub(monoBase)) }
 
 // nearGen is the state of a key's invalidations when a read began: an entry
 // read then may be kept only if no invalidation came since.
@@ -220,7 +271,7 @@ func (n *NearCache) put(key string, g nearGen, b []byte, row any) {
 	if n.gen(key) != g {
 		return
 	}
-	n.cache.Set(key, nearEntry{b: b, row: row, at: n.now()})
+	n.cache.Set(key, &nearEntry{b: b, row: row, at: monoNow()})
 	if n.gen(key) != g {
 		n.cache.Invalidate(key)
 	}
@@ -285,7 +336,7 @@ func (l nearListener) Invalidated(keys []string) {
 }
 
 func (l nearListener) Synced(sent time.Time) {
-	until := int64(sent.Sub(l.n.base) + l.n.opts.MaxStaleness)
+	until := monoOf(sent) + int64(l.n.opts.MaxStaleness)
 	for {
 		cur := l.n.freshUntil.Load()
 		if until <= cur || l.n.freshUntil.CompareAndSwap(cur, until) {

@@ -187,10 +187,24 @@ func TestNearHitSkipsTheStore(t *testing.T) {
 		if got := p.t.Stats().NearHits; got != 5 {
 			t.Fatalf("near hits = %d, want 5", got)
 		}
+		// The near cache counts what its tables count, a second table's
+		// hits included.
+		other, err := engine.NewTable(db, store, &pairSpec, runtime.WithNearCache(p.near))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := other.Get(ctx, 0, &pair{ID: 2}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, want := p.near.Stats().Hits, p.t.Stats().NearHits+other.Stats().NearHits; got != want || want != 6 {
+			t.Fatalf("near cache hits = %d, want %d = 5 + 1 (the tables' near hits)", got, want)
+		}
 		// The rows are copies: changing one does not change the next answer.
 		row, _ := p.getByID(ctx, 1)
 		row.V = "scribbled"
-		row, err := p.getByID(ctx, 1)
+		row, err = p.getByID(ctx, 1)
 		wantV(t, "get 1 after scribbling on a copy", row, err, "first")
 	})
 }
@@ -537,18 +551,48 @@ func TestNearLostLockIsAnnouncedAgain(t *testing.T) {
 }
 
 // BenchmarkNearHit is the hit path of generated code on a near cache, for
-// a Flat model (a copy of the kept row).
+// a Flat model (a copy of the kept row): on a store without a build board,
+// and on the memory store itself, whose board (as Redis's) every read
+// consults.
 func BenchmarkNearHit(b *testing.B) {
 	ctx := context.Background()
-	db, store, bus := nearFixture(b)
-	p := newProcessOf(b, db, store, bus, &flatPairSpec)
-	if _, err := p.getByID(ctx, 1); err != nil {
-		b.Fatal(err)
+	db, counting, bus := nearFixture(b)
+	for _, c := range []struct {
+		name  string
+		store runtime.Store
+	}{{"NoBoard", counting}, {"Board", counting.Store}} {
+		b.Run(c.name, func(b *testing.B) {
+			p := newProcessOf(b, db, c.store, bus, &flatPairSpec)
+			if _, err := p.getByID(ctx, 1); err != nil {
+				b.Fatal(err)
+			}
+			before := p.near.Stats().Hits
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.getByID(ctx, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if p.near.Stats().Hits == before {
+				b.Fatal("the near cache answered nothing")
+			}
+		})
 	}
-	b.ReportAllocs()
-	for b.Loop() {
+	// Every core reading the one row: what the hit path's shared counters
+	// cost when they are contended.
+	b.Run("BoardParallel", func(b *testing.B) {
+		p := newProcessOf(b, db, counting.Store, bus, &flatPairSpec)
 		if _, err := p.getByID(ctx, 1); err != nil {
 			b.Fatal(err)
 		}
-	}
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := p.getByID(ctx, 1); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
 }

@@ -44,12 +44,29 @@ func (t *Table[T]) GetKey(ctx context.Context, i int, key []byte, probe T) (*T, 
 	if i < 0 || i >= len(t.spec.Indexes) {
 		return nil, fmt.Errorf("cachegen: table %s has no index %d", t.spec.Table, i)
 	}
-	if t.near != nil && t.obs == nil && len(key) <= MaxKeyLen && !IsFresh(ctx) && (t.builds == nil || t.builds.trusts(ctx, i)) {
-		if row, ok, err := t.nearGet(unsafe.String(unsafe.SliceData(key), len(key))); ok {
-			return row, err
+	if t.near != nil && t.obs == nil && len(key) <= MaxKeyLen && !IsFresh(ctx) {
+		if now, ok := t.nearTrusted(ctx, i); ok {
+			if row, ok, err := t.nearGet(unsafe.String(unsafe.SliceData(key), len(key)), now); ok {
+				return row, err
+			}
 		}
 	}
 	return t.getKey(ctx, i, ownKey(key, t.heads[i]), probe)
+}
+
+// nearTrusted reports whether index i may be read from the near cache, and
+// the monoNow reading its entries are to be judged at: one clock read on
+// the hit path, taken again after the build board's slow path, which may
+// wait for a heartbeat.
+func (t *Table[T]) nearTrusted(ctx context.Context, i int) (now int64, ok bool) {
+	now = monoNow()
+	if t.builds == nil || t.builds.trustedAt(i, now) {
+		return now, true
+	}
+	if !t.builds.trusts(ctx, i) {
+		return 0, false
+	}
+	return monoNow(), true
 }
 
 func (t *Table[T]) getKey(ctx context.Context, i int, key string, probe T) (*T, error) {
@@ -64,12 +81,13 @@ func (t *Table[T]) getKey(ctx context.Context, i int, key string, probe T) (*T, 
 }
 
 // nearGet answers key from the near cache, if the table may read the cache
-// and the near cache holds the key. It does not keep key.
-func (t *Table[T]) nearGet(key string) (*T, bool, error) {
+// and the near cache holds the key, its entries judged at now (a monoNow
+// reading). It does not keep key.
+func (t *Table[T]) nearGet(key string, now int64) (*T, bool, error) {
 	if t.tx != nil || t.retries.isPending(key) {
 		return nil, false, nil
 	}
-	e, ok := t.near.get(key)
+	e, ok := t.near.get(key, now)
 	if !ok {
 		return nil, false, nil
 	}
@@ -92,7 +110,7 @@ func (t *Table[T]) nearGet(key string) (*T, bool, error) {
 // the kept row for a Flat model, else decoded; nil for a not-found. An
 // entry another build of the model kept (one process may run both, as two
 // models of one table) is errOtherSchema.
-func (t *Table[T]) nearRow(e nearEntry) (*T, error) {
+func (t *Table[T]) nearRow(e *nearEntry) (*T, error) {
 	if len(e.b) == 0 {
 		return nil, nil
 	}
@@ -149,7 +167,7 @@ func (t *Table[T]) get(ctx context.Context, i int, key string, probe T) (*T, rea
 	}
 	var g nearGen
 	if t.near != nil {
-		if row, ok, err := t.nearGet(key); ok {
+		if row, ok, err := t.nearGet(key, monoNow()); ok {
 			return row, readInfo{outcome: observe.OutcomeNearHit}, err
 		}
 		g = t.near.gen(key)

@@ -26,7 +26,8 @@ type Stats struct {
 }
 
 type counters struct {
-	hits, nearHits, misses, fills, leaseWaits, lockBypasses  atomic.Uint64
+	hits, misses, fills, leaseWaits, lockBypasses            atomic.Uint64
+	nearHits                                                 *atomic.Uint64 // an allocation of its own, which the near cache sums (NearCache.Stats); nil without one
 	dbReads, dbWrites                                        atomic.Uint64
 	invalidations, invalidationRetries, invalidationsDropped atomic.Uint64
 	storeErrors, corruptValues, otherSchema, allOverCap      atomic.Uint64
@@ -37,7 +38,7 @@ type counters struct {
 func (c *counters) snapshot() Stats {
 	return Stats{
 		Hits:                 c.hits.Load(),
-		NearHits:             c.nearHits.Load(),
+		NearHits:             c.nearHitCount(),
 		Misses:               c.misses.Load(),
 		Fills:                c.fills.Load(),
 		LeaseWaits:           c.leaseWaits.Load(),
@@ -55,4 +56,11 @@ func (c *counters) snapshot() Stats {
 		BreakerOpens:         c.breakerOpens.Load(),
 		BreakerCloses:        c.breakerCloses.Load(),
 	}
+}
+
+func (c *counters) nearHitCount() uint64 {
+	if c.nearHits == nil {
+		return 0
+	}
+	return c.nearHits.Load()
 }

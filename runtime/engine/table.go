@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync/atomic"
 
@@ -79,6 +80,13 @@ func NewTable[T any](db *sqlx.DB, s store.Store, spec *Spec[T], opts ...Option) 
 		t.breaker = &breaker{inner: s, stats: &t.stats, notify: t.event}
 		t.store = t.breaker
 		t.near = t.opts.near
+	}
+	if t.near != nil {
+		// A hit is counted once, here; the near cache sums its tables'
+		// counts, and keeps a table's when the table is gone.
+		t.stats.nearHits = new(atomic.Uint64)
+		t.near.countHits(t.stats.nearHits)
+		runtime.AddCleanup(t.state, t.near.retireHits, t.stats.nearHits)
 	}
 	if err := t.checkSpec(); err != nil {
 		return nil, err
