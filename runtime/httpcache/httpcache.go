@@ -31,6 +31,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cachegen/cachegen/runtime"
 )
 
 // credentials are the headers every page varies on unless it is Public.
@@ -41,7 +43,9 @@ var credentials = []string{"Authorization", "Cookie"}
 // version, then call NotModified before rendering.
 type Page struct {
 	r        *http.Request
+	version  string
 	h        hash.Hash
+	rows     []runtime.Validator
 	vary     []string // canonical names, beyond the credentials
 	explicit bool     // the page itself asked to vary on a credential
 	public   bool
@@ -52,7 +56,7 @@ type Page struct {
 // New starts the page of r; version is the handler's own part of the ETag
 // (change it when the template or the rendering code changes).
 func New(r *http.Request, version string) *Page {
-	p := &Page{r: r, h: sha256.New()}
+	p := &Page{r: r, version: version, h: sha256.New()}
 	p.add("v", version)
 	return p
 }
@@ -76,14 +80,15 @@ func (p *Page) add(name, value string) {
 // back to the first content, A then B then A, the browser holding B would
 // be told 304.) An error makes the page uncacheable (NotModified returns
 // false and sends no ETag); Err returns it.
-func (p *Page) Row(validator string, err error) {
+func (p *Page) Row(v runtime.Validator, err error) {
 	if err != nil {
 		if p.err == nil {
 			p.err = err
 		}
 		return
 	}
-	p.add("row", validator)
+	p.rows = append(p.rows, v)
+	p.add("row", v.String())
 }
 
 // Err is the first error a Row declaration received.
