@@ -41,12 +41,12 @@ type revalidator interface {
 func Revalidate(ctx context.Context, vs []Validator) (cur []Validator, ok bool) {
 	cur = make([]Validator, len(vs))
 	type group struct {
-		bs  store.BatchStore
-		ops []store.GetOp
-		at  []int // per op: its position in vs
+		bs    store.BatchStore
+		inner store.Store // the caller's store, which tables share
+		ops   []store.GetOp
+		at    []int // per op: its position in vs
 	}
-	var groups []*group
-	byStore := map[store.Store]*group{}
+	var groups []*group // one per store, almost always one in all
 	for k, v := range vs {
 		if v.src == nil {
 			return nil, false
@@ -60,13 +60,15 @@ func Revalidate(ctx context.Context, vs []Validator) (cur []Validator, ok bool) 
 			continue
 		}
 		bs, inner := v.src.batchStore()
-		if !keyable(inner) {
-			inner = bs // a store that cannot key a map batches alone
+		var g *group
+		for _, h := range groups {
+			if sameStore(h.inner, inner) {
+				g = h
+				break
+			}
 		}
-		g := byStore[inner]
 		if g == nil {
-			g = &group{bs: bs}
-			byStore[inner] = g
+			g = &group{bs: bs, inner: inner}
 			groups = append(groups, g)
 		}
 		g.ops = append(g.ops, store.GetOp{Key: v.key})
@@ -87,8 +89,11 @@ func Revalidate(ctx context.Context, vs []Validator) (cur []Validator, ok bool) 
 	return cur, true
 }
 
-// keyable reports whether s may key a map.
-func keyable(s store.Store) bool { return reflect.TypeOf(s).Comparable() }
+// sameStore reports whether a and b are one store; a store whose type
+// cannot be compared batches alone.
+func sameStore(a, b store.Store) bool {
+	return reflect.TypeOf(a).Comparable() && a == b
+}
 
 func (t *Table[T]) nearValidator(ctx context.Context, key string) (Validator, bool, bool) {
 	if !t.cacheable(ctx, key) || !t.indexTrusted(ctx, 0) {

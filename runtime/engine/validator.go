@@ -57,8 +57,10 @@ func (t *Table[T]) ValidatorOf(row *T, err error) (Validator, error) {
 	}
 	v := Validator{sum: sum}
 	if t.store != nil {
-		v.src = &Table[T]{state: t.state} // outside any transaction
-		v.key = t.Key(0, row)
+		v.src, v.key = t, t.Key(0, row)
+		if t.tx != nil {
+			v.src = &Table[T]{state: t.state} // read again outside the transaction
+		}
 	}
 	return v, nil
 }

@@ -18,7 +18,10 @@
 //
 // Cache, optional, keeps rendered pages in the repositories' store under
 // the request's host and URI and the page's ETag: a write changes the key,
-// so a kept page is never served after it, and nothing is invalidated.
+// so a kept page is never served after it, and nothing is invalidated. It
+// also remembers which rows each ETag it sent was made from, so that
+// Revalidate answers the browser's next conditional GET before the handler
+// runs, reading all those rows again in one store round trip.
 package httpcache
 
 import (
@@ -168,12 +171,14 @@ func (p *Page) varyOn() []string {
 // and returns true: the handler then returns without rendering. Otherwise
 // the handler renders as usual. A page whose Row declaration failed is sent
 // "Cache-Control: no-store" and no ETag.
-func (p *Page) NotModified(w http.ResponseWriter) bool {
+func (p *Page) NotModified(w http.ResponseWriter) bool { return p.answer(w, p.ETag()) }
+
+// answer is NotModified with the page's ETag already computed.
+func (p *Page) answer(w http.ResponseWriter, etag string) bool {
 	hd := w.Header()
 	if names := p.varyOn(); len(names) > 0 {
 		hd.Set("Vary", strings.Join(names, ", "))
 	}
-	etag := p.ETag()
 	if etag == "" {
 		hd.Set("Cache-Control", "no-store")
 		return false

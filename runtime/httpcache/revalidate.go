@@ -40,7 +40,7 @@ func (c *Cache) Revalidate(w http.ResponseWriter, p *Page) bool {
 			if n++; n > maxRevalidatedTags {
 				return false
 			}
-			sent, ok := c.sent.get(sentKey(p.r, strings.TrimSpace(tag)))
+			sent, ok := c.sent.get(sentKeyOf(p.r, strings.TrimSpace(tag)))
 			if !ok {
 				continue
 			}
@@ -54,7 +54,7 @@ func (c *Cache) Revalidate(w http.ResponseWriter, p *Page) bool {
 				q.Row(v, nil)
 			}
 			q.vary, q.explicit, q.public, q.maxAge = sent.vary, sent.explicit, sent.public, sent.maxAge
-			if matches([]string{tag}, q.ETag()) && q.NotModified(w) {
+			if etag := q.ETag(); matches([]string{tag}, etag) && q.answer(w, etag) {
 				c.n.revalidated.Add(1)
 				return true
 			}
@@ -89,37 +89,39 @@ func (c *Cache) remember(p *Page, etag string) {
 			return
 		}
 	}
-	c.sent.put(sentKey(p.r, etag), sentPage{rows: p.rows, vary: p.vary, explicit: p.explicit, public: p.public, maxAge: p.maxAge})
+	c.sent.put(sentKeyOf(p.r, etag), sentPage{rows: p.rows, vary: p.vary, explicit: p.explicit, public: p.public, maxAge: p.maxAge})
 }
 
-// sentKey names an ETag sent for r's host and URI (weak or not: compared
+// sentKey names an ETag sent for a host and URI (weak or not: compared
 // weakly, as If-None-Match is).
-func sentKey(r *http.Request, etag string) string {
-	return r.Host + "\x00" + r.URL.RequestURI() + "\x00" + strings.TrimPrefix(etag, "W/")
+type sentKey struct{ host, uri, etag string }
+
+func sentKeyOf(r *http.Request, etag string) sentKey {
+	return sentKey{r.Host, r.URL.RequestURI(), strings.TrimPrefix(etag, "W/")}
 }
 
 // sentPages is a bounded map of sent ETags: when full, a new one replaces
 // the oldest.
 type sentPages struct {
 	mu    sync.Mutex
-	m     map[string]sentPage
-	order []string // keys, oldest at next once full
+	m     map[sentKey]sentPage
+	order []sentKey // oldest at next once full
 	next  int
 	max   int
 }
 
 func newSentPages(max int) *sentPages {
-	return &sentPages{m: make(map[string]sentPage), max: max}
+	return &sentPages{m: make(map[sentKey]sentPage), max: max}
 }
 
-func (s *sentPages) get(key string) (sentPage, bool) {
+func (s *sentPages) get(key sentKey) (sentPage, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.m[key]
 	return p, ok
 }
 
-func (s *sentPages) put(key string, p sentPage) {
+func (s *sentPages) put(key sentKey, p sentPage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.m[key]; ok {
