@@ -19,12 +19,16 @@ import (
 // (a row the cache does not hold, or a changed one, is read through its
 // repository, hence from the database if need be).
 //
-// Call it right after New, before declaring rows. A row the page shows
-// because of another (a post's author) needs no declaration of its own: if
-// the post is unchanged, so is its author's key, and the author's row is
-// read again under that key. The ETag the browser holds covers the values
-// of the headers the page varies on, so a 304 is answered only to the
-// request those values match, as Page's is.
+// Call it right after New, before declaring rows. Why its 304 is the
+// handler's: the tag was sent for this URI, from the rows under these keys
+// and the values of the headers the page varies on. When hashing the rows
+// those keys hold now with this request's header values gives the same
+// tag, the handler would read the same keys (each chosen from the URI,
+// those headers and the rows before it, as Serve's contract has it: a
+// post's author from the post), get the same rows and send the same tag.
+// So a row the page shows because of another needs no declaration up
+// front, and a visitor with other cookies gets no 304 for a private
+// page's tag.
 //
 // The Cache remembers the rows of the last ETags it sent (Remember in
 // CacheOptions), in process: after a restart, or on another server, the
