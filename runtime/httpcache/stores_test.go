@@ -325,3 +325,45 @@ func TestCacheOnStores(t *testing.T) {
 		})
 	}
 }
+
+// TestRevalidateRemembers: the Cache remembers the last Remember tags it
+// sent, none when Remember is negative, and never a page showing a
+// missing row; a forgotten tag is answered by the handler.
+func TestRevalidateRemembers(t *testing.T) {
+	for _, c := range []struct {
+		remember int
+		want     uint64 // 304s Revalidate answers of the two pages' tags
+	}{{1, 1}, {2, 2}, {-1, 0}} {
+		t.Run(strconv.Itoa(c.remember), func(t *testing.T) {
+			s := newTwoTableSite(t, stores[0].open(t), httpcache.CacheOptions{Remember: c.remember})
+			var tags []string
+			for _, title := range []string{"one", "two"} {
+				p := &post{Title: title}
+				s.save(t, s.posts, p)
+				s.insertAuthor(t, &post{ID: p.ID, Title: "x"})
+				r, _ := s.get(t, "/?id="+strconv.FormatInt(p.ID, 10))
+				tags = append(tags, r.Header.Get("ETag"))
+			}
+			for k := len(tags) - 1; k >= 0; k-- { // the last sent first
+				if r, _ := s.get(t, "/?id="+strconv.Itoa(k+1), "If-None-Match", tags[k]); r.StatusCode != http.StatusNotModified {
+					t.Errorf("page %d: %d, want 304", k+1, r.StatusCode)
+				}
+			}
+			if st := s.pages.Stats(); st.Revalidated != c.want || st.NotModified != 2-c.want {
+				t.Errorf("stats %+v, want %d 304s by Revalidate, the others by the handler", st, c.want)
+			}
+		})
+	}
+	// A page showing a missing row (the post has no author).
+	s := newTwoTableSite(t, stores[0].open(t), httpcache.CacheOptions{})
+	p := &post{Title: "orphan"}
+	s.save(t, s.posts, p)
+	url := "/?id=" + strconv.FormatInt(p.ID, 10)
+	r, _ := s.get(t, url)
+	if r, _ := s.get(t, url, "If-None-Match", r.Header.Get("ETag")); r.StatusCode != http.StatusNotModified {
+		t.Errorf("orphan page: %d, want 304", r.StatusCode)
+	}
+	if st := s.pages.Stats(); st.Revalidated != 0 || st.NotModified != 1 {
+		t.Errorf("stats %+v, want the handler's 304", st)
+	}
+}
