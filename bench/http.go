@@ -34,9 +34,10 @@ func page(h http.Handler, id int64, visitor, etag string) (int, string) {
 }
 
 // httpOps are the requests the per-view figures time: the post page
-// rendered (no page cache, the rows cache hits), revalidated (304), and
-// served from the page cache; each on Redis and on a near cache in front
-// of it.
+// rendered (no page cache, the rows cache hits), revalidated (304: the
+// page Cache's Revalidate reads the post and its author again in one
+// batch), and served from the page cache; each on Redis and on a near
+// cache in front of it.
 type httpOps struct {
 	render, revalidate, kept, nearRender, nearRevalidate func() error
 }
@@ -46,9 +47,14 @@ func (e *env) httpOps() (httpOps, error) {
 	if err != nil {
 		return httpOps{}, err
 	}
+	nearPages, err := httpcache.NewCache(e.store, httpcache.CacheOptions{Prefix: e.prefix + ":near"})
+	if err != nil {
+		return httpOps{}, err
+	}
 	plain := web.New(e.users, e.posts, nil)
 	kept := web.New(e.users, e.posts, pages)
 	near := web.New(e.nearUsers, e.nearPosts, nil)
+	nearKept := web.New(e.nearUsers, e.nearPosts, nearPages)
 	const id = 1
 	want := func(h http.Handler, etag string, code int) func() error {
 		return func() error {
@@ -62,13 +68,27 @@ func (e *env) httpOps() (httpOps, error) {
 	if code != http.StatusOK || etag == "" {
 		return httpOps{}, fmt.Errorf("post page: status %d, ETag %q", code, etag)
 	}
-	page(kept, id, "alice", "") // keeps the page
+	// Keeps the page, and the Caches remember the rows of the ETag sent.
+	for _, h := range []http.Handler{kept, nearKept} {
+		if code, tag := page(h, id, "alice", ""); code != http.StatusOK || tag != etag {
+			return httpOps{}, fmt.Errorf("post page: status %d, ETag %q, want %q", code, tag, etag)
+		}
+	}
+	// The 304s are Revalidate's, not the handler's.
+	for _, site := range []struct {
+		h     http.Handler
+		pages *httpcache.Cache
+	}{{kept, pages}, {nearKept, nearPages}} {
+		if code, _ := page(site.h, id, "alice", etag); code != http.StatusNotModified || site.pages.Stats().Revalidated != 1 {
+			return httpOps{}, fmt.Errorf("post page revalidated: status %d, stats %+v", code, site.pages.Stats())
+		}
+	}
 	return httpOps{
 		render:         want(plain, "", http.StatusOK),
-		revalidate:     want(plain, etag, http.StatusNotModified),
+		revalidate:     want(kept, etag, http.StatusNotModified),
 		kept:           want(kept, "", http.StatusOK),
 		nearRender:     want(near, "", http.StatusOK),
-		nearRevalidate: want(near, etag, http.StatusNotModified),
+		nearRevalidate: want(nearKept, etag, http.StatusNotModified),
 	}, nil
 }
 

@@ -163,3 +163,8 @@ func NewRegistry() *Registry {
 func Provide[R comparable](reg *Registry, repo R) error {
 	return engine.Provide[R](reg, repo)
 }
+
+// Validator is a row's part of an ETag, as a generated repository's
+// Validator returns it (see runtime/httpcache): its String changes whenever
+// the row does.
+type Validator = engine.Validator

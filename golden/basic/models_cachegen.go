@@ -150,14 +150,15 @@ func (r *OrgRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the Org row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the Org row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *OrgRepo) Validator(row *Org, err error) (string, error) {
+func (r *OrgRepo) Validator(row *Org, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 
@@ -397,14 +398,15 @@ func (r *UserRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the User row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the User row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *UserRepo) Validator(row *User, err error) (string, error) {
+func (r *UserRepo) Validator(row *User, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 

@@ -122,14 +122,15 @@ func (r *SettingRepo) DeleteMany(ctx context.Context, keys []string) (int, error
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the Setting row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the Setting row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByKey(ctx, keyValue)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *SettingRepo) Validator(row *Setting, err error) (string, error) {
+func (r *SettingRepo) Validator(row *Setting, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 
@@ -337,14 +338,15 @@ func (r *OrderRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the Order row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the Order row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *OrderRepo) Validator(row *Order, err error) (string, error) {
+func (r *OrderRepo) Validator(row *Order, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 
@@ -550,14 +552,15 @@ func (r *TagRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the Tag row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the Tag row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *TagRepo) Validator(row *Tag, err error) (string, error) {
+func (r *TagRepo) Validator(row *Tag, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 

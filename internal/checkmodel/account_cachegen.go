@@ -161,14 +161,15 @@ func (r *AccountRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) 
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the Account row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the Account row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *AccountRepo) Validator(row *Account, err error) (string, error) {
+func (r *AccountRepo) Validator(row *Account, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 
@@ -377,14 +378,15 @@ func (r *SessionRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) 
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the Session row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the Session row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *SessionRepo) Validator(row *Session, err error) (string, error) {
+func (r *SessionRepo) Validator(row *Session, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 

@@ -32,7 +32,7 @@ func TestValidator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			return v
+			return v.String()
 		}
 
 		if v := validator(0, &pair{ID: 1}); v != engine.NoRow {

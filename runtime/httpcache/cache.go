@@ -31,7 +31,11 @@ type Cache struct {
 	prefix   string
 	ttl      time.Duration
 	maxBytes int
-	n        struct{ notModified, hits, renders, stored, notStored, storeErrors atomic.Uint64 }
+	sent     *sentPages // nil: Remember < 0
+	n        struct {
+		notModified, hits, renders, stored, notStored, storeErrors atomic.Uint64
+		revalidated, revalidationMisses                            atomic.Uint64
+	}
 }
 
 // CacheOptions configure a Cache. The zero value is usable.
@@ -47,6 +51,9 @@ type CacheOptions struct {
 	// larger page is rendered every time. The store bounds the total (the
 	// memory store's MaxBytes, Redis's maxmemory).
 	MaxBytes int
+	// Remember is how many sent ETags the cache remembers the rows of, for
+	// Revalidate; 10,000 when zero, none when negative.
+	Remember int
 }
 
 // CacheStats counts what a Cache did since it was made.
@@ -57,11 +64,16 @@ type CacheStats struct {
 	Stored      uint64 // rendered pages kept
 	NotStored   uint64 // rendered pages not kept: not a 200 GET, Set-Cookie, no-store, too large, or another request kept it first
 	StoreErrors uint64 // store calls that failed (the page is rendered all the same)
+	// Revalidated counts Revalidate's 304 answers, given before the handler
+	// read a row; RevalidationMisses the remembered ETags it found whose
+	// rows had changed or were not all in the cache.
+	Revalidated, RevalidationMisses uint64
 }
 
 const (
 	defaultPageTTL   = 5 * time.Minute
 	defaultPageBytes = 256 << 10
+	defaultRemember  = 10000
 	// leaseTTL holds the key between the lease and the fill, which follow
 	// each other once the page is rendered.
 	leaseTTL = 10 * time.Second
@@ -89,6 +101,12 @@ func NewCache(store runtime.Store, opts CacheOptions) (*Cache, error) {
 	if c.maxBytes == 0 {
 		c.maxBytes = defaultPageBytes
 	}
+	switch {
+	case opts.Remember == 0:
+		c.sent = newSentPages(defaultRemember)
+	case opts.Remember > 0:
+		c.sent = newSentPages(opts.Remember)
+	}
 	return c, nil
 }
 
@@ -104,6 +122,9 @@ func (c *Cache) Stats() CacheStats {
 		Stored:      c.n.stored.Load(),
 		NotStored:   c.n.notStored.Load(),
 		StoreErrors: c.n.storeErrors.Load(),
+
+		Revalidated:        c.n.revalidated.Load(),
+		RevalidationMisses: c.n.revalidationMisses.Load(),
 	}
 }
 
@@ -127,6 +148,7 @@ func (c *Cache) Serve(w http.ResponseWriter, p *Page, render func(http.ResponseW
 	}
 	if p.NotModified(w) {
 		c.n.notModified.Add(1)
+		c.remember(p, p.ETag())
 		return
 	}
 	etag := p.ETag()
@@ -135,6 +157,7 @@ func (c *Cache) Serve(w http.ResponseWriter, p *Page, render func(http.ResponseW
 		render(w)
 		return
 	}
+	c.remember(p, etag)
 	ctx := p.r.Context()
 	key := c.key(p.r, etag)
 	e, err := c.store.Get(ctx, key)

@@ -330,7 +330,7 @@ func TestNilCacheRendersOrRevalidates(t *testing.T) {
 			r.Header.Set("If-None-Match", inm)
 		}
 		p := httpcache.New(r, "v")
-		p.Row("x", nil)
+		p.Row(engine.Validator{}, nil)
 		w := httptest.NewRecorder()
 		c.Serve(w, p, func(w http.ResponseWriter) { renders++; w.Write([]byte("page")) })
 		return w.Result()

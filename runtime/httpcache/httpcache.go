@@ -18,7 +18,10 @@
 //
 // Cache, optional, keeps rendered pages in the repositories' store under
 // the request's host and URI and the page's ETag: a write changes the key,
-// so a kept page is never served after it, and nothing is invalidated.
+// so a kept page is never served after it, and nothing is invalidated. It
+// also remembers which rows each ETag it sent was made from, so that
+// Revalidate answers the browser's next conditional GET before the handler
+// runs, reading all those rows again in one store round trip.
 package httpcache
 
 import (
@@ -31,6 +34,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cachegen/cachegen/runtime"
 )
 
 // credentials are the headers every page varies on unless it is Public.
@@ -41,7 +46,9 @@ var credentials = []string{"Authorization", "Cookie"}
 // version, then call NotModified before rendering.
 type Page struct {
 	r        *http.Request
+	version  string
 	h        hash.Hash
+	rows     []runtime.Validator
 	vary     []string // canonical names, beyond the credentials
 	explicit bool     // the page itself asked to vary on a credential
 	public   bool
@@ -52,7 +59,7 @@ type Page struct {
 // New starts the page of r; version is the handler's own part of the ETag
 // (change it when the template or the rendering code changes).
 func New(r *http.Request, version string) *Page {
-	p := &Page{r: r, h: sha256.New()}
+	p := &Page{r: r, version: version, h: sha256.New()}
 	p.add("v", version)
 	return p
 }
@@ -76,14 +83,15 @@ func (p *Page) add(name, value string) {
 // back to the first content, A then B then A, the browser holding B would
 // be told 304.) An error makes the page uncacheable (NotModified returns
 // false and sends no ETag); Err returns it.
-func (p *Page) Row(validator string, err error) {
+func (p *Page) Row(v runtime.Validator, err error) {
 	if err != nil {
 		if p.err == nil {
 			p.err = err
 		}
 		return
 	}
-	p.add("row", validator)
+	p.rows = append(p.rows, v)
+	p.add("row", v.String())
 }
 
 // Err is the first error a Row declaration received.
@@ -163,12 +171,14 @@ func (p *Page) varyOn() []string {
 // and returns true: the handler then returns without rendering. Otherwise
 // the handler renders as usual. A page whose Row declaration failed is sent
 // "Cache-Control: no-store" and no ETag.
-func (p *Page) NotModified(w http.ResponseWriter) bool {
+func (p *Page) NotModified(w http.ResponseWriter) bool { return p.answer(w, p.ETag()) }
+
+// answer is NotModified with the page's ETag already computed.
+func (p *Page) answer(w http.ResponseWriter, etag string) bool {
 	hd := w.Header()
 	if names := p.varyOn(); len(names) > 0 {
 		hd.Set("Vary", strings.Join(names, ", "))
 	}
-	etag := p.ETag()
 	if etag == "" {
 		hd.Set("Cache-Control", "no-store")
 		return false

@@ -159,14 +159,15 @@ func (r *MemberRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the Member row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the Member row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *MemberRepo) Validator(row *Member, err error) (string, error) {
+func (r *MemberRepo) Validator(row *Member, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 
@@ -372,14 +373,15 @@ func (r *LoginRepo) DeleteMany(ctx context.Context, names []string) (int, error)
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the Login row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the Login row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByName(ctx, name)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *LoginRepo) Validator(row *Login, err error) (string, error) {
+func (r *LoginRepo) Validator(row *Login, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 
@@ -575,14 +577,15 @@ func (r *PostRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the Post row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the Post row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *PostRepo) Validator(row *Post, err error) (string, error) {
+func (r *PostRepo) Validator(row *Post, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 
@@ -829,14 +832,15 @@ func (r *FoldedRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the Folded row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the Folded row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *FoldedRepo) Validator(row *Folded, err error) (string, error) {
+func (r *FoldedRepo) Validator(row *Folded, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 

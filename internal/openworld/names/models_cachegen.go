@@ -149,14 +149,15 @@ func (r *NoteRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the Note row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the Note row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *NoteRepo) Validator(row *Note, err error) (string, error) {
+func (r *NoteRepo) Validator(row *Note, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 
@@ -421,14 +422,15 @@ func (r *WidgetARepo) DeleteMany(ctx context.Context, ids []int64) (int, error) 
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the WidgetA row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the WidgetA row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *WidgetARepo) Validator(row *WidgetA, err error) (string, error) {
+func (r *WidgetARepo) Validator(row *WidgetA, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 
@@ -757,14 +759,15 @@ func (r *WidgetBRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) 
 	return r.t.DeleteMany(ctx, probes)
 }
 
-// Validator returns a short string that changes whenever the WidgetB row does (a
-// hash of its cached copy), for the ETag of a page that shows it
-// (runtime/httpcache). Pass what a getter returned, row and error:
+// Validator returns the WidgetB row's part of an ETag: its String is a hash of
+// the row's cached copy, which changes whenever the row does, and it names the
+// row's key so that runtime/httpcache can read it again with the page's other
+// rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives runtime.NoRow; any
-// other error is returned. Render the page from that same row, so that it
+// answers from the cache when it holds the row. Not found gives engine.NoRow;
+// any other error is returned. Render the page from that same row, so that it
 // never shows a version other than the one its ETag names.
-func (r *WidgetBRepo) Validator(row *WidgetB, err error) (string, error) {
+func (r *WidgetBRepo) Validator(row *WidgetB, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
 
