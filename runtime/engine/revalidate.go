@@ -102,7 +102,7 @@ func (t *Table[T]) nearValidator(ctx context.Context, key string) (Validator, bo
 	if t.near == nil {
 		return Validator{}, false, true
 	}
-	e, found := t.near.get(key)
+	e, found := t.near.get(key, monoNow())
 	if !found {
 		return Validator{}, false, true
 	}
