@@ -55,8 +55,10 @@ func (t *Table[T]) guardable(ctx context.Context) bool {
 	return true
 }
 
-// updateGuarded runs guardedUpdate and reports whether it updated the row.
-func (t *Table[T]) updateGuarded(ctx context.Context, tx *sqlx.Tx, vals []any) (bool, error) {
+// updateGuarded runs guardedUpdate on ex (a transaction, or the database
+// when the write's keys are locked already: see writeFirst) and reports
+// whether it updated the row.
+func (t *Table[T]) updateGuarded(ctx context.Context, ex sqlx.ExecerContext, vals []any) (bool, error) {
 	if t.builds != nil && t.builds.learnsAny() {
 		return false, nil
 	}
@@ -64,7 +66,7 @@ func (t *Table[T]) updateGuarded(ctx context.Context, tx *sqlx.Tx, vals []any) (
 	for _, c := range t.sql.guardCols {
 		args = append(args, vals[c])
 	}
-	res, err := tx.ExecContext(ctx, t.sql.guardedUpdate, args...)
+	res, err := ex.ExecContext(ctx, t.sql.guardedUpdate, args...)
 	if err != nil {
 		return false, fmt.Errorf("cachegen: update %s: %w", t.spec.Table, err)
 	}
