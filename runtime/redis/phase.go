@@ -46,6 +46,8 @@ func (s *Store) LockMany(ctx context.Context, ops []store.LockOp) {
 func (s *Store) lockMany(ctx context.Context, ops []store.LockOp, pub *publication) {
 	calls := make([]scriptCall, len(ops))
 	ctx, err := check(ctx)
+	var ttlArgs []any // the ops of a phase share their TTL: one boxed copy
+	var ttlMS int64
 	for i := range ops {
 		op := &ops[i]
 		if op.Err = err; err != nil {
@@ -56,7 +58,10 @@ func (s *Store) lockMany(ctx context.Context, ops []store.LockOp, pub *publicati
 			op.Err = err
 			continue
 		}
-		calls[i] = scriptCall{key: op.Key, args: []any{ms}}
+		if ttlArgs == nil || ms != ttlMS {
+			ttlArgs, ttlMS = []any{ms}, ms
+		}
+		calls[i] = scriptCall{key: op.Key, args: ttlArgs}
 	}
 	cmds, err := s.runOnce(ctx, lockScript, lockSrc, calls, pub)
 	for i := range ops {
@@ -81,7 +86,7 @@ func (s *Store) unlockMany(ctx context.Context, ops []store.UnlockOp, pub *publi
 	ctx, err := check(ctx)
 	for i := range ops {
 		if ops[i].Err = err; err == nil {
-			calls[i] = scriptCall{key: ops[i].Key, args: []any{}}
+			calls[i] = scriptCall{key: ops[i].Key, args: noArgs}
 		}
 	}
 	cmds, err := s.runOnce(ctx, unlockScript, unlockSrc, calls, pub)
@@ -95,6 +100,10 @@ func (s *Store) unlockMany(ctx context.Context, ops []store.UnlockOp, pub *publi
 		}
 	}
 }
+
+// noArgs are the arguments of a script that takes none: not nil, since a
+// call with nil args is not sent.
+var noArgs = []any{}
 
 // runOnce runs script (whose source is src) once per call (a call with
 // nil args is not sent), in one pipeline of EVALSHAs sent once, then the
@@ -131,9 +140,7 @@ func (s *Store) runOnce(ctx context.Context, script *goredis.Script, src string,
 	if pub != nil {
 		res = &publication{bus: pub.bus, msg: pub.msg}
 	}
-	// The commands are read only once the call is done: one left to
-	// finish alone may still be written to.
-	err := bounded(ctx, func() {
+	run := func() {
 		if len(groups) == 1 {
 			s.runGroup(ctx, groups[0], script, src, calls, cmds, res)
 			return
@@ -143,7 +150,18 @@ func (s *Store) runOnce(ctx context.Context, script *goredis.Script, src string,
 			wg.Go(func() { s.runGroup(ctx, g, script, src, calls, cmds, nil) })
 		}
 		wg.Wait()
-	})
+	}
+	// The commands are read only once the call is done: one left to
+	// finish alone may still be written to.
+	var err error
+	if s.boundsCalls {
+		// The client ends the call by ctx's deadline itself: no goroutine
+		// (see bounded).
+		run()
+		err = ctx.Err()
+	} else {
+		err = bounded(ctx, run)
+	}
 	if pub != nil {
 		pub.err = err
 		if err == nil {
@@ -169,7 +187,10 @@ type pipeGroup struct {
 func (s *Store) groups(ctx context.Context, calls []scriptCall, cmds []*goredis.Cmd) []pipeGroup {
 	cc, cluster := s.c.(*goredis.ClusterClient)
 	if s.wait.n == 0 || !cluster {
-		g := pipeGroup{c: s.c}
+		one := make([]pipeGroup, 1)
+		g := &one[0]
+		g.c = s.c
+		g.idx = make([]int, 0, len(calls))
 		for i, c := range calls {
 			if c.args != nil {
 				g.idx = append(g.idx, i)
@@ -178,7 +199,7 @@ func (s *Store) groups(ctx context.Context, calls []scriptCall, cmds []*goredis.
 		if len(g.idx) == 0 {
 			return nil
 		}
-		return []pipeGroup{g}
+		return one
 	}
 	var groups []pipeGroup
 	at := map[*goredis.Client]int{}
@@ -207,10 +228,9 @@ func (s *Store) groups(ctx context.Context, calls []scriptCall, cmds []*goredis.
 // a second one), each ended in wait mode by a WAIT whose shortfall fails
 // the pipeline's commands that succeeded.
 func (s *Store) runGroup(ctx context.Context, g pipeGroup, script *goredis.Script, src string, calls []scriptCall, cmds []*goredis.Cmd, pub *publication) {
-	pipe := g.c.Pipeline()
-	for _, i := range g.idx {
-		cmds[i] = queueOnce(ctx, pipe, append([]any{"evalsha", script.Hash(), 1, calls[i].key}, calls[i].args...))
-	}
+	pipe := s.pipeline(g.c)
+	defer s.donePipeline(g.c, pipe)
+	queueScripts(ctx, pipe, verbEvalSHA, scriptHash(script), g.idx, calls, cmds)
 	var pubCmd *goredis.Cmd
 	if pub != nil {
 		pubCmd = queueOnce(ctx, pipe, pub.args())
@@ -221,18 +241,15 @@ func (s *Store) runGroup(ctx context.Context, g pipeGroup, script *goredis.Scrip
 	if pubCmd != nil {
 		pub.err = pubCmd.Err()
 	}
-	var again goredis.Pipeliner
 	var retried []int
 	for _, i := range g.idx {
 		if isNoScript(cmds[i].Err()) {
-			if again == nil {
-				again = g.c.Pipeline()
-			}
 			retried = append(retried, i)
-			cmds[i] = queueOnce(ctx, again, append([]any{"eval", src, 1, calls[i].key}, calls[i].args...))
 		}
 	}
-	if again != nil {
+	if retried != nil {
+		again := g.c.Pipeline()
+		queueScripts(ctx, again, verbEval, src, retried, calls, cmds)
 		if pub != nil {
 			// Some locks (or releases) came after the first message.
 			pubCmd = queueOnce(ctx, again, pub.args())
@@ -246,6 +263,67 @@ func (s *Store) runGroup(ctx context.Context, g pipeGroup, script *goredis.Scrip
 	}
 }
 
+// pipeline returns an empty pipeline on c: on the store's client, one used
+// before (a pipeline is empty again after Exec, and making one costs four
+// allocations).
+func (s *Store) pipeline(c goredis.Cmdable) goredis.Pipeliner {
+	if c == goredis.Cmdable(s.c) {
+		if p, ok := s.pipes.Get().(goredis.Pipeliner); ok {
+			return p
+		}
+	}
+	return c.Pipeline()
+}
+
+// donePipeline takes back a pipeline that pipeline handed out, once it
+// has run.
+func (s *Store) donePipeline(c goredis.Cmdable, p goredis.Pipeliner) {
+	if c == goredis.Cmdable(s.c) && p.Len() == 0 {
+		s.pipes.Put(p)
+	}
+}
+
+// queueScripts queues on pipe, each to be sent once, the calls at idx as
+// "<verb> <script> 1 <key> <args…>" (verb evalsha with the script's hash,
+// or eval with its source), and sets their commands in cmds. The commands,
+// their argument lists and the pipeline's list of them are three
+// allocations whatever the count. The key goes in as a *string into calls
+// (see get: go-redis reads a *string argument as the string, in the RESP
+// writer and for a Cluster's slot), and the key count as the string "1",
+// which go-redis reads without formatting a number.
+func queueScripts(ctx context.Context, pipe goredis.Pipeliner, verb, script any, idx []int, calls []scriptCall, cmds []*goredis.Cmd) {
+	n := 0
+	for _, i := range idx {
+		n += 4 + len(calls[i].args)
+	}
+	args := make([]any, 0, n)
+	queued := make([]goredis.Cmd, len(idx))
+	batch := make([]goredis.Cmder, len(idx))
+	for j, i := range idx {
+		start := len(args)
+		args = append(args, verb, script, "1", &calls[i].key)
+		args = append(args, calls[i].args...)
+		queued[j] = *goredis.NewCmd(ctx, args[start:len(args):len(args)]...)
+		cmds[i] = &queued[j]
+		batch[j] = noRetryCmd{cmds[i]}
+	}
+	_ = pipe.BatchProcess(ctx, batch...)
+}
+
+// The verbs of queueScripts, boxed once.
+var verbEvalSHA, verbEval any = "evalsha", "eval"
+
+// scriptHashes are the scripts' hashes as arguments, boxed once.
+var scriptHashes sync.Map // *goredis.Script → any (its hash)
+
+func scriptHash(script *goredis.Script) any {
+	if h, ok := scriptHashes.Load(script); ok {
+		return h
+	}
+	h, _ := scriptHashes.LoadOrStore(script, any(script.Hash()))
+	return h
+}
+
 // queueOnce queues the command args on pipe, to be sent once.
 func queueOnce(ctx context.Context, pipe goredis.Pipeliner, args []any) *goredis.Cmd {
 	cmd := goredis.NewCmd(ctx, args...)
@@ -255,6 +333,11 @@ func queueOnce(ctx context.Context, pipe goredis.Pipeliner, args []any) *goredis
 
 // bounded runs f and returns nil when it is done, or ctx's error when ctx
 // ends first: f then goes on alone, and what it writes must not be read.
+// A write phase skips it when the client itself ends every call by its
+// context's deadline (Store.boundsCalls): starting a goroutine and waking
+// the caller from it cost a phase more than its round trip on a busy
+// machine. A call cut short by the deadline then fails, and the phase
+// returns ctx's error as when it leaves the call behind.
 func bounded(ctx context.Context, f func()) error {
 	if ctx.Done() == nil {
 		f()
@@ -276,4 +359,20 @@ func bounded(ctx context.Context, f func()) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// boundsCalls reports whether client ends every call by its context's
+// deadline, its reads and writes included: go-redis does that only with
+// ContextTimeoutEnabled, and not for a read or write timeout of -1 (after
+// Options' defaults: -2 given), which skips setting the connection's
+// deadline altogether. Only a Client (a single node, or Sentinel's
+// failover client) is trusted with it: a Cluster's pipelines may first
+// load the slots and the commands' table, and reroute.
+func boundsCalls(client goredis.UniversalClient) bool {
+	c, ok := client.(*goredis.Client)
+	if !ok {
+		return false
+	}
+	o := c.Options()
+	return o.ContextTimeoutEnabled && o.ReadTimeout >= 0 && o.WriteTimeout >= 0
 }

@@ -50,6 +50,7 @@ import (
 	"log/slog"
 	"math"
 	"reflect"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -99,6 +100,10 @@ type Store struct {
 	c     goredis.UniversalClient
 	fence fence
 	wait  waitMode
+	// boundsCalls: the client ends each call by its context's deadline, so
+	// a write phase need not run on a goroutine of its own (see bounded).
+	boundsCalls bool
+	pipes       sync.Pool // empty pipelines on c (see pipeline)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -119,7 +124,7 @@ func New(client goredis.UniversalClient, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{c: client, wait: wait}
+	s := &Store{c: client, wait: wait, boundsCalls: boundsCalls(client)}
 	s.fence.init()
 	if opts.Logger != nil {
 		s.fence.onLearn = persistenceCheck(opts.Logger)
