@@ -287,7 +287,7 @@ func (t *Table[T]) lock(ctx context.Context, keys []string) map[string]bool {
 	if t.store == nil || len(keys) == 0 {
 		return nil
 	}
-	ctx = context.WithoutCancel(ctx)
+	ctx = uncancelable(ctx)
 	pctx, cancel := context.WithTimeout(ctx, t.opts.phaseTimeout)
 	defer cancel()
 	ops := make([]store.LockOp, len(keys))
@@ -332,6 +332,17 @@ func (t *Table[T]) lock(ctx context.Context, keys []string) map[string]bool {
 	return failed
 }
 
+// uncancelable is ctx without its cancellation and deadline: a write's
+// phases are bounded by the phase timeout alone. A context that has none
+// (the common context.Background()) is used as it is, saving an
+// allocation.
+func uncancelable(ctx context.Context) context.Context {
+	if _, ok := ctx.Deadline(); ok || ctx.Done() != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 // release drops the write locks after commit, in one phase bounded like
 // lock's. A key whose lock or release failed may still hold the old value,
 // so it goes to the retry queue, which invalidates it once the store
@@ -340,7 +351,7 @@ func (t *Table[T]) release(ctx context.Context, keys []string, lockFailed map[st
 	if t.store == nil {
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
+	ctx = uncancelable(ctx)
 	pctx, cancel := context.WithTimeout(ctx, t.opts.phaseTimeout)
 	defer cancel()
 	ops := make([]store.UnlockOp, len(keys))
