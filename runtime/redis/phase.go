@@ -183,6 +183,13 @@ func (s *Store) runGroupsBounded(ctx context.Context, groups []pipeGroup, script
 	return bounded(ctx, func() { s.runGroups(ctx, groups, script, src, calls, cmds, pub) })
 }
 
+// oneGroup is the one pipeline of a phase that is not split, in one
+// allocation with room for the indexes of a single row's keys.
+type oneGroup struct {
+	g   [1]pipeGroup
+	idx [8]int
+}
+
 // A pipeGroup is the calls (indexes into calls) sent down one pipeline.
 type pipeGroup struct {
 	c   goredis.Cmdable
@@ -196,10 +203,13 @@ type pipeGroup struct {
 func (s *Store) groups(ctx context.Context, calls []scriptCall, cmds []*goredis.Cmd) []pipeGroup {
 	cc, cluster := s.c.(*goredis.ClusterClient)
 	if s.wait.n == 0 || !cluster {
-		one := make([]pipeGroup, 1)
-		g := &one[0]
+		one := new(oneGroup) // the group and, for a write's few keys, its indexes
+		g := &one.g[0]
 		g.c = s.c
-		g.idx = make([]int, 0, len(calls))
+		g.idx = one.idx[:0]
+		if len(calls) > len(one.idx) {
+			g.idx = make([]int, 0, len(calls))
+		}
 		for i, c := range calls {
 			if c.args != nil {
 				g.idx = append(g.idx, i)
@@ -208,7 +218,7 @@ func (s *Store) groups(ctx context.Context, calls []scriptCall, cmds []*goredis.
 		if len(g.idx) == 0 {
 			return nil
 		}
-		return one
+		return one.g[:]
 	}
 	var groups []pipeGroup
 	at := map[*goredis.Client]int{}
@@ -331,6 +341,8 @@ func (s *Store) runGroupOneScript(ctx context.Context, g pipeGroup, all struct {
 	src    string
 }, calls []scriptCall, cmds []*goredis.Cmd, pub *publication) {
 	shared := calls[g.idx[0]].args
+	// each holds the calls' commands and, last, the script's run.
+	each := make([]goredis.Cmd, len(g.idx)+1)
 	queue := func(pipe goredis.Pipeliner, verb, script any) (run, pubCmd, wait *goredis.Cmd) {
 		args := make([]any, 0, 3+len(g.idx)+len(shared))
 		args = append(args, verb, script, len(g.idx)) // a key count below 256 boxes without an allocation
@@ -338,7 +350,9 @@ func (s *Store) runGroupOneScript(ctx context.Context, g pipeGroup, all struct {
 			args = append(args, &calls[i].key)
 		}
 		args = append(args, shared...)
-		run = queueOnce(ctx, pipe, args)
+		run = &each[len(g.idx)]
+		*run = *goredis.NewCmd(ctx, args...)
+		_ = pipe.Process(ctx, noRetryCmd{run})
 		if pub != nil {
 			pubCmd = queueOnce(ctx, pipe, pub.args())
 		}
@@ -364,7 +378,6 @@ func (s *Store) runGroupOneScript(ctx context.Context, g pipeGroup, all struct {
 	if err == nil && len(counts) != len(g.idx) {
 		err = fmt.Errorf("the script returned %d counts for %d keys", len(counts), len(g.idx))
 	}
-	each := make([]goredis.Cmd, len(g.idx))
 	for j, i := range g.idx {
 		cmds[i] = &each[j]
 		if err != nil {
