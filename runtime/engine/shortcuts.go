@@ -24,7 +24,10 @@ import (
 //     are not in the guard). A statement that matches nothing (a changed
 //     unique value, a NULL, a missing row, or on MariaDB/MySQL a row whose
 //     values are all unchanged, which the driver reports as no row
-//     affected) falls back to the locked path in the same transaction.
+//     affected) changed nothing and falls back to the locked path, in a
+//     transaction (see writeFirst: outside one of the application's, the
+//     guarded statement runs on its own, between the locks and the
+//     releases of the keys of its values).
 //   - a delete that returns the row it deleted (DELETE … RETURNING on
 //     PostgreSQL, MariaDB 10.5+, SQLite 3.35+).
 
