@@ -229,11 +229,26 @@ func (t *Table[T]) writeFirst(ctx context.Context, op string, row *T, fn func(co
 		return err
 	}
 	defer done()
+	if err := ctx.Err(); err != nil {
+		t.wrote(ctx, op, start, 0, err)
+		return err
+	}
 	keys := t.writeKeys([]*T{row})
 	held := &heldLocks{keys: keys, failed: t.lock(ctx, keys)}
 	stmtStart := time.Now()
 	ok, err := t.updateGuarded(ctx, t.db, t.spec.Mapper.Values(row))
 	dbTime = time.Since(stmtStart)
+	if err != nil && ctx.Err() != nil {
+		// The write stopped waiting for a statement that may still
+		// commit: released now, its keys could take a fill of the row it
+		// replaces. They stay locked until the lock TTL (reads go to the
+		// database meanwhile); those whose lock failed are retried.
+		for k := range held.failed {
+			t.invalidationFailed(ctx, k, err, true)
+		}
+		t.wrote(ctx, op, start, dbTime, err)
+		return err
+	}
 	if err != nil || ok {
 		t.release(ctx, keys, held.failed)
 		t.wrote(ctx, op, start, dbTime, err)
