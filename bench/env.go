@@ -60,7 +60,10 @@ func setup(ctx context.Context, dsn, mysqlDSN, redisAddr string) (*env, error) {
 			return nil, err
 		}
 	}
-	e.client = goredis.NewClient(&goredis.Options{Addr: redisAddr})
+	// ContextTimeoutEnabled, as the README's "Client settings" advise: a
+	// write's store phases then run on the caller's goroutine (the reads
+	// the figures time carry no deadline, so it changes nothing for them).
+	e.client = goredis.NewClient(&goredis.Options{Addr: redisAddr, ContextTimeoutEnabled: true})
 	e.cleanups = append(e.cleanups, func() {
 		e.deleteKeys(e.prefix + ":*")
 		e.deleteKeys(gozeroKeyPrefix + e.schema + ":*")

@@ -69,7 +69,7 @@ func (t *Table[T]) beginWrite(ctx context.Context) (done func()) {
 
 // learnedKeys appends the keys of rows under other builds' indexes.
 func (t *Table[T]) learnedKeys(keys []string, rows []*T) []string {
-	if t.builds == nil {
+	if t.builds == nil || !t.builds.learnsAny() {
 		return keys
 	}
 	vals := make([][]any, len(rows))

@@ -24,7 +24,10 @@ import (
 //     are not in the guard). A statement that matches nothing (a changed
 //     unique value, a NULL, a missing row, or on MariaDB/MySQL a row whose
 //     values are all unchanged, which the driver reports as no row
-//     affected) falls back to the locked path in the same transaction.
+//     affected) changed nothing and falls back to the locked path, in a
+//     transaction (see writeFirst: outside one of the application's, the
+//     guarded statement runs on its own, between the locks and the
+//     releases of the keys of its values).
 //   - a delete that returns the row it deleted (DELETE … RETURNING on
 //     PostgreSQL, MariaDB 10.5+, SQLite 3.35+).
 
@@ -55,8 +58,10 @@ func (t *Table[T]) guardable(ctx context.Context) bool {
 	return true
 }
 
-// updateGuarded runs guardedUpdate and reports whether it updated the row.
-func (t *Table[T]) updateGuarded(ctx context.Context, tx *sqlx.Tx, vals []any) (bool, error) {
+// updateGuarded runs guardedUpdate on ex (a transaction, or the database
+// when the write's keys are locked already: see writeFirst) and reports
+// whether it updated the row.
+func (t *Table[T]) updateGuarded(ctx context.Context, ex sqlx.ExecerContext, vals []any) (bool, error) {
 	if t.builds != nil && t.builds.learnsAny() {
 		return false, nil
 	}
@@ -64,7 +69,7 @@ func (t *Table[T]) updateGuarded(ctx context.Context, tx *sqlx.Tx, vals []any) (
 	for _, c := range t.sql.guardCols {
 		args = append(args, vals[c])
 	}
-	res, err := tx.ExecContext(ctx, t.sql.guardedUpdate, args...)
+	res, err := ex.ExecContext(ctx, t.sql.guardedUpdate, args...)
 	if err != nil {
 		return false, fmt.Errorf("cachegen: update %s: %w", t.spec.Table, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -21,12 +22,14 @@ import (
 // Inside the transaction the current row is read under the row lock, so the
 // keys of its old unique values are known; those keys, the keys of the new
 // values and the All key are locked in the store before commit and released
-// after it.
+// after it. An update that keeps its unique values takes a shorter path
+// (shortcuts.go): its keys are locked first, then one statement updates
+// and commits the row, then they are released.
 func (t *Table[T]) Save(ctx context.Context, row *T) error {
 	before := *row
 	insert := t.spec.AutoPK && t.spec.Mapper.PKIsZero(row)
 	guard := !insert && t.guardable(ctx)
-	err := t.write(ctx, "save", func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
+	fn := func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
 		vals := t.spec.Mapper.Values(row)
 		if insert {
 			id, err := t.insertAuto(ctx, tx, t.withoutPK(vals))
@@ -36,9 +39,9 @@ func (t *Table[T]) Save(ctx context.Context, row *T) error {
 			t.spec.Mapper.SetPK(row, id)
 			return []*T{row}, nil
 		}
-		if guard {
-			// The common update, unique values unchanged: one statement
-			// (shortcuts.go).
+		if guard && t.tx != nil {
+			// In the caller's transaction: the guarded UPDATE, whose row
+			// lock lasts until that transaction ends.
 			if ok, err := t.updateGuarded(ctx, tx, vals); err != nil || ok {
 				return []*T{row}, err
 			}
@@ -60,7 +63,13 @@ func (t *Table[T]) Save(ctx context.Context, row *T) error {
 			}
 		}
 		return []*T{row, old}, nil
-	})
+	}
+	var err error
+	if guard && t.tx == nil {
+		err = t.writeFirst(ctx, "save", row, fn)
+	} else {
+		err = t.write(ctx, "save", fn)
+	}
 	if err != nil {
 		*row = before
 	}
@@ -103,45 +112,79 @@ func (t *Table[T]) write(ctx context.Context, op string, fn func(context.Context
 	t.stats.dbWrites.Add(1)
 	start := time.Now()
 	var dbTime time.Duration
-	err := t.writeIn(ctx, fn, &dbTime)
+	err := t.writeIn(ctx, fn, &dbTime, nil)
+	t.wrote(ctx, op, start, dbTime, err)
+	return err
+}
+
+// wrote reports a write to the observer.
+func (t *Table[T]) wrote(ctx context.Context, op string, start time.Time, dbTime time.Duration, err error) {
 	if t.obs != nil {
 		t.obs.emit(ctx, observe.Event{Kind: observe.EventWrite, Table: t.spec.Table, Op: op, Start: start,
 			Duration: time.Since(start), DBTime: dbTime, Err: err})
 	}
-	return err
 }
 
-func (t *Table[T]) writeIn(ctx context.Context, fn func(context.Context, *sqlx.Tx) ([]*T, error), dbTime *time.Duration) error {
-	done := t.beginWrite(ctx) // the build board: see builds.go
-	if t.tx != nil {
-		// In the caller's transaction: lock now, release when it ends.
-		start := time.Now()
-		rows, err := fn(ctx, t.tx.tx)
-		*dbTime = time.Since(start)
-		if err != nil {
-			done()
-			return err
+// heldLocks are keys a write locked before its transaction began (see
+// writeFirst), and those of them the store did not lock.
+type heldLocks struct {
+	keys   []string
+	failed map[string]bool
+}
+
+// writeIn runs fn in a transaction (or the caller's) and locks and
+// releases the keys of the rows it returns. held, when not nil, are keys
+// already locked, by a write that has begun on the build board (see
+// writeFirst): they are not locked again, and are released with the others
+// after commit (or after fn's error).
+func (t *Table[T]) writeIn(ctx context.Context, fn func(context.Context, *sqlx.Tx) ([]*T, error), dbTime *time.Duration, held *heldLocks) error {
+	if held == nil {
+		done := t.beginWrite(ctx) // the build board: see builds.go
+		if t.tx != nil {
+			// In the caller's transaction: lock now, release when it ends.
+			start := time.Now()
+			rows, err := fn(ctx, t.tx.tx)
+			*dbTime = time.Since(start)
+			if err != nil {
+				done()
+				return err
+			}
+			keys := t.writeKeys(rows)
+			lockFailed := t.lock(ctx, keys)
+			t.tx.onEnd(func() { t.release(context.WithoutCancel(ctx), keys, lockFailed); done() })
+			return nil
 		}
-		keys := t.writeKeys(rows)
-		lockFailed := t.lock(ctx, keys)
-		t.tx.onEnd(func() { t.release(context.WithoutCancel(ctx), keys, lockFailed); done() })
-		return nil
+		defer done()
 	}
-	defer done()
 	start := time.Now()
 	tx, err := t.db.BeginTxx(ctx, nil)
 	if err != nil {
+		if held != nil {
+			t.release(ctx, held.keys, held.failed)
+		}
 		return fmt.Errorf("cachegen: begin write to %s: %w", t.spec.Table, err)
 	}
 	rows, err := fn(ctx, tx)
 	if err != nil {
 		_ = tx.Rollback()
-		*dbTime = time.Since(start)
+		*dbTime += time.Since(start)
+		if held != nil {
+			t.release(ctx, held.keys, held.failed)
+		}
 		return err
 	}
 	keys := t.writeKeys(rows)
-	*dbTime = time.Since(start)
-	lockFailed := t.lock(ctx, keys)
+	*dbTime += time.Since(start)
+	toLock, lockFailed := keys, map[string]bool(nil)
+	if held != nil {
+		toLock, keys, lockFailed = held.merge(keys)
+	}
+	for k := range t.lock(ctx, toLock) {
+		if lockFailed == nil {
+			lockFailed = map[string]bool{}
+		}
+		lockFailed[k] = true
+	}
 	commitStart := time.Now()
 	err = tx.Commit()
 	*dbTime += time.Since(commitStart)
@@ -150,6 +193,70 @@ func (t *Table[T]) writeIn(ctx context.Context, fn func(context.Context, *sqlx.T
 		return fmt.Errorf("cachegen: commit write to %s: %w", t.spec.Table, err)
 	}
 	return nil
+}
+
+// merge returns, of a transaction's keys, those h does not hold yet, the
+// keys to release (h's and those), and h's failed locks.
+func (h *heldLocks) merge(keys []string) (toLock, all []string, failed map[string]bool) {
+	all = h.keys
+	for _, k := range keys {
+		if !slices.Contains(h.keys, k) {
+			toLock = append(toLock, k)
+			all = append(all, k)
+		}
+	}
+	failed = h.failed
+	return toLock, all, failed
+}
+
+// writeFirst saves row, an update that may keep its unique values, by the
+// guarded UPDATE outside a transaction: the keys of row's values and the
+// All key are locked first, the statement updates and commits the row only
+// if it holds those unique values already (so they are its old keys too),
+// and the keys are released after it. A statement that matches nothing
+// changed nothing: the write goes on as fn in a transaction, which locks
+// the keys it learns besides those, and releases them all.
+func (t *Table[T]) writeFirst(ctx context.Context, op string, row *T, fn func(context.Context, *sqlx.Tx) ([]*T, error)) error {
+	t.stats.dbWrites.Add(1)
+	start := time.Now()
+	var dbTime time.Duration
+	done := t.beginWrite(ctx) // the build board: see builds.go
+	if t.builds != nil && t.builds.learnsAny() {
+		// Other builds' indexes are locked too, from the old row.
+		done()
+		err := t.writeIn(ctx, fn, &dbTime, nil)
+		t.wrote(ctx, op, start, dbTime, err)
+		return err
+	}
+	defer done()
+	if err := ctx.Err(); err != nil {
+		t.wrote(ctx, op, start, 0, err)
+		return err
+	}
+	keys := t.writeKeys([]*T{row})
+	held := &heldLocks{keys: keys, failed: t.lock(ctx, keys)}
+	stmtStart := time.Now()
+	ok, err := t.updateGuarded(ctx, t.db, t.spec.Mapper.Values(row))
+	dbTime = time.Since(stmtStart)
+	if err != nil && ctx.Err() != nil {
+		// The write stopped waiting for a statement that may still
+		// commit: released now, its keys could take a fill of the row it
+		// replaces. They stay locked until the lock TTL (reads go to the
+		// database meanwhile); those whose lock failed are retried.
+		for k := range held.failed {
+			t.invalidationFailed(ctx, k, err, true)
+		}
+		t.wrote(ctx, op, start, dbTime, err)
+		return err
+	}
+	if err != nil || ok {
+		t.release(ctx, keys, held.failed)
+		t.wrote(ctx, op, start, dbTime, err)
+		return err
+	}
+	err = t.writeIn(ctx, fn, &dbTime, held)
+	t.wrote(ctx, op, start, dbTime, err)
+	return err
 }
 
 // writeKeys lists, once each, every key of rows and the All key.
@@ -192,10 +299,10 @@ func (t *Table[T]) writeKeys(rows []*T) []string {
 // store never keeps the transaction, and the row locks it holds, open for
 // longer than that.
 func (t *Table[T]) lock(ctx context.Context, keys []string) map[string]bool {
-	if t.store == nil {
+	if t.store == nil || len(keys) == 0 {
 		return nil
 	}
-	ctx = context.WithoutCancel(ctx)
+	ctx = uncancelable(ctx)
 	pctx, cancel := context.WithTimeout(ctx, t.opts.phaseTimeout)
 	defer cancel()
 	ops := make([]store.LockOp, len(keys))
@@ -240,6 +347,17 @@ func (t *Table[T]) lock(ctx context.Context, keys []string) map[string]bool {
 	return failed
 }
 
+// uncancelable is ctx without its cancellation and deadline: a write's
+// phases are bounded by the phase timeout alone. A context that has none
+// (the common context.Background()) is used as it is, saving an
+// allocation.
+func uncancelable(ctx context.Context) context.Context {
+	if _, ok := ctx.Deadline(); ok || ctx.Done() != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 // release drops the write locks after commit, in one phase bounded like
 // lock's. A key whose lock or release failed may still hold the old value,
 // so it goes to the retry queue, which invalidates it once the store
@@ -248,7 +366,7 @@ func (t *Table[T]) release(ctx context.Context, keys []string, lockFailed map[st
 	if t.store == nil {
 		return
 	}
-	ctx = context.WithoutCancel(ctx)
+	ctx = uncancelable(ctx)
 	pctx, cancel := context.WithTimeout(ctx, t.opts.phaseTimeout)
 	defer cancel()
 	ops := make([]store.UnlockOp, len(keys))

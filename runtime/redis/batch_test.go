@@ -153,6 +153,51 @@ func TestBatchScriptFlush(t *testing.T) {
 	}
 }
 
+// TestPhaseScriptFlush: a write's phases survive a server that forgot
+// their scripts (on a single node, one script over all the phase's keys),
+// and lock and release each key as Lock and Unlock would, one at a time.
+func TestPhaseScriptFlush(t *testing.T) {
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			c := tg.connect(t)
+			s := newStore(t, c)
+			ctx := t.Context()
+			p := prefix(t)
+			names := []string{"a", "b", "c"}
+			t.Cleanup(func() { deleteAll(c, p, names...) })
+			if err := s.Lock(ctx, p+"a", time.Minute); err != nil { // a holds 1 lock
+				t.Fatal(err)
+			}
+			flushScripts(t, c)
+			locks := make([]store.LockOp, len(names))
+			unlocks := make([]store.UnlockOp, len(names))
+			for i, n := range names {
+				locks[i] = store.LockOp{Key: p + n, TTL: time.Minute}
+				unlocks[i] = store.UnlockOp{Key: p + n}
+			}
+			s.LockMany(ctx, locks)
+			for i, want := range []int{2, 1, 1} {
+				if locks[i].Err != nil {
+					t.Fatalf("LockMany after SCRIPT FLUSH, op %d: %v", i, locks[i].Err)
+				}
+				if e, err := s.Get(ctx, locks[i].Key); err != nil || !storetest.Same(e, store.Entry{Kind: store.Locked, Locks: want}) {
+					t.Errorf("%s holds %s (%v), want %d locks", names[i], storetest.Show(e), err, want)
+				}
+			}
+			flushScripts(t, c)
+			s.UnlockMany(ctx, unlocks)
+			for i, want := range []store.Entry{{Kind: store.Locked, Locks: 1}, {}, {}} {
+				if unlocks[i].Err != nil {
+					t.Fatalf("UnlockMany after SCRIPT FLUSH, op %d: %v", i, unlocks[i].Err)
+				}
+				if e, err := s.Get(ctx, unlocks[i].Key); err != nil || !storetest.Same(e, want) {
+					t.Errorf("%s holds %s (%v), want %s", names[i], storetest.Show(e), err, storetest.Show(want))
+				}
+			}
+		})
+	}
+}
+
 // TestBatchArguments: an op the store refuses fails alone, before anything
 // is sent; a done context fails every op and writes nothing.
 func TestBatchArguments(t *testing.T) {

@@ -97,10 +97,25 @@ func (p pipelineDone) ProcessPipelineHook(next goredis.ProcessPipelineHook) gore
 // TestPhaseOneAttempt: against a server that never answers, with a client
 // that would wait for a reply forever (ReadTimeout -1) and retry three
 // times, Lock and Unlock return by their context's deadline, and each made
-// exactly one attempt: one connection, and no retry once it broke.
+// exactly one attempt: one connection, and no retry once it broke. The
+// same with a client that ends calls by their context's deadline itself
+// (ContextTimeoutEnabled), whose phases run on the caller's goroutine.
 func TestPhaseOneAttempt(t *testing.T) {
+	t.Run("ReadTimeout -1", func(t *testing.T) {
+		testPhaseOneAttempt(t, func(addr string) *goredis.Options {
+			return &goredis.Options{Addr: addr, ReadTimeout: -1}
+		})
+	})
+	t.Run("ContextTimeoutEnabled", func(t *testing.T) {
+		testPhaseOneAttempt(t, func(addr string) *goredis.Options {
+			return &goredis.Options{Addr: addr, ContextTimeoutEnabled: true}
+		})
+	})
+}
+
+func testPhaseOneAttempt(t *testing.T, client func(addr string) *goredis.Options) {
 	h := newHungServer(t)
-	c := goredis.NewClient(&goredis.Options{Addr: h.addr(), ReadTimeout: -1})
+	c := goredis.NewClient(client(h.addr()))
 	t.Cleanup(func() { c.Close() })
 	done := pipelineDone{make(chan struct{}, 16)}
 	c.AddHook(done)

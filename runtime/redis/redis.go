@@ -6,8 +6,12 @@
 // unchanged on a Cluster and never meets CROSSSLOT. Get is a plain GET; the
 // writes are short scripts, sent as EVALSHA with a fallback to EVAL when the
 // server does not know the script (a fresh node, a failover, SCRIPT FLUSH).
-// A write's locks and releases go in one pipeline per phase, each command
-// sent once and the call bounded by its context's deadline (see LockMany).
+// A write's locks and releases go in one pipeline per
+// phase, each command sent once and the call bounded by its context's
+// deadline (see LockMany). On a Client (a single node, or Sentinel's
+// master) a phase's pipeline holds one script over all its keys, which
+// are on the one server, instead of one script a key: the server runs one
+// script, not one a key.
 // With Options.WaitReplicas each phase's pipeline ends with a WAIT, and a
 // phase fails unless that many replicas acknowledged it (see wait.go).
 //
@@ -50,6 +54,7 @@ import (
 	"log/slog"
 	"math"
 	"reflect"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -99,6 +104,13 @@ type Store struct {
 	c     goredis.UniversalClient
 	fence fence
 	wait  waitMode
+	// boundsCalls: the client ends each call by its context's deadline, so
+	// a write phase need not run on a goroutine of its own (see bounded).
+	boundsCalls bool
+	pipes       sync.Pool // empty pipelines on c (see pipeline)
+	// oneNode: every key is on the one server c talks to (a Client, on a
+	// single node or Sentinel's master), so a script may touch many.
+	oneNode bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -119,7 +131,8 @@ func New(client goredis.UniversalClient, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{c: client, wait: wait}
+	_, oneNode := client.(*goredis.Client)
+	s := &Store{c: client, wait: wait, boundsCalls: boundsCalls(client), oneNode: oneNode}
 	s.fence.init()
 	if opts.Logger != nil {
 		s.fence.onLearn = persistenceCheck(opts.Logger)
@@ -208,11 +221,50 @@ return 1
 
 	// unlockScript returns the lock count left, 0 when it deleted the key.
 	unlockScript = goredis.NewScript(unlockSrc)
+
+	// lockAllScript and unlockAllScript are lockScript and unlockScript
+	// over every key of KEYS.
+	lockAllScript   = goredis.NewScript(lockAllSrc)
+	unlockAllScript = goredis.NewScript(unlockAllSrc)
 )
 
 // The sources of the write phases' scripts, which are sent as EVAL when a
-// server does not know them (see runOnce).
+// server does not know them (see runOnce). lockAllSrc and unlockAllSrc do
+// the same for each of their KEYS in turn, and return the counts in order:
+// a single node's phase is one of them (see runGroupOneScript).
 const (
+	lockAllSrc = lockCount + `
+local out = {}
+for i, key in ipairs(KEYS) do
+  local n = 0
+  local cur = redis.pcall('GET', key)
+  if type(cur) == 'string' and string.byte(cur, 1) == 119 then n = lockCount(cur) end
+  if n < 999999999999999 then n = n + 1 end
+  redis.call('SET', key, 'w' .. string.format('%d', n), 'PX', ARGV[1])
+  out[i] = n
+end
+return out
+`
+
+	unlockAllSrc = lockCount + `
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = 0
+  local cur = redis.pcall('GET', key)
+  if cur ~= false then
+    local n = 0
+    if type(cur) == 'string' and string.byte(cur, 1) == 119 then n = lockCount(cur) end
+    if n > 1 then
+      redis.call('SET', key, 'w' .. string.format('%d', n - 1), 'KEEPTTL')
+      out[i] = n - 1
+    else
+      redis.call('DEL', key)
+    end
+  end
+end
+return out
+`
+
 	lockSrc = lockCount + `
 local n = 0
 local cur = redis.pcall('GET', KEYS[1])
