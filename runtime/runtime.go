@@ -168,3 +168,6 @@ func Provide[R comparable](reg *Registry, repo R) error {
 // Validator returns it (see runtime/httpcache): its String changes whenever
 // the row does.
 type Validator = engine.Validator
+
+// NoRow is the String of the Validator of a row that does not exist.
+const NoRow = engine.NoRow

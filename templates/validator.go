@@ -12,9 +12,10 @@ func (e *emitter) validator(f *jen.File) {
 	f.Comment("row's key so that runtime/httpcache can read it again with the page's other")
 	f.Comment("rows in one store round trip. Pass what a getter returned, row and error:")
 	f.Commentf("Validator(r.%s(ctx, %s)). It sends no query of its own, and the getter", m.PKIndex.Method, m.PK.Param)
-	f.Comment("answers from the cache when it holds the row. Not found gives engine.NoRow;")
-	f.Comment("any other error is returned. Render the page from that same row, so that it")
-	f.Comment("never shows a version other than the one its ETag names.")
+	f.Comment("answers from the cache when it holds the row. Not found gives a Validator")
+	f.Comment("whose String is runtime.NoRow; any other error is returned. Render the page")
+	f.Comment("from that same row, so that it never shows a version other than the one its")
+	f.Comment("ETag names.")
 	f.Func().Params(jen.Id("r").Op("*").Id(e.repoT)).Id("Validator").Params(
 		jen.Id("row").Op("*").Id(m.Name), jen.Err().Error(),
 	).Params(jen.Qual(runtimePkg, "Validator"), jen.Error()).Block(

@@ -155,9 +155,10 @@ func (r *OrgRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 // row's key so that runtime/httpcache can read it again with the page's other
 // rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives engine.NoRow;
-// any other error is returned. Render the page from that same row, so that it
-// never shows a version other than the one its ETag names.
+// answers from the cache when it holds the row. Not found gives a Validator
+// whose String is runtime.NoRow; any other error is returned. Render the page
+// from that same row, so that it never shows a version other than the one its
+// ETag names.
 func (r *OrgRepo) Validator(row *Org, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
@@ -403,9 +404,10 @@ func (r *UserRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 // row's key so that runtime/httpcache can read it again with the page's other
 // rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives engine.NoRow;
-// any other error is returned. Render the page from that same row, so that it
-// never shows a version other than the one its ETag names.
+// answers from the cache when it holds the row. Not found gives a Validator
+// whose String is runtime.NoRow; any other error is returned. Render the page
+// from that same row, so that it never shows a version other than the one its
+// ETag names.
 func (r *UserRepo) Validator(row *User, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }

@@ -127,9 +127,10 @@ func (r *SettingRepo) DeleteMany(ctx context.Context, keys []string) (int, error
 // row's key so that runtime/httpcache can read it again with the page's other
 // rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByKey(ctx, keyValue)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives engine.NoRow;
-// any other error is returned. Render the page from that same row, so that it
-// never shows a version other than the one its ETag names.
+// answers from the cache when it holds the row. Not found gives a Validator
+// whose String is runtime.NoRow; any other error is returned. Render the page
+// from that same row, so that it never shows a version other than the one its
+// ETag names.
 func (r *SettingRepo) Validator(row *Setting, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
@@ -343,9 +344,10 @@ func (r *OrderRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 // row's key so that runtime/httpcache can read it again with the page's other
 // rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives engine.NoRow;
-// any other error is returned. Render the page from that same row, so that it
-// never shows a version other than the one its ETag names.
+// answers from the cache when it holds the row. Not found gives a Validator
+// whose String is runtime.NoRow; any other error is returned. Render the page
+// from that same row, so that it never shows a version other than the one its
+// ETag names.
 func (r *OrderRepo) Validator(row *Order, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
@@ -557,9 +559,10 @@ func (r *TagRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 // row's key so that runtime/httpcache can read it again with the page's other
 // rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives engine.NoRow;
-// any other error is returned. Render the page from that same row, so that it
-// never shows a version other than the one its ETag names.
+// answers from the cache when it holds the row. Not found gives a Validator
+// whose String is runtime.NoRow; any other error is returned. Render the page
+// from that same row, so that it never shows a version other than the one its
+// ETag names.
 func (r *TagRepo) Validator(row *Tag, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }

@@ -155,9 +155,10 @@ func (r *AuthorRepo) DeleteMany(ctx context.Context, ids []AuthorID) (int, error
 // row's key so that runtime/httpcache can read it again with the page's other
 // rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives engine.NoRow;
-// any other error is returned. Render the page from that same row, so that it
-// never shows a version other than the one its ETag names.
+// answers from the cache when it holds the row. Not found gives a Validator
+// whose String is runtime.NoRow; any other error is returned. Render the page
+// from that same row, so that it never shows a version other than the one its
+// ETag names.
 func (r *AuthorRepo) Validator(row *Author, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
@@ -498,9 +499,10 @@ func (r *ProfileRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) 
 // row's key so that runtime/httpcache can read it again with the page's other
 // rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives engine.NoRow;
-// any other error is returned. Render the page from that same row, so that it
-// never shows a version other than the one its ETag names.
+// answers from the cache when it holds the row. Not found gives a Validator
+// whose String is runtime.NoRow; any other error is returned. Render the page
+// from that same row, so that it never shows a version other than the one its
+// ETag names.
 func (r *ProfileRepo) Validator(row *Profile, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
@@ -735,9 +737,10 @@ func (r *PostRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 // row's key so that runtime/httpcache can read it again with the page's other
 // rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives engine.NoRow;
-// any other error is returned. Render the page from that same row, so that it
-// never shows a version other than the one its ETag names.
+// answers from the cache when it holds the row. Not found gives a Validator
+// whose String is runtime.NoRow; any other error is returned. Render the page
+// from that same row, so that it never shows a version other than the one its
+// ETag names.
 func (r *PostRepo) Validator(row *Post, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
@@ -1041,9 +1044,10 @@ func (r *PreferenceRepo) DeleteMany(ctx context.Context, authorIDs []AuthorID) (
 // row's key so that runtime/httpcache can read it again with the page's other
 // rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByAuthorID(ctx, authorID)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives engine.NoRow;
-// any other error is returned. Render the page from that same row, so that it
-// never shows a version other than the one its ETag names.
+// answers from the cache when it holds the row. Not found gives a Validator
+// whose String is runtime.NoRow; any other error is returned. Render the page
+// from that same row, so that it never shows a version other than the one its
+// ETag names.
 func (r *PreferenceRepo) Validator(row *Preference, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
@@ -1297,9 +1301,10 @@ func (r *BadgeRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 // row's key so that runtime/httpcache can read it again with the page's other
 // rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives engine.NoRow;
-// any other error is returned. Render the page from that same row, so that it
-// never shows a version other than the one its ETag names.
+// answers from the cache when it holds the row. Not found gives a Validator
+// whose String is runtime.NoRow; any other error is returned. Render the page
+// from that same row, so that it never shows a version other than the one its
+// ETag names.
 func (r *BadgeRepo) Validator(row *Badge, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }

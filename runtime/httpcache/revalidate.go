@@ -33,7 +33,7 @@ import (
 // The Cache remembers the rows of the last ETags it sent (Remember in
 // CacheOptions), in process: after a restart, or on another server, the
 // first revalidation of each page runs the handler. A page that shows a
-// missing row (engine.NoRow) is not remembered. A nil Cache returns false.
+// missing row (runtime.NoRow) is not remembered. A nil Cache returns false.
 func (c *Cache) Revalidate(w http.ResponseWriter, p *Page) bool {
 	if c == nil || c.sent == nil || (p.r.Method != http.MethodGet && p.r.Method != http.MethodHead) {
 		return false

@@ -8,7 +8,6 @@ import (
 	"github.com/cachegen/cachegen/examples/blog/models"
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/runtime"
-	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/memory"
 )
 
@@ -127,8 +126,8 @@ func TestValidator(t *testing.T) {
 	if err := cached.Delete(ctx, ada.ID); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := cached.Validator(cached.GetByID(ctx, ada.ID)); err != nil || v.String() != engine.NoRow {
-		t.Errorf("deleted row: %q, %v, want engine.NoRow", v, err)
+	if v, err := cached.Validator(cached.GetByID(ctx, ada.ID)); err != nil || v.String() != runtime.NoRow {
+		t.Errorf("deleted row: %q, %v, want runtime.NoRow", v, err)
 	}
 	if _, err := cached.Validator(nil, errors.New("store and database down")); err == nil {
 		t.Error("a getter's error did not come back")

@@ -168,9 +168,10 @@ func (r *UserRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 // row's key so that runtime/httpcache can read it again with the page's other
 // rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives engine.NoRow;
-// any other error is returned. Render the page from that same row, so that it
-// never shows a version other than the one its ETag names.
+// answers from the cache when it holds the row. Not found gives a Validator
+// whose String is runtime.NoRow; any other error is returned. Render the page
+// from that same row, so that it never shows a version other than the one its
+// ETag names.
 func (r *UserRepo) Validator(row *User, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
@@ -412,9 +413,10 @@ func (r *PostRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 // row's key so that runtime/httpcache can read it again with the page's other
 // rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives engine.NoRow;
-// any other error is returned. Render the page from that same row, so that it
-// never shows a version other than the one its ETag names.
+// answers from the cache when it holds the row. Not found gives a Validator
+// whose String is runtime.NoRow; any other error is returned. Render the page
+// from that same row, so that it never shows a version other than the one its
+// ETag names.
 func (r *PostRepo) Validator(row *Post, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
@@ -687,9 +689,10 @@ func (r *WideRepo) DeleteMany(ctx context.Context, ids []int64) (int, error) {
 // row's key so that runtime/httpcache can read it again with the page's other
 // rows in one store round trip. Pass what a getter returned, row and error:
 // Validator(r.GetByID(ctx, id)). It sends no query of its own, and the getter
-// answers from the cache when it holds the row. Not found gives engine.NoRow;
-// any other error is returned. Render the page from that same row, so that it
-// never shows a version other than the one its ETag names.
+// answers from the cache when it holds the row. Not found gives a Validator
+// whose String is runtime.NoRow; any other error is returned. Render the page
+// from that same row, so that it never shows a version other than the one its
+// ETag names.
 func (r *WideRepo) Validator(row *Wide, err error) (runtime.Validator, error) {
 	return r.t.ValidatorOf(row, err)
 }
