@@ -49,8 +49,8 @@ type Input struct {
 	// before.
 	WholeInvalidations []int64
 	// CDCFaults are the spans in which a consumer fault or a store server
-	// fault was in force: from its start until, healed, a consumer
-	// acknowledged again. A lag that
+	// fault was in force, from its start until it was healed; the analysis
+	// extends each until the stream flowed again. A lag that
 	// overlaps one is that fault's length as much as the consumer's speed,
 	// and is reported apart (CDCLagUnfaulted).
 	CDCFaults []Interval

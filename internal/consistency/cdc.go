@@ -36,8 +36,6 @@ type cdcRecorder struct {
 	// whole: when a consumer had invalidated every table after a lost
 	// position (as a new stream began to be read).
 	whole []int64
-	// acks: when a consumer acknowledged, in order.
-	acks []int64
 }
 
 type pendingBatch struct {
@@ -64,7 +62,6 @@ func (r *cdcRecorder) ack(batches []pendingBatch) {
 	now := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.acks = append(r.acks, now)
 	for _, p := range batches {
 		for _, v := range p.versions {
 			if _, ok := r.acked[v]; !ok {
@@ -551,20 +548,12 @@ func (cr *cdcRig) awaitLeader(ctx context.Context) int {
 
 // faultSpans are the spans in which a consumer fault, or a fault of the
 // store server (extra: a flush, a restart), was in force: from its start
-// until, healed, a consumer acknowledged a batch again.
+// until it was healed (the analysis extends each until the stream flowed
+// again: see invalidations.go).
 func (cr *cdcRig) faultSpans(extra []Interval) []Interval {
 	cr.mu.Lock()
-	spans := append(slices.Clone(cr.spans), extra...)
-	cr.mu.Unlock()
-	cr.rec.mu.Lock()
-	defer cr.rec.mu.Unlock()
-	slices.Sort(cr.rec.acks) // two consumers may append out of order
-	for i, s := range spans {
-		if k, _ := slices.BinarySearch(cr.rec.acks, s.To+1); k < len(cr.rec.acks) {
-			spans[i].To = cr.rec.acks[k]
-		}
-	}
-	return spans
+	defer cr.mu.Unlock()
+	return append(slices.Clone(cr.spans), extra...)
 }
 
 // dropSlot drops the run's replication slot and publication; the closed

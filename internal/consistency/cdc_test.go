@@ -89,29 +89,35 @@ func TestLostInvalidation(t *testing.T) {
 	}
 }
 
-// TestCDCLagApartFromFaults: a lag that overlaps a consumer fault's span
-// counts in CDCLag but not in CDCLagUnfaulted; one that ends before it or
-// starts after it counts in both.
+// TestCDCLagApartFromFaults: a lag that overlaps a fault's span counts in
+// CDCLag but not in CDCLagUnfaulted. A span lasts from the fault until the
+// first raw write that began after its heal is acknowledged: the changes
+// that waited behind its backlog are the fault's too.
 func TestCDCLagApartFromFaults(t *testing.T) {
 	h := cdcHist(1000)
 	h.save(0, 0, 10, a1, true, nil)
-	v2, v3, v4 := a2, a2, a2
-	v3.Version, v4.Version = 3, 4
-	h.raw(20, 30, v2)   // acked at 40: before the fault
-	h.raw(50, 60, v3)   // acked at 300: held up by the fault
-	h.raw(400, 410, v4) // acked at 420: after it
-	h.in.Invalidated = map[int64]int64{2: 40, 3: 300, 4: 420}
+	rows := make([]Row, 5)
+	for i := range rows {
+		rows[i] = a2
+		rows[i].Version = int64(2 + i)
+	}
+	h.raw(20, 30, rows[0])   // acked at 40: before the fault
+	h.raw(50, 60, rows[1])   // acked at 300: during it
+	h.raw(260, 270, rows[2]) // began after the heal (250), behind the backlog: acked at 600
+	h.raw(610, 620, rows[3]) // acked at 630: the stream flows
+	h.raw(640, 650, rows[4]) // acked at 655
+	h.in.Invalidated = map[int64]int64{2: 40, 3: 300, 4: 600, 5: 630, 6: 655}
 	h.in.CDCFaults = []Interval{{100, 250}}
 	res := h.check(t)
-	if !slices.Equal(res.CDCLag, []int64{10, 10, 240}) || !slices.Equal(res.CDCLagUnfaulted, []int64{10, 10}) {
-		t.Fatalf("lags %v, unfaulted %v; want [10 10 240] and [10 10]", res.CDCLag, res.CDCLagUnfaulted)
+	if !slices.Equal(res.CDCLag, []int64{5, 10, 10, 240, 330}) || !slices.Equal(res.CDCLagUnfaulted, []int64{5, 10, 10}) {
+		t.Fatalf("lags %v, unfaulted %v; want [5 10 10 240 330] and [5 10 10]", res.CDCLag, res.CDCLagUnfaulted)
 	}
 	if got := res.CDCLagUnfaultedQuantile(0.99); got != 10 {
 		t.Fatalf("unfaulted p99 = %d, want 10", got)
 	}
 	h.in.CDCFaults = nil
-	if res = h.check(t); len(res.CDCLagUnfaulted) != 3 {
-		t.Fatalf("unfaulted %v with no fault; want all three lags", res.CDCLagUnfaulted)
+	if res = h.check(t); len(res.CDCLagUnfaulted) != 5 {
+		t.Fatalf("unfaulted %v with no fault; want all five lags", res.CDCLagUnfaulted)
 	}
 }
 

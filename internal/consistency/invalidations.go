@@ -9,6 +9,8 @@ package consistency
 // the lags no consumer fault overlapped are also kept apart.
 
 import (
+	"cmp"
+	"math"
 	"slices"
 	"time"
 )
@@ -17,6 +19,7 @@ func (a *analysis) checkInvalidations() {
 	if !a.in.CDC {
 		return
 	}
+	faults := a.flowing(a.in.CDCFaults)
 	for _, op := range a.in.Ops {
 		if op.Kind != Raw || op.Rollback {
 			continue
@@ -47,13 +50,47 @@ func (a *analysis) checkInvalidations() {
 				from = op.Call
 			}
 			a.res.CDCLag = append(a.res.CDCLag, max(at-from, 0))
-			if !overlapsAny(a.in.CDCFaults, Interval{from, at}) {
+			if !overlapsAny(faults, Interval{from, at}) {
 				a.res.CDCLagUnfaulted = append(a.res.CDCLagUnfaulted, max(at-from, 0))
 			}
 		}
 	}
 	slices.Sort(a.res.CDCLag)
 	slices.Sort(a.res.CDCLagUnfaulted)
+}
+
+// flowing extends each fault span until the stream flowed again: until
+// the first acknowledgement of a raw write that began after the fault was
+// healed. Acknowledgements follow commit order, so every change before that
+// one was through by then; a change that waited behind the fault's backlog
+// (a lease taken over, a stream reopened, a group retried) is the fault's.
+// A span no such write follows lasts to the end of the run.
+func (a *analysis) flowing(spans []Interval) []Interval {
+	type call struct{ at, acked int64 }
+	var calls []call
+	for _, op := range a.in.Ops {
+		if op.Kind != Raw || op.Rollback {
+			continue
+		}
+		for _, w := range op.Writes {
+			if at, ok := a.in.Invalidated[w.Row.Version]; ok {
+				calls = append(calls, call{op.Call, at})
+			}
+		}
+	}
+	slices.SortFunc(calls, func(x, y call) int { return cmp.Compare(x.at, y.at) })
+	// firstAck[i]: the earliest acknowledgement of calls[i:].
+	firstAck := make([]int64, len(calls)+1)
+	firstAck[len(calls)] = math.MaxInt64
+	for i := len(calls) - 1; i >= 0; i-- {
+		firstAck[i] = min(calls[i].acked, firstAck[i+1])
+	}
+	out := make([]Interval, len(spans))
+	for i, s := range spans {
+		k, _ := slices.BinarySearchFunc(calls, s.To, func(c call, t int64) int { return cmp.Compare(c.at, t) })
+		out[i] = Interval{s.From, max(s.To, firstAck[k])}
+	}
+	return out
 }
 
 // overlapsAny reports whether span shares an instant with one of spans.
