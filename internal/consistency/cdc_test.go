@@ -115,6 +115,14 @@ func TestCDCLagApartFromFaults(t *testing.T) {
 	if got := res.CDCLagUnfaultedQuantile(0.99); got != 10 {
 		t.Fatalf("unfaulted p99 = %d, want 10", got)
 	}
+	// A whole invalidation after the fault (a position the store lost
+	// with it) holds up what the stream carried until then, and the span
+	// lasts until the next write begun after it (at 640) is through.
+	h.in.WholeInvalidations = []int64{625}
+	if res = h.check(t); !slices.Equal(res.CDCLagUnfaulted, []int64{10}) {
+		t.Fatalf("unfaulted %v with a whole invalidation at 625; want [10]", res.CDCLagUnfaulted)
+	}
+	h.in.WholeInvalidations = nil
 	h.in.CDCFaults = nil
 	if res = h.check(t); len(res.CDCLagUnfaulted) != 5 {
 		t.Fatalf("unfaulted %v with no fault; want all five lags", res.CDCLagUnfaulted)

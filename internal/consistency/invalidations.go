@@ -65,7 +65,25 @@ func (a *analysis) checkInvalidations() {
 // one was through by then; a change that waited behind the fault's backlog
 // (a lease taken over, a stream reopened, a group retried) is the fault's.
 // A span no such write follows lasts to the end of the run.
+//
+// A store that lost everything (a flush, a restart) lost the consumer's
+// position and lease too: the consumer finds out at its next renewal,
+// invalidates every table, and reads a new stream. The fault that began
+// last before such a whole invalidation lasts until it, then flows as
+// above.
 func (a *analysis) flowing(spans []Interval) []Interval {
+	spans = slices.Clone(spans)
+	for _, w := range a.in.WholeInvalidations {
+		last := -1
+		for i, s := range spans {
+			if s.From <= w && (last < 0 || s.From > spans[last].From) {
+				last = i
+			}
+		}
+		if last >= 0 {
+			spans[last].To = max(spans[last].To, w)
+		}
+	}
 	type call struct{ at, acked int64 }
 	var calls []call
 	for _, op := range a.in.Ops {
