@@ -2,30 +2,13 @@ package engine_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
 
 	"github.com/cachegen/cachegen/internal/dbtest"
 	"github.com/cachegen/cachegen/runtime/engine"
 	"github.com/cachegen/cachegen/runtime/memory"
-	cachestore "github.com/cachegen/cachegen/runtime/store"
+	"github.com/cachegen/cachegen/runtime/storetest"
 )
-
-// readCounter counts a store's reads: a Get or a GetMany is a round trip.
-type readCounter struct {
-	cachestore.BatchStore
-	reads atomic.Int64
-}
-
-func (s *readCounter) Get(ctx context.Context, key string) (cachestore.Entry, error) {
-	s.reads.Add(1)
-	return s.BatchStore.Get(ctx, key)
-}
-
-func (s *readCounter) GetMany(ctx context.Context, ops []cachestore.GetOp) {
-	s.reads.Add(1)
-	s.BatchStore.GetMany(ctx, ops)
-}
 
 // TestRevalidate: the rows of two tables on one store are read again in
 // one round trip and give the validators their getters give; a write, a
@@ -43,7 +26,7 @@ func TestRevalidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mem.Close()
-	store := &readCounter{BatchStore: mem}
+	store := &storetest.ReadCounter{BatchStore: mem}
 	otherSpec := pairSpec
 	otherSpec.Table = "others"
 	pairs, err := engine.NewTable(db, store, &pairSpec)
@@ -77,12 +60,12 @@ func TestRevalidate(t *testing.T) {
 		return len(a) == len(b)
 	}
 	vs := read()
-	store.reads.Store(0)
+	store.Reads.Store(0)
 	queries.Reset()
 	cur, ok := engine.Revalidate(ctx, vs)
-	if !ok || !same(cur, vs) || store.reads.Load() != 1 || queries.Queries() != 0 {
+	if !ok || !same(cur, vs) || store.Reads.Load() != 1 || queries.Queries() != 0 {
 		t.Fatalf("4 cached rows of 2 tables: ok=%v same=%v, %d store reads (want 1), %d queries (want 0)",
-			ok, same(cur, vs), store.reads.Load(), queries.Queries())
+			ok, same(cur, vs), store.Reads.Load(), queries.Queries())
 	}
 	if again, ok := engine.Revalidate(ctx, cur); !ok || !same(again, vs) {
 		t.Errorf("Revalidate's own validators: ok=%v same=%v", ok, same(again, vs))

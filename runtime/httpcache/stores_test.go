@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/cachegen/cachegen/runtime/memory"
 	cgredis "github.com/cachegen/cachegen/runtime/redis"
 	cachestore "github.com/cachegen/cachegen/runtime/store"
+	"github.com/cachegen/cachegen/runtime/storetest"
 )
 
 // The tests of this file run on every store: memory, Redis and memcached
@@ -67,27 +67,11 @@ var stores = []struct {
 	}},
 }
 
-// counted counts a store's reads: a Get or a GetMany is one round trip.
-type counted struct {
-	cachestore.BatchStore
-	reads atomic.Int64
-}
-
-func (s *counted) Get(ctx context.Context, key string) (cachestore.Entry, error) {
-	s.reads.Add(1)
-	return s.BatchStore.Get(ctx, key)
-}
-
-func (s *counted) GetMany(ctx context.Context, ops []cachestore.GetOp) {
-	s.reads.Add(1)
-	s.BatchStore.GetMany(ctx, ops)
-}
-
 // twoTableSite serves a page showing a post and the author of the same id,
 // from two tables, through Revalidate then Serve.
 type twoTableSite struct {
 	posts, authors *engine.Table[post]
-	store          *counted
+	store          *storetest.ReadCounter
 	pages          *httpcache.Cache
 	queries        *dbtest.Counter
 	db             *sqlx.DB
@@ -102,7 +86,7 @@ func newTwoTableSite(t *testing.T, bs cachestore.BatchStore, opts httpcache.Cach
 	db.MustExec(`CREATE TABLE authors (id INTEGER PRIMARY KEY AUTOINCREMENT, title TEXT NOT NULL)`)
 	prefix := "httpcache-test-" + rand.Text()[:10]
 	opts.Prefix = prefix
-	s := &twoTableSite{store: &counted{BatchStore: bs}, queries: count, db: db}
+	s := &twoTableSite{store: &storetest.ReadCounter{BatchStore: bs}, queries: count, db: db}
 	authorSpec := postSpec
 	authorSpec.Table, authorSpec.SchemaHash = "authors", "0badcafe"
 	var err error
@@ -194,7 +178,7 @@ func TestRevalidate(t *testing.T) {
 				t.Fatalf("first page: %d %q %q", r.StatusCode, etag, b)
 			}
 
-			s.store.reads.Store(0)
+			s.store.Reads.Store(0)
 			s.queries.Reset()
 			s.handlerReads = 0
 			for range 3 {
@@ -206,7 +190,7 @@ func TestRevalidate(t *testing.T) {
 					t.Errorf("304 headers %v", r.Header)
 				}
 			}
-			if n := s.store.reads.Load(); n != 3 || s.queries.Queries() != 0 || s.handlerReads != 0 {
+			if n := s.store.Reads.Load(); n != 3 || s.queries.Queries() != 0 || s.handlerReads != 0 {
 				t.Errorf("3 revalidations: %d store reads (want 3), %d queries (want 0), %d handler reads (want 0)",
 					n, s.queries.Queries(), s.handlerReads)
 			}
