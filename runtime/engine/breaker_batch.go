@@ -15,87 +15,62 @@ var _ store.BatchStore = (*breaker)(nil)
 // calls of one key at a time would mostly have.
 
 func (b *breaker) GetMany(ctx context.Context, ops []store.GetOp) {
-	if len(ops) == 0 {
-		return
-	}
-	if !b.allow() {
-		for i := range ops {
-			ops[i].Entry, ops[i].Err = store.Entry{}, errBreakerOpen
-		}
-		return
-	}
-	store.Batched(b.inner).GetMany(ctx, ops)
-	b.done(batchErr(len(ops), func(i int) error { return ops[i].Err }))
+	b.batch(len(ops), func(i int) { ops[i].Entry, ops[i].Err = store.Entry{}, errBreakerOpen },
+		func() { store.Batched(b.inner).GetMany(ctx, ops) },
+		func(i int) error { return ops[i].Err }, nil)
 }
 
 func (b *breaker) LeaseMany(ctx context.Context, ops []store.LeaseOp) {
-	if len(ops) == 0 {
-		return
-	}
-	if !b.allow() {
-		for i := range ops {
-			ops[i].OK, ops[i].Cur, ops[i].Err = false, store.Entry{}, errBreakerOpen
-		}
-		return
-	}
-	store.Batched(b.inner).LeaseMany(ctx, ops)
-	b.done(batchErr(len(ops), func(i int) error { return ops[i].Err }))
+	b.batch(len(ops), func(i int) { ops[i].OK, ops[i].Cur, ops[i].Err = false, store.Entry{}, errBreakerOpen },
+		func() { store.Batched(b.inner).LeaseMany(ctx, ops) },
+		func(i int) error { return ops[i].Err }, nil)
 }
 
 func (b *breaker) FillMany(ctx context.Context, ops []store.FillOp) {
-	if len(ops) == 0 {
-		return
-	}
-	if !b.allow() {
-		for i := range ops {
-			ops[i].OK, ops[i].Err = false, errBreakerOpen
-		}
-		return
-	}
-	store.Batched(b.inner).FillMany(ctx, ops)
-	b.done(batchErr(len(ops), func(i int) error { return ops[i].Err }))
+	b.batch(len(ops), func(i int) { ops[i].OK, ops[i].Err = false, errBreakerOpen },
+		func() { store.Batched(b.inner).FillMany(ctx, ops) },
+		func(i int) error { return ops[i].Err }, nil)
 }
 
 func (b *breaker) ReleaseMany(ctx context.Context, ops []store.ReleaseOp) {
-	if len(ops) == 0 {
-		return
-	}
-	if !b.allow() {
-		for i := range ops {
-			ops[i].Err = errBreakerOpen
-		}
-		return
-	}
-	store.Batched(b.inner).ReleaseMany(ctx, ops)
-	b.done(batchErr(len(ops), func(i int) error { return ops[i].Err }))
+	b.batch(len(ops), func(i int) { ops[i].Err = errBreakerOpen },
+		func() { store.Batched(b.inner).ReleaseMany(ctx, ops) },
+		func(i int) error { return ops[i].Err }, nil)
 }
 
 func (b *breaker) LockMany(ctx context.Context, ops []store.LockOp) {
-	if len(ops) == 0 {
-		return
-	}
-	if !b.allow() {
-		for i := range ops {
-			ops[i].Err = errBreakerOpen
-		}
-		return
-	}
-	store.Batched(b.inner).LockMany(ctx, ops)
-	b.done(phaseErr(ctx, batchErr(len(ops), func(i int) error { return ops[i].Err })))
+	b.batch(len(ops), func(i int) { ops[i].Err = errBreakerOpen },
+		func() { store.Batched(b.inner).LockMany(ctx, ops) },
+		func(i int) error { return ops[i].Err }, ctx)
 }
 
 func (b *breaker) UnlockMany(ctx context.Context, ops []store.UnlockOp) {
-	if len(ops) == 0 {
+	b.batch(len(ops), func(i int) { ops[i].Err = errBreakerOpen },
+		func() { store.Batched(b.inner).UnlockMany(ctx, ops) },
+		func(i int) error { return ops[i].Err }, ctx)
+}
+
+// batch passes a batch of n ops through the breaker: while it is open,
+// fail(i) fails each op and the store is not called; otherwise call runs
+// the batch and the breaker learns its outcome (batchErr). phase, for a
+// write phase, is its context: a phase that ran out of it counts as a
+// store timeout (phaseErr).
+func (b *breaker) batch(n int, fail func(i int), call func(), errOf func(i int) error, phase context.Context) {
+	if n == 0 {
 		return
 	}
 	if !b.allow() {
-		for i := range ops {
-			ops[i].Err = errBreakerOpen
+		for i := range n {
+			fail(i)
 		}
 		return
 	}
-	store.Batched(b.inner).UnlockMany(ctx, ops)
-	b.done(phaseErr(ctx, batchErr(len(ops), func(i int) error { return ops[i].Err })))
+	call()
+	err := batchErr(n, errOf)
+	if phase != nil {
+		err = phaseErr(phase, err)
+	}
+	b.done(err)
 }
 
 // phaseErr is what a write phase that failed tells the breaker. The
