@@ -81,11 +81,13 @@ func WithDialect(d Dialect) Option {
 	return engine.WithDialect(d)
 }
 
-// WithoutWriteShortcuts makes every update and delete read the old row
-// under the row lock (SELECT … FOR UPDATE) before its statement: for
-// comparing with the shortcuts (an update guarded on its unique columns,
-// DELETE … RETURNING), and for a database whose RETURNING or affected-row
-// counts cannot be trusted.
+// WithoutWriteShortcuts makes every write run in a transaction, every
+// update and delete reading the old row under the row lock (SELECT … FOR
+// UPDATE) before its statement: for comparing with the shortcuts (an
+// update or delete guarded on its unique columns, an insert of a generated
+// key outside a transaction, DELETE … RETURNING), and for a database whose
+// RETURNING or affected-row counts cannot be trusted. Not-founds under a
+// generated primary key stay uncached either way.
 func WithoutWriteShortcuts() Option { return engine.WithoutWriteShortcuts() }
 
 // WithVerify makes the repository check its table against the live

@@ -13,10 +13,12 @@ import (
 	"sync/atomic"
 )
 
-// Counter counts queries (statements that return rows) and execs.
+// Counter counts queries (statements that return rows), execs and
+// transactions begun.
 type Counter struct {
 	queries atomic.Int64
 	execs   atomic.Int64
+	txs     atomic.Int64
 }
 
 // Queries returns the number of row-returning statements sent so far.
@@ -25,12 +27,22 @@ func (c *Counter) Queries() int64 { return c.queries.Load() }
 // Execs returns the number of other statements sent so far.
 func (c *Counter) Execs() int64 { return c.execs.Load() }
 
-// Reset sets both counts to zero.
-func (c *Counter) Reset() { c.queries.Store(0); c.execs.Store(0) }
+// Txs returns the number of transactions begun so far (each costs a BEGIN
+// and a COMMIT or ROLLBACK besides its statements).
+func (c *Counter) Txs() int64 { return c.txs.Load() }
+
+// Reset sets every count to zero.
+func (c *Counter) Reset() { c.queries.Store(0); c.execs.Store(0); c.txs.Store(0) }
 
 func (c *Counter) query() {
 	if c != nil {
 		c.queries.Add(1)
+	}
+}
+
+func (c *Counter) begin() {
+	if c != nil {
+		c.txs.Add(1)
 	}
 }
 
@@ -218,6 +230,7 @@ func (cn *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, 
 	if err != nil {
 		return nil, err
 	}
+	cn.w.Counter.begin()
 	cn.inTx = true
 	return &txWrap{Tx: tx, cn: cn}, nil
 }

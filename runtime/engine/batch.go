@@ -431,7 +431,7 @@ func (b *batch[T]) load(ctx context.Context) error {
 	}
 	if !b.unmatched {
 		for _, s := range rest {
-			s.step, s.fill = stepDone, true // a confirmed miss
+			s.step, s.fill = stepDone, t.keepsMisses(b.index) // a confirmed miss
 		}
 		return nil
 	}

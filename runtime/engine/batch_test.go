@@ -118,9 +118,11 @@ func TestGetManyLargeAndGrouped(t *testing.T) {
 		if got[rows] != nil || got[rows+1] != nil {
 			t.Fatalf("a missing id and a nil probe gave %+v and %+v", got[rows], got[rows+1])
 		}
+		// Warm, only the missing id is asked again: a not-found under a
+		// generated primary key is never stored.
 		count.Reset()
-		if _, err := table.GetMany(ctx, 0, probes); err != nil || count.Queries() != 0 {
-			t.Fatalf("warm: %d queries, %v", count.Queries(), err)
+		if _, err := table.GetMany(ctx, 0, probes); err != nil || count.Queries() != 1 {
+			t.Fatalf("warm: %d queries, %v; want 1", count.Queries(), err)
 		}
 
 		// by the group: an OR of ANDs, 499 keys to a statement

@@ -96,6 +96,9 @@ type statements struct {
 	// deleteReturning deletes by pk and returns the deleted row, where the
 	// database can (see Table.deleteReturns).
 	deleteReturning string
+	// guardedDelete is deleteByPK with guardedUpdate's guard: its
+	// arguments are the pk's, then guardCols'.
+	guardedDelete string
 }
 
 func buildStatements(d Dialect, table string, columns []string, indexes []Index, pk int) statements {
@@ -161,19 +164,24 @@ func buildStatements(d Dialect, table string, columns []string, indexes []Index,
 	}
 	s.deleteByPK = "DELETE FROM " + tbl + " WHERE " + pkCol + " = " + d.placeholder(1)
 	s.deleteReturning = s.deleteByPK + " RETURNING " + selectList
-	if s.update != "" {
-		s.guardedUpdate = s.update
-		n := len(sets) + 1
-		for _, ix := range indexes[1:] {
-			for _, c := range ix.Columns {
-				if c == pk || slices.Contains(s.guardCols, c) {
-					continue
-				}
+	for _, ix := range indexes[1:] {
+		for _, c := range ix.Columns {
+			if c != pk && !slices.Contains(s.guardCols, c) {
 				s.guardCols = append(s.guardCols, c)
-				n++
-				s.guardedUpdate += " AND " + cols[c] + " = " + d.placeholder(n)
 			}
 		}
 	}
+	// guard is " AND <col> = ?" for each of guardCols, numbered from n.
+	guard := func(n int) string {
+		var g strings.Builder
+		for i, c := range s.guardCols {
+			g.WriteString(" AND " + cols[c] + " = " + d.placeholder(n+i))
+		}
+		return g.String()
+	}
+	if s.update != "" {
+		s.guardedUpdate = s.update + guard(len(sets)+2)
+	}
+	s.guardedDelete = s.deleteByPK + guard(2)
 	return s
 }

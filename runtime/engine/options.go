@@ -150,10 +150,11 @@ func WithDialect(d Dialect) Option {
 	}
 }
 
-// WithoutWriteShortcuts makes every update and delete read the old row
-// under the row lock (SELECT … FOR UPDATE) before its statement, as before
-// the shortcuts of shortcuts.go: for comparing the two paths, and for a
-// database whose RETURNING or affected-row counts cannot be trusted.
+// WithoutWriteShortcuts makes every write run in a transaction, every
+// update and delete reading the old row under the row lock (SELECT … FOR
+// UPDATE) before its statement, as before the shortcuts of shortcuts.go:
+// for comparing the two paths, and for a database whose RETURNING or
+// affected-row counts cannot be trusted.
 func WithoutWriteShortcuts() Option {
 	return func(o *options) { o.noShortcuts = true }
 }

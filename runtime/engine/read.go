@@ -551,7 +551,7 @@ func (t *Table[T]) loadOne(ctx context.Context, i int, key string, probe *T) (lo
 	err := t.spec.Mapper.Scan(t.querier().QueryRowxContext(ctx, t.sql.selectBy[i], t.args(i, probe)...), row)
 	dbTime := time.Since(start)
 	if errors.Is(err, sql.ErrNoRows) {
-		return loaded[T]{kind: store.CachedNotFound, fillable: t.missCacheable(ctx, i) && t.stillTrusts(i, ep), dbTime: dbTime, readAt: start}, nil
+		return loaded[T]{kind: store.CachedNotFound, fillable: t.keepsMisses(i) && t.missCacheable(ctx, i) && t.stillTrusts(i, ep), dbTime: dbTime, readAt: start}, nil
 	}
 	if err != nil {
 		return loaded[T]{}, fmt.Errorf("cachegen: read %s by %s: %w", t.spec.Table, t.spec.Indexes[i].Name, err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -30,6 +31,19 @@ import (
 //     releases of the keys of its values).
 //   - a delete that returns the row it deleted (DELETE … RETURNING on
 //     PostgreSQL, MariaDB 10.5+, SQLite 3.35+).
+//
+// Two more skip the transaction itself, as the guarded update does:
+//
+//   - an insert whose primary key the database generates: the keys of its
+//     unique values and the All key are known before the statement, and no
+//     other key can hold anything of the new row. Its primary key's key,
+//     unknown until the statement has committed, holds no cached not-found
+//     either, because a not-found is never stored under a generated
+//     primary key (keepsMisses).
+//   - a delete guarded like the update: the row is read first, without a
+//     lock, its keys are locked, and DELETE … WHERE pk = ? AND <each unique
+//     column> = <the value read> commits only if the row still holds those
+//     values. A table whose only index is the primary key needs no read.
 
 // guardable reports whether an update may try guardedUpdate: every index,
 // the primary key's included, compares exactly (the catalog is read once
@@ -37,9 +51,13 @@ import (
 // compares loosely ("carol@x" matching the row "CAROL@X  " under a _ci PAD
 // SPACE collation) would update a row whose keys the write never locked.
 func (t *Table[T]) guardable(ctx context.Context) bool {
-	if t.sql.guardedUpdate == "" || t.opts.noShortcuts {
-		return false
-	}
+	return t.sql.guardedUpdate != "" && !t.opts.noShortcuts && t.exactIndexes(ctx)
+}
+
+// exactIndexes reports whether every index compares exactly in the
+// database, so that a guard on their columns matches only the values the
+// keys name.
+func (t *Table[T]) exactIndexes(ctx context.Context) bool {
 	var exact []bool
 	for i, ix := range t.spec.Indexes {
 		switch ix.Misses {
@@ -148,4 +166,72 @@ func (t *Table[T]) deleteRow(ctx context.Context, tx *sqlx.Tx, pk any) (*T, erro
 		return nil, fmt.Errorf("cachegen: delete from %s: %w", t.spec.Table, err)
 	}
 	return old, nil
+}
+
+// keepsMisses reports whether a confirmed miss on index i may be stored:
+// not on a primary key the database generates, whose insert commits before
+// it knows the key (see the insert of Save) and so cannot lock it first; a
+// not-found cached under it before the insert would outlive the commit.
+// Every build and version of a table must agree, so this does not depend
+// on WithoutWriteShortcuts.
+func (t *Table[T]) keepsMisses(i int) bool {
+	return i != 0 || !t.spec.AutoPK
+}
+
+// insertKeys lists the keys an insert with a generated primary key locks:
+// those of its unique values, and the All key.
+func (t *Table[T]) insertKeys(row *T) []string {
+	keys := make([]string, 0, len(t.spec.Indexes))
+	for i := 1; i < len(t.spec.Indexes); i++ {
+		if k := t.Key(i, row); !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return append(keys, t.allKey)
+}
+
+// deleteGuardable reports whether Delete may take the guarded DELETE: the
+// same conditions as the guarded update's.
+func (t *Table[T]) deleteGuardable(ctx context.Context) bool {
+	return t.tx == nil && !t.opts.noShortcuts && t.exactIndexes(ctx)
+}
+
+// deleteGuess reads the row with primary key pk without a lock, for the
+// keys a guarded delete locks (nil when there is none). A table whose only
+// index is the primary key needs no read: the probe's key is the row's.
+func (t *Table[T]) deleteGuess(ctx context.Context, probe *T, pk any) (*T, error) {
+	if len(t.sql.guardCols) == 0 {
+		return probe, nil
+	}
+	t.stats.dbReads.Add(1)
+	row := new(T)
+	err := t.spec.Mapper.Scan(t.db.QueryRowxContext(ctx, t.sql.selectBy[0], pk), row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cachegen: read %s row to delete: %w", t.spec.Table, err)
+	}
+	return row, nil
+}
+
+// deleteGuarded deletes the row with old's primary key only if it still
+// holds old's unique values, outside a transaction (its keys are locked:
+// see writeFirst), and reports whether it did.
+func (t *Table[T]) deleteGuarded(ctx context.Context, old *T) (bool, error) {
+	if t.builds != nil && t.builds.learnsAny() {
+		return false, nil
+	}
+	vals := t.spec.Mapper.Values(old)
+	args := make([]any, 0, 1+len(t.sql.guardCols))
+	args = append(args, vals[t.pkCol])
+	for _, c := range t.sql.guardCols {
+		args = append(args, vals[c])
+	}
+	res, err := t.db.ExecContext(ctx, t.sql.guardedDelete, args...)
+	if err != nil {
+		return false, fmt.Errorf("cachegen: delete from %s: %w", t.spec.Table, err)
+	}
+	n, err := res.RowsAffected()
+	return err == nil && n == 1, nil
 }

@@ -22,9 +22,10 @@ import (
 // Inside the transaction the current row is read under the row lock, so the
 // keys of its old unique values are known; those keys, the keys of the new
 // values and the All key are locked in the store before commit and released
-// after it. An update that keeps its unique values takes a shorter path
-// (shortcuts.go): its keys are locked first, then one statement updates
-// and commits the row, then they are released.
+// after it. An insert with a generated key, and an update that keeps its
+// unique values, take a shorter path (shortcuts.go): their keys are locked
+// first, then one statement writes and commits the row, then they are
+// released.
 func (t *Table[T]) Save(ctx context.Context, row *T) error {
 	before := *row
 	insert := t.spec.AutoPK && t.spec.Mapper.PKIsZero(row)
@@ -65,9 +66,20 @@ func (t *Table[T]) Save(ctx context.Context, row *T) error {
 		return []*T{row, old}, nil
 	}
 	var err error
-	if guard && t.tx == nil {
-		err = t.writeFirst(ctx, "save", row, fn)
-	} else {
+	switch {
+	case insert && t.tx == nil && !t.opts.noShortcuts:
+		err = t.writeFirst(ctx, "save", t.insertKeys(row), func(ctx context.Context) (bool, error) {
+			id, err := t.insertAuto(ctx, t.db, t.withoutPK(t.spec.Mapper.Values(row)))
+			if err == nil {
+				t.spec.Mapper.SetPK(row, id)
+			}
+			return true, err
+		}, fn)
+	case guard && t.tx == nil:
+		err = t.writeFirst(ctx, "save", t.writeKeys([]*T{row}), func(ctx context.Context) (bool, error) {
+			return t.updateGuarded(ctx, t.db, t.spec.Mapper.Values(row))
+		}, fn)
+	default:
 		err = t.write(ctx, "save", fn)
 	}
 	if err != nil {
@@ -79,9 +91,14 @@ func (t *Table[T]) Save(ctx context.Context, row *T) error {
 // Delete deletes the row whose primary key is the one in probe and
 // invalidates every key of it and the All key. It returns ErrNotFound when
 // there is no such row.
+//
+// Outside a transaction of the application's it first reads the row
+// without a lock and deletes it by the guarded DELETE (shortcuts.go), with
+// its keys locked before; a row whose unique values changed in between is
+// deleted in a transaction instead.
 func (t *Table[T]) Delete(ctx context.Context, probe *T) error {
 	returns := t.deleteReturns(ctx)
-	return t.write(ctx, "delete", func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
+	fn := func(ctx context.Context, tx *sqlx.Tx) ([]*T, error) {
 		pk := t.spec.Mapper.Values(probe)[t.pkCol]
 		if returns {
 			old, err := t.deleteRow(ctx, tx, pk)
@@ -101,7 +118,23 @@ func (t *Table[T]) Delete(ctx context.Context, probe *T) error {
 			return nil, fmt.Errorf("cachegen: delete from %s: %w", t.spec.Table, err)
 		}
 		return []*T{old}, nil
-	})
+	}
+	if !t.deleteGuardable(ctx) {
+		return t.write(ctx, "delete", fn)
+	}
+	start := time.Now()
+	old, err := t.deleteGuess(ctx, probe, t.spec.Mapper.Values(probe)[t.pkCol])
+	if err == nil && old == nil {
+		err = ErrNotFound
+	}
+	if err != nil {
+		t.stats.dbWrites.Add(1)
+		t.wrote(ctx, "delete", start, time.Since(start), err)
+		return err
+	}
+	return t.writeFirst(ctx, "delete", t.writeKeys([]*T{old}), func(ctx context.Context) (bool, error) {
+		return t.deleteGuarded(ctx, old)
+	}, fn)
 }
 
 // write runs fn in a transaction and invalidates the keys of the rows it
@@ -209,20 +242,19 @@ func (h *heldLocks) merge(keys []string) (toLock, all []string, failed map[strin
 	return toLock, all, failed
 }
 
-// writeFirst saves row, an update that may keep its unique values, by the
-// guarded UPDATE outside a transaction: the keys of row's values and the
-// All key are locked first, the statement updates and commits the row only
-// if it holds those unique values already (so they are its old keys too),
-// and the keys are released after it. A statement that matches nothing
-// changed nothing: the write goes on as fn in a transaction, which locks
-// the keys it learns besides those, and releases them all.
-func (t *Table[T]) writeFirst(ctx context.Context, op string, row *T, fn func(context.Context, *sqlx.Tx) ([]*T, error)) error {
+// writeFirst runs a write that needs no transaction (see shortcuts.go):
+// keys, every key the write may change, are locked first; stmt then runs
+// one statement that commits on its own, and the keys are released after
+// it. A statement that changed nothing (stmt reports false) leaves the
+// write to fn in a transaction, which locks the keys it learns besides
+// those, and releases them all. While other builds' indexes must be
+// locked too (the build board), fn runs alone: keys are this build's only.
+func (t *Table[T]) writeFirst(ctx context.Context, op string, keys []string, stmt func(context.Context) (bool, error), fn func(context.Context, *sqlx.Tx) ([]*T, error)) error {
 	t.stats.dbWrites.Add(1)
 	start := time.Now()
 	var dbTime time.Duration
 	done := t.beginWrite(ctx) // the build board: see builds.go
 	if t.builds != nil && t.builds.learnsAny() {
-		// Other builds' indexes are locked too, from the old row.
 		done()
 		err := t.writeIn(ctx, fn, &dbTime, nil)
 		t.wrote(ctx, op, start, dbTime, err)
@@ -233,10 +265,9 @@ func (t *Table[T]) writeFirst(ctx context.Context, op string, row *T, fn func(co
 		t.wrote(ctx, op, start, 0, err)
 		return err
 	}
-	keys := t.writeKeys([]*T{row})
 	held := &heldLocks{keys: keys, failed: t.lock(ctx, keys)}
 	stmtStart := time.Now()
-	ok, err := t.updateGuarded(ctx, t.db, t.spec.Mapper.Values(row))
+	ok, err := stmt(ctx)
 	dbTime = time.Since(stmtStart)
 	if err != nil && ctx.Err() != nil {
 		// The write stopped waiting for a statement that may still
@@ -448,15 +479,17 @@ func (t *Table[T]) lockRow(ctx context.Context, tx *sqlx.Tx, pk any) (*T, error)
 	return old, nil
 }
 
-func (t *Table[T]) insertAuto(ctx context.Context, tx *sqlx.Tx, vals []any) (int64, error) {
+// insertAuto inserts vals (every column but the pk) on ex, a transaction
+// or the database itself (see insertFirst), and returns the generated key.
+func (t *Table[T]) insertAuto(ctx context.Context, ex sqlx.ExtContext, vals []any) (int64, error) {
 	var id int64
 	if t.sql.autoReturning {
-		if err := tx.QueryRowContext(ctx, t.sql.insertAuto, vals...).Scan(&id); err != nil {
+		if err := ex.QueryRowxContext(ctx, t.sql.insertAuto, vals...).Scan(&id); err != nil {
 			return 0, fmt.Errorf("cachegen: insert into %s: %w", t.spec.Table, err)
 		}
 		return id, nil
 	}
-	res, err := tx.ExecContext(ctx, t.sql.insertAuto, vals...)
+	res, err := ex.ExecContext(ctx, t.sql.insertAuto, vals...)
 	if err != nil {
 		return 0, fmt.Errorf("cachegen: insert into %s: %w", t.spec.Table, err)
 	}
