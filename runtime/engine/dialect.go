@@ -88,11 +88,13 @@ type statements struct {
 	update        string   // UPDATE of every column but the pk, by pk ("" when there is none)
 	deleteByPK    string
 	autoReturning bool // insertAuto ends in RETURNING (read the pk with a query)
-	// guardedUpdate is update with "AND <col> = ?" for every column of a
-	// unique index (guardCols, after the pk's argument): a row it matches
-	// kept its unique values (see Table.Save). "" when update is.
-	guardedUpdate string
-	guardCols     []int
+	// guarded is update with "AND <col> = ?" for every column of a unique
+	// index: a row it matches kept its unique values (see Table.Save).
+	// Built with every column's own equality, which tables whose indexes
+	// are all integers and bools use; one with text indexes builds its own
+	// from the catalog (guardFor). Empty when update is.
+	guarded   guarded
+	updatePhs int // the placeholders of update: the guard's come after them
 	// deleteReturning deletes by pk and returns the deleted row, where the
 	// database can (see Table.deleteReturns).
 	deleteReturning string
@@ -162,18 +164,100 @@ func buildStatements(d Dialect, table string, columns []string, indexes []Index,
 	s.deleteByPK = "DELETE FROM " + tbl + " WHERE " + pkCol + " = " + d.placeholder(1)
 	s.deleteReturning = s.deleteByPK + " RETURNING " + selectList
 	if s.update != "" {
-		s.guardedUpdate = s.update
-		n := len(sets) + 1
-		for _, ix := range indexes[1:] {
-			for _, c := range ix.Columns {
-				if c == pk || slices.Contains(s.guardCols, c) {
-					continue
-				}
-				s.guardCols = append(s.guardCols, c)
-				n++
-				s.guardedUpdate += " AND " + cols[c] + " = " + d.placeholder(n)
+		s.updatePhs = len(sets) + 1
+		s.guarded, _ = d.guardFor(s.update, s.updatePhs, columns, indexes, pk, nil)
+	}
+	return s
+}
+
+// guarded is a guarded UPDATE: its statement, and the columns whose values
+// are bound after the update's own arguments, in order.
+type guarded struct {
+	sql  string
+	cols []int
+}
+
+// guardFor builds the guarded UPDATE from update (which binds phs
+// placeholders, the pk's last): every column of a unique index other than
+// the pk must equal its new value byte for byte, as the cache key is built
+// from the value's bytes. how says how the catalog lets each text column
+// be compared (nil: by its own equality, for integers and bools); a text
+// column it has no byte-for-byte form for makes ok false. A primary key
+// compared loosely keeps its own equality, which finds the row by its
+// index, and is compared byte for byte besides.
+func (d Dialect) guardFor(update string, phs int, columns []string, indexes []Index, pk int, how func(col int) catalog.Bytewise) (g guarded, ok bool) {
+	form := func(c int) catalog.Bytewise {
+		if how == nil {
+			return catalog.BytewiseEqual
+		}
+		return how(c)
+	}
+	var conds []string
+	add := func(c int) bool {
+		f := form(c)
+		if f == catalog.NotBytewise {
+			return false
+		}
+		g.cols = append(g.cols, c)
+		conds = append(conds, d.bytewise(d.quote(columns[c]), d.placeholder(phs+len(g.cols)), f))
+		return true
+	}
+	if slices.Contains(indexes[0].Text, pk) && form(pk) != catalog.BytewiseEqual && !add(pk) {
+		return guarded{}, false
+	}
+	for _, ix := range indexes[1:] {
+		for _, c := range ix.Columns {
+			if c == pk || slices.Contains(g.cols, c) {
+				continue
+			}
+			if slices.Contains(ix.Text, c) && !add(c) {
+				return guarded{}, false
+			}
+			if !slices.Contains(ix.Text, c) {
+				g.cols = append(g.cols, c)
+				conds = append(conds, d.quote(columns[c])+" = "+d.placeholder(phs+len(g.cols)))
 			}
 		}
 	}
-	return s
+	g.sql = update
+	if d == MySQL && slices.ContainsFunc(g.cols, func(c int) bool { return form(c) == catalog.BytewiseText }) {
+		g.sql += mysqlSessionUTF8
+	}
+	for _, c := range conds {
+		g.sql += " AND " + c
+	}
+	return g, true
+}
+
+// mysqlSessionUTF8 makes a MariaDB/MySQL guard match nothing unless the
+// connection speaks utf8mb4 both ways: the byte comparison (bytewise)
+// holds the column's value converted to utf8mb4 against the bound bytes,
+// which is the key's spelling only when the driver reads and binds text
+// in utf8mb4 (go-sql-driver/mysql's default). Checked first, so that no
+// value is converted otherwise (a conversion that fails is an error under
+// strict mode, not a false).
+const mysqlSessionUTF8 = " AND @@character_set_client = 'utf8mb4' AND @@character_set_connection = 'utf8mb4' AND @@character_set_results = 'utf8mb4'"
+
+// bytewise compares the quoted column col with the placeholder ph as the
+// catalog says it can be, byte for byte:
+//   - MariaDB/MySQL text: the value converted to utf8mb4 (what a reader
+//     reads: a char(n) without its trailing blanks, a latin1 value
+//     re-encoded), as binary, against the bound bytes as binary. No
+//     collation takes part, so neither case, accents nor PAD SPACE do.
+//   - SQLite text: COLLATE BINARY, a memcmp (NOCASE and RTRIM set aside).
+//   - PostgreSQL text under a nondeterministic collation: COLLATE "C",
+//     deterministic, whose equality is byte equality; citext compared as
+//     text (its own = folds case whatever the collation).
+func (d Dialect) bytewise(col, ph string, how catalog.Bytewise) string {
+	switch {
+	case how == catalog.BytewiseEqual:
+		return col + " = " + ph
+	case d == MySQL:
+		return "CAST(CONVERT(" + col + " USING utf8mb4) AS BINARY) = CAST(" + ph + " AS BINARY)"
+	case d == SQLite:
+		return col + " = " + ph + " COLLATE BINARY"
+	case how == catalog.BytewiseCitext:
+		return col + "::text = " + ph + `::text COLLATE "C"`
+	}
+	return col + " = " + ph + ` COLLATE "C"`
 }

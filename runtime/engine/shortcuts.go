@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/cachegen/cachegen/internal/catalog"
 )
 
 // Two writes skip the read of the old row under the row lock (lockRow),
@@ -31,45 +33,78 @@ import (
 //   - a delete that returns the row it deleted (DELETE … RETURNING on
 //     PostgreSQL, MariaDB 10.5+, SQLite 3.35+).
 
-// guardable reports whether an update may try guardedUpdate: every index,
-// the primary key's included, compares exactly (the catalog is read once
-// per table, before the write's transaction). A primary key the database
-// compares loosely ("carol@x" matching the row "CAROL@X  " under a _ci PAD
-// SPACE collation) would update a row whose keys the write never locked.
+// guardable reports whether an update may try a guarded UPDATE: every
+// index, the primary key's included, is made of integers and bools, or of
+// text and bytes the statement can compare with the new values byte for
+// byte (the catalog is read once per table, before the write's
+// transaction: see guardFrom). Floats, times and custom types never are.
 func (t *Table[T]) guardable(ctx context.Context) bool {
-	if t.sql.guardedUpdate == "" || t.opts.noShortcuts {
-		return false
+	return !t.opts.noShortcuts && t.guard(ctx) != nil
+}
+
+// guard returns the table's guarded UPDATE, nil when it has none.
+func (t *Table[T]) guard(ctx context.Context) *guarded {
+	if t.sql.guarded.sql == "" {
+		return nil
 	}
-	var exact []bool
-	for i, ix := range t.spec.Indexes {
+	text := false
+	for _, ix := range t.spec.Indexes {
 		switch ix.Misses {
 		case CacheMisses:
 		case CacheMissesIfExact:
-			if exact == nil {
-				exact = t.readExactness(ctx)
-			}
-			if !exact[i] {
-				return false
-			}
+			text = true
 		default:
-			return false
+			return nil
 		}
 	}
-	return true
+	if !text {
+		return &t.sql.guarded
+	}
+	if t.exact.known.Load() == nil {
+		t.readExactness(ctx)
+	}
+	return t.exact.guard.Load()
 }
 
-// updateGuarded runs guardedUpdate on ex (a transaction, or the database
-// when the write's keys are locked already: see writeFirst) and reports
-// whether it updated the row.
+// guardFrom builds the guarded UPDATE of a table with text indexes from
+// what the catalog says of its columns (cs): nil when a text column of an
+// index has no byte-for-byte comparison. An equality looser than the
+// key's would be unsound: "carol@x" matching the row "CAROL@X  " under a
+// _ci PAD SPACE collation would update a row whose old keys (its own
+// spelling's) the write never locked.
+func (t *Table[T]) guardFrom(cs []catalog.Comparison) *guarded {
+	if t.sql.update == "" {
+		return nil
+	}
+	how := func(c int) catalog.Bytewise {
+		if cmp, ok := catalog.Find(cs, t.spec.Columns[c]); ok {
+			return cmp.Bytewise
+		}
+		return catalog.NotBytewise
+	}
+	g, ok := t.dialect.guardFor(t.sql.update, t.sql.updatePhs, t.spec.Columns, t.spec.Indexes, t.pkCol, how)
+	if !ok {
+		return nil
+	}
+	return &g
+}
+
+// updateGuarded runs the guarded UPDATE on ex (a transaction, or the
+// database when the write's keys are locked already: see writeFirst) and
+// reports whether it updated the row.
 func (t *Table[T]) updateGuarded(ctx context.Context, ex sqlx.ExecerContext, vals []any) (bool, error) {
 	if t.builds != nil && t.builds.learnsAny() {
 		return false, nil
 	}
+	g := t.guard(ctx)
+	if g == nil {
+		return false, nil
+	}
 	args := append(t.withoutPK(vals), vals[t.pkCol])
-	for _, c := range t.sql.guardCols {
+	for _, c := range g.cols {
 		args = append(args, vals[c])
 	}
-	res, err := ex.ExecContext(ctx, t.sql.guardedUpdate, args...)
+	res, err := ex.ExecContext(ctx, g.sql, args...)
 	if err != nil {
 		return false, fmt.Errorf("cachegen: update %s: %w", t.spec.Table, err)
 	}
