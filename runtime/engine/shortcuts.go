@@ -19,11 +19,18 @@ import (
 //   - an update whose statement proves the unique values unchanged: it
 //     matches the row only if each unique column already equals the new
 //     value, and it locks the row as it updates it, so no other writer can
-//     change them before commit (guardedUpdate). That is sound only where
-//     the database's equality is the key's (an exact index: integers and
-//     bools, text and bytes the catalog says compare byte for byte), and
-//     only while no other build's index must be locked too (their columns
-//     are not in the guard). A statement that matches nothing (a changed
+//     change them before commit (guardFor). That is sound only where the
+//     guard's equality is the key's: it must match only a row whose values,
+//     as a reader reads them back, are the bytes the keys are built from.
+//     Integers and bools compare as they are, and text and bytes the
+//     catalog says compare byte for byte; other text is compared as bytes
+//     where the catalog knows a form (Dialect.bytewise: a binary
+//     comparison on MariaDB/MySQL, COLLATE BINARY on SQLite, COLLATE "C"
+//     on PostgreSQL), since its own equality under a loose collation
+//     (_ci, PAD SPACE, NOCASE, ICU, citext) would take another spelling
+//     for the new value's and leave that spelling's key unlocked. And only
+//     while no other build's index must be locked too (their columns are
+//     not in the guard). A statement that matches nothing (a changed
 //     unique value, a NULL, a missing row, or on MariaDB/MySQL a row whose
 //     values are all unchanged, which the driver reports as no row
 //     affected) changed nothing and falls back to the locked path, in a
