@@ -186,41 +186,42 @@ type guarded struct {
 // compared loosely keeps its own equality, which finds the row by its
 // index, and is compared byte for byte besides.
 func (d Dialect) guardFor(update string, phs int, columns []string, indexes []Index, pk int, how func(col int) catalog.Bytewise) (g guarded, ok bool) {
-	form := func(c int) catalog.Bytewise {
-		if how == nil {
+	// form is how column c of an index (text: its text columns) is
+	// compared: integers and bools by their own equality, text as how says.
+	form := func(c int, text []int) catalog.Bytewise {
+		if how == nil || !slices.Contains(text, c) {
 			return catalog.BytewiseEqual
 		}
 		return how(c)
 	}
 	var conds []string
-	add := func(c int) bool {
-		f := form(c)
-		if f == catalog.NotBytewise {
-			return false
-		}
+	bytesForm := false // some column is compared as bytes rather than by its equality
+	add := func(c int, f catalog.Bytewise) {
 		g.cols = append(g.cols, c)
 		conds = append(conds, d.bytewise(d.quote(columns[c]), d.placeholder(phs+len(g.cols)), f))
-		return true
+		bytesForm = bytesForm || f != catalog.BytewiseEqual
 	}
-	if slices.Contains(indexes[0].Text, pk) && form(pk) != catalog.BytewiseEqual && !add(pk) {
+	switch f := form(pk, indexes[0].Text); f {
+	case catalog.NotBytewise:
 		return guarded{}, false
+	case catalog.BytewiseEqual: // update's own pk = ? says it all
+	default:
+		add(pk, f)
 	}
 	for _, ix := range indexes[1:] {
 		for _, c := range ix.Columns {
 			if c == pk || slices.Contains(g.cols, c) {
 				continue
 			}
-			if slices.Contains(ix.Text, c) && !add(c) {
+			f := form(c, ix.Text)
+			if f == catalog.NotBytewise {
 				return guarded{}, false
 			}
-			if !slices.Contains(ix.Text, c) {
-				g.cols = append(g.cols, c)
-				conds = append(conds, d.quote(columns[c])+" = "+d.placeholder(phs+len(g.cols)))
-			}
+			add(c, f)
 		}
 	}
 	g.sql = update
-	if d == MySQL && slices.ContainsFunc(g.cols, func(c int) bool { return form(c) == catalog.BytewiseText }) {
+	if d == MySQL && bytesForm {
 		g.sql += mysqlSessionUTF8
 	}
 	for _, c := range conds {

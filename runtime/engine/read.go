@@ -600,8 +600,8 @@ type exactness struct {
 	// guard is the guarded UPDATE the catalog allows (see guardFor), set
 	// before known; nil when it allows none.
 	guard atomic.Pointer[guarded]
-	mu    sync.Mutex             // one catalog read at a time
-	retry time.Time              // after a failed read: not before then
+	mu    sync.Mutex // one catalog read at a time
+	retry time.Time  // after a failed read: not before then
 }
 
 // readExactness reads the table's columns from the catalog and works out,
