@@ -26,7 +26,35 @@ type Comparison struct {
 	Exact bool
 	// Loose says, when Exact is false, what makes the comparison loose.
 	Loose string
+	// Bytewise says how a statement can compare the column with a value
+	// byte for byte even where its own equality is loose.
+	Bytewise Bytewise
 }
+
+// Bytewise is how a statement can compare a column with a bound value so
+// that it matches only a row whose value, as a reader reads it back, is
+// the bound value's bytes: what a write that trusts a match as "the row
+// held these values already" needs (the engine's guarded UPDATE), whatever
+// the column's collation.
+type Bytewise uint8
+
+const (
+	// NotBytewise: no such form is known. A type that converts the value
+	// (a number, SQLite's numeric affinity), PostgreSQL's char(n) (read
+	// back blank-padded, compared without the blanks), binary(n), a domain
+	// over citext, and every type not listed under Comparisons.
+	NotBytewise Bytewise = iota
+	// BytewiseEqual: the column's own equality is byte equality (Exact).
+	BytewiseEqual
+	// BytewiseText: text under a loose collation, compared as bytes
+	// instead: MariaDB/MySQL char, varchar and the text types (read back
+	// without trailing blanks, as the comparison sees them), SQLite TEXT or
+	// BLOB affinity under NOCASE, RTRIM or another collation, PostgreSQL
+	// text and varchar under a nondeterministic collation.
+	BytewiseText
+	// BytewiseCitext: PostgreSQL citext, compared as text.
+	BytewiseCitext
+)
 
 // Comparisons reads how the columns of table compare, in table order, from
 // the catalog of the database dialect names: "sqlite", "postgres" or
@@ -141,13 +169,16 @@ func postgresComparisons(ctx context.Context, q Querier, schema, table string) (
 			c.Loose = "type " + c.Type + " is not text, varchar or bytea"
 			if c.Type == "citext" || strings.HasSuffix(c.Type, ".citext") {
 				c.Loose = "citext ignores case"
+				c.Bytewise = BytewiseCitext
 			} else if strings.HasPrefix(c.Type, "character(") || c.Type == "bpchar" {
 				c.Loose = c.Type + " ignores trailing blanks"
 			}
 		case !deterministic:
 			c.Loose = "collation " + c.Collation + " is nondeterministic"
+			c.Bytewise = BytewiseText
 		default:
 			c.Exact = true
+			c.Bytewise = BytewiseEqual
 		}
 		out = append(out, c)
 	}
@@ -173,6 +204,7 @@ func mysqlComparisons(ctx context.Context, q Querier, schema, table string) ([]C
 			return nil, err
 		}
 		c.Exact, c.Loose = mysqlExact(strings.ToLower(dataType), strings.ToLower(c.Collation))
+		c.Bytewise = mysqlBytewise(strings.ToLower(dataType), c.Exact)
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -199,6 +231,20 @@ func mysqlExact(dataType, collation string) (bool, string) {
 		return false, "collation " + collation + " ignores case or accents"
 	}
 	return false, "collation " + collation + " is PAD SPACE (ignores trailing blanks) or not binary"
+}
+
+// mysqlBytewise decides whether a MariaDB/MySQL column can be compared
+// byte for byte: an exact one as it is, a character one (a collation,
+// whatever its case, accent and pad rules) as text converted to bytes.
+// binary(n) is left out: its zero padding is no collation's doing.
+func mysqlBytewise(dataType string, exact bool) Bytewise {
+	switch {
+	case exact:
+		return BytewiseEqual
+	case dataType == "char", dataType == "varchar", strings.HasSuffix(dataType, "text"):
+		return BytewiseText
+	}
+	return NotBytewise
 }
 
 func sqliteComparisons(ctx context.Context, q Querier, schema, table string) ([]Comparison, error) {
@@ -233,8 +279,10 @@ func sqliteComparisons(ctx context.Context, q Querier, schema, table string) ([]
 			out[k].Loose = aff + " affinity converts text that looks like a number"
 		case coll != "" && coll != "BINARY":
 			out[k].Loose = "collation " + c.collation + " does not compare byte for byte"
+			out[k].Bytewise = BytewiseText
 		default:
 			out[k].Exact = true
+			out[k].Bytewise = BytewiseEqual
 		}
 	}
 	return out, nil

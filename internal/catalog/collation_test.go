@@ -65,3 +65,29 @@ func TestMySQLExact(t *testing.T) {
 		}
 	}
 }
+
+// TestMySQLBytewise: an exact column compares bytes as it is; every
+// character type, whatever its collation, can be compared as bytes; the
+// binary(n) and non-text types cannot.
+func TestMySQLBytewise(t *testing.T) {
+	cases := []struct {
+		dataType, collation string
+		want                Bytewise
+	}{
+		{"varchar", "utf8mb4_nopad_bin", BytewiseEqual},
+		{"varbinary", "", BytewiseEqual},
+		{"varchar", "utf8mb4_general_ci", BytewiseText},
+		{"varchar", "latin1_swedish_ci", BytewiseText},
+		{"char", "utf8mb4_nopad_bin", BytewiseText},
+		{"mediumtext", "utf8mb4_unicode_ci", BytewiseText},
+		{"binary", "", NotBytewise},
+		{"int", "", NotBytewise},
+		{"decimal", "", NotBytewise},
+	}
+	for _, c := range cases {
+		exact, _ := mysqlExact(c.dataType, c.collation)
+		if got := mysqlBytewise(c.dataType, exact); got != c.want {
+			t.Errorf("%s %s: %d, want %d", c.dataType, c.collation, got, c.want)
+		}
+	}
+}

@@ -88,17 +88,16 @@ type statements struct {
 	update        string   // UPDATE of every column but the pk, by pk ("" when there is none)
 	deleteByPK    string
 	autoReturning bool // insertAuto ends in RETURNING (read the pk with a query)
-	// guardedUpdate is update with "AND <col> = ?" for every column of a
-	// unique index (guardCols, after the pk's argument): a row it matches
-	// kept its unique values (see Table.Save). "" when update is.
-	guardedUpdate string
-	guardCols     []int
+	// guarded is update with "AND <col> = ?" for every column of a unique
+	// index: a row it matches kept its unique values (see Table.Save).
+	// Built with every column's own equality, which tables whose indexes
+	// are all integers and bools use; one with text indexes builds its own
+	// from the catalog (guardFor). Empty when update is.
+	guarded   guarded
+	updatePhs int // the placeholders of update: the guard's come after them
 	// deleteReturning deletes by pk and returns the deleted row, where the
 	// database can (see Table.deleteReturns).
 	deleteReturning string
-	// guardedDelete is deleteByPK with guardedUpdate's guard: its
-	// arguments are the pk's, then guardCols'.
-	guardedDelete string
 }
 
 func buildStatements(d Dialect, table string, columns []string, indexes []Index, pk int) statements {
@@ -164,24 +163,115 @@ func buildStatements(d Dialect, table string, columns []string, indexes []Index,
 	}
 	s.deleteByPK = "DELETE FROM " + tbl + " WHERE " + pkCol + " = " + d.placeholder(1)
 	s.deleteReturning = s.deleteByPK + " RETURNING " + selectList
+	if s.update != "" {
+		s.updatePhs = len(sets) + 1
+		s.guarded, _ = d.guardsFor(&s, columns, indexes, pk, nil)
+	}
+	return s
+}
+
+// guardsFor builds s's guarded UPDATE (guardFor) and, on the same columns
+// compared the same way, its guarded DELETE by pk.
+func (d Dialect) guardsFor(s *statements, columns []string, indexes []Index, pk int, how func(col int) catalog.Bytewise) (guarded, bool) {
+	g, ok := d.guardFor(s.update, s.updatePhs, columns, indexes, pk, how)
+	if !ok {
+		return guarded{}, false
+	}
+	del, _ := d.guardFor(s.deleteByPK, 1, columns, indexes, pk, how)
+	g.del = del.sql
+	return g, true
+}
+
+// guarded is a guarded UPDATE: its statement, and the columns whose values
+// are bound after the update's own arguments, in order.
+type guarded struct {
+	sql  string
+	cols []int
+	del  string // the guarded DELETE by pk: the pk's argument, then cols'
+}
+
+// guardFor builds the guarded UPDATE from update (which binds phs
+// placeholders, the pk's last): every column of a unique index other than
+// the pk must equal its new value byte for byte, as the cache key is built
+// from the value's bytes. how says how the catalog lets each text column
+// be compared (nil: by its own equality, for integers and bools); a text
+// column it has no byte-for-byte form for makes ok false. A primary key
+// compared loosely keeps its own equality, which finds the row by its
+// index, and is compared byte for byte besides.
+func (d Dialect) guardFor(update string, phs int, columns []string, indexes []Index, pk int, how func(col int) catalog.Bytewise) (g guarded, ok bool) {
+	// form is how column c of an index (text: its text columns) is
+	// compared: integers and bools by their own equality, text as how says.
+	form := func(c int, text []int) catalog.Bytewise {
+		if how == nil || !slices.Contains(text, c) {
+			return catalog.BytewiseEqual
+		}
+		return how(c)
+	}
+	var conds []string
+	bytesForm := false // some column is compared as bytes rather than by its equality
+	add := func(c int, f catalog.Bytewise) {
+		g.cols = append(g.cols, c)
+		conds = append(conds, d.bytewise(d.quote(columns[c]), d.placeholder(phs+len(g.cols)), f))
+		bytesForm = bytesForm || f != catalog.BytewiseEqual
+	}
+	switch f := form(pk, indexes[0].Text); f {
+	case catalog.NotBytewise:
+		return guarded{}, false
+	case catalog.BytewiseEqual: // update's own pk = ? says it all
+	default:
+		add(pk, f)
+	}
 	for _, ix := range indexes[1:] {
 		for _, c := range ix.Columns {
-			if c != pk && !slices.Contains(s.guardCols, c) {
-				s.guardCols = append(s.guardCols, c)
+			if c == pk || slices.Contains(g.cols, c) {
+				continue
 			}
+			f := form(c, ix.Text)
+			if f == catalog.NotBytewise {
+				return guarded{}, false
+			}
+			add(c, f)
 		}
 	}
-	// guard is " AND <col> = ?" for each of guardCols, numbered from n.
-	guard := func(n int) string {
-		var g strings.Builder
-		for i, c := range s.guardCols {
-			g.WriteString(" AND " + cols[c] + " = " + d.placeholder(n+i))
-		}
-		return g.String()
+	g.sql = update
+	if d == MySQL && bytesForm {
+		g.sql += mysqlSessionUTF8
 	}
-	if s.update != "" {
-		s.guardedUpdate = s.update + guard(len(sets)+2)
+	for _, c := range conds {
+		g.sql += " AND " + c
 	}
-	s.guardedDelete = s.deleteByPK + guard(2)
-	return s
+	return g, true
+}
+
+// mysqlSessionUTF8 makes a MariaDB/MySQL guard match nothing unless the
+// connection speaks utf8mb4 both ways: the byte comparison (bytewise)
+// holds the column's value converted to utf8mb4 against the bound bytes,
+// which is the key's spelling only when the driver reads and binds text
+// in utf8mb4 (go-sql-driver/mysql's default). Checked first, so that no
+// value is converted otherwise (a conversion that fails is an error under
+// strict mode, not a false).
+const mysqlSessionUTF8 = " AND @@character_set_client = 'utf8mb4' AND @@character_set_connection = 'utf8mb4' AND @@character_set_results = 'utf8mb4'"
+
+// bytewise compares the quoted column col with the placeholder ph as the
+// catalog says it can be, byte for byte:
+//   - MariaDB/MySQL text: the value converted to utf8mb4 (what a reader
+//     reads: a char(n) without its trailing blanks, a latin1 value
+//     re-encoded), as binary, against the bound bytes as binary. No
+//     collation takes part, so neither case, accents nor PAD SPACE do.
+//   - SQLite text: COLLATE BINARY, a memcmp (NOCASE and RTRIM set aside).
+//   - PostgreSQL text under a nondeterministic collation: COLLATE "C",
+//     deterministic, whose equality is byte equality; citext compared as
+//     text (its own = folds case whatever the collation).
+func (d Dialect) bytewise(col, ph string, how catalog.Bytewise) string {
+	switch {
+	case how == catalog.BytewiseEqual:
+		return col + " = " + ph
+	case d == MySQL:
+		return "CAST(CONVERT(" + col + " USING utf8mb4) AS BINARY) = CAST(" + ph + " AS BINARY)"
+	case d == SQLite:
+		return col + " = " + ph + " COLLATE BINARY"
+	case how == catalog.BytewiseCitext:
+		return col + "::text = " + ph + `::text COLLATE "C"`
+	}
+	return col + " = " + ph + ` COLLATE "C"`
 }

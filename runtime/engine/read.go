@@ -597,8 +597,11 @@ const catalogRetry = time.Minute
 // whether a confirmed miss may be cached (see missCacheable).
 type exactness struct {
 	known atomic.Pointer[[]bool] // nil until the catalog was read
-	mu    sync.Mutex             // one catalog read at a time
-	retry time.Time              // after a failed read: not before then
+	// guard is the guarded UPDATE the catalog allows (see guardFor), set
+	// before known; nil when it allows none.
+	guard atomic.Pointer[guarded]
+	mu    sync.Mutex // one catalog read at a time
+	retry time.Time  // after a failed read: not before then
 }
 
 // readExactness reads the table's columns from the catalog and works out,
@@ -639,6 +642,7 @@ func (t *Table[T]) readExactness(ctx context.Context) []bool {
 			}
 		}
 	}
+	t.exact.guard.Store(t.guardFrom(cs))
 	t.exact.known.Store(&per)
 	return per
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/cachegen/cachegen/internal/catalog"
 )
 
 // Two writes skip the read of the old row under the row lock (lockRow),
@@ -18,11 +20,18 @@ import (
 //   - an update whose statement proves the unique values unchanged: it
 //     matches the row only if each unique column already equals the new
 //     value, and it locks the row as it updates it, so no other writer can
-//     change them before commit (guardedUpdate). That is sound only where
-//     the database's equality is the key's (an exact index: integers and
-//     bools, text and bytes the catalog says compare byte for byte), and
-//     only while no other build's index must be locked too (their columns
-//     are not in the guard). A statement that matches nothing (a changed
+//     change them before commit (guardFor). That is sound only where the
+//     guard's equality is the key's: it must match only a row whose values,
+//     as a reader reads them back, are the bytes the keys are built from.
+//     Integers and bools compare as they are, and text and bytes the
+//     catalog says compare byte for byte; other text is compared as bytes
+//     where the catalog knows a form (Dialect.bytewise: a binary
+//     comparison on MariaDB/MySQL, COLLATE BINARY on SQLite, COLLATE "C"
+//     on PostgreSQL), since its own equality under a loose collation
+//     (_ci, PAD SPACE, NOCASE, ICU, citext) would take another spelling
+//     for the new value's and leave that spelling's key unlocked. And only
+//     while no other build's index must be locked too (their columns are
+//     not in the guard). A statement that matches nothing (a changed
 //     unique value, a NULL, a missing row, or on MariaDB/MySQL a row whose
 //     values are all unchanged, which the driver reports as no row
 //     affected) changed nothing and falls back to the locked path, in a
@@ -45,49 +54,78 @@ import (
 //     column> = <the value read> commits only if the row still holds those
 //     values. A table whose only index is the primary key needs no read.
 
-// guardable reports whether an update may try guardedUpdate: every index,
-// the primary key's included, compares exactly (the catalog is read once
-// per table, before the write's transaction). A primary key the database
-// compares loosely ("carol@x" matching the row "CAROL@X  " under a _ci PAD
-// SPACE collation) would update a row whose keys the write never locked.
+// guardable reports whether an update may try a guarded UPDATE: every
+// index, the primary key's included, is made of integers and bools, or of
+// text and bytes the statement can compare with the new values byte for
+// byte (the catalog is read once per table, before the write's
+// transaction: see guardFrom). Floats, times and custom types never are.
 func (t *Table[T]) guardable(ctx context.Context) bool {
-	return t.sql.guardedUpdate != "" && !t.opts.noShortcuts && t.exactIndexes(ctx)
+	return !t.opts.noShortcuts && t.guard(ctx) != nil
 }
 
-// exactIndexes reports whether every index compares exactly in the
-// database, so that a guard on their columns matches only the values the
-// keys name.
-func (t *Table[T]) exactIndexes(ctx context.Context) bool {
-	var exact []bool
-	for i, ix := range t.spec.Indexes {
+// guard returns the table's guarded UPDATE, nil when it has none.
+func (t *Table[T]) guard(ctx context.Context) *guarded {
+	if t.sql.guarded.sql == "" {
+		return nil
+	}
+	text := false
+	for _, ix := range t.spec.Indexes {
 		switch ix.Misses {
 		case CacheMisses:
 		case CacheMissesIfExact:
-			if exact == nil {
-				exact = t.readExactness(ctx)
-			}
-			if !exact[i] {
-				return false
-			}
+			text = true
 		default:
-			return false
+			return nil
 		}
 	}
-	return true
+	if !text {
+		return &t.sql.guarded
+	}
+	if t.exact.known.Load() == nil {
+		t.readExactness(ctx)
+	}
+	return t.exact.guard.Load()
 }
 
-// updateGuarded runs guardedUpdate on ex (a transaction, or the database
-// when the write's keys are locked already: see writeFirst) and reports
-// whether it updated the row.
+// guardFrom builds the guarded UPDATE of a table with text indexes from
+// what the catalog says of its columns (cs): nil when a text column of an
+// index has no byte-for-byte comparison. An equality looser than the
+// key's would be unsound: "carol@x" matching the row "CAROL@X  " under a
+// _ci PAD SPACE collation would update a row whose old keys (its own
+// spelling's) the write never locked.
+func (t *Table[T]) guardFrom(cs []catalog.Comparison) *guarded {
+	if t.sql.update == "" {
+		return nil
+	}
+	how := func(c int) catalog.Bytewise {
+		if cmp, ok := catalog.Find(cs, t.spec.Columns[c]); ok {
+			return cmp.Bytewise
+		}
+		return catalog.NotBytewise
+	}
+	g, ok := t.dialect.guardsFor(&t.sql, t.spec.Columns, t.spec.Indexes, t.pkCol, how)
+	if !ok {
+		return nil
+	}
+	return &g
+}
+
+// updateGuarded runs the guarded UPDATE on ex (a transaction, or the
+// database when the write's keys are locked already: see writeFirst) and
+// reports whether it updated the row.
 func (t *Table[T]) updateGuarded(ctx context.Context, ex sqlx.ExecerContext, vals []any) (bool, error) {
 	if t.builds != nil && t.builds.learnsAny() {
 		return false, nil
 	}
+	g := t.guard(ctx)
+	if g == nil {
+		return false, nil
+	}
 	args := append(t.withoutPK(vals), vals[t.pkCol])
-	for _, c := range t.sql.guardCols {
+	for _, c := range g.cols {
 		args = append(args, vals[c])
 	}
-	res, err := ex.ExecContext(ctx, t.sql.guardedUpdate, args...)
+	res, err := ex.ExecContext(ctx, g.sql, args...)
 	if err != nil {
 		return false, fmt.Errorf("cachegen: update %s: %w", t.spec.Table, err)
 	}
@@ -193,14 +231,14 @@ func (t *Table[T]) insertKeys(row *T) []string {
 // deleteGuardable reports whether Delete may take the guarded DELETE: the
 // same conditions as the guarded update's.
 func (t *Table[T]) deleteGuardable(ctx context.Context) bool {
-	return t.tx == nil && !t.opts.noShortcuts && t.exactIndexes(ctx)
+	return t.tx == nil && !t.opts.noShortcuts && t.guard(ctx) != nil
 }
 
 // deleteGuess reads the row with primary key pk without a lock, for the
 // keys a guarded delete locks (nil when there is none). A table whose only
 // index is the primary key needs no read: the probe's key is the row's.
 func (t *Table[T]) deleteGuess(ctx context.Context, probe *T, pk any) (*T, error) {
-	if len(t.sql.guardCols) == 0 {
+	if g := t.guard(ctx); g != nil && len(g.cols) == 0 {
 		return probe, nil
 	}
 	t.stats.dbReads.Add(1)
@@ -222,13 +260,17 @@ func (t *Table[T]) deleteGuarded(ctx context.Context, old *T) (bool, error) {
 	if t.builds != nil && t.builds.learnsAny() {
 		return false, nil
 	}
+	g := t.guard(ctx)
+	if g == nil {
+		return false, nil
+	}
 	vals := t.spec.Mapper.Values(old)
-	args := make([]any, 0, 1+len(t.sql.guardCols))
+	args := make([]any, 0, 1+len(g.cols))
 	args = append(args, vals[t.pkCol])
-	for _, c := range t.sql.guardCols {
+	for _, c := range g.cols {
 		args = append(args, vals[c])
 	}
-	res, err := t.db.ExecContext(ctx, t.sql.guardedDelete, args...)
+	res, err := t.db.ExecContext(ctx, g.del, args...)
 	if err != nil {
 		return false, fmt.Errorf("cachegen: delete from %s: %w", t.spec.Table, err)
 	}

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/cachegen/cachegen/examples/blog/models"
@@ -131,5 +132,52 @@ func TestValidator(t *testing.T) {
 	}
 	if _, err := cached.Validator(nil, errors.New("store and database down")); err == nil {
 		t.Error("a getter's error did not come back")
+	}
+}
+
+// TestMariaDBUpdateTakesGuard: on the MariaDB schema the benchmark uses
+// (email and handle under the database's default collation, a _ci PAD
+// SPACE one), an update that keeps its unique values is the guarded UPDATE
+// alone: the guard compares the text columns as bytes, so their loose
+// collation does not send it down the locked read.
+func TestMariaDBUpdateTakesGuard(t *testing.T) {
+	ctx := context.Background()
+	db, count := dbtest.OpenMySQL(t)
+	for _, s := range models.MySQLSchema {
+		db.MustExec(s)
+	}
+	var coll string
+	if err := db.Get(&coll, "SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users' AND COLUMN_NAME = 'email'"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(coll, "_ci") {
+		t.Fatalf("users.email has collation %s: not the loose one this test is about", coll)
+	}
+	store, err := memory.New(memory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(store.Close)
+	users, err := models.NewUserRepo(db, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &models.User{Email: "ada@example.com", OrgID: 1, Handle: "ada", Name: "Ada"}
+	if err := users.Save(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	u.Name = "Ada L." // the first update reads the catalog, once per table
+	if err := users.Save(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Ada Lovelace", "A. Lovelace"} {
+		count.Reset()
+		u.Name = name
+		if err := users.Save(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		if q, e := count.Queries(), count.Execs(); q != 0 || e != 1 {
+			t.Errorf("update keeping email %q (%s): %d queries and %d statements, want the guarded UPDATE alone (0 and 1)", u.Email, coll, q, e)
+		}
 	}
 }
