@@ -241,8 +241,7 @@ func (t *Table[T]) deleteGuess(ctx context.Context, probe *T, pk any) (*T, error
 	if g := t.guard(ctx); g != nil && len(g.cols) == 0 {
 		return probe, nil
 	}
-	t.stats.dbReads.Add(1)
-	row := new(T)
+	row := new(T) // a write's read, as lockRow's: not in Stats().DBReads
 	err := t.spec.Mapper.Scan(t.db.QueryRowxContext(ctx, t.sql.selectBy[0], pk), row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
