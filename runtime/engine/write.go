@@ -480,7 +480,8 @@ func (t *Table[T]) lockRow(ctx context.Context, tx *sqlx.Tx, pk any) (*T, error)
 }
 
 // insertAuto inserts vals (every column but the pk) on ex, a transaction
-// or the database itself (see insertFirst), and returns the generated key.
+// or the database itself (an insert outside a transaction: see Save), and
+// returns the generated key.
 func (t *Table[T]) insertAuto(ctx context.Context, ex sqlx.ExtContext, vals []any) (int64, error) {
 	var id int64
 	if t.sql.autoReturning {
