@@ -148,7 +148,7 @@ func TestCountsMatchOperations(t *testing.T) {
 	if err := users.Save(ctx, &u); err != nil {
 		t.Fatal(err)
 	}
-	want.write("users", "save", userKeys(u)...)
+	want.write("users", "save", userKeys(u)[1:]...) // an insert of a generated id locks no id key
 	for i := range 3 {
 		if _, err := users.GetByID(ctx, u.ID); err != nil {
 			t.Fatal(err)
