@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -14,8 +13,8 @@ import (
 	"github.com/cachegen/cachegen/internal/catalog"
 )
 
-// Two writes skip the read of the old row under the row lock (lockRow),
-// when the database can tell them the old unique values another way:
+// Writes skip the read of the old row under the row lock (lockRow), when
+// the database can tell them the old unique values another way:
 //
 //   - an update whose statement proves the unique values unchanged: it
 //     matches the row only if each unique column already equals the new
@@ -39,7 +38,8 @@ import (
 //     guarded statement runs on its own, between the locks and the
 //     releases of the keys of its values).
 //   - a delete that returns the row it deleted (DELETE … RETURNING on
-//     PostgreSQL, MariaDB 10.5+, SQLite 3.35+).
+//     PostgreSQL, MariaDB 10.5+, SQLite 3.35+): the transaction a guarded
+//     delete (below) falls back to.
 //
 // Two more skip the transaction itself, as the guarded update does:
 //
@@ -121,13 +121,19 @@ func (t *Table[T]) updateGuarded(ctx context.Context, ex sqlx.ExecerContext, val
 	if g == nil {
 		return false, nil
 	}
-	args := append(t.withoutPK(vals), vals[t.pkCol])
-	for _, c := range g.cols {
+	return t.runGuarded(ctx, ex, "update", g.sql, append(t.withoutPK(vals), vals[t.pkCol]), g.cols, vals)
+}
+
+// runGuarded runs a guarded statement (query, of the write op) with args
+// and then the values of the guard's columns, and reports whether it
+// changed the one row.
+func (t *Table[T]) runGuarded(ctx context.Context, ex sqlx.ExecerContext, op, query string, args []any, cols []int, vals []any) (bool, error) {
+	for _, c := range cols {
 		args = append(args, vals[c])
 	}
-	res, err := ex.ExecContext(ctx, g.sql, args...)
+	res, err := ex.ExecContext(ctx, query, args...)
 	if err != nil {
-		return false, fmt.Errorf("cachegen: update %s: %w", t.spec.Table, err)
+		return false, fmt.Errorf("cachegen: %s %s: %w", op, t.spec.Table, err)
 	}
 	n, err := res.RowsAffected()
 	return err == nil && n == 1, nil
@@ -219,13 +225,7 @@ func (t *Table[T]) keepsMisses(i int) bool {
 // insertKeys lists the keys an insert with a generated primary key locks:
 // those of its unique values, and the All key.
 func (t *Table[T]) insertKeys(row *T) []string {
-	keys := make([]string, 0, len(t.spec.Indexes))
-	for i := 1; i < len(t.spec.Indexes); i++ {
-		if k := t.Key(i, row); !slices.Contains(keys, k) {
-			keys = append(keys, k)
-		}
-	}
-	return append(keys, t.allKey)
+	return append(t.indexKeys([]*T{row}, 1), t.allKey)
 }
 
 // deleteGuardable reports whether Delete may take the guarded DELETE: the
@@ -264,15 +264,7 @@ func (t *Table[T]) deleteGuarded(ctx context.Context, old *T) (bool, error) {
 		return false, nil
 	}
 	vals := t.spec.Mapper.Values(old)
-	args := make([]any, 0, 1+len(g.cols))
-	args = append(args, vals[t.pkCol])
-	for _, c := range g.cols {
-		args = append(args, vals[c])
-	}
-	res, err := t.db.ExecContext(ctx, g.del, args...)
-	if err != nil {
-		return false, fmt.Errorf("cachegen: delete from %s: %w", t.spec.Table, err)
-	}
-	n, err := res.RowsAffected()
-	return err == nil && n == 1, nil
+	args := make([]any, 1, 1+len(g.cols))
+	args[0] = vals[t.pkCol]
+	return t.runGuarded(ctx, t.db, "delete from", g.del, args, g.cols, vals)
 }

@@ -292,13 +292,22 @@ func (t *Table[T]) writeFirst(ctx context.Context, op string, keys []string, stm
 
 // writeKeys lists, once each, every key of rows and the All key.
 func (t *Table[T]) writeKeys(rows []*T) []string {
+	keys := t.indexKeys(rows, 0)
+	keys = t.learnedKeys(keys, rows)
+	return append(keys, t.allKey)
+}
+
+// indexKeys lists, once each, the keys of rows under the indexes from the
+// first on (1: every index but the primary key's), with room for the All
+// key.
+func (t *Table[T]) indexKeys(rows []*T, first int) []string {
 	keys := make([]string, 0, len(rows)*len(t.spec.Indexes)+1)
 	var seen map[string]bool // for a bulk write's many keys
 	if len(rows) > 4 {
 		seen = make(map[string]bool, cap(keys))
 	}
 	for _, row := range rows {
-		for i := range t.spec.Indexes {
+		for i := first; i < len(t.spec.Indexes); i++ {
 			k := t.Key(i, row)
 			dup := false
 			if seen != nil {
@@ -317,8 +326,7 @@ func (t *Table[T]) writeKeys(rows []*T) []string {
 			}
 		}
 	}
-	keys = t.learnedKeys(keys, rows)
-	return append(keys, t.allKey)
+	return keys
 }
 
 // lock takes a write lock on every key and returns the keys it could not

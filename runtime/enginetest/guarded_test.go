@@ -10,17 +10,13 @@ import (
 	"github.com/cachegen/cachegen/runtime"
 	"github.com/cachegen/cachegen/runtime/enginetest/model"
 	"github.com/cachegen/cachegen/runtime/memory"
+	"github.com/jmoiron/sqlx"
 )
 
-// TestGuardedUpdateGivenUp: an update that keeps its unique values runs its
-// statement outside a transaction, between the locks of its keys and their
-// release. When the write stops waiting for the statement (its context
-// ended while another transaction held the row), the statement may still
-// commit after the write returned: the keys stay locked, so a read after
-// it goes to the database (a lock bypass) instead of filling the key with
-// the row the statement may be replacing.
-func TestGuardedUpdateGivenUp(t *testing.T) {
-	ctx := context.Background()
+// givenUpFixture is a users repository on PostgreSQL and the memory store,
+// under a prefix of its own, with the database it writes to.
+func givenUpFixture(t *testing.T) (*sqlx.DB, *model.UserRepo) {
+	t.Helper()
 	db, _ := dbtest.OpenPostgres(t)
 	CreateTables(t, db, "postgres")
 	store, err := memory.New(memory.Options{})
@@ -32,6 +28,19 @@ func TestGuardedUpdateGivenUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db, users
+}
+
+// TestGuardedUpdateGivenUp: an update that keeps its unique values runs its
+// statement outside a transaction, between the locks of its keys and their
+// release. When the write stops waiting for the statement (its context
+// ended while another transaction held the row), the statement may still
+// commit after the write returned: the keys stay locked, so a read after
+// it goes to the database (a lock bypass) instead of filling the key with
+// the row the statement may be replacing.
+func TestGuardedUpdateGivenUp(t *testing.T) {
+	ctx := context.Background()
+	db, users := givenUpFixture(t)
 	u := &model.User{Email: "given@up.org", OrgID: 1, Handle: "given", Name: "A"}
 	if err := users.Save(ctx, u); err != nil {
 		t.Fatal(err)
@@ -69,17 +78,7 @@ func TestGuardedUpdateGivenUp(t *testing.T) {
 // transaction, they too leave their keys locked.
 func TestStatementFirstWritesGivenUp(t *testing.T) {
 	ctx := context.Background()
-	db, _ := dbtest.OpenPostgres(t)
-	CreateTables(t, db, "postgres")
-	store, err := memory.New(memory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	users, err := model.NewUserRepo(db, store, runtime.WithPrefix(dbtest.UniqueName()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, users := givenUpFixture(t)
 	bypassesAfter := func(read func() error) uint64 {
 		t.Helper()
 		before := users.Stats().LockBypasses
